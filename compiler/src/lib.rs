@@ -1,0 +1,7 @@
+//! spikeforge's compiler: the IR, its frontends (NIR, the `.snn` text format), the
+//! reference executor, passes and the mapper.
+
+pub mod ir;
+pub mod limits;
+pub mod nir;
+pub mod text;

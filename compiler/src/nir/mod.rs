@@ -1,0 +1,1 @@
+//! NIR (HDF5) import and export.

@@ -1,0 +1,1 @@
+//! The `.snn` text format: parser and printer.
