@@ -1,6 +1,8 @@
 //! spikeforge's compiler: the IR, its frontends (NIR, the `.snn` text format), the
 //! reference executor, passes and the mapper.
 
+pub mod arrays;
+pub mod atomic;
 pub mod ir;
 pub mod limits;
 pub mod nir;
