@@ -3,7 +3,9 @@
 
 pub mod arrays;
 pub mod atomic;
+pub mod exec;
 pub mod ir;
 pub mod limits;
+pub mod summary;
 pub mod nir;
 pub mod text;

@@ -1,0 +1,226 @@
+//! Neuron dynamics and the other element-wise kernels (Scale, Threshold, Delay), with the
+//! discretisation documented in [`super::dynamics`].
+
+use super::dynamics::{Dynamics, ResetRule, SpikeTest};
+use crate::ir::Op;
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum NeuronKind {
+    LIF,
+    LI,
+    IF,
+    I,
+    CubaLIF,
+    CubaLI,
+}
+
+/// Per-neuron coefficients, precomputed once from the parameters.
+#[derive(Clone, Debug)]
+pub struct NeuronKernel {
+    pub kind: NeuronKind,
+    pub n: usize,
+    /// `dt/tau` (or `dt/tau_mem`); unused for IF and I.
+    decay: Vec<f64>,
+    /// Input gain: `(dt/tau)·r` for LIF/LI/Cuba*, `dt·r` for IF/I.
+    gain: Vec<f64>,
+    v_leak: Vec<f64>,
+    v_threshold: Vec<f64>,
+    v_reset: Vec<f64>,
+    /// `dt/tau_syn` (Cuba*).
+    syn_decay: Vec<f64>,
+    w_in: Vec<f64>,
+    reset: ResetRule,
+    strict: bool,
+}
+
+impl NeuronKernel {
+    /// `op` is a neuron op (verified); returns None otherwise.
+    pub fn new(op: &Op, d: &Dynamics) -> Option<NeuronKernel> {
+        let dt = d.dt;
+        let v = |t: &crate::ir::Tensor| t.data().to_vec();
+        let ratio = |tau: &crate::ir::Tensor| tau.data().iter().map(|&t| dt / t).collect::<Vec<f64>>();
+        let mul = |a: &[f64], b: &crate::ir::Tensor| a.iter().zip(b.data()).map(|(x, y)| x * y).collect::<Vec<f64>>();
+        let e = Vec::new;
+        let (kind, decay, gain, v_leak, v_threshold, v_reset, syn_decay, w_in) = match op {
+            Op::LIF { tau, r, v_leak, v_threshold, v_reset } => {
+                let a = ratio(tau);
+                let g = mul(&a, r);
+                (NeuronKind::LIF, a, g, v(v_leak), v(v_threshold), v(v_reset), e(), e())
+            }
+            Op::LI { tau, r, v_leak } => {
+                let a = ratio(tau);
+                let g = mul(&a, r);
+                (NeuronKind::LI, a, g, v(v_leak), e(), e(), e(), e())
+            }
+            Op::IF { r, v_threshold, v_reset } => {
+                let g = r.data().iter().map(|&r| dt * r).collect();
+                (NeuronKind::IF, e(), g, e(), v(v_threshold), v(v_reset), e(), e())
+            }
+            Op::I { r } => {
+                let g = r.data().iter().map(|&r| dt * r).collect();
+                (NeuronKind::I, e(), g, e(), e(), e(), e(), e())
+            }
+            Op::CubaLIF { tau_syn, tau_mem, r, v_leak, v_threshold, v_reset, w_in } => {
+                let a = ratio(tau_mem);
+                let g = mul(&a, r);
+                (NeuronKind::CubaLIF, a, g, v(v_leak), v(v_threshold), v(v_reset), ratio(tau_syn), v(w_in))
+            }
+            Op::CubaLI { tau_syn, tau_mem, r, v_leak, w_in } => {
+                let a = ratio(tau_mem);
+                let g = mul(&a, r);
+                (NeuronKind::CubaLI, a, g, v(v_leak), e(), e(), ratio(tau_syn), v(w_in))
+            }
+            _ => return None,
+        };
+        let n = gain.len();
+        Some(NeuronKernel {
+            kind,
+            n,
+            decay,
+            gain,
+            v_leak,
+            v_threshold,
+            v_reset,
+            syn_decay,
+            w_in,
+            reset: d.reset,
+            strict: d.spike_test == SpikeTest::Strict,
+        })
+    }
+
+    /// State floats per neuron: v, plus the synaptic current for Cuba*.
+    pub fn state_len(&self) -> usize {
+        match self.kind {
+            NeuronKind::CubaLIF | NeuronKind::CubaLI => 2 * self.n,
+            _ => self.n,
+        }
+    }
+
+    #[inline]
+    fn fire(&self, v: &mut f64, i: usize) -> f64 {
+        let thr = self.v_threshold[i];
+        let s = if self.strict { *v > thr } else { *v >= thr };
+        if s {
+            *v = match self.reset {
+                ResetRule::ToVReset => self.v_reset[i],
+                ResetRule::Subtract => *v - thr,
+            };
+            1.0
+        } else {
+            0.0
+        }
+    }
+
+    /// One step: `input` is the summed incoming current; writes spikes (spiking kinds) or
+    /// the membrane potential (LI, I, CubaLI) to `out`. Returns the number of spikes.
+    #[inline]
+    pub fn run(&self, input: &[f64], out: &mut [f64], state: &mut [f64]) -> u64 {
+        let n = self.n;
+        let mut spikes = 0u64;
+        match self.kind {
+            NeuronKind::LIF => {
+                for i in 0..n {
+                    let v = &mut state[i];
+                    *v = *v + self.decay[i] * (self.v_leak[i] - *v) + self.gain[i] * input[i];
+                    let s = self.fire(v, i);
+                    out[i] = s;
+                    spikes += s as u64;
+                }
+            }
+            NeuronKind::LI => {
+                for i in 0..n {
+                    let v = &mut state[i];
+                    *v = *v + self.decay[i] * (self.v_leak[i] - *v) + self.gain[i] * input[i];
+                    out[i] = *v;
+                }
+            }
+            NeuronKind::IF => {
+                for i in 0..n {
+                    let v = &mut state[i];
+                    *v += self.gain[i] * input[i];
+                    let s = self.fire(v, i);
+                    out[i] = s;
+                    spikes += s as u64;
+                }
+            }
+            NeuronKind::I => {
+                for i in 0..n {
+                    state[i] += self.gain[i] * input[i];
+                    out[i] = state[i];
+                }
+            }
+            NeuronKind::CubaLIF | NeuronKind::CubaLI => {
+                let (vs, syn) = state.split_at_mut(n);
+                for i in 0..n {
+                    let c = &mut syn[i];
+                    *c = *c + self.syn_decay[i] * (self.w_in[i] * input[i] - *c);
+                    let v = &mut vs[i];
+                    *v = *v + self.decay[i] * (self.v_leak[i] - *v) + self.gain[i] * *c;
+                    if self.kind == NeuronKind::CubaLIF {
+                        let s = self.fire(v, i);
+                        out[i] = s;
+                        spikes += s as u64;
+                    } else {
+                        out[i] = *v;
+                    }
+                }
+            }
+        }
+        spikes
+    }
+}
+
+/// `y = x > threshold` (or ≥, per the spike test), element-wise.
+#[derive(Clone, Debug)]
+pub struct ThresholdKernel {
+    threshold: Vec<f64>,
+    strict: bool,
+}
+
+impl ThresholdKernel {
+    pub fn new(threshold: &crate::ir::Tensor, d: &Dynamics) -> Self {
+        ThresholdKernel { threshold: threshold.data().to_vec(), strict: d.spike_test == SpikeTest::Strict }
+    }
+    #[inline]
+    pub fn run(&self, input: &[f64], out: &mut [f64]) -> u64 {
+        let mut spikes = 0;
+        for ((o, &x), &t) in out.iter_mut().zip(input).zip(&self.threshold) {
+            let s = if self.strict { x > t } else { x >= t };
+            *o = s as u8 as f64;
+            spikes += s as u64;
+        }
+        spikes
+    }
+}
+
+/// `y[t] = x[t − d]` per element, `d = round(delay / dt)` steps.
+#[derive(Clone, Debug)]
+pub struct DelayKernel {
+    steps: Vec<usize>,
+    /// Ring length: max delay + 1.
+    ring: usize,
+}
+
+impl DelayKernel {
+    pub fn new(delay: &crate::ir::Tensor, d: &Dynamics) -> Self {
+        let steps: Vec<usize> = delay.data().iter().map(|&s| (s / d.dt).round() as usize).collect();
+        let ring = steps.iter().copied().max().unwrap_or(0) + 1;
+        DelayKernel { steps, ring }
+    }
+    pub fn max_steps(&self) -> usize {
+        self.ring - 1
+    }
+    pub fn state_len(&self) -> usize {
+        self.ring * self.steps.len()
+    }
+    #[inline]
+    pub fn run(&self, t: usize, input: &[f64], out: &mut [f64], state: &mut [f64]) {
+        let n = self.steps.len();
+        let slot = t % self.ring;
+        state[slot * n..(slot + 1) * n].copy_from_slice(input);
+        for (i, o) in out.iter_mut().enumerate() {
+            let d = self.steps[i];
+            *o = if t >= d { state[((t - d) % self.ring) * n + i] } else { 0.0 };
+        }
+    }
+}
