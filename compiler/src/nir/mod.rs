@@ -3,17 +3,18 @@
 //! [`read_nir`] reads files written by `nir.write` of nir 1.0.x (root `version`; group
 //! `node` with `type` = "NIRGraph", `nodes/<name>/…` and `edges`), flattens nested
 //! graphs to `outer.inner` names, builds every op through [`Op::from_attrs`] and returns a
-//! graph that passed [`Graph::verify`].
+//! graph that passed [`Graph::verify`]. [`write_nir`] writes the nir 1.0.8 layout.
 //!
 //! Layers, one per file: `h5` (guarded HDF5 access: size checks before every read),
 //! `parse` (the NIR layout into raw nodes), `flatten` (nested graphs), `build` (ops, shape
-//! hints and checks, verification).
+//! hints and checks, verification), `export` (writing).
 //!
 //! [`Op::from_attrs`]: crate::ir::Op::from_attrs
 //! [`Graph::verify`]: crate::ir::Graph::verify
 
 mod build;
 mod error;
+mod export;
 mod flatten;
 mod h5;
 mod parse;
@@ -23,6 +24,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 
 pub use error::{supported, NirError};
+pub use export::{to_bytes, write_nir, NIR_VERSION};
 
 use crate::ir::Graph;
 use crate::limits::Limits;
