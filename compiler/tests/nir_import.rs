@@ -1,0 +1,203 @@
+//! NIR import: the golden models and the nir 1.0.4–1.0.8 version fixtures.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value as Json;
+use spikeforge_compiler::ir::{Attr, Graph, Op, OpKind, Shape};
+use spikeforge_compiler::limits::Limits;
+use spikeforge_compiler::nir::read_nir;
+
+fn golden(case: &str, file: &str) -> PathBuf {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/golden")).join(case).join(file)
+}
+
+const VERSIONS: [&str; 5] = ["1_0_4", "1_0_5", "1_0_6", "1_0_7", "1_0_8"];
+const FIXTURES: [&str; 3] = ["conv2d", "conv1d", "nested"];
+
+fn fixture(version: &str, stem: &str, ext: &str) -> PathBuf {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/nir")).join(version).join(format!("{stem}.{ext}"))
+}
+
+fn load(path: &Path) -> Graph {
+    read_nir(path, &Limits::default()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// (name, kind, output shape) of every node, sorted by name.
+fn summary(g: &Graph) -> Vec<(String, OpKind, Shape)> {
+    let v = g.verify(&Limits::default()).expect("imported graphs verify");
+    let mut s: Vec<_> = g.node_ids().map(|n| (g.name(n).to_string(), g.op(n).kind(), v.shape(n).clone())).collect();
+    s.sort_by(|a, b| a.0.cmp(&b.0));
+    s
+}
+
+fn edges(g: &Graph) -> Vec<(String, String)> {
+    let mut e: Vec<_> = g.edges().into_iter().map(|(a, b)| (g.name(a).to_string(), g.name(b).to_string())).collect();
+    e.sort();
+    e
+}
+
+fn expect_nodes(g: &Graph, expected: &[(&str, OpKind, &[usize])]) {
+    let mut want: Vec<_> = expected.iter().map(|(n, k, s)| (n.to_string(), *k, Shape(s.to_vec()))).collect();
+    want.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(summary(g), want);
+}
+
+fn expect_edges(g: &Graph, expected: &[(&str, &str)]) {
+    let mut want: Vec<_> = expected.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+    want.sort();
+    assert_eq!(edges(g), want);
+}
+
+fn op<'g>(g: &'g Graph, name: &str) -> &'g Op {
+    g.op(g.find(name).unwrap_or_else(|| panic!("no node `{name}`")))
+}
+
+#[test]
+fn golden_digits_mlp() {
+    use OpKind::*;
+    let g = load(&golden("digits_mlp", "model.nir"));
+    expect_nodes(
+        &g,
+        &[("input", Input, &[64]), ("0", Affine, &[128]), ("1", LIF, &[128]), ("2", Affine, &[10]), ("3", LIF, &[10]), ("output", Output, &[10])],
+    );
+    expect_edges(&g, &[("input", "0"), ("0", "1"), ("1", "2"), ("2", "3"), ("3", "output")]);
+    let Op::Affine { weight, bias } = op(&g, "0") else { panic!("0 is Affine") };
+    assert_eq!((weight.dims(), bias.dims()), (&[128, 64][..], &[128][..]));
+    let Op::LIF { tau, v_reset, .. } = op(&g, "1") else { panic!("1 is LIF") };
+    assert_eq!(tau.dims(), &[128]);
+    assert!(v_reset.data().iter().all(|&v| v == 0.0), "the golden v_reset is 0");
+}
+
+#[test]
+fn golden_digits_cnn() {
+    use OpKind::*;
+    let g = load(&golden("digits_cnn", "model.nir"));
+    expect_nodes(
+        &g,
+        &[
+            ("input", Input, &[1, 8, 8]),
+            ("0", Conv2d, &[8, 8, 8]),
+            ("1", LIF, &[8, 8, 8]),
+            ("2", AvgPool2d, &[8, 4, 4]),
+            ("3", Conv2d, &[16, 4, 4]),
+            ("4", LIF, &[16, 4, 4]),
+            ("5", Flatten, &[256]),
+            ("6", Affine, &[10]),
+            ("7", LIF, &[10]),
+            ("output", Output, &[10]),
+        ],
+    );
+    let chain = ["input", "0", "1", "2", "3", "4", "5", "6", "7", "output"];
+    let pairs: Vec<_> = chain.windows(2).map(|w| (w[0], w[1])).collect();
+    expect_edges(&g, &pairs);
+    let Op::Conv2d(c) = op(&g, "0") else { panic!("0 is Conv2d") };
+    assert_eq!((c.padding.as_slice(), c.stride.as_slice(), c.groups), (&[1, 1][..], &[1, 1][..], 1));
+    let Op::AvgPool2d(p) = op(&g, "2") else { panic!("2 is AvgPool2d") };
+    assert_eq!((p.kernel_size, p.stride), ([2, 2], [2, 2]), "scalar kernel_size/stride broadcast to pairs");
+}
+
+#[test]
+fn golden_digits_cnn_gzip_is_identical() {
+    let plain = load(&golden("digits_cnn", "model.nir"));
+    let gzip = load(&golden("digits_cnn", "model_gzip.nir"));
+    assert!(gzip.same_as(&plain));
+}
+
+#[test]
+fn golden_rsnn_random_recurrent() {
+    use OpKind::*;
+    let g = load(&golden("rsnn_random", "model.nir"));
+    expect_nodes(
+        &g,
+        &[("input", Input, &[20]), ("0", Affine, &[50]), ("1.lif", LIF, &[50]), ("1.w_rec", Affine, &[50]), ("2", Affine, &[5]), ("3", LIF, &[5]), ("output", Output, &[5])],
+    );
+    expect_edges(
+        &g,
+        &[("input", "0"), ("0", "1.lif"), ("1.lif", "1.w_rec"), ("1.w_rec", "1.lif"), ("1.lif", "2"), ("2", "3"), ("3", "output")],
+    );
+    let v = g.verify(&Limits::default()).unwrap();
+    let (w_rec, lif) = (g.find("1.w_rec").unwrap(), g.find("1.lif").unwrap());
+    assert!(v.schedule.is_back_edge(w_rec, lif), "the cycle is broken at 1.w_rec → 1.lif");
+    assert_eq!(v.schedule.back_edges.len(), 1);
+}
+
+/// Compares an imported fixture with what generate.py says it must be.
+fn check_fixture(version: &str, stem: &str) {
+    let g = load(&fixture(version, stem, "nir"));
+    let text = std::fs::read_to_string(fixture(version, stem, "expect.json")).unwrap();
+    let expect: Json = serde_json::from_str(&text).unwrap();
+    let ctx = format!("{version}/{stem}");
+    let nodes = expect["nodes"].as_object().unwrap();
+    let got = summary(&g);
+    assert_eq!(got.len(), nodes.len(), "{ctx}: node count; got {got:?}");
+    for (name, kind, shape) in &got {
+        let e = &nodes.get(name).unwrap_or_else(|| panic!("{ctx}: unexpected node `{name}`"));
+        assert_eq!(kind.name(), e["kind"].as_str().unwrap(), "{ctx}: kind of `{name}`");
+        let want: Vec<usize> = e["shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as usize).collect();
+        assert_eq!(shape.dims(), &want[..], "{ctx}: shape of `{name}`");
+        let attrs = op(&g, name).attrs();
+        for (param, p) in e["params"].as_object().unwrap() {
+            let Some((_, Attr::Tensor(t))) = attrs.iter().find(|(n, _)| n == param) else {
+                panic!("{ctx}: `{name}` has no tensor `{param}`")
+            };
+            let dims: Vec<usize> = p["shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as usize).collect();
+            assert_eq!(t.dims(), &dims[..], "{ctx}: shape of `{name}`.{param}");
+            let sum: f64 = t.data().iter().sum();
+            let want = p["sum"].as_f64().unwrap();
+            assert!((sum - want).abs() <= 1e-9 * want.abs().max(1.0), "{ctx}: sum of `{name}`.{param}: {sum} vs {want}");
+            assert_eq!(t.data()[0], p["first"].as_str().unwrap().parse::<f64>().unwrap(), "{ctx}: first value of `{name}`.{param}");
+        }
+        if let Some(ints) = e.get("ints") {
+            for (param, want) in ints.as_object().unwrap() {
+                let want: Vec<i64> = want.as_array().unwrap().iter().map(|x| x.as_i64().unwrap()).collect();
+                let Some((_, Attr::Ints(v))) = attrs.iter().find(|(n, _)| n == param) else {
+                    panic!("{ctx}: `{name}` has no integer `{param}`")
+                };
+                assert_eq!(v, &want, "{ctx}: `{name}`.{param}");
+            }
+        }
+    }
+    let mut want_edges: Vec<(String, String)> = expect["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e[0].as_str().unwrap().to_string(), e[1].as_str().unwrap().to_string()))
+        .collect();
+    want_edges.sort();
+    assert_eq!(edges(&g), want_edges, "{ctx}: edges");
+}
+
+#[test]
+fn version_fixtures_import_as_expected() {
+    for v in VERSIONS {
+        for stem in FIXTURES {
+            check_fixture(v, stem);
+        }
+    }
+}
+
+#[test]
+fn v_reset_defaults_to_zero_before_nir_1_0_6() {
+    for (v, reset) in [("1_0_4", 0.0), ("1_0_5", 0.0), ("1_0_6", 0.1), ("1_0_8", 0.1)] {
+        let g = load(&fixture(v, "conv2d", "nir"));
+        let Op::CubaLIF { v_reset, tau_mem, .. } = op(&g, "cuba") else { panic!("cuba is CubaLIF") };
+        assert_eq!(v_reset.dims(), &[4, 6, 6], "{v}: scalar v_reset broadcast to the neuron shape");
+        assert_eq!(tau_mem.uniform_value(), Some(0.02), "{v}");
+        assert_eq!(v_reset.uniform_value(), Some(reset), "{v}");
+    }
+}
+
+#[test]
+fn nested_graph_is_flattened_with_scoped_names() {
+    for v in VERSIONS {
+        let g = load(&fixture(v, "nested", "nir"));
+        for gone in ["sub", "sub.in", "sub.out"] {
+            assert!(g.find(gone).is_none(), "{v}: `{gone}` must not survive flattening");
+        }
+        let verified = g.verify(&Limits::default()).unwrap();
+        let (rec, lif) = (g.find("sub.rec").unwrap(), g.find("sub.lif").unwrap());
+        assert!(verified.schedule.is_back_edge(rec, lif), "{v}: recurrent edge inside the subgraph");
+        let li = g.find("li").unwrap();
+        assert_eq!(g.inputs(li), vec![lif], "{v}: `sub.out` reconnected to the LIF feeding it");
+    }
+}
