@@ -48,8 +48,7 @@ pub(super) fn build(flat: FlatGraph, source: &str, limits: &Limits) -> Result<Gr
                     file: source.into(),
                     object: e.object.clone(),
                     index: e.index,
-                    from: e.from.clone(),
-                    to: e.to.clone(),
+                    edge: format!("`{}` → `{}`", e.from, e.to),
                     detail: "does not connect two nodes of the flattened graph".into(),
                 })
             }
@@ -102,7 +101,7 @@ pub(super) fn build(flat: FlatGraph, source: &str, limits: &Limits) -> Result<Gr
         }
     }
     let mut graph = Graph::new();
-    let graph_err = |source_err| NirError::Graph { file: source.into(), source: source_err };
+    let graph_err = |e| NirError::Graph { file: source.into(), source: Box::new(e) };
     let mut ids = Vec::with_capacity(pending.len());
     for (i, p) in pending.iter().enumerate() {
         let op = match ops[i].take() {
@@ -267,6 +266,6 @@ fn make_op(p: &Pending, shape: Option<Shape>, source: &str, limits: &Limits) -> 
     Op::from_attrs(p.kind, attrs, hint).map_err(|e| {
         let param = op_error_param(&e);
         let object = if p.attrs.contains_key(param) { format!("{}/{param}", p.path) } else { p.path.clone() };
-        NirError::Param { file: source.into(), node: p.name.clone(), object, source: e }
+        NirError::Param { file: source.into(), node: p.name.clone(), object, source: Box::new(e) }
     })
 }
