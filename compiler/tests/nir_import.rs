@@ -2,10 +2,13 @@
 
 use std::path::{Path, PathBuf};
 
+mod common;
+
+use common::{f, ints, nir_bytes, Node};
 use serde_json::Value as Json;
 use spikeforge_compiler::ir::{Attr, Graph, Op, OpKind, Shape};
 use spikeforge_compiler::limits::Limits;
-use spikeforge_compiler::nir::read_nir;
+use spikeforge_compiler::nir::{read_nir, read_nir_bytes};
 
 fn golden(case: &str, file: &str) -> PathBuf {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/golden")).join(case).join(file)
@@ -200,4 +203,49 @@ fn nested_graph_is_flattened_with_scoped_names() {
         let li = g.find("li").unwrap();
         assert_eq!(g.inputs(li), vec![lif], "{v}: `sub.out` reconnected to the LIF feeding it");
     }
+}
+
+fn scalar(v: f64) -> common::D {
+    f(&[], &[v])
+}
+
+#[test]
+fn scalar_parameters_take_the_shape_from_input_type() {
+    // lif's parameters are all scalars; its input_type says [2], and the Linear after it
+    // needs [2]. The LI before it also has scalars and no declared type: it takes the shape
+    // of the Input feeding it.
+    let nodes: Vec<Node> = vec![
+        ("input", "Input", vec![("shape", ints(&[2]))]),
+        ("li", "LI", vec![("tau", scalar(0.01)), ("r", scalar(1.0)), ("v_leak", scalar(0.0))]),
+        (
+            "lif",
+            "LIF",
+            vec![("tau", scalar(0.02)), ("r", scalar(1.0)), ("v_leak", scalar(0.0)), ("v_threshold", scalar(1.0)), ("input_type", ints(&[2]))],
+        ),
+        ("lin", "Linear", vec![("weight", f(&[3, 2], &[1.0; 6]))]),
+        ("thr", "Threshold", vec![("threshold", scalar(0.5))]),
+        ("output", "Output", vec![("shape", ints(&[3]))]),
+    ];
+    let edges = [("input", "li"), ("li", "lif"), ("lif", "lin"), ("lin", "thr"), ("thr", "output")];
+    let g = read_nir_bytes(nir_bytes(&nodes, &edges), "t.nir", &Limits::default()).unwrap_or_else(|e| panic!("{e}"));
+    let Op::LIF { tau, v_reset, .. } = op(&g, "lif") else { panic!("lif is LIF") };
+    assert_eq!((tau.dims(), tau.uniform_value()), (&[2][..], Some(0.02)));
+    assert_eq!((v_reset.dims(), v_reset.uniform_value()), (&[2][..], Some(0.0)), "v_reset defaults to 0");
+    let Op::LI { tau, .. } = op(&g, "li") else { panic!("li is LI") };
+    assert_eq!(tau.dims(), &[2]);
+    let Op::Threshold { threshold } = op(&g, "thr") else { panic!("thr is Threshold") };
+    assert_eq!((threshold.dims(), threshold.uniform_value()), (&[3][..], Some(0.5)));
+}
+
+#[test]
+fn valid_padding_string_means_no_padding() {
+    let nodes: Vec<Node> = vec![
+        ("input", "Input", vec![("shape", ints(&[1, 5]))]),
+        ("conv", "Conv1d", vec![("weight", f(&[2, 1, 3], &[0.5; 6])), ("padding", common::D::S("valid")), ("input_shape", ints(&[5]))]),
+        ("output", "Output", vec![("shape", ints(&[2, 3]))]),
+    ];
+    let g = read_nir_bytes(nir_bytes(&nodes, &[("input", "conv"), ("conv", "output")]), "t.nir", &Limits::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let Op::Conv1d(c) = op(&g, "conv") else { panic!("conv is Conv1d") };
+    assert_eq!((c.padding.as_slice(), c.bias.data()), (&[0][..], &[0.0, 0.0][..]), "bias defaults to zeros");
 }

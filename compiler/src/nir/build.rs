@@ -14,7 +14,7 @@ use super::error::op_error_param;
 use super::flatten::{dims_of, Expect, FlatGraph, FlatNode, ShapeCheck};
 use super::h5::Value;
 use super::NirError;
-use crate::ir::{Attr, Graph, Op, OpKind, Shape, Tensor};
+use crate::ir::{Attr, Graph, Op, OpKind, Shape, Tensor, Verified};
 use crate::limits::Limits;
 
 /// Parameters NIR stores as integers.
@@ -48,8 +48,7 @@ pub(super) fn build(flat: FlatGraph, source: &str, limits: &Limits) -> Result<Gr
                     file: source.into(),
                     object: e.object.clone(),
                     index: e.index,
-                    from: e.from.clone(),
-                    to: e.to.clone(),
+                    edge: format!("`{}` → `{}`", e.from, e.to),
                     detail: "does not connect two nodes of the flattened graph".into(),
                 })
             }
@@ -102,7 +101,7 @@ pub(super) fn build(flat: FlatGraph, source: &str, limits: &Limits) -> Result<Gr
         }
     }
     let mut graph = Graph::new();
-    let graph_err = |source_err| NirError::Graph { file: source.into(), source: source_err };
+    let graph_err = |e| NirError::Graph { file: source.into(), source: Box::new(e) };
     let mut ids = Vec::with_capacity(pending.len());
     for (i, p) in pending.iter().enumerate() {
         let op = match ops[i].take() {
@@ -115,7 +114,13 @@ pub(super) fn build(flat: FlatGraph, source: &str, limits: &Limits) -> Result<Gr
         graph.add_edge(ids[f], ids[t]).map_err(graph_err)?;
     }
     let verified = graph.verify(limits).map_err(|errors| NirError::Verify { file: source.into(), errors })?;
-    for c in &checks {
+    run_checks(&graph, &verified, &checks, source)?;
+    Ok(graph)
+}
+
+/// Compares the shapes the file declared with the inferred ones.
+fn run_checks(graph: &Graph, verified: &Verified, checks: &[ShapeCheck], source: &str) -> Result<(), NirError> {
+    for c in checks {
         let id = graph.find(&c.node).expect("checks name nodes of the graph");
         let input = graph.inputs(id).first().map(|&from| verified.shape(from).clone());
         let output = verified.shape(id);
@@ -134,7 +139,7 @@ pub(super) fn build(flat: FlatGraph, source: &str, limits: &Limits) -> Result<Gr
             return Err(NirError::Node { file: source.into(), node: c.node.clone(), object: c.object.clone(), detail });
         }
     }
-    Ok(graph)
+    Ok(())
 }
 
 fn node_err(n: &FlatNode, source: &str, object: String, detail: String) -> NirError {
@@ -267,6 +272,6 @@ fn make_op(p: &Pending, shape: Option<Shape>, source: &str, limits: &Limits) -> 
     Op::from_attrs(p.kind, attrs, hint).map_err(|e| {
         let param = op_error_param(&e);
         let object = if p.attrs.contains_key(param) { format!("{}/{param}", p.path) } else { p.path.clone() };
-        NirError::Param { file: source.into(), node: p.name.clone(), object, source: e }
+        NirError::Param { file: source.into(), node: p.name.clone(), object, source: Box::new(e) }
     })
 }

@@ -33,16 +33,17 @@ pub enum NirError {
     UnknownNodeType { file: String, object: String, type_name: String },
 
     #[error("{file}: node `{node}` ({object}): {source}")]
-    Param { file: String, node: String, object: String, source: OpError },
+    Param { file: String, node: String, object: String, source: Box<OpError> },
 
     #[error("{file}: node `{node}` ({object}): {detail}")]
     Node { file: String, node: String, object: String, detail: String },
 
-    #[error("{file}: edge {index} `{from}` → `{to}` ({object}): {detail}")]
-    Edge { file: String, object: String, index: usize, from: String, to: String, detail: String },
+    /// `edge` is the edge as written, e.g. "`lin` → `ghost`"; `index` its row in `object`.
+    #[error("{file}: edge {index} {edge} ({object}): {detail}")]
+    Edge { file: String, object: String, index: usize, edge: String, detail: String },
 
     #[error("{file}: {source}")]
-    Graph { file: String, source: IrError },
+    Graph { file: String, source: Box<IrError> },
 
     #[error("{file}: the graph does not verify:\n{}", list(.errors))]
     Verify { file: String, errors: Vec<IrError> },

@@ -143,8 +143,7 @@ fn collect(
             file: source.into(),
             object: g.edges_path.clone(),
             index,
-            from: a.clone(),
-            to: b.clone(),
+            edge: format!("`{a}` → `{b}`"),
             detail,
         };
         let from = resolve(g, prefix, a, Side::Source).map_err(err)?;

@@ -14,6 +14,10 @@ use crate::limits::Limits;
 /// The HDF5 format signature every HDF5 file starts with.
 const SIGNATURE: &[u8] = b"\x89HDF\r\n\x1a\n";
 
+/// Deflate's maximum compression ratio: no dataset holding written data can decompress
+/// to more than this many times the size of the file.
+const MAX_EXPANSION: u64 = 1032;
+
 /// A dataset's contents, classified by what NIR stores in it.
 #[derive(Clone, Debug)]
 pub(super) enum Value {
@@ -149,6 +153,20 @@ impl H5<'_> {
             }
         };
         let dims: Vec<usize> = dims64.iter().map(|&d| d as usize).collect();
+        // Chunks that were never written read as fill values, so a small corrupt file could
+        // otherwise ask for gigabytes within the element limit.
+        let width = ds.element_size().map_err(|e| self.err(path, e))?;
+        let bytes = (n as u64).saturating_mul(width);
+        let len = self.file.file_size();
+        if bytes > len.saturating_mul(MAX_EXPANSION) {
+            return Err(self.bad(
+                path,
+                format!(
+                    "declares {n} values ({bytes} bytes), more than a {len}-byte file can hold even \
+                     compressed; the file is corrupt or the data was never written"
+                ),
+            ));
+        }
         let dtype = ds.dtype().map_err(|e| self.err(path, e))?;
         let value = match dtype {
             DType::F32 | DType::F64 => {
@@ -178,7 +196,6 @@ impl H5<'_> {
                 Value::Str { dims, data }
             }
             DType::String => {
-                let width = ds.element_size().map_err(|e| self.err(path, e))?;
                 if width.checked_mul(n as u64).is_none_or(|b| b > limit as u64 * 8) {
                     return Err(self.bad(path, format!("{n} strings of {width} bytes exceed the memory limit")));
                 }
