@@ -7,5 +7,6 @@ pub mod exec;
 pub mod ir;
 pub mod limits;
 pub mod summary;
+pub mod synth;
 pub mod nir;
 pub mod text;

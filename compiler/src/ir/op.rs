@@ -438,7 +438,7 @@ impl Op {
                         expected: if n == 1 { "[C_out, C_in/groups, k]".into() } else { "[C_out, C_in/groups, kh, kw]".into() },
                     });
                 }
-                if weight.dims().iter().any(|&d| d == 0) {
+                if weight.dims().contains(&0) {
                     return Err(OpError::Invalid { param: "weight".into(), reason: format!("shape {} has a zero dimension", weight.shape()) });
                 }
                 let c_out = weight.dims()[0];
