@@ -24,11 +24,19 @@ impl Target {
     pub fn from_spec(spec: TargetSpec, file: &str) -> Result<Target, TargetError> {
         let problems = validate(&spec);
         if !problems.is_empty() {
-            return Err(TargetError::Invalid { file: file.to_string(), problems });
+            return Err(TargetError::Invalid {
+                file: file.to_string(),
+                problems,
+            });
         }
         let [mx, my] = spec.noc.mesh;
         let per_tile = spec.noc.cores_per_tile as usize;
-        let type_of = |name: &str| spec.core_types.iter().position(|k| k.name == name).map(|i| i as u32);
+        let type_of = |name: &str| {
+            spec.core_types
+                .iter()
+                .position(|k| k.name == name)
+                .map(|i| i as u32)
+        };
         // Core type per slot of one chip, tiles row-major then slots.
         let slot_kinds: Vec<Option<u32>> = match &spec.layout {
             Layout::Uniform(name) => vec![type_of(name); (mx * my) as usize * per_tile],
@@ -36,7 +44,10 @@ impl Target {
                 .iter()
                 .flat_map(|t| std::iter::repeat_n(t.as_deref().and_then(type_of), per_tile))
                 .collect(),
-            Layout::PerCore(list) => list.iter().map(|t| t.as_deref().and_then(type_of)).collect(),
+            Layout::PerCore(list) => list
+                .iter()
+                .map(|t| t.as_deref().and_then(type_of))
+                .collect(),
         };
         let (mut coords, mut kinds, mut slot_core) = (Vec::new(), Vec::new(), Vec::new());
         for cy in 0..spec.grid.chips[1] {
@@ -47,7 +58,11 @@ impl Target {
                     match kind {
                         Some(kind) => {
                             slot_core.push(Some(coords.len() as u32));
-                            coords.push(CoreCoord { chip: [cx, cy], tile: [tile % mx, tile / mx], slot });
+                            coords.push(CoreCoord {
+                                chip: [cx, cy],
+                                tile: [tile % mx, tile / mx],
+                                slot,
+                            });
                             kinds.push(*kind);
                         }
                         None => slot_core.push(None),
@@ -55,7 +70,13 @@ impl Target {
                 }
             }
         }
-        Ok(Target { spec, file: file.to_string(), coords, kinds, slot_core })
+        Ok(Target {
+            spec,
+            file: file.to_string(),
+            coords,
+            kinds,
+            slot_core,
+        })
     }
 
     /// The description this target was built from.
@@ -148,7 +169,13 @@ impl Target {
     pub fn route_energy_pj(&self, from: CoreId, to: CoreId) -> Option<f64> {
         let h = self.hops(from, to);
         let e = &self.spec.energy;
-        let part = |count: u32, per: Option<f64>| if count == 0 { Some(0.0) } else { per.map(|p| p * count as f64) };
+        let part = |count: u32, per: Option<f64>| {
+            if count == 0 {
+                Some(0.0)
+            } else {
+                per.map(|p| p * count as f64)
+            }
+        };
         Some(part(h.ew, e.hop_ew_pj)? + part(h.ns, e.hop_ns_pj)? + part(h.chip, e.chip_hop_pj)?)
     }
 
@@ -168,6 +195,10 @@ impl Target {
     }
 
     fn sum(&self, f: impl Fn(&CoreSpec) -> u64) -> u64 {
-        self.cores_per_type().iter().zip(&self.spec.core_types).map(|(&n, k)| n as u64 * f(k)).sum()
+        self.cores_per_type()
+            .iter()
+            .zip(&self.spec.core_types)
+            .map(|(&n, k)| n as u64 * f(k))
+            .sum()
     }
 }
