@@ -1,0 +1,37 @@
+//! spikeforge's hardware contract: parameterized neuromorphic chips.
+//!
+//! A target (a `.ron` file; presets ship beside this crate's sources) describes a grid of
+//! chips, each a mesh of tiles holding cores, with per-core limits (neurons, synapse
+//! memory and its row encoding, axons, routing entries), the network (mesh, XY routing,
+//! latencies, bandwidth, buffers, multicast), timing, energy and fixed-point numerics.
+//!
+//! * [`chip`] — the description types ([`TargetSpec`] and its parts).
+//! * [`load`] — [`load_target`] / [`parse_target`]: RON with `line:column` errors, then
+//!   validation ([`validate`]) reporting every problem by field path.
+//! * [`Target`] — the validated target: cores numbered ([`CoreId`], printed `c12`),
+//!   positions ([`CoreCoord`]), hops and route costs.
+//! * [`mesh`] — XY routes and hop counts, including chip-to-chip hops.
+//! * [`memory`] — exact synapse/neuron memory footprints (nengo-loihi and sinabs formulas).
+//! * [`numerics`] — the fixed-point arithmetic shared by compiler and simulator.
+//! * [`show`] — the human-readable report.
+//!
+//! This crate depends on neither the compiler nor the simulator.
+
+pub mod chip;
+pub mod error;
+pub mod load;
+pub mod memory;
+pub mod mesh;
+pub mod numerics;
+pub mod show;
+pub mod target;
+pub mod validate;
+
+pub use chip::{
+    Cast, CoreSpec, DecayFormat, Energy, Grid, IndexBits, Layout, NeuronLayout, Noc, Numerics,
+    Overflow, Padding, Rounding, Routing, RowFormat, SynapseEncoding, TargetSpec, Timing,
+};
+pub use error::{Problem, TargetError};
+pub use load::{load_target, parse_spec, parse_target, preset, preset_text, to_ron, PRESETS};
+pub use mesh::{CoreCoord, CoreId, Hops};
+pub use target::Target;

@@ -1,0 +1,146 @@
+//! Reading targets: RON text → [`TargetSpec`] → validated [`Target`], and the built-in
+//! presets (the `.ron` files shipped in the crate's root folder).
+//!
+//! Syntax errors carry the file name and RON's `line:column`; when the error is about a
+//! value (not a field name), the field being written at that position is named too.
+//! Unknown fields are rejected (`#[serde(deny_unknown_fields)]`) and named by RON.
+//! Optional figures may be written bare (`synop_pj: 23.6`) or as `None`: the loader
+//! enables RON's `implicit_some` extension.
+
+use std::path::Path;
+
+use ron::extensions::Extensions;
+
+use crate::chip::TargetSpec;
+use crate::error::TargetError;
+use crate::target::Target;
+
+fn options() -> ron::Options {
+    ron::Options::default().with_default_extension(Extensions::IMPLICIT_SOME)
+}
+
+/// Parse RON text into an unvalidated spec.
+pub fn parse_spec(text: &str, file_name: &str) -> Result<TargetSpec, TargetError> {
+    options().from_str::<TargetSpec>(text).map_err(|e| {
+        let (line, column) = (e.position.line, e.position.col);
+        let mut message = e.code.to_string();
+        if matches!(e.code, ron::Error::IntegerOutOfBounds) && negative_at(text, line, column) {
+            message = "sizes and counts cannot be negative".to_string();
+        }
+        if !message.contains("field") {
+            if let Some(field) = field_before(text, line, column) {
+                message = format!("{message} (in field `{field}`)");
+            }
+        }
+        TargetError::Syntax {
+            file: file_name.to_string(),
+            line,
+            column,
+            message,
+        }
+    })
+}
+
+/// Parse and validate RON text. `file_name` names the source in messages.
+pub fn parse_target(text: &str, file_name: &str) -> Result<Target, TargetError> {
+    Target::from_spec(parse_spec(text, file_name)?, file_name)
+}
+
+/// Read, parse and validate a target file.
+pub fn load_target(path: impl AsRef<Path>) -> Result<Target, TargetError> {
+    let path = path.as_ref();
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| TargetError::Io {
+        file: file.clone(),
+        source,
+    })?;
+    parse_target(&text, &file)
+}
+
+/// Serialize a spec as pretty RON (comments are not preserved).
+pub fn to_ron(spec: &TargetSpec) -> String {
+    let config = ron::ser::PrettyConfig::new()
+        .struct_names(false)
+        .indentor("    ".to_string());
+    options()
+        .to_string_pretty(spec, config)
+        .expect("a TargetSpec always serializes")
+}
+
+/// Names of the built-in presets, in display order.
+pub const PRESETS: &[&str] = &[
+    "loihi",
+    "truenorth",
+    "spinnaker2",
+    "speck",
+    "xylo",
+    "test_2x2",
+    "test_grid",
+];
+
+/// The text of a built-in preset, by name (see [`PRESETS`]).
+pub fn preset_text(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "loihi" => include_str!("../loihi.ron"),
+        "truenorth" => include_str!("../truenorth.ron"),
+        "spinnaker2" => include_str!("../spinnaker2.ron"),
+        "speck" => include_str!("../speck.ron"),
+        "xylo" => include_str!("../xylo.ron"),
+        "test_2x2" => include_str!("../test_2x2.ron"),
+        "test_grid" => include_str!("../test_grid.ron"),
+        _ => return None,
+    })
+}
+
+/// Load a built-in preset by name; `None` if there is no such preset.
+pub fn preset(name: &str) -> Option<Result<Target, TargetError>> {
+    preset_text(name).map(|text| parse_target(text, &format!("{name}.ron")))
+}
+
+/// Whether the number RON stopped at (ending before `column` on `line`) is negative.
+fn negative_at(text: &str, line: usize, column: usize) -> bool {
+    let Some(l) = line.checked_sub(1).and_then(|i| text.lines().nth(i)) else {
+        return false;
+    };
+    let upto: String = l.chars().take(column.saturating_sub(1)).collect();
+    let token = upto
+        .trim_end()
+        .rsplit([':', ',', '[', '(', ' '])
+        .next()
+        .unwrap_or("");
+    token.starts_with('-')
+}
+
+/// The identifier of the last `name:` that starts before `column` on `line` (1-based),
+/// i.e. the field whose value RON was reading.
+fn field_before(text: &str, line: usize, column: usize) -> Option<String> {
+    let l = text.lines().nth(line.checked_sub(1)?)?;
+    let upto: String = l.chars().take(column.saturating_sub(1)).collect();
+    let colon = upto.rfind(':')?;
+    let head = upto[..colon].trim_end();
+    let start = head
+        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .map_or(0, |i| i + 1);
+    let ident = &head[start..];
+    (!ident.is_empty() && !ident.starts_with(|c: char| c.is_ascii_digit()))
+        .then(|| ident.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_before_finds_the_field_being_written() {
+        let text = "(\n    max_neurons: -5,\n)";
+        assert_eq!(field_before(text, 2, 18).as_deref(), Some("max_neurons"));
+        assert_eq!(field_before(text, 1, 1), None);
+        assert_eq!(
+            field_before("  mesh: [1, x]", 1, 14).as_deref(),
+            Some("mesh")
+        );
+        assert!(negative_at("    max_neurons: -16,", 1, 21));
+        assert!(negative_at("    mesh: [2, -1],", 1, 17));
+        assert!(!negative_at("    max_neurons: 99999999999,", 1, 29));
+    }
+}
