@@ -51,14 +51,18 @@ pub(crate) fn lower(doc: &Document, syntax_ok: bool, base_dir: &Path, limits: &L
             match by_name.get(a.node.as_str()) {
                 Some(&src) => edges.push((src, d, a.span.clone())),
                 None if doc.broken.contains(&a.node) => {} // its syntax error is reported
-                None => diags.push(
-                    Diag::at(
+                None => {
+                    let mut d = Diag::at(
                         a.span.clone(),
                         format!("node `{}` takes input from `{}`, which is not defined", s.name.node, a.node),
                         "no node has this name",
-                    )
-                    .with_note("define it with a statement `NAME = OpType<…>(…)` anywhere in the file"),
-                ),
+                    );
+                    let near = stmts.iter().map(|t| &t.name.node).filter(|n| edit_distance(n, &a.node) <= 2);
+                    if let Some(n) = near.min_by_key(|n| edit_distance(n, &a.node)) {
+                        d = d.with_note(format!("did you mean `{n}`?"));
+                    }
+                    diags.push(d.with_note("define it with a statement `NAME = OpType<…>(…)` anywhere in the file"));
+                }
             }
         }
     }

@@ -10,6 +10,7 @@ use super::diag::{Diag, Span};
 use super::lex::{
     describe, expect, fail, ident, looks_like_statement, name, number, skip, string, token_len, ws, PErr, PResult,
 };
+
 /// Deepest nesting of lists (tensors of rank 32 are far beyond any model).
 const MAX_NESTING: usize = 32;
 
@@ -197,6 +198,7 @@ impl<'s> Cx<'s> {
         }
     }
 }
+
 /// Skips a statement that has a syntax error, from its start to the start of the next one:
 /// a newline outside brackets, or any newline followed by a line that looks like a
 /// statement (so an unclosed bracket does not swallow the rest of the file).
@@ -210,10 +212,15 @@ fn recover(i: &str) -> &str {
             '"' => {
                 rest = after.find(['"', '\n']).map_or("", |p| &after[p + usize::from(after[p..].starts_with('"'))..])
             }
-            '[' | '(' | '<' => (depth += 1, rest = after).1,
-            ']' | ')' | '>' => (depth -= 1, rest = after).1,
             '\n' if depth <= 0 || looks_like_statement(after) => return after,
-            _ => rest = after,
+            _ => {
+                depth += match c {
+                    '[' | '(' | '<' => 1,
+                    ']' | ')' | '>' => -1,
+                    _ => 0,
+                };
+                rest = after;
+            }
         }
     }
     rest
