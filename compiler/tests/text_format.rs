@@ -186,11 +186,7 @@ out = Output<shape=[3]>(th)
 /// Two entries into one cycle: which edge is recurrent depends on the statement order.
 #[test]
 fn recurrent_edges_follow_the_text_and_survive_printing() {
-    let base = |order: &str| {
-        format!(
-            "snn 1\nin = Input<shape=[2]>()\n{order}\nout = Output<shape=[2]>(b)\n",
-        )
-    };
+    let base = |order: &str| format!("snn 1\nin = Input<shape=[2]>()\n{order}\nout = Output<shape=[2]>(b)\n",);
     let a = "a = Scale<scale=[1.0, 2.0]>(in, b)";
     let b = "b = Scale<scale=[3.0, 4.0]>(in, a)";
     let g1 = parse(&base(&format!("{a}\n{b}")));
@@ -277,4 +273,35 @@ fn tiny_mlp_spikes() {
     for c in counts.iter().flatten() {
         assert!((1..100).contains(c), "spike counts {counts:?}");
     }
+}
+
+/// The complete example in the module documentation parses (with its sidecars made up).
+#[test]
+fn module_doc_example_parses() {
+    let doc = include_str!("../src/text/mod.rs");
+    let block: String = doc
+        .lines()
+        .skip_while(|l| *l != "//! ```text")
+        .skip(1)
+        .take_while(|l| *l != "//! ```")
+        .map(|l| format!("{}\n", l.strip_prefix("//!").unwrap_or(l).strip_prefix(' ').unwrap_or("")))
+        .collect();
+    assert!(block.starts_with("snn 1"), "{block}");
+    let dir = tempfile::tempdir().unwrap();
+    let f32s = |n: usize| -> Vec<u8> { (0..n).flat_map(|i| ((i % 7) as f32 * 0.125).to_le_bytes()).collect() };
+    let (conv, fc) = (f32s(18), f32s(1280));
+    let views = vec![
+        (
+            "conv0.weight",
+            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![2, 1, 3, 3], &conv).unwrap(),
+        ),
+        ("fc.weight", safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![10, 128], &fc).unwrap()),
+    ];
+    std::fs::write(dir.path().join("model.safetensors"), safetensors::serialize(views, None).unwrap()).unwrap();
+    spikeforge_compiler::arrays::write_npy(&dir.path().join("rec.npy"), &[128, 128], &vec![0.01f32; 128 * 128])
+        .unwrap();
+    let g =
+        parse_snn(&block, "doc.snn", dir.path(), &Limits::default()).unwrap_or_else(|e| panic!("{}", e.render(false)));
+    assert_eq!(g.len(), 7);
+    assert_eq!(back_edges(&g), BTreeSet::from([("rec".to_string(), "lif0".to_string())]));
 }

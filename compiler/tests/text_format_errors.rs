@@ -46,14 +46,17 @@ fn unknown_op_type() {
 
 #[test]
 fn unknown_attribute() {
-    let e = errors("snn 1\nin = Input<shape=[4]>()\ns = Scale<scale=full([4], 2.0), gain=3.0>(in)\nout = Output<shape=[4]>(s)\n");
+    let e = errors(
+        "snn 1\nin = Input<shape=[4]>()\ns = Scale<scale=full([4], 2.0), gain=3.0>(in)\nout = Output<shape=[4]>(s)\n",
+    );
     assert_eq!(e.len(), 1);
     insta::assert_snapshot!(e.render(false));
 }
 
 #[test]
 fn undefined_reference() {
-    let e = errors("snn 1\nin = Input<shape=[4]>()\ns = Scale<scale=full([4], 2.0)>(inp)\nout = Output<shape=[4]>(s)\n");
+    let e =
+        errors("snn 1\nin = Input<shape=[4]>()\ns = Scale<scale=full([4], 2.0)>(inp)\nout = Output<shape=[4]>(s)\n");
     assert_eq!(e.len(), 1);
     insta::assert_snapshot!(e.render(false));
 }
@@ -78,7 +81,9 @@ fn nan_weight_is_pointed_at() {
 
 #[test]
 fn missing_sidecar_file() {
-    let e = errors("snn 1\nin = Input<shape=[2]>()\nfc = Linear<weight=file(\"w.npy\")>(in)\nout = Output<shape=[2]>(fc)\n");
+    let e = errors(
+        "snn 1\nin = Input<shape=[2]>()\nfc = Linear<weight=file(\"w.npy\")>(in)\nout = Output<shape=[2]>(fc)\n",
+    );
     assert_eq!(e.len(), 1);
     insta::assert_snapshot!(e.render(false));
 }
@@ -124,6 +129,7 @@ fn header_problems() {
     assert_eq!(e.to_string().lines().next().unwrap(), "model.snn:1:5: unsupported format version 2");
     let e = errors("# nothing\n");
     assert_eq!(e.len(), 1);
+    assert!(e.render(false).contains("expected the header `snn 1`"));
 }
 
 #[test]
@@ -133,6 +139,18 @@ fn ragged_list_and_unterminated_string() {
     let text = e.to_string();
     assert!(text.contains("model.snn:3:33: ragged list: this element is a list of shape [1], but the first element is a list of shape [2]"), "{text}");
     assert!(text.contains("model.snn:4:24: expected a closing `\"`"), "{text}");
+}
+
+#[test]
+fn deeply_nested_lists_are_refused_without_recursing_further() {
+    let src = format!(
+        "snn 1\nin = Input<shape=[1]>()\ns = Scale<scale={}1.0{}>(in)\n",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    let e = errors(&src);
+    assert_eq!(e.len(), 1);
+    assert!(e.to_string().starts_with("model.snn:3:49: expected at most 32 levels of nested lists"), "{e}");
 }
 
 #[test]
@@ -146,5 +164,6 @@ fn render_with_color_has_ansi_codes() {
 fn unreadable_file_is_a_text_error() {
     let e = spikeforge_compiler::text::read_snn(Path::new("/nonexistent/x.snn"), &Limits::default()).unwrap_err();
     assert_eq!(e.len(), 1);
-    assert!(e.to_string().contains("cannot read `/nonexistent/x.snn`"), "{e}");
+    assert!(e.to_string().starts_with("/nonexistent/x.snn: cannot read the file: "), "{e}");
+    assert!(e.render(false).contains("= in /nonexistent/x.snn"), "{}", e.render(false));
 }

@@ -97,12 +97,8 @@ impl TextErrors {
             let rendered = if color {
                 let styles = Styles::default();
                 let mut ansi = termcolor::Ansi::new(Vec::new());
-                let result = term::emit_to_write_style(
-                    &mut StylesWriter::new(&mut ansi, &styles),
-                    &config,
-                    &self.file,
-                    &diag,
-                );
+                let result =
+                    term::emit_to_write_style(&mut StylesWriter::new(&mut ansi, &styles), &config, &self.file, &diag);
                 result.map(|_| String::from_utf8_lossy(&ansi.into_inner()).into_owned())
             } else {
                 term::emit_into_string(&config, &self.file, &diag)

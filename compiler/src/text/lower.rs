@@ -5,10 +5,10 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
+use super::ast::{Document, Statement};
 use super::diag::{Diag, Span};
 use super::order;
 use super::sidecar::Sidecars;
-use super::syntax::{Document, Statement};
 use super::values::{element_span, eval};
 use crate::ir::{Graph, IrError, Op, OpError, OpKind};
 use crate::limits::Limits;
@@ -38,19 +38,31 @@ pub(crate) fn lower(doc: &Document, syntax_ok: bool, base_dir: &Path, limits: &L
         for (k, a) in s.args.iter().enumerate() {
             if let Some(first) = s.args[..k].iter().find(|b| b.node == a.node) {
                 diags.push(
-                    Diag::at(a.span.clone(), format!("`{}` is an input of `{}` twice", a.node, s.name.node), "second time")
-                        .with_secondary(first.span.clone(), "first time")
-                        .with_note("incoming values are summed: a second edge would double the contribution"),
+                    Diag::at(
+                        a.span.clone(),
+                        format!("`{}` is an input of `{}` twice", a.node, s.name.node),
+                        "second time",
+                    )
+                    .with_secondary(first.span.clone(), "first time")
+                    .with_note("incoming values are summed: a second edge would double the contribution"),
                 );
                 continue;
             }
             match by_name.get(a.node.as_str()) {
                 Some(&src) => edges.push((src, d, a.span.clone())),
                 None if doc.broken.contains(&a.node) => {} // its syntax error is reported
-                None => diags.push(
-                    Diag::at(a.span.clone(), format!("node `{}` takes input from `{}`, which is not defined", s.name.node, a.node), "no node has this name")
-                        .with_note("define it with a statement `NAME = OpType<…>(…)` anywhere in the file"),
-                ),
+                None => {
+                    let mut d = Diag::at(
+                        a.span.clone(),
+                        format!("node `{}` takes input from `{}`, which is not defined", s.name.node, a.node),
+                        "no node has this name",
+                    );
+                    let near = stmts.iter().map(|t| &t.name.node).filter(|n| edit_distance(n, &a.node) <= 2);
+                    if let Some(n) = near.min_by_key(|n| edit_distance(n, &a.node)) {
+                        d = d.with_note(format!("did you mean `{n}`?"));
+                    }
+                    diags.push(d.with_note("define it with a statement `NAME = OpType<…>(…)` anywhere in the file"));
+                }
             }
         }
     }
@@ -158,29 +170,46 @@ fn op_diag(s: &Statement, kind: OpKind, e: &OpError) -> Diag {
     let d = Diag::at(span, message, label);
     match e {
         OpError::Missing { .. } => d.with_note(format!("{kind} takes: {}", kind.param_names().join(", "))),
+        OpError::Unknown { param, .. } => match kind.param_names().iter().find(|p| edit_distance(p, param) <= 2) {
+            Some(p) => d.with_note(format!("did you mean `{p}`?")),
+            None => d,
+        },
         _ => d,
     }
+}
+
+/// Levenshtein distance, for suggestions.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for j in 0..b.len() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != b[j])).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
 }
 
 /// Points a verification error at the statement (or argument) of the nodes it names.
 fn ir_diag(e: &IrError, doc: &Document, by_name: &HashMap<&str, usize>) -> Diag {
     let stmt = |n: &str| by_name.get(n).map(|&i| &doc.statements[i]);
     let name_span = |n: &str| stmt(n).map(|s| s.name.span.clone());
-    let arg_span = |to: &str, from: &str| {
-        stmt(to).and_then(|s| s.args.iter().find(|a| a.node == from)).map(|a| a.span.clone())
-    };
+    let arg_span =
+        |to: &str, from: &str| stmt(to).and_then(|s| s.args.iter().find(|a| a.node == from)).map(|a| a.span.clone());
     let header = doc.header.clone().unwrap_or(0..0);
     let message = e.to_string();
     let d = match e {
-        IrError::ShapeMismatch { from, from_shape, to, .. } => arg_span(to, from)
-            .or_else(|| name_span(to))
-            .map(|sp| {
-                let d = Diag::at(sp, &message, format!("`{from}` produces {from_shape}"));
-                match name_span(from) {
-                    Some(f) => d.with_secondary(f, format!("`{from}` is defined here")),
-                    None => d,
-                }
-            }),
+        IrError::ShapeMismatch { from, from_shape, to, .. } => arg_span(to, from).or_else(|| name_span(to)).map(|sp| {
+            let d = Diag::at(sp, &message, format!("`{from}` produces {from_shape}"));
+            match name_span(from) {
+                Some(f) => d.with_secondary(f, format!("`{from}` is defined here")),
+                None => d,
+            }
+        }),
         IrError::InputsDisagree { node, a, a_shape, b, b_shape } => arg_span(node, b).map(|sp| {
             let d = Diag::at(sp, &message, format!("`{b}` produces {b_shape}"));
             match arg_span(node, a) {
@@ -188,16 +217,24 @@ fn ir_diag(e: &IrError, doc: &Document, by_name: &HashMap<&str, usize>) -> Diag 
                 None => d,
             }
         }),
-        IrError::InputWithInputs { node, from } => arg_span(node, from).map(|sp| Diag::at(sp, &message, "Input nodes take no inputs")),
+        IrError::InputWithInputs { node, from } => {
+            arg_span(node, from).map(|sp| Diag::at(sp, &message, "Input nodes take no inputs"))
+        }
         IrError::OutputWithOutputs { node, to } => {
             arg_span(to, node).map(|sp| Diag::at(sp, &message, "an Output node cannot feed another node"))
         }
-        IrError::RecurrentShapeUnknown { from, to, .. } => arg_span(to, from).map(|sp| Diag::at(sp, &message, "this recurrent edge")),
+        IrError::RecurrentShapeUnknown { from, to, .. } => {
+            arg_span(to, from).map(|sp| Diag::at(sp, &message, "this recurrent edge"))
+        }
         IrError::NoInputs { node, .. } => stmt(node).map(|s| Diag::at(s.span.clone(), &message, "no inputs")),
-        IrError::Unreachable { node } => name_span(node).map(|sp| Diag::at(sp, &message, "not reachable from an Input")),
+        IrError::Unreachable { node } => {
+            name_span(node).map(|sp| Diag::at(sp, &message, "not reachable from an Input"))
+        }
         IrError::TooLarge { node, .. } => name_span(node).map(|sp| Diag::at(sp, &message, "too large")),
         IrError::NoInputNode | IrError::NoOutputNode => Some(Diag::at(header, &message, "in this file")),
-        IrError::DuplicateName { name } | IrError::UnknownNode { name } => name_span(name).map(|sp| Diag::at(sp, &message, "here")),
+        IrError::DuplicateName { name } | IrError::UnknownNode { name } => {
+            name_span(name).map(|sp| Diag::at(sp, &message, "here"))
+        }
         IrError::DuplicateEdge { from, to } => arg_span(to, from).map(|sp| Diag::at(sp, &message, "here")),
         IrError::Param { node, .. } => name_span(node).map(|sp| Diag::at(sp, &message, "here")),
     };

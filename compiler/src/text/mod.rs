@@ -61,12 +61,16 @@
 //! and so on), pointed at the statements of the nodes they name.
 //! [`TextErrors::render`] gives codespan's rich output; `Display` one line per error.
 
+mod ast;
 mod diag;
+mod lex;
 mod lower;
 mod order;
 mod print;
 mod sidecar;
 mod syntax;
+#[cfg(test)]
+mod syntax_tests;
 mod values;
 
 use std::path::Path;
@@ -99,9 +103,8 @@ pub fn parse_snn(source: &str, file_name: &str, base_dir: &Path, limits: &Limits
 /// errors are reported as [`TextErrors`] too.
 pub fn read_snn(path: &Path, limits: &Limits) -> Result<Graph, TextErrors> {
     let file_name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| {
-        TextErrors::new(&file_name, "", vec![Diag::nowhere(format!("cannot read `{file_name}`: {e}"))])
-    })?;
+    let bytes = std::fs::read(path)
+        .map_err(|e| TextErrors::new(&file_name, "", vec![Diag::nowhere(format!("cannot read the file: {e}"))]))?;
     let source = match String::from_utf8(bytes) {
         Ok(s) => s,
         Err(e) => {

@@ -13,7 +13,7 @@
 //! Inputs, then a reverse postorder of the IR's search), the statement order is the
 //! reverse finishing order of some search, and [`Recon`] rebuilds one such search: at
 //! each node it tries the unvisited successors that could finish next (everything they
-//! reach finishes before them), smallest first, backtracking on failure. Back edges
+//! reach finishes before them), in statement order, backtracking on failure. Back edges
 //! depend only on the finishing order, so any search it finds is equivalent. A hand
 //! written order that no search can produce falls back to statement order; the caller
 //! then reports the edges where the IR and the text disagree.
@@ -48,34 +48,68 @@ pub(crate) fn plan(n: usize, is_input: &[bool], edges: &[(usize, usize)]) -> Pla
     }
     let Some(sigma) = topo_without(n, edges, &recurrent) else { return Plan { order: natural, recurrent } };
     let targets: Vec<Vec<usize>> = outs.iter().map(|o| o.iter().map(|&(d, _)| d).collect()).collect();
-    let tree = match Recon::run(&sigma, is_input, &targets) {
-        Some(t) => t,
-        None => return Plan { order: natural, recurrent },
-    };
-    // Each node's out-edges: its search children in visit order, then the rest.
-    let seqs: Vec<Vec<usize>> = (0..n)
-        .map(|s| {
-            let mut seq: Vec<usize> =
-                tree[s].iter().map(|&c| outs[s].iter().find(|&&(d, _)| d == c).expect("child is a target").1).collect();
-            let rest: Vec<usize> = outs[s].iter().map(|&(_, e)| e).filter(|e| !seq.contains(e)).collect();
-            seq.extend(rest);
-            seq
-        })
-        .collect();
-    // Merge the per-node sequences, otherwise keeping statement and argument order (so
-    // inputs stay in argument order wherever the per-node orders allow it).
-    let mut next = vec![0usize; n];
-    let mut heap: BinaryHeap<Reverse<(usize, usize)>> =
-        (0..n).filter(|&s| !seqs[s].is_empty()).map(|s| Reverse((seqs[s][0], s))).collect();
-    let mut order = Vec::with_capacity(edges.len());
-    while let Some(Reverse((e, s))) = heap.pop() {
-        order.push(e);
-        next[s] += 1;
-        if let Some(&e2) = seqs[s].get(next[s]) {
-            heap.push(Reverse((e2, s)));
+    let Some(search) = Recon::run(&sigma, is_input, &targets) else { return Plan { order: natural, recurrent } };
+    let seqs: Vec<Vec<usize>> = (0..n).map(|s| out_sequence(&outs[s], &search.tree[s], &search.after[s])).collect();
+    Plan { order: merge(edges, &seqs), recurrent }
+}
+
+/// A node's out-edges in an order that makes the search take `children` in turn: each
+/// child after the previous ones, an edge to a node first reached inside child `k`'s
+/// search (`after`) after child `k`; otherwise statement and argument order.
+fn out_sequence(outs: &[(usize, usize)], children: &[usize], after: &[(usize, usize)]) -> Vec<usize> {
+    let mut rest: Vec<(usize, usize)> = outs.to_vec();
+    let mut seq = Vec::with_capacity(outs.len());
+    let mut done = 0;
+    while !rest.is_empty() {
+        let allowed = |d: usize| match children.iter().position(|&c| c == d) {
+            Some(k) => k == done,
+            None => after.iter().find(|&&(t, _)| t == d).is_none_or(|&(_, k)| k < done),
+        };
+        let i = rest.iter().position(|&(d, _)| allowed(d)).expect("the next child is always allowed");
+        let (d, e) = rest.remove(i);
+        done += usize::from(children.get(done) == Some(&d));
+        seq.push(e);
+    }
+    seq
+}
+
+/// One creation order for all edges: each node's out-edges in `seqs` order (required for
+/// the search) and, when that is compatible, each node's in-edges in argument order (so
+/// printing lists the inputs as written); otherwise as close to statement order as the
+/// out-edge orders allow.
+fn merge(edges: &[(usize, usize)], seqs: &[Vec<usize>]) -> Vec<usize> {
+    let m = edges.len();
+    let chains_in = (0..m)
+        .collect::<Vec<_>>()
+        .chunk_by(|&a, &b| edges[a].1 == edges[b].1)
+        .map(<[usize]>::to_vec)
+        .collect::<Vec<_>>();
+    for with_inputs in [true, false] {
+        let mut succ = vec![Vec::new(); m];
+        let mut indeg = vec![0usize; m];
+        let chains = seqs.iter().chain(if with_inputs { chains_in.as_slice() } else { &[] });
+        for chain in chains {
+            for w in chain.windows(2) {
+                succ[w[0]].push(w[1]);
+                indeg[w[1]] += 1;
+            }
+        }
+        let mut ready: BinaryHeap<Reverse<usize>> = (0..m).filter(|&e| indeg[e] == 0).map(Reverse).collect();
+        let mut order = Vec::with_capacity(m);
+        while let Some(Reverse(e)) = ready.pop() {
+            order.push(e);
+            for &f in &succ[e] {
+                indeg[f] -= 1;
+                if indeg[f] == 0 {
+                    ready.push(Reverse(f));
+                }
+            }
+        }
+        if order.len() == m {
+            return order;
         }
     }
-    Plan { order, recurrent }
+    unreachable!("per-node out-edge chains alone are always compatible")
 }
 
 fn scc_ids(n: usize, edges: &[(usize, usize)]) -> Vec<usize> {
@@ -132,6 +166,8 @@ struct Recon<'a> {
     k: usize,
     /// Search children of each node, in visit order.
     tree: Vec<Vec<usize>>,
+    /// Per node: targets first reached inside the search of its child number `k`.
+    after: Vec<Vec<(usize, usize)>>,
     budget: usize,
 }
 
@@ -139,20 +175,21 @@ struct Recon<'a> {
 struct GiveUp;
 
 impl<'a> Recon<'a> {
-    fn run(sigma: &[usize], root: &'a [bool], outs: &'a [Vec<usize>]) -> Option<Vec<Vec<usize>>> {
+    fn run(sigma: &[usize], root: &'a [bool], outs: &'a [Vec<usize>]) -> Option<Recon<'a>> {
         let n = outs.len();
         let finish: Vec<usize> = sigma.iter().rev().copied().filter(|&v| !root[v]).collect();
         let mut pos = vec![usize::MAX; n];
         for (i, &v) in finish.iter().enumerate() {
             pos[v] = i;
         }
-        let mut r = Recon { outs, root, pos, finish, white: vec![true; n], k: 0, tree: vec![Vec::new(); n], budget: BUDGET };
+        let (white, tree, after) = (vec![true; n], vec![Vec::new(); n], vec![Vec::new(); n]);
+        let mut r = Recon { outs, root, pos, finish, white, k: 0, tree, after, budget: BUDGET };
         for v in (0..n).filter(|&v| root[v]) {
             if r.white[v] && !matches!(r.visit(v, 0), Ok(true)) {
                 return None;
             }
         }
-        (r.white.iter().all(|w| !w) && r.k == r.finish.len()).then_some(r.tree)
+        (r.white.iter().all(|w| !w) && r.k == r.finish.len()).then_some(r)
     }
 
     fn visit(&mut self, n: usize, depth: usize) -> Result<bool, GiveUp> {
@@ -161,8 +198,9 @@ impl<'a> Recon<'a> {
         }
         self.white[n] = false;
         let mut children = Vec::new();
+        let mut after = Vec::new();
         loop {
-            let mut whites: Vec<usize> = self.outs[n].iter().copied().filter(|&c| self.white[c]).collect();
+            let whites: Vec<usize> = self.outs[n].iter().copied().filter(|&c| self.white[c]).collect();
             self.spend(self.outs[n].len())?;
             if self.root[n] {
                 if whites.is_empty() {
@@ -174,16 +212,17 @@ impl<'a> Recon<'a> {
                 }
                 break;
             }
-            whites.sort_by_key(|&c| self.pos[c]);
-            whites.dedup();
+            // Candidates in statement order, so the search deviates from it only when it must.
             let mut found = false;
-            for c in whites {
+            for &c in &whites {
                 if self.pos[c] < self.k || !self.closes_prefix(c)? {
                     continue;
                 }
                 let saved = (self.white.clone(), self.k);
                 if self.visit(c, depth + 1)? {
+                    let k = children.len();
                     children.push(c);
+                    after.extend(whites.iter().filter(|&&w| w != c && !self.white[w]).map(|&w| (w, k)));
                     found = true;
                     break;
                 }
@@ -197,6 +236,7 @@ impl<'a> Recon<'a> {
             self.k += 1;
         }
         self.tree[n] = children;
+        self.after[n] = after;
         Ok(true)
     }
 
@@ -238,7 +278,11 @@ mod tests {
         let mut g = crate::ir::Graph::new();
         let ids: Vec<_> = (0..n)
             .map(|i| {
-                let op = if is_input[i] { crate::ir::Op::Input { shape: vec![1].into() } } else { crate::ir::Op::Output { shape: vec![1].into() } };
+                let op = if is_input[i] {
+                    crate::ir::Op::Input { shape: vec![1].into() }
+                } else {
+                    crate::ir::Op::Output { shape: vec![1].into() }
+                };
                 g.add_node(format!("n{i}"), op).unwrap()
             })
             .collect();
@@ -299,7 +343,17 @@ mod tests {
             let inp: Vec<bool> = (0..n).map(|i| i < ni).collect();
             let mut g = crate::ir::Graph::new();
             let ids: Vec<_> = (0..n)
-                .map(|i| g.add_node(format!("n{i}"), if inp[i] { crate::ir::Op::Input { shape: vec![1].into() } } else { crate::ir::Op::Output { shape: vec![1].into() } }).unwrap())
+                .map(|i| {
+                    g.add_node(
+                        format!("n{i}"),
+                        if inp[i] {
+                            crate::ir::Op::Input { shape: vec![1].into() }
+                        } else {
+                            crate::ir::Op::Output { shape: vec![1].into() }
+                        },
+                    )
+                    .unwrap()
+                })
                 .collect();
             for &(a, b) in &edges {
                 g.add_edge(ids[a], ids[b]).unwrap();

@@ -53,7 +53,10 @@ pub fn print_snn(graph: &Graph, opts: &PrintOptions) -> Printed {
         let mut attrs = Vec::new();
         for (param, value) in node.op.attrs() {
             let v = match &value {
-                Attr::Ints(v) if v.len() == 1 && !matches!(param, "shape" | "stride" | "padding" | "dilation" | "kernel_size") => {
+                Attr::Ints(v)
+                    if v.len() == 1
+                        && !matches!(param, "shape" | "stride" | "padding" | "dilation" | "kernel_size") =>
+                {
                     v[0].to_string()
                 }
                 Attr::Ints(v) => list(v.iter().map(|x| x.to_string())),

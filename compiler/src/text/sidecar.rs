@@ -79,7 +79,8 @@ impl<'a> Sidecars<'a> {
             message: format!("sidecar `{path}` has no tensor `{key}`"),
             notes: vec![listing()],
         })?;
-        convert(&view, limits).map_err(|m| SidecarError::Key { message: format!("tensor `{key}` in `{path}`: {m}"), notes: vec![] })
+        convert(&view, limits)
+            .map_err(|m| SidecarError::Key { message: format!("tensor `{key}` in `{path}`: {m}"), notes: vec![] })
     }
 }
 

@@ -2,9 +2,9 @@
 //! `full(dims, value)` and `file(…)` sidecars. Range and finiteness checks are left to
 //! [`Op::from_attrs`](crate::ir::Op::from_attrs); size checks happen here, before allocation.
 
+use super::ast::{Value, ValueKind};
 use super::diag::{Diag, Span};
 use super::sidecar::{SidecarError, Sidecars};
-use super::syntax::{Value, ValueKind};
 use crate::ir::{Attr, Tensor};
 use crate::limits::Limits;
 
@@ -69,9 +69,9 @@ pub(crate) fn eval(param: &str, v: &Value, sidecars: &mut Sidecars<'_>, limits: 
         }
         ValueKind::File { path, key } => {
             sidecars.load(&path.node, key.as_ref().map(|k| k.node.as_str())).map(Attr::Tensor).map_err(|e| match e {
-                SidecarError::Path { message, notes } => notes
-                    .into_iter()
-                    .fold(Diag::at(path.span.clone(), message, "this file"), Diag::with_note),
+                SidecarError::Path { message, notes } => {
+                    notes.into_iter().fold(Diag::at(path.span.clone(), message, "this file"), Diag::with_note)
+                }
                 SidecarError::Key { message, notes } => {
                     let span = key.as_ref().map_or(path.span.clone(), |k| k.span.clone());
                     notes.into_iter().fold(Diag::at(span, message, "this tensor"), Diag::with_note)
