@@ -1,1 +1,79 @@
-fn main() {}
+//! The `spikeforge` command line. Exit codes: 0 success, 2 bad input or a model that does
+//! not fit (the message names the file, node and limit), 1 internal failure.
+
+mod cmd_check;
+mod cmd_convert;
+mod cmd_run;
+mod model;
+mod options;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// spikeforge: compile trained spiking neural networks to neuromorphic chips and simulate
+/// them cycle by cycle.
+#[derive(Parser)]
+#[command(name = "spikeforge", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate a model (.nir or .snn) and print a summary: nodes, shapes, neurons,
+    /// synapses, parameters, and the time step and reset rule used to run it.
+    Check(cmd_check::Args),
+    /// Run a model on input spikes with the f64 reference executor.
+    Run(cmd_run::Args),
+    /// Convert a model between NIR (.nir) and the text format (.snn).
+    Convert(cmd_convert::Args),
+}
+
+/// An error whose message is already rendered (e.g. diagnostics with source snippets).
+#[derive(Debug)]
+pub struct Rendered(pub String);
+
+impl std::fmt::Display for Rendered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Rendered {}
+
+/// The error and its causes, skipping a cause whose text the message already contains
+/// (library errors often embed their source in their own message).
+fn chain_message(e: &anyhow::Error) -> String {
+    let mut msg = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !msg.contains(&text) {
+            if !msg.is_empty() {
+                msg.push_str(": ");
+            }
+            msg.push_str(&text);
+        }
+    }
+    msg
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check(a) => cmd_check::run(a),
+        Command::Run(a) => cmd_run::run(a),
+        Command::Convert(a) => cmd_convert::run(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            match e.downcast_ref::<Rendered>() {
+                Some(r) => eprint!("{}", r.0),
+                None => eprintln!("error: {}", chain_message(&e)),
+            }
+            ExitCode::from(2)
+        }
+    }
+}

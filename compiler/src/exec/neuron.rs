@@ -96,57 +96,66 @@ impl NeuronKernel {
         }
     }
 
-    #[inline]
-    fn fire(&self, v: &mut f64, i: usize) -> f64 {
-        let thr = self.v_threshold[i];
-        let s = if self.strict { *v > thr } else { *v >= thr };
-        if s {
-            *v = match self.reset {
-                ResetRule::ToVReset => self.v_reset[i],
-                ResetRule::Subtract => *v - thr,
-            };
-            1.0
-        } else {
-            0.0
-        }
-    }
-
     /// One step: `input` is the summed incoming current; writes spikes (spiking kinds) or
     /// the membrane potential (LI, I, CubaLI) to `out`. Returns the number of spikes.
     #[inline]
     pub fn run(&self, input: &[f64], out: &mut [f64], state: &mut [f64]) -> u64 {
+        match (self.strict, self.reset) {
+            (true, ResetRule::ToVReset) => self.run_with::<true, false>(input, out, state),
+            (true, ResetRule::Subtract) => self.run_with::<true, true>(input, out, state),
+            (false, ResetRule::ToVReset) => self.run_with::<false, false>(input, out, state),
+            (false, ResetRule::Subtract) => self.run_with::<false, true>(input, out, state),
+        }
+    }
+
+    /// Spike test and reset as selects rather than branches: spikes are data-dependent and
+    /// would mispredict.
+    #[inline(always)]
+    fn fire<const STRICT: bool, const SUBTRACT: bool>(v: f64, thr: f64, v_reset: f64) -> (f64, f64) {
+        let s = if STRICT { v > thr } else { v >= thr };
+        let after = if SUBTRACT { v - thr } else { v_reset };
+        (if s { after } else { v }, s as u8 as f64)
+    }
+
+    fn run_with<const STRICT: bool, const SUBTRACT: bool>(&self, input: &[f64], out: &mut [f64], state: &mut [f64]) -> u64 {
         let n = self.n;
-        let mut spikes = 0u64;
+        let input = &input[..n];
+        let out = &mut out[..n];
+        let mut spikes = 0.0f64;
         match self.kind {
             NeuronKind::LIF => {
+                let (v, a, vl, g) = (&mut state[..n], &self.decay[..n], &self.v_leak[..n], &self.gain[..n]);
+                let (th, vr) = (&self.v_threshold[..n], &self.v_reset[..n]);
                 for i in 0..n {
-                    let v = &mut state[i];
-                    *v = *v + self.decay[i] * (self.v_leak[i] - *v) + self.gain[i] * input[i];
-                    let s = self.fire(v, i);
+                    let x = v[i] + a[i] * (vl[i] - v[i]) + g[i] * input[i];
+                    let (nv, s) = Self::fire::<STRICT, SUBTRACT>(x, th[i], vr[i]);
+                    v[i] = nv;
                     out[i] = s;
-                    spikes += s as u64;
+                    spikes += s;
                 }
             }
             NeuronKind::LI => {
+                let (v, a, vl, g) = (&mut state[..n], &self.decay[..n], &self.v_leak[..n], &self.gain[..n]);
                 for i in 0..n {
-                    let v = &mut state[i];
-                    *v = *v + self.decay[i] * (self.v_leak[i] - *v) + self.gain[i] * input[i];
-                    out[i] = *v;
+                    v[i] = v[i] + a[i] * (vl[i] - v[i]) + g[i] * input[i];
+                    out[i] = v[i];
                 }
             }
             NeuronKind::IF => {
+                let (v, g) = (&mut state[..n], &self.gain[..n]);
+                let (th, vr) = (&self.v_threshold[..n], &self.v_reset[..n]);
                 for i in 0..n {
-                    let v = &mut state[i];
-                    *v += self.gain[i] * input[i];
-                    let s = self.fire(v, i);
+                    let (nv, s) = Self::fire::<STRICT, SUBTRACT>(v[i] + g[i] * input[i], th[i], vr[i]);
+                    v[i] = nv;
                     out[i] = s;
-                    spikes += s as u64;
+                    spikes += s;
                 }
             }
             NeuronKind::I => {
+                let (v, g) = (&mut state[..n], &self.gain[..n]);
                 for i in 0..n {
-                    state[i] += self.gain[i] * input[i];
-                    out[i] = state[i];
+                    v[i] += g[i] * input[i];
+                    out[i] = v[i];
                 }
             }
             NeuronKind::CubaLIF | NeuronKind::CubaLI => {
@@ -154,19 +163,20 @@ impl NeuronKernel {
                 for i in 0..n {
                     let c = &mut syn[i];
                     *c = *c + self.syn_decay[i] * (self.w_in[i] * input[i] - *c);
-                    let v = &mut vs[i];
-                    *v = *v + self.decay[i] * (self.v_leak[i] - *v) + self.gain[i] * *c;
+                    let x = vs[i] + self.decay[i] * (self.v_leak[i] - vs[i]) + self.gain[i] * *c;
                     if self.kind == NeuronKind::CubaLIF {
-                        let s = self.fire(v, i);
+                        let (nv, s) = Self::fire::<STRICT, SUBTRACT>(x, self.v_threshold[i], self.v_reset[i]);
+                        vs[i] = nv;
                         out[i] = s;
-                        spikes += s as u64;
+                        spikes += s;
                     } else {
-                        out[i] = *v;
+                        vs[i] = x;
+                        out[i] = x;
                     }
                 }
             }
         }
-        spikes
+        spikes as u64
     }
 }
 

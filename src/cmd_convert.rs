@@ -1,0 +1,33 @@
+//! `spikeforge convert IN -o OUT`: between NIR and the text format.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use spikeforge_compiler::{nir, text};
+
+use crate::model::{self, Format};
+use crate::options::LimitArgs;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Input model (.nir or .snn).
+    pub input: PathBuf,
+    /// Output model; the format follows the extension (.nir or .snn). A .snn output keeps
+    /// large tensors in a `<name>.safetensors` sidecar beside it.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+pub fn run(a: Args) -> Result<()> {
+    let out_format = Format::of(&a.output)?;
+    let (graph, _verified, _) = model::load(&a.input, &a.limits.limits())?;
+    match out_format {
+        Format::Nir => nir::write_nir(&graph, &a.output).map_err(anyhow::Error::new),
+        Format::Snn => text::write_snn(&graph, &a.output).map_err(anyhow::Error::new),
+    }
+    .with_context(|| format!("writing {}", a.output.display()))?;
+    println!("wrote {} ({})", a.output.display(), out_format.describe());
+    Ok(())
+}

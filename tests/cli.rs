@@ -1,0 +1,151 @@
+//! End-to-end tests of the `spikeforge` binary: commands, outputs, exit codes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use spikeforge_compiler::arrays::read_npy_f64;
+use spikeforge_compiler::limits::Limits;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn golden(case: &str) -> PathBuf {
+    root().join("../shared/golden").join(case)
+}
+
+fn spikeforge(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_spikeforge")).args(args).current_dir(root()).output().expect("binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn every_command_has_help() {
+    for cmd in [vec!["--help"], vec!["check", "--help"], vec!["run", "--help"], vec!["convert", "--help"]] {
+        let o = spikeforge(&cmd);
+        assert_eq!(o.status.code(), Some(0), "{cmd:?}: {}", stderr(&o));
+        assert!(stdout(&o).contains("Usage"), "{cmd:?}");
+    }
+}
+
+#[test]
+fn check_summarises_nir_and_text_models() {
+    let o = spikeforge(&["check", "examples/digits_mlp/model.nir"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    insta::assert_snapshot!("check_digits_mlp", stdout(&o));
+    let o = spikeforge(&["check", "examples/tiny_mlp.snn", "--dt", "2e-4", "--reset", "subtract"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    insta::assert_snapshot!("check_tiny_mlp_dt_reset", stdout(&o));
+}
+
+#[test]
+fn run_reproduces_golden_digits_cnn_with_stats_and_layers() {
+    let dir = tempfile::tempdir().unwrap();
+    let (y, l, s) = (dir.path().join("y.npy"), dir.path().join("l.npy"), dir.path().join("s.json"));
+    let g = golden("digits_cnn");
+    let o = spikeforge(&[
+        "run",
+        g.join("model.nir").to_str().unwrap(),
+        "--input",
+        g.join("input.npy").to_str().unwrap(),
+        "--output",
+        y.to_str().unwrap(),
+        "--layers",
+        l.to_str().unwrap(),
+        "--stats",
+        s.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let limits = Limits::default();
+    let got = read_npy_f64(&y, &limits).unwrap();
+    let want = read_npy_f64(&g.join("output.npy"), &limits).unwrap();
+    assert_eq!(got, want);
+    let bytes = std::fs::read(&y).unwrap();
+    assert!(String::from_utf8_lossy(&bytes[..80]).contains("'descr': '|u1'"), "Y is uint8");
+    let got_l = read_npy_f64(&l, &limits).unwrap();
+    assert_eq!(got_l, read_npy_f64(&g.join("layer_spikes.npy"), &limits).unwrap());
+    assert!(String::from_utf8_lossy(&std::fs::read(&l).unwrap()[..80]).contains("'descr': '<i8'"), "L is int64");
+
+    let stats: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&s).unwrap()).unwrap();
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(g.join("meta.json")).unwrap()).unwrap();
+    assert_eq!(stats["n_samples"], 360);
+    assert_eq!(stats["n_steps"], 16);
+    assert_eq!(stats["spikes_per_layer"], meta["total_layer_spikes"]);
+    for key in ["sops_weight_layers_per_sample", "sops_pooling_per_sample"] {
+        let (a, b) = (stats[key].as_f64().unwrap(), meta[key].as_f64().unwrap());
+        assert!(((a - b) / b).abs() < 1e-9, "{key}: {a} vs {b}");
+    }
+    let sparsity = stats["activation_sparsity"].as_f64().unwrap();
+    assert!(sparsity > 0.5 && sparsity < 1.0);
+    assert!(stats["execute_seconds"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn convert_round_trips_nir_through_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let limits = Limits::default();
+    for case in ["digits_mlp", "digits_cnn", "rsnn_random"] {
+        let src = golden(case).join("model.nir");
+        let snn = dir.path().join(format!("{case}.snn"));
+        let back = dir.path().join(format!("{case}.nir"));
+        let o = spikeforge(&["convert", src.to_str().unwrap(), "-o", snn.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert!(dir.path().join(format!("{case}.safetensors")).exists(), "large tensors go to a sidecar");
+        let o = spikeforge(&["convert", snn.to_str().unwrap(), "-o", back.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let a = spikeforge_compiler::nir::read_nir(&src, &limits).unwrap();
+        let b = spikeforge_compiler::nir::read_nir(&back, &limits).unwrap();
+        let c = spikeforge_compiler::text::read_snn(&snn, &limits).unwrap();
+        assert!(a.same_as(&b), "{case}: NIR → .snn → NIR changed the graph");
+        assert!(a.same_as(&c), "{case}: NIR → .snn changed the graph");
+    }
+}
+
+#[test]
+fn run_on_the_text_example_is_deterministic_across_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut outputs = Vec::new();
+    for threads in ["1", "2", "0"] {
+        let y = dir.path().join(format!("y{threads}.npy"));
+        let o = spikeforge(&[
+            "run",
+            "examples/tiny_mlp.snn",
+            "--input",
+            "examples/tiny_input.npy",
+            "--output",
+            y.to_str().unwrap(),
+            "--threads",
+            threads,
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        outputs.push(std::fs::read(&y).unwrap());
+    }
+    assert!(outputs.windows(2).all(|w| w[0] == w[1]));
+    let y = read_npy_f64(&dir.path().join("y1.npy"), &Limits::default()).unwrap();
+    assert!(y.data.iter().sum::<f64>() > 0.0, "the example must produce spikes");
+}
+
+#[test]
+fn exit_code_two_and_no_output_on_bad_input_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let y = dir.path().join("y.npy");
+    let o = spikeforge(&[
+        "run",
+        "examples/digits_mlp/model.nir",
+        "--input",
+        "tests/bad_inputs/input_wrong_shape.npy",
+        "--output",
+        y.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("expected [N, T, 64]"), "{}", stderr(&o));
+    assert!(!Path::new(&y).exists());
+}
