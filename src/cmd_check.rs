@@ -23,12 +23,7 @@ pub fn run(a: Args) -> Result<()> {
     let s = Summary::new(&graph, &verified);
     println!("model     {} ({})", a.model.display(), format.describe());
     println!("dynamics  {}", a.dynamics.dynamics());
-    println!(
-        "graph     {} nodes, {} edges ({} recurrent)",
-        s.nodes.len(),
-        s.n_edges,
-        s.n_recurrent_edges
-    );
+    println!("graph     {} nodes, {} edges ({} recurrent)", s.nodes.len(), s.n_edges, s.n_recurrent_edges);
     println!();
     let w_name = s.nodes.iter().map(|n| n.name.len()).max().unwrap_or(4).max(4);
     let shapes: Vec<String> = s.nodes.iter().map(|n| n.shape.to_string()).collect();

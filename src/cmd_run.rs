@@ -67,11 +67,8 @@ pub fn run(a: Args) -> Result<()> {
                        "spikes": s.spikes, "sops_per_sample": per_sample(s.sops)})
             })
             .collect();
-        let spikes: Vec<u64> = r
-            .spiking_layers
-            .iter()
-            .map(|l| r.nodes.iter().find(|s| &s.name == l).map_or(0, |s| s.spikes))
-            .collect();
+        let spikes: Vec<u64> =
+            r.spiking_layers.iter().map(|l| r.nodes.iter().find(|s| &s.name == l).map_or(0, |s| s.spikes)).collect();
         let stats = json!({
             "model": a.model.display().to_string(),
             "n_samples": n,

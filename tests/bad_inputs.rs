@@ -28,7 +28,14 @@ const CASES: &[(&str, &[&str])] = &[
     ("model_missing_file", &["check", "tests/bad_inputs/no_such_model.nir"]),
     (
         "run_input_wrong_shape",
-        &["run", "examples/digits_mlp/model.nir", "--input", "tests/bad_inputs/input_wrong_shape.npy", "--output", "OUT"],
+        &[
+            "run",
+            "examples/digits_mlp/model.nir",
+            "--input",
+            "tests/bad_inputs/input_wrong_shape.npy",
+            "--output",
+            "OUT",
+        ],
     ),
     (
         "run_input_truncated",
@@ -57,10 +64,8 @@ fn bad_inputs_fail_cleanly_with_exit_code_two() {
         // `OUT` is an output path; `OUT.ext` one with that extension.
         let ext = args.iter().find_map(|a| a.strip_prefix("OUT")).map(|e| if e.is_empty() { ".npy" } else { e });
         let out = dir.path().join(format!("{name}.out{}", ext.unwrap_or(".npy")));
-        let args: Vec<String> = args
-            .iter()
-            .map(|a| if a.starts_with("OUT") { out.display().to_string() } else { a.to_string() })
-            .collect();
+        let args: Vec<String> =
+            args.iter().map(|a| if a.starts_with("OUT") { out.display().to_string() } else { a.to_string() }).collect();
         let o = Command::new(env!("CARGO_BIN_EXE_spikeforge")).args(&args).current_dir(&root).output().unwrap();
         let err = String::from_utf8_lossy(&o.stderr).replace(&dir.path().display().to_string(), "$TMP");
         if o.status.code() != Some(2) {

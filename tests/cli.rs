@@ -74,8 +74,7 @@ fn run_reproduces_golden_digits_cnn_with_stats_and_layers() {
     assert!(String::from_utf8_lossy(&std::fs::read(&l).unwrap()[..80]).contains("'descr': '<i8'"), "L is int64");
 
     let stats: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&s).unwrap()).unwrap();
-    let meta: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(g.join("meta.json")).unwrap()).unwrap();
+    let meta: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(g.join("meta.json")).unwrap()).unwrap();
     assert_eq!(stats["n_samples"], 360);
     assert_eq!(stats["n_steps"], 16);
     assert_eq!(stats["spikes_per_layer"], meta["total_layer_spikes"]);

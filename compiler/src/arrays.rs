@@ -27,7 +27,9 @@ pub enum ArrayError {
     Format { path: PathBuf, reason: String },
     #[error("{path}: dtype `{dtype}` is not supported (use bool, an integer or a float type)")]
     DType { path: PathBuf, dtype: String },
-    #[error("{path}: shape {shape:?} holds {elements} elements, above the limit of {limit} (raise it with --max-memory)")]
+    #[error(
+        "{path}: shape {shape:?} holds {elements} elements, above the limit of {limit} (raise it with --max-memory)"
+    )]
     TooLarge { path: PathBuf, shape: Vec<u64>, elements: String, limit: usize },
     #[error("{path}: truncated: the header promises {expected} bytes of data, the file has {got}")]
     Truncated { path: PathBuf, expected: u64, got: u64 },

@@ -6,7 +6,7 @@ pub mod atomic;
 pub mod exec;
 pub mod ir;
 pub mod limits;
+pub mod nir;
 pub mod summary;
 pub mod synth;
-pub mod nir;
 pub mod text;

@@ -19,7 +19,11 @@ impl Lcg {
         (0..n)
             .map(|_| {
                 if self.next() < p {
-                    if self.next() < 0.5 { 1.0 } else { self.next() * 2.0 - 1.0 }
+                    if self.next() < 0.5 {
+                        1.0
+                    } else {
+                        self.next() * 2.0 - 1.0
+                    }
                 } else {
                     0.0
                 }
@@ -45,7 +49,12 @@ fn ints(v: &[i64]) -> Attr {
 /// Input → op → Output, run for `steps` steps.
 fn run_single(in_shape: &[usize], node: Op, x: &[f64], steps: usize, d: Dynamics) -> (RunResult, Shape) {
     let mut g = Graph::new();
-    let i = g.add_node("in", op(OpKind::Input, vec![("shape", ints(&in_shape.iter().map(|&v| v as i64).collect::<Vec<_>>()))])).unwrap();
+    let i = g
+        .add_node(
+            "in",
+            op(OpKind::Input, vec![("shape", ints(&in_shape.iter().map(|&v| v as i64).collect::<Vec<_>>()))]),
+        )
+        .unwrap();
     let probe_shape = node.output_shape(&Shape(in_shape.to_vec())).unwrap();
     let n = g.add_node("n", node).unwrap();
     let out_dims: Vec<i64> = probe_shape.dims().iter().map(|&v| v as i64).collect();
@@ -135,7 +144,8 @@ fn conv2d_matches_pytorch_formula_and_brute_force_sops() {
             ],
         );
         let (r, shape) = run_single(&[c_in, h, w], conv, &x, 1, Dynamics::default());
-        let (want, ho, wo, sops) = naive_conv2d(&x, (c_in, h, w), &wt, (c_out, kh, kw), &bias, stride, pad, dil, groups);
+        let (want, ho, wo, sops) =
+            naive_conv2d(&x, (c_in, h, w), &wt, (c_out, kh, kw), &bias, stride, pad, dil, groups);
         assert_eq!(shape.dims(), &[c_out, ho, wo]);
         assert_close(&r.output, &want);
         assert_eq!(r.sops_weight_layers(), sops, "stride {stride:?} pad {pad:?} dil {dil:?} groups {groups}");
@@ -299,7 +309,9 @@ fn recurrent_affine_delivers_its_bias_before_the_first_step() {
             ),
         )
         .unwrap();
-    let rec = g.add_node("rec", op(OpKind::Affine, vec![("weight", t(&[1, 1], vec![0.4])), ("bias", t(&[1], vec![0.3]))])).unwrap();
+    let rec = g
+        .add_node("rec", op(OpKind::Affine, vec![("weight", t(&[1, 1], vec![0.4])), ("bias", t(&[1], vec![0.3]))]))
+        .unwrap();
     let o = g.add_node("out", op(OpKind::Output, vec![("shape", ints(&[1]))])).unwrap();
     g.add_edge(i, lif).unwrap();
     g.add_edge(lif, rec).unwrap();

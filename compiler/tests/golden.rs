@@ -42,11 +42,8 @@ fn check_case(case: &str, threads: usize) {
     let want_pool = meta["sops_pooling_per_sample"].as_f64().unwrap();
     assert!(rel(pool, want_pool) < 1e-9, "{case}: pooling SOPs/sample {pool} vs {want_pool}");
     let totals: Vec<u64> = meta["total_layer_spikes"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
-    let ours: Vec<u64> = r
-        .spiking_layers
-        .iter()
-        .map(|l| r.nodes.iter().find(|s| &s.name == l).unwrap().spikes)
-        .collect();
+    let ours: Vec<u64> =
+        r.spiking_layers.iter().map(|l| r.nodes.iter().find(|s| &s.name == l).unwrap().spikes).collect();
     assert_eq!(ours, totals, "{case}: total spikes per layer");
 
     if let Some(acc) = meta["accuracy"].as_f64() {

@@ -36,7 +36,8 @@ fn round_trip_through_bytes_is_identical() {
     for path in all_models() {
         let g = load(&path);
         let bytes = to_bytes(&g).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let back = read_nir_bytes(bytes, "<round trip>", &Limits::default()).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let back = read_nir_bytes(bytes, "<round trip>", &Limits::default())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         assert!(back.same_as(&g), "{}: round trip differs", path.display());
     }
 }

@@ -61,7 +61,14 @@ fn golden_digits_mlp() {
     let g = load(&golden("digits_mlp", "model.nir"));
     expect_nodes(
         &g,
-        &[("input", Input, &[64]), ("0", Affine, &[128]), ("1", LIF, &[128]), ("2", Affine, &[10]), ("3", LIF, &[10]), ("output", Output, &[10])],
+        &[
+            ("input", Input, &[64]),
+            ("0", Affine, &[128]),
+            ("1", LIF, &[128]),
+            ("2", Affine, &[10]),
+            ("3", LIF, &[10]),
+            ("output", Output, &[10]),
+        ],
     );
     expect_edges(&g, &[("input", "0"), ("0", "1"), ("1", "2"), ("2", "3"), ("3", "output")]);
     let Op::Affine { weight, bias } = op(&g, "0") else { panic!("0 is Affine") };
@@ -112,11 +119,27 @@ fn golden_rsnn_random_recurrent() {
     let g = load(&golden("rsnn_random", "model.nir"));
     expect_nodes(
         &g,
-        &[("input", Input, &[20]), ("0", Affine, &[50]), ("1.lif", LIF, &[50]), ("1.w_rec", Affine, &[50]), ("2", Affine, &[5]), ("3", LIF, &[5]), ("output", Output, &[5])],
+        &[
+            ("input", Input, &[20]),
+            ("0", Affine, &[50]),
+            ("1.lif", LIF, &[50]),
+            ("1.w_rec", Affine, &[50]),
+            ("2", Affine, &[5]),
+            ("3", LIF, &[5]),
+            ("output", Output, &[5]),
+        ],
     );
     expect_edges(
         &g,
-        &[("input", "0"), ("0", "1.lif"), ("1.lif", "1.w_rec"), ("1.w_rec", "1.lif"), ("1.lif", "2"), ("2", "3"), ("3", "output")],
+        &[
+            ("input", "0"),
+            ("0", "1.lif"),
+            ("1.lif", "1.w_rec"),
+            ("1.w_rec", "1.lif"),
+            ("1.lif", "2"),
+            ("2", "3"),
+            ("3", "output"),
+        ],
     );
     let v = g.verify(&Limits::default()).unwrap();
     let (w_rec, lif) = (g.find("1.w_rec").unwrap(), g.find("1.lif").unwrap());
@@ -143,12 +166,20 @@ fn check_fixture(version: &str, stem: &str) {
             let Some((_, Attr::Tensor(t))) = attrs.iter().find(|(n, _)| n == param) else {
                 panic!("{ctx}: `{name}` has no tensor `{param}`")
             };
-            let dims: Vec<usize> = p["shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as usize).collect();
+            let dims: Vec<usize> =
+                p["shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as usize).collect();
             assert_eq!(t.dims(), &dims[..], "{ctx}: shape of `{name}`.{param}");
             let sum: f64 = t.data().iter().sum();
             let want = p["sum"].as_f64().unwrap();
-            assert!((sum - want).abs() <= 1e-9 * want.abs().max(1.0), "{ctx}: sum of `{name}`.{param}: {sum} vs {want}");
-            assert_eq!(t.data()[0], p["first"].as_str().unwrap().parse::<f64>().unwrap(), "{ctx}: first value of `{name}`.{param}");
+            assert!(
+                (sum - want).abs() <= 1e-9 * want.abs().max(1.0),
+                "{ctx}: sum of `{name}`.{param}: {sum} vs {want}"
+            );
+            assert_eq!(
+                t.data()[0],
+                p["first"].as_str().unwrap().parse::<f64>().unwrap(),
+                "{ctx}: first value of `{name}`.{param}"
+            );
         }
         if let Some(ints) = e.get("ints") {
             for (param, want) in ints.as_object().unwrap() {
@@ -220,7 +251,13 @@ fn scalar_parameters_take_the_shape_from_input_type() {
         (
             "lif",
             "LIF",
-            vec![("tau", scalar(0.02)), ("r", scalar(1.0)), ("v_leak", scalar(0.0)), ("v_threshold", scalar(1.0)), ("input_type", ints(&[2]))],
+            vec![
+                ("tau", scalar(0.02)),
+                ("r", scalar(1.0)),
+                ("v_leak", scalar(0.0)),
+                ("v_threshold", scalar(1.0)),
+                ("input_type", ints(&[2])),
+            ],
         ),
         ("lin", "Linear", vec![("weight", f(&[3, 2], &[1.0; 6]))]),
         ("thr", "Threshold", vec![("threshold", scalar(0.5))]),
@@ -241,7 +278,11 @@ fn scalar_parameters_take_the_shape_from_input_type() {
 fn valid_padding_string_means_no_padding() {
     let nodes: Vec<Node> = vec![
         ("input", "Input", vec![("shape", ints(&[1, 5]))]),
-        ("conv", "Conv1d", vec![("weight", f(&[2, 1, 3], &[0.5; 6])), ("padding", common::D::S("valid")), ("input_shape", ints(&[5]))]),
+        (
+            "conv",
+            "Conv1d",
+            vec![("weight", f(&[2, 1, 3], &[0.5; 6])), ("padding", common::D::S("valid")), ("input_shape", ints(&[5]))],
+        ),
         ("output", "Output", vec![("shape", ints(&[2, 3]))]),
     ];
     let g = read_nir_bytes(nir_bytes(&nodes, &[("input", "conv"), ("conv", "output")]), "t.nir", &Limits::default())

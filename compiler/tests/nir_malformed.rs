@@ -112,7 +112,10 @@ fn unknown_node_type() {
 fn missing_parameter() {
     let e = fails(nir_bytes(&with_param("lif", "v_threshold", None), &EDGES));
     let msg = e.to_string();
-    assert!(matches!(&e, NirError::Param { node, source, .. } if node == "lif" && matches!(**source, OpError::Missing { .. })), "{e}");
+    assert!(
+        matches!(&e, NirError::Param { node, source, .. } if node == "lif" && matches!(**source, OpError::Missing { .. })),
+        "{e}"
+    );
     assert!(msg.contains("node `lif`") && msg.contains("`v_threshold`"), "{msg}");
 }
 
@@ -134,9 +137,13 @@ fn weight_that_does_not_fit_its_input() {
 
 #[test]
 fn nan_weight() {
-    let e = fails(nir_bytes(&with_param("lin", "weight", Some(f(&[2, 3], &[0.1, 0.2, f64::NAN, 0.4, 0.5, 0.6]))), &EDGES));
+    let e =
+        fails(nir_bytes(&with_param("lin", "weight", Some(f(&[2, 3], &[0.1, 0.2, f64::NAN, 0.4, 0.5, 0.6]))), &EDGES));
     let msg = e.to_string();
-    assert!(matches!(&e, NirError::Param { source, .. } if matches!(**source, OpError::NonFinite { index: 2, .. })), "{e}");
+    assert!(
+        matches!(&e, NirError::Param { source, .. } if matches!(**source, OpError::NonFinite { index: 2, .. })),
+        "{e}"
+    );
     assert!(msg.contains("node/nodes/lin/weight") && msg.contains("NaN"), "{msg}");
 }
 
@@ -162,7 +169,9 @@ fn patch_dataspaces(bytes: &mut [u8], old: &[u64], new: &[u64]) -> usize {
     let mut hits = 0;
     for i in 0..bytes.len().saturating_sub(8 + 16 * rank) {
         let dims_at = i + 8;
-        let dim = |bytes: &[u8], k: usize| u64::from_le_bytes(bytes[dims_at + 8 * k..dims_at + 8 * k + 8].try_into().unwrap());
+        let dim = |bytes: &[u8], k: usize| {
+            u64::from_le_bytes(bytes[dims_at + 8 * k..dims_at + 8 * k + 8].try_into().unwrap())
+        };
         let header = bytes[i] == 1 && bytes[i + 1] == rank as u8 && bytes[i + 3..i + 8].iter().all(|&b| b == 0);
         if header && (0..rank).all(|k| dim(bytes, k) == old[k]) {
             let copies = if bytes[i + 2] & 1 == 1 { 2 } else { 1 };
@@ -217,7 +226,10 @@ fn declared_input_type_must_match() {
     nodes[2].2.push(("input_type", ints(&[3])));
     let e = fails(nir_bytes(&nodes, &EDGES));
     let msg = e.to_string();
-    assert!(matches!(&e, NirError::Node { node, object, .. } if node == "lif" && object == "node/nodes/lif/input_type"), "{e}");
+    assert!(
+        matches!(&e, NirError::Node { node, object, .. } if node == "lif" && object == "node/nodes/lif/input_type"),
+        "{e}"
+    );
     assert!(msg.contains("declares input shape [3], but the node receives [2]"), "{msg}");
 }
 
@@ -226,7 +238,10 @@ fn declared_output_type_must_match() {
     let mut nodes = valid_nodes();
     nodes[1].2.push(("output_type", ints(&[5])));
     let e = fails(nir_bytes(&nodes, &EDGES));
-    assert!(matches!(&e, NirError::Node { node, object, .. } if node == "lin" && object == "node/nodes/lin/output_type"), "{e}");
+    assert!(
+        matches!(&e, NirError::Node { node, object, .. } if node == "lin" && object == "node/nodes/lin/output_type"),
+        "{e}"
+    );
     assert!(e.to_string().contains("declares output shape [5], but the node produces [2]"), "{e}");
 }
 
@@ -237,19 +252,30 @@ fn conv_input_shape_must_match() {
         (
             "conv",
             "Conv2d",
-            vec![("weight", f(&[2, 1, 3, 3], &[0.5; 18])), ("bias", f(&[2], &[0.0, 0.0])), ("input_shape", ints(&[6, 6]))],
+            vec![
+                ("weight", f(&[2, 1, 3, 3], &[0.5; 18])),
+                ("bias", f(&[2], &[0.0, 0.0])),
+                ("input_shape", ints(&[6, 6])),
+            ],
         ),
         ("output", "Output", vec![("shape", ints(&[2, 3, 3]))]),
     ];
     let e = fails(nir_bytes(&nodes, &[("input", "conv"), ("conv", "output")]));
-    assert!(matches!(&e, NirError::Node { node, object, .. } if node == "conv" && object == "node/nodes/conv/input_shape"), "{e}");
+    assert!(
+        matches!(&e, NirError::Node { node, object, .. } if node == "conv" && object == "node/nodes/conv/input_shape"),
+        "{e}"
+    );
 }
 
 #[test]
 fn same_padding_that_would_be_asymmetric() {
     let nodes: Vec<Node> = vec![
         ("input", "Input", vec![("shape", ints(&[1, 5, 5]))]),
-        ("conv", "Conv2d", vec![("weight", f(&[2, 1, 2, 2], &[0.5; 8])), ("bias", f(&[2], &[0.0, 0.0])), ("padding", D::S("same"))]),
+        (
+            "conv",
+            "Conv2d",
+            vec![("weight", f(&[2, 1, 2, 2], &[0.5; 8])), ("bias", f(&[2], &[0.0, 0.0])), ("padding", D::S("same"))],
+        ),
         ("output", "Output", vec![("shape", ints(&[2, 5, 5]))]),
     ];
     let e = fails(nir_bytes(&nodes, &[("input", "conv"), ("conv", "output")]));
@@ -269,7 +295,8 @@ fn subgraph_named_as_endpoint_needs_one_input() {
         ("o", "Output", vec![("shape", ints(&[3]))]),
     ];
     graph_group(&mut sub, &sub_nodes, &[("a", "o"), ("b", "o")], vec![]);
-    let top: Vec<Node> = vec![("input", "Input", vec![("shape", ints(&[3]))]), ("output", "Output", vec![("shape", ints(&[3]))])];
+    let top: Vec<Node> =
+        vec![("input", "Input", vec![("shape", ints(&[3]))]), ("output", "Output", vec![("shape", ints(&[3]))])];
     graph_group(&mut root, &top, &[("input", "sub"), ("sub", "output")], vec![("sub", sub)]);
     fb.add_group(root.finish());
     let e = fails(fb.finish().unwrap());

@@ -334,11 +334,7 @@ mod pair {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u32; 2], D::Error> {
         let v = Vec::<u32>::deserialize(d)?;
-        <[u32; 2]>::try_from(v.as_slice()).map_err(|_| {
-            D::Error::custom(format!(
-                "expected two numbers [x, y], found {} ({v:?})",
-                v.len()
-            ))
-        })
+        <[u32; 2]>::try_from(v.as_slice())
+            .map_err(|_| D::Error::custom(format!("expected two numbers [x, y], found {} ({v:?})", v.len())))
     }
 }

@@ -37,18 +37,10 @@ pub enum TargetError {
     },
     /// The text is not valid RON for a target (including unknown or missing fields).
     #[error("{file}:{line}:{column}: {message}")]
-    Syntax {
-        file: String,
-        line: usize,
-        column: usize,
-        message: String,
-    },
+    Syntax { file: String, line: usize, column: usize, message: String },
     /// The description parses but breaks the hardware contract; all problems are listed.
     #[error("{}", render_invalid(file, problems))]
-    Invalid {
-        file: String,
-        problems: Vec<Problem>,
-    },
+    Invalid { file: String, problems: Vec<Problem> },
 }
 
 impl TargetError {

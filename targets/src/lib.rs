@@ -28,8 +28,8 @@ pub mod target;
 pub mod validate;
 
 pub use chip::{
-    Cast, CoreSpec, DecayFormat, Energy, Grid, IndexBits, Layout, NeuronLayout, Noc, Numerics,
-    Overflow, Padding, Rounding, Routing, RowFormat, SynapseEncoding, TargetSpec, Timing,
+    Cast, CoreSpec, DecayFormat, Energy, Grid, IndexBits, Layout, NeuronLayout, Noc, Numerics, Overflow, Padding,
+    Rounding, Routing, RowFormat, SynapseEncoding, TargetSpec, Timing,
 };
 pub use error::{Problem, TargetError};
 pub use load::{load_target, parse_spec, parse_target, preset, preset_text, to_ron, PRESETS};

@@ -32,12 +32,7 @@ pub fn parse_spec(text: &str, file_name: &str) -> Result<TargetSpec, TargetError
                 message = format!("{message} (in field `{field}`)");
             }
         }
-        TargetError::Syntax {
-            file: file_name.to_string(),
-            line,
-            column,
-            message,
-        }
+        TargetError::Syntax { file: file_name.to_string(), line, column, message }
     })
 }
 
@@ -50,33 +45,18 @@ pub fn parse_target(text: &str, file_name: &str) -> Result<Target, TargetError> 
 pub fn load_target(path: impl AsRef<Path>) -> Result<Target, TargetError> {
     let path = path.as_ref();
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| TargetError::Io {
-        file: file.clone(),
-        source,
-    })?;
+    let text = std::fs::read_to_string(path).map_err(|source| TargetError::Io { file: file.clone(), source })?;
     parse_target(&text, &file)
 }
 
 /// Serialize a spec as pretty RON (comments are not preserved).
 pub fn to_ron(spec: &TargetSpec) -> String {
-    let config = ron::ser::PrettyConfig::new()
-        .struct_names(false)
-        .indentor("    ".to_string());
-    options()
-        .to_string_pretty(spec, config)
-        .expect("a TargetSpec always serializes")
+    let config = ron::ser::PrettyConfig::new().struct_names(false).indentor("    ".to_string());
+    options().to_string_pretty(spec, config).expect("a TargetSpec always serializes")
 }
 
 /// Names of the built-in presets, in display order.
-pub const PRESETS: &[&str] = &[
-    "loihi",
-    "truenorth",
-    "spinnaker2",
-    "speck",
-    "xylo",
-    "test_2x2",
-    "test_grid",
-];
+pub const PRESETS: &[&str] = &["loihi", "truenorth", "spinnaker2", "speck", "xylo", "test_2x2", "test_grid"];
 
 /// The text of a built-in preset, by name (see [`PRESETS`]).
 pub fn preset_text(name: &str) -> Option<&'static str> {
@@ -103,11 +83,7 @@ fn negative_at(text: &str, line: usize, column: usize) -> bool {
         return false;
     };
     let upto: String = l.chars().take(column.saturating_sub(1)).collect();
-    let token = upto
-        .trim_end()
-        .rsplit([':', ',', '[', '(', ' '])
-        .next()
-        .unwrap_or("");
+    let token = upto.trim_end().rsplit([':', ',', '[', '(', ' ']).next().unwrap_or("");
     token.starts_with('-')
 }
 
@@ -118,12 +94,9 @@ fn field_before(text: &str, line: usize, column: usize) -> Option<String> {
     let upto: String = l.chars().take(column.saturating_sub(1)).collect();
     let colon = upto.rfind(':')?;
     let head = upto[..colon].trim_end();
-    let start = head
-        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .map_or(0, |i| i + 1);
+    let start = head.rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).map_or(0, |i| i + 1);
     let ident = &head[start..];
-    (!ident.is_empty() && !ident.starts_with(|c: char| c.is_ascii_digit()))
-        .then(|| ident.to_string())
+    (!ident.is_empty() && !ident.starts_with(|c: char| c.is_ascii_digit())).then(|| ident.to_string())
 }
 
 #[cfg(test)]
@@ -135,10 +108,7 @@ mod tests {
         let text = "(\n    max_neurons: -5,\n)";
         assert_eq!(field_before(text, 2, 18).as_deref(), Some("max_neurons"));
         assert_eq!(field_before(text, 1, 1), None);
-        assert_eq!(
-            field_before("  mesh: [1, x]", 1, 14).as_deref(),
-            Some("mesh")
-        );
+        assert_eq!(field_before("  mesh: [1, x]", 1, 14).as_deref(), Some("mesh"));
         assert!(negative_at("    max_neurons: -16,", 1, 21));
         assert!(negative_at("    mesh: [2, -1],", 1, 17));
         assert!(!negative_at("    max_neurons: 99999999999,", 1, 29));

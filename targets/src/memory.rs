@@ -58,9 +58,7 @@ pub fn ceil_log2(n: u64) -> u32 {
 
 /// `2^⌈log2 n⌉` (1 for n ≤ 1).
 pub fn next_pow2(n: u64) -> Result<u64> {
-    n.max(1)
-        .checked_next_power_of_two()
-        .ok_or(MemoryError::Overflow)
+    n.max(1).checked_next_power_of_two().ok_or(MemoryError::Overflow)
 }
 
 fn mul(a: u64, b: u64) -> Result<u64> {
@@ -80,30 +78,18 @@ fn round_up(bits: u64, unit: u64) -> Result<u64> {
 pub fn index_bits(enc: &SynapseEncoding, targets: u64) -> Result<u32> {
     match enc.format {
         RowFormat::Dense => Ok(0),
-        RowFormat::Sparse {
-            index_bits: IndexBits::Fixed(n),
-        } => {
+        RowFormat::Sparse { index_bits: IndexBits::Fixed(n) } => {
             let needed = ceil_log2(targets);
             if needed > n {
-                Err(MemoryError::IndexTooWide {
-                    targets,
-                    needed,
-                    max: n,
-                })
+                Err(MemoryError::IndexTooWide { targets, needed, max: n })
             } else {
                 Ok(n)
             }
         }
-        RowFormat::Sparse {
-            index_bits: IndexBits::Fit { min, max },
-        } => {
+        RowFormat::Sparse { index_bits: IndexBits::Fit { min, max } } => {
             let needed = ceil_log2(targets);
             if needed > max {
-                Err(MemoryError::IndexTooWide {
-                    targets,
-                    needed,
-                    max,
-                })
+                Err(MemoryError::IndexTooWide { targets, needed, max })
             } else {
                 Ok(needed.max(min))
             }
@@ -113,9 +99,7 @@ pub fn index_bits(enc: &SynapseEncoding, targets: u64) -> Result<u32> {
 
 /// Bits of one synapse slot.
 pub fn slot_bits(enc: &SynapseEncoding, targets: u64) -> Result<u64> {
-    Ok(enc.weight_bits as u64
-        + enc.extra_bits_per_synapse as u64
-        + index_bits(enc, targets)? as u64)
+    Ok(enc.weight_bits as u64 + enc.extra_bits_per_synapse as u64 + index_bits(enc, targets)? as u64)
 }
 
 fn group_bits(core: &CoreSpec, slots: u64, bits_per_slot: u64) -> Result<u64> {
@@ -191,11 +175,7 @@ impl Conv2d {
     fn reach(&self, d: usize, i: u64, out: u64) -> u64 {
         let (k, s, p) = (self.kernel[d], self.stride[d], self.padding[d]);
         let top = i + p; // o·s ≤ top
-        let lo = if top + 1 > k {
-            (top + 1 - k).div_ceil(s)
-        } else {
-            0
-        };
+        let lo = if top + 1 > k { (top + 1 - k).div_ceil(s) } else { 0 };
         let hi = (top / s).min(out.saturating_sub(1));
         if out == 0 || hi < lo {
             0
@@ -218,10 +198,7 @@ pub fn conv_kernel_entries_shared(core: &CoreSpec, conv: &Conv2d) -> Result<u64>
 
 /// Bits of a kernel stored once.
 pub fn conv_kernel_bits_shared(core: &CoreSpec, conv: &Conv2d) -> Result<u64> {
-    let bits = mul(
-        conv_kernel_entries_shared(core, conv)?,
-        core.encoding.weight_bits as u64,
-    )?;
+    let bits = mul(conv_kernel_entries_shared(core, conv)?, core.encoding.weight_bits as u64)?;
     match core.encoding.padding {
         Padding::Words => round_up(bits, core.synapse_word_bits as u64),
         Padding::None | Padding::PowerOfTwo => Ok(bits),
@@ -280,22 +257,13 @@ pub fn neuron_entries(core: &CoreSpec, features: u64, size: [u64; 2]) -> Result<
 
 /// Neuron-state bits of those entries.
 pub fn neuron_memory_bits(core: &CoreSpec, features: u64, size: [u64; 2]) -> Result<u64> {
-    mul(
-        neuron_entries(core, features, size)?,
-        core.neuron_state_bits as u64,
-    )
+    mul(neuron_entries(core, features, size)?, core.neuron_state_bits as u64)
 }
 
 /// Fewest cores a block needs on `core` by each resource alone, generalising nengo-loihi's
 /// split rule `max(⌈neurons/1024⌉, ⌈in_axons/4096⌉, ⌈out_axons/4096⌉, ⌈bits/1,048,576⌉)`
 /// to the core's own limits. A lower bound: rows do not split evenly in general.
-pub fn min_pieces(
-    core: &CoreSpec,
-    neurons: u64,
-    in_axons: u64,
-    out_axons: u64,
-    synapse_bits: u64,
-) -> u64 {
+pub fn min_pieces(core: &CoreSpec, neurons: u64, in_axons: u64, out_axons: u64, synapse_bits: u64) -> u64 {
     [
         neurons.div_ceil(core.max_neurons as u64),
         in_axons.div_ceil(core.in_axons as u64),
@@ -334,9 +302,7 @@ mod tests {
     fn loihi_core() -> CoreSpec {
         core(
             SynapseEncoding {
-                format: RowFormat::Sparse {
-                    index_bits: IndexBits::Fit { min: 6, max: 12 },
-                },
+                format: RowFormat::Sparse { index_bits: IndexBits::Fit { min: 6, max: 12 } },
                 weight_bits: 8,
                 extra_bits_per_synapse: 0,
                 group_max_synapses: Some(64),
@@ -367,9 +333,7 @@ mod tests {
     fn packed(index: u32) -> CoreSpec {
         core(
             SynapseEncoding {
-                format: RowFormat::Sparse {
-                    index_bits: IndexBits::Fixed(index),
-                },
+                format: RowFormat::Sparse { index_bits: IndexBits::Fixed(index) },
                 weight_bits: 4,
                 extra_bits_per_synapse: 0,
                 group_max_synapses: None,
@@ -382,16 +346,7 @@ mod tests {
 
     #[test]
     fn logs_and_powers() {
-        assert_eq!(
-            (
-                ceil_log2(0),
-                ceil_log2(1),
-                ceil_log2(2),
-                ceil_log2(9),
-                ceil_log2(1024)
-            ),
-            (0, 0, 1, 4, 10)
-        );
+        assert_eq!((ceil_log2(0), ceil_log2(1), ceil_log2(2), ceil_log2(9), ceil_log2(1024)), (0, 0, 1, 4, 10));
         assert_eq!(ceil_log2(1025), 11);
         assert_eq!(next_pow2(9), Ok(16));
         assert_eq!(next_pow2(0), Ok(1));
@@ -410,14 +365,7 @@ mod tests {
         assert_eq!(row_bits(&c, 64, 1000), Ok(1216));
         assert_eq!(row_bits(&c, 0, 1000), Ok(0));
         // 8192 targets need 13 bits > 12.
-        assert_eq!(
-            row_bits(&c, 1, 8192),
-            Err(MemoryError::IndexTooWide {
-                targets: 8192,
-                needed: 13,
-                max: 12
-            })
-        );
+        assert_eq!(row_bits(&c, 1, 8192), Err(MemoryError::IndexTooWide { targets: 8192, needed: 13, max: 12 }));
         // Dense block 10 × 100: 100 targets → 7 index bits → 15 bits per synapse;
         // 64·15 + 10 = 970 → 1024 and 36·15 + 10 = 550 → 576: 1600 bits per row.
         assert_eq!(dense_block_bits(&c, 10, 100), Ok(10 * 1600));
@@ -427,14 +375,7 @@ mod tests {
     fn fixed_index_and_packing() {
         let c = packed(4);
         assert_eq!(row_bits(&c, 3, 16), Ok(3 * 8));
-        assert_eq!(
-            row_bits(&c, 3, 17),
-            Err(MemoryError::IndexTooWide {
-                targets: 17,
-                needed: 5,
-                max: 4
-            })
-        );
+        assert_eq!(row_bits(&c, 3, 17), Err(MemoryError::IndexTooWide { targets: 17, needed: 5, max: 4 }));
     }
 
     #[test]
@@ -462,11 +403,7 @@ mod tests {
         assert_eq!(conv_kernel_entries_shared(&c, &conv), Ok(8192));
         assert_eq!(conv_kernel_bits(&c, &conv), Ok(8192 * 8));
         // f = 10, 5×5 → 16·2^(5+4) = 16·32·16 = 8192; unpadded it would be 16·25·10 = 4000.
-        let conv2 = Conv2d {
-            out_channels: 10,
-            kernel: [5, 5],
-            ..conv
-        };
+        let conv2 = Conv2d { out_channels: 10, kernel: [5, 5], ..conv };
         assert_eq!(conv_kernel_entries_shared(&c, &conv2), Ok(8192));
         assert_eq!(conv_kernel_entries_shared(&packed(4), &conv2), Ok(4000));
         // sinabs neuron memory: f·2^(⌈log2 H⌉+⌈log2 W⌉): 32·64·64 = 128 Ki; 8 maps of 30×30 → 8·32·32.
@@ -480,23 +417,14 @@ mod tests {
     fn unrolled_kernel_counts_every_window() {
         // 1 channel 4×4, 3×3 kernel, stride 1, no padding, f = 1 → 2×2 output.
         // Reach per axis: [1, 2, 2, 1] → 36 synapses in 16 rows; 4 targets need 2 ≤ 4 index bits.
-        let conv = Conv2d {
-            in_channels: 1,
-            out_channels: 1,
-            input: [4, 4],
-            kernel: [3, 3],
-            stride: [1, 1],
-            padding: [0, 0],
-        };
+        let conv =
+            Conv2d { in_channels: 1, out_channels: 1, input: [4, 4], kernel: [3, 3], stride: [1, 1], padding: [0, 0] };
         assert_eq!(conv.output(), [2, 2]);
         assert_eq!(conv_kernel_bits_unrolled(&packed(4), &conv), Ok(36 * 8));
         // Padded to 16-bit words: 4 rows of 1 synapse (8 → 16), 8 of 2 (16), 4 of 4 (32).
         let mut words = packed(4);
         words.encoding.padding = Padding::Words;
-        assert_eq!(
-            conv_kernel_bits_unrolled(&words, &conv),
-            Ok(4 * 16 + 8 * 16 + 4 * 32)
-        );
+        assert_eq!(conv_kernel_bits_unrolled(&words, &conv), Ok(4 * 16 + 8 * 16 + 4 * 32));
         // Weight sharing on the same core: 1·9·1 weights of 4 bits = 36 → 48 (3 words).
         words.weight_sharing = true;
         assert_eq!(conv_kernel_bits(&words, &conv), Ok(48));
@@ -506,21 +434,12 @@ mod tests {
     fn unrolled_kernel_with_stride_and_padding() {
         // 1-D along y: 5 rows, k 3, s 2, p 1 → 3 outputs; reach [1, 2, 1, 2, 1] = 7 synapses.
         // x is 1 wide with a 1-wide kernel. f = 2 → 14 synapses in 5 rows.
-        let conv = Conv2d {
-            in_channels: 1,
-            out_channels: 2,
-            input: [5, 1],
-            kernel: [3, 1],
-            stride: [2, 1],
-            padding: [1, 0],
-        };
+        let conv =
+            Conv2d { in_channels: 1, out_channels: 2, input: [5, 1], kernel: [3, 1], stride: [2, 1], padding: [1, 0] };
         assert_eq!(conv.output(), [3, 1]);
         let c = packed(4);
         assert_eq!(conv_kernel_bits_unrolled(&c, &conv), Ok(14 * 8));
-        let none = Conv2d {
-            kernel: [9, 1],
-            ..conv
-        };
+        let none = Conv2d { kernel: [9, 1], ..conv };
         assert_eq!(none.output(), [0, 1]);
         assert_eq!(conv_kernel_bits_unrolled(&c, &none), Ok(0));
     }

@@ -67,11 +67,7 @@ impl CoreCoord {
 
 impl fmt::Display for CoreCoord {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "chip({},{})/tile({},{})/{}",
-            self.chip[0], self.chip[1], self.tile[0], self.tile[1], self.slot
-        )
+        write!(f, "chip({},{})/tile({},{})/{}", self.chip[0], self.chip[1], self.tile[0], self.tile[1], self.slot)
     }
 }
 
@@ -127,11 +123,7 @@ fn axis_hops(a_chip: u32, a_tile: u32, b_chip: u32, b_tile: u32, mesh: u32) -> (
 pub fn xy_hops(a: &CoreCoord, b: &CoreCoord, mesh: [u32; 2]) -> Hops {
     let (ew, chip_x) = axis_hops(a.chip[0], a.tile[0], b.chip[0], b.tile[0], mesh[0]);
     let (ns, chip_y) = axis_hops(a.chip[1], a.tile[1], b.chip[1], b.tile[1], mesh[1]);
-    Hops {
-        ew,
-        ns,
-        chip: chip_x + chip_y,
-    }
+    Hops { ew, ns, chip: chip_x + chip_y }
 }
 
 /// The links of the XY route from `a` to `b`, in order (X first, then Y).
@@ -143,29 +135,13 @@ pub fn xy_route(a: &CoreCoord, b: &CoreCoord, mesh: [u32; 2]) -> Vec<Step> {
     // coordinates fall in different chips.
     let crosses = |g: u64, next: u64, m: u32| g / m as u64 != next / m as u64;
     while x != tx {
-        let (next, dir) = if tx > x {
-            (x + 1, Dir::East)
-        } else {
-            (x - 1, Dir::West)
-        };
-        steps.push(Step {
-            from: [x, y],
-            dir,
-            chip_link: crosses(x, next, mesh[0]),
-        });
+        let (next, dir) = if tx > x { (x + 1, Dir::East) } else { (x - 1, Dir::West) };
+        steps.push(Step { from: [x, y], dir, chip_link: crosses(x, next, mesh[0]) });
         x = next;
     }
     while y != ty {
-        let (next, dir) = if ty > y {
-            (y + 1, Dir::North)
-        } else {
-            (y - 1, Dir::South)
-        };
-        steps.push(Step {
-            from: [x, y],
-            dir,
-            chip_link: crosses(y, next, mesh[1]),
-        });
+        let (next, dir) = if ty > y { (y + 1, Dir::North) } else { (y - 1, Dir::South) };
+        steps.push(Step { from: [x, y], dir, chip_link: crosses(y, next, mesh[1]) });
         y = next;
     }
     steps
@@ -176,11 +152,7 @@ mod tests {
     use super::*;
 
     fn c(chip: [u32; 2], tile: [u32; 2]) -> CoreCoord {
-        CoreCoord {
-            chip,
-            tile,
-            slot: 0,
-        }
+        CoreCoord { chip, tile, slot: 0 }
     }
 
     #[test]
@@ -195,30 +167,16 @@ mod tests {
 
     #[test]
     fn coord_prints() {
-        let k = CoreCoord {
-            chip: [1, 0],
-            tile: [3, 2],
-            slot: 1,
-        };
+        let k = CoreCoord { chip: [1, 0], tile: [3, 2], slot: 1 };
         assert_eq!(k.to_string(), "chip(1,0)/tile(3,2)/1");
     }
 
     #[test]
     fn on_chip_hops_are_manhattan() {
         let h = xy_hops(&c([0, 0], [0, 0]), &c([0, 0], [3, 2]), [4, 4]);
-        assert_eq!(
-            h,
-            Hops {
-                ew: 3,
-                ns: 2,
-                chip: 0
-            }
-        );
+        assert_eq!(h, Hops { ew: 3, ns: 2, chip: 0 });
         assert_eq!(h.total(), 5);
-        let same_tile = CoreCoord {
-            slot: 3,
-            ..c([0, 0], [1, 1])
-        };
+        let same_tile = CoreCoord { slot: 3, ..c([0, 0], [1, 1]) };
         assert_eq!(xy_hops(&c([0, 0], [1, 1]), &same_tile, [4, 4]).total(), 0);
     }
 
@@ -226,25 +184,11 @@ mod tests {
     fn chip_boundaries_become_chip_hops() {
         // Mesh 4×4: chip 0 tile x=3 → chip 1 tile x=0 is a single chip-to-chip link.
         let h = xy_hops(&c([0, 0], [3, 0]), &c([1, 0], [0, 0]), [4, 4]);
-        assert_eq!(
-            h,
-            Hops {
-                ew: 0,
-                ns: 0,
-                chip: 1
-            }
-        );
+        assert_eq!(h, Hops { ew: 0, ns: 0, chip: 1 });
         // Chip (0,0) tile (0,0) → chip (2,1) tile (1,3): global Δx = 9 with 2 crossings,
         // global Δy = 7 with 1 crossing.
         let h = xy_hops(&c([0, 0], [0, 0]), &c([2, 1], [1, 3]), [4, 4]);
-        assert_eq!(
-            h,
-            Hops {
-                ew: 7,
-                ns: 6,
-                chip: 3
-            }
-        );
+        assert_eq!(h, Hops { ew: 7, ns: 6, chip: 3 });
     }
 
     #[test]
@@ -256,36 +200,11 @@ mod tests {
         let h = xy_hops(&a, &b, mesh);
         assert_eq!(route.len() as u32, h.total());
         assert_eq!(route.iter().filter(|s| s.chip_link).count() as u32, h.chip);
-        let first_y = route
-            .iter()
-            .position(|s| matches!(s.dir, Dir::North | Dir::South));
-        assert!(route[first_y.unwrap()..]
-            .iter()
-            .all(|s| matches!(s.dir, Dir::North | Dir::South)));
+        let first_y = route.iter().position(|s| matches!(s.dir, Dir::North | Dir::South));
+        assert!(route[first_y.unwrap()..].iter().all(|s| matches!(s.dir, Dir::North | Dir::South)));
         // a is at global (6, 4); b at (1, 3): five steps west, the one from x=4 to 3 crosses.
-        assert_eq!(
-            route[0],
-            Step {
-                from: [6, 4],
-                dir: Dir::West,
-                chip_link: false
-            }
-        );
-        assert_eq!(
-            route[2],
-            Step {
-                from: [4, 4],
-                dir: Dir::West,
-                chip_link: true
-            }
-        );
-        assert_eq!(
-            route[5],
-            Step {
-                from: [1, 4],
-                dir: Dir::South,
-                chip_link: true
-            }
-        );
+        assert_eq!(route[0], Step { from: [6, 4], dir: Dir::West, chip_link: false });
+        assert_eq!(route[2], Step { from: [4, 4], dir: Dir::West, chip_link: true });
+        assert_eq!(route[5], Step { from: [1, 4], dir: Dir::South, chip_link: true });
     }
 }

@@ -141,26 +141,14 @@ fn quantize(x: f64, bits: u32, signed: bool, r: Rounding) -> Quantized {
     let (lo, hi) = int_range(bits, signed);
     let q = round_real(x, r);
     if q.is_nan() {
-        return Quantized {
-            value: 0,
-            saturated: true,
-        };
+        return Quantized { value: 0, saturated: true };
     }
     if q < lo as f64 {
-        Quantized {
-            value: lo,
-            saturated: true,
-        }
+        Quantized { value: lo, saturated: true }
     } else if q > hi as f64 {
-        Quantized {
-            value: hi,
-            saturated: true,
-        }
+        Quantized { value: hi, saturated: true }
     } else {
-        Quantized {
-            value: q as i64,
-            saturated: false,
-        }
+        Quantized { value: q as i64, saturated: false }
     }
 }
 
@@ -185,27 +173,17 @@ pub fn quantize_state(x: f64, scale: f64, n: &Numerics) -> Quantized {
 pub fn quantize_threshold(theta: f64, scale: f64, n: &Numerics) -> Quantized {
     let unit = scale * (1u64 << n.threshold_shift) as f64;
     let m = quantize(theta / unit, n.threshold_bits, false, n.rounding);
-    Quantized {
-        value: m.value << n.threshold_shift,
-        saturated: m.saturated,
-    }
+    Quantized { value: m.value << n.threshold_shift, saturated: m.saturated }
 }
 
 /// The hardware decay closest to factor `beta` (clamped to `[0, 1]`).
 pub fn decay_from_factor(beta: f64, n: &Numerics) -> Decay {
-    let beta = if beta.is_nan() {
-        0.0
-    } else {
-        beta.clamp(0.0, 1.0)
-    };
+    let beta = if beta.is_nan() { 0.0 } else { beta.clamp(0.0, 1.0) };
     match n.decay {
         DecayFormat::Multiplier { shift_bits } => {
             let one = (1u64 << shift_bits) as f64;
             let m = round_real(beta * one, Rounding::NearestEven).clamp(0.0, one);
-            Decay::Multiplier {
-                m: m as u32,
-                shift_bits,
-            }
+            Decay::Multiplier { m: m as u32, shift_bits }
         }
         DecayFormat::BitShift { max_dash } => {
             // β = 1 − 2^−dash; pick the dash whose factor is nearest to β.
@@ -317,37 +295,13 @@ mod tests {
         let mut n = loihi();
         n.rounding = Rounding::NearestEven;
         // scale 0.25 (exact in binary): 0.625 → 2.5 → 2 (ties to even); 0.875 → 3.5 → 4
-        assert_eq!(
-            quantize_weight(0.625, 0.25, &n),
-            Quantized {
-                value: 2,
-                saturated: false
-            }
-        );
+        assert_eq!(quantize_weight(0.625, 0.25, &n), Quantized { value: 2, saturated: false });
         assert_eq!(quantize_weight(0.875, 0.25, &n).value, 4);
         assert_eq!(quantize_weight(-0.625, 0.25, &n).value, -2);
         assert_eq!(quantize_weight(0.7, 0.25, &n).value, 3);
-        assert_eq!(
-            quantize_weight(40.0, 0.25, &n),
-            Quantized {
-                value: 127,
-                saturated: true
-            }
-        );
-        assert_eq!(
-            quantize_weight(-40.0, 0.25, &n),
-            Quantized {
-                value: -128,
-                saturated: true
-            }
-        );
-        assert_eq!(
-            quantize_weight(-32.0, 0.25, &n),
-            Quantized {
-                value: -128,
-                saturated: false
-            }
-        );
+        assert_eq!(quantize_weight(40.0, 0.25, &n), Quantized { value: 127, saturated: true });
+        assert_eq!(quantize_weight(-40.0, 0.25, &n), Quantized { value: -128, saturated: true });
+        assert_eq!(quantize_weight(-32.0, 0.25, &n), Quantized { value: -128, saturated: false });
         assert!(quantize_weight(f64::NAN, 0.25, &n).saturated);
         n.rounding = Rounding::TowardZero;
         assert_eq!(quantize_weight(-0.129, 0.01, &n).value, -12);
@@ -361,46 +315,19 @@ mod tests {
         n.weight_signed = false;
         n.rounding = Rounding::NearestEven;
         assert_eq!(quantize_weight(0.9, 1.0, &n).value, 1);
-        assert_eq!(
-            quantize_weight(-0.9, 1.0, &n),
-            Quantized {
-                value: 0,
-                saturated: true
-            }
-        );
+        assert_eq!(quantize_weight(-0.9, 1.0, &n), Quantized { value: 0, saturated: true });
     }
 
     #[test]
     fn loihi_multiplier_decay() {
         let n = loihi();
         // δ = 410 → m = 4096 − 410 = 3686; 1000·3686/4096 = 899.90… → 899 (toward zero)
-        let d = Decay::Multiplier {
-            m: 3686,
-            shift_bits: 12,
-        };
+        let d = Decay::Multiplier { m: 3686, shift_bits: 12 };
         assert_eq!(apply_decay(1000, d, &n), 899);
         assert_eq!(apply_decay(-1000, d, &n), -899);
-        assert_eq!(
-            decay_from_factor(0.9, &n),
-            Decay::Multiplier {
-                m: 3686,
-                shift_bits: 12
-            }
-        );
-        assert_eq!(
-            decay_from_factor(1.5, &n),
-            Decay::Multiplier {
-                m: 4096,
-                shift_bits: 12
-            }
-        );
-        assert_eq!(
-            decay_from_factor(-1.0, &n),
-            Decay::Multiplier {
-                m: 0,
-                shift_bits: 12
-            }
-        );
+        assert_eq!(decay_from_factor(0.9, &n), Decay::Multiplier { m: 3686, shift_bits: 12 });
+        assert_eq!(decay_from_factor(1.5, &n), Decay::Multiplier { m: 4096, shift_bits: 12 });
+        assert_eq!(decay_from_factor(-1.0, &n), Decay::Multiplier { m: 0, shift_bits: 12 });
         assert!((d.factor() - 3686.0 / 4096.0).abs() < 1e-15);
     }
 
@@ -424,20 +351,8 @@ mod tests {
         n.rounding = Rounding::NearestEven;
         assert_eq!(decay_from_factor(0.5, &n), Decay::None);
         assert_eq!(apply_decay(-77, Decay::None, &n), -77);
-        assert_eq!(
-            quantize_leak(-3.0, 0.5, &n),
-            Quantized {
-                value: -6,
-                saturated: false
-            }
-        );
-        assert_eq!(
-            quantize_leak(1000.0, 1.0, &n),
-            Quantized {
-                value: 255,
-                saturated: true
-            }
-        );
+        assert_eq!(quantize_leak(-3.0, 0.5, &n), Quantized { value: -6, saturated: false });
+        assert_eq!(quantize_leak(1000.0, 1.0, &n), Quantized { value: 255, saturated: true });
         // Without a linear leak format the leak is a state value (24 bits here).
         assert_eq!(quantize_leak(1000.0, 1.0, &loihi()).value, 1000);
     }
@@ -446,23 +361,11 @@ mod tests {
     fn threshold_in_state_units() {
         let n = loihi();
         // θ = 1.0 with scale 1/1024 → 1024 state units → mantissa 16 (1024 >> 6)
-        assert_eq!(
-            quantize_threshold(1.0, 1.0 / 1024.0, &n),
-            Quantized {
-                value: 1024,
-                saturated: false
-            }
-        );
+        assert_eq!(quantize_threshold(1.0, 1.0 / 1024.0, &n), Quantized { value: 1024, saturated: false });
         // 1000 units → 15.6 mantissa → 15 (toward zero) → 960 units
         assert_eq!(quantize_threshold(1000.0, 1.0, &n).value, 960);
         let huge = quantize_threshold(1e12, 1.0, &n);
-        assert_eq!(
-            huge,
-            Quantized {
-                value: ((1 << 17) - 1) << 6,
-                saturated: true
-            }
-        );
+        assert_eq!(huge, Quantized { value: ((1 << 17) - 1) << 6, saturated: true });
     }
 
     #[test]
@@ -472,12 +375,6 @@ mod tests {
         assert_eq!(accumulate(-32_000, -1_000, &n), -32_768);
         n.overflow = Overflow::Wrap;
         assert_eq!(accumulate(32_767, 1, &n), -32_768);
-        assert_eq!(
-            quantize_state(-40_000.0, 1.0, &xylo()),
-            Quantized {
-                value: -32_768,
-                saturated: true
-            }
-        );
+        assert_eq!(quantize_state(-40_000.0, 1.0, &xylo()), Quantized { value: -32_768, saturated: true });
     }
 }

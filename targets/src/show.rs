@@ -3,8 +3,7 @@
 use std::fmt::Write;
 
 use crate::chip::{
-    Cast, CoreSpec, DecayFormat, IndexBits, Layout, NeuronLayout, Overflow, Padding, Rounding,
-    RowFormat,
+    Cast, CoreSpec, DecayFormat, IndexBits, Layout, NeuronLayout, Overflow, Padding, Rounding, RowFormat,
 };
 use crate::target::Target;
 
@@ -45,18 +44,11 @@ fn encoding(k: &CoreSpec) -> String {
     let e = &k.encoding;
     let mut s = match e.format {
         RowFormat::Dense => format!("dense, {}-bit weights", e.weight_bits),
-        RowFormat::Sparse {
-            index_bits: IndexBits::Fixed(b),
-        } => {
+        RowFormat::Sparse { index_bits: IndexBits::Fixed(b) } => {
             format!("sparse, {}-bit weights + {b}-bit index", e.weight_bits)
         }
-        RowFormat::Sparse {
-            index_bits: IndexBits::Fit { min, max },
-        } => {
-            format!(
-                "sparse, {}-bit weights + {min}..{max}-bit index",
-                e.weight_bits
-            )
+        RowFormat::Sparse { index_bits: IndexBits::Fit { min, max } } => {
+            format!("sparse, {}-bit weights + {min}..{max}-bit index", e.weight_bits)
         }
     };
     if e.extra_bits_per_synapse > 0 {
@@ -85,11 +77,7 @@ pub fn render(t: &Target) -> String {
     let _ = writeln!(w, "  file             {}", t.file());
     let [gx, gy] = s.grid.chips;
     let [mx, my] = s.noc.mesh;
-    let _ = writeln!(
-        w,
-        "  chips            {gx} × {gy} = {}",
-        gx as u64 * gy as u64
-    );
+    let _ = writeln!(w, "  chips            {gx} × {gy} = {}", gx as u64 * gy as u64);
     let _ = writeln!(
         w,
         "  mesh per chip    {mx} × {my} tiles, {} core(s) per tile, XY routing, {}",
@@ -100,59 +88,32 @@ pub fn render(t: &Target) -> String {
         }
     );
     let counts = t.cores_per_type();
-    let by_type: Vec<String> = s
-        .core_types
-        .iter()
-        .zip(&counts)
-        .map(|(k, n)| format!("{} {}", thousands(*n as u64), k.name))
-        .collect();
-    let _ = writeln!(
-        w,
-        "  cores            {} ({})",
-        thousands(t.num_cores() as u64),
-        by_type.join(", ")
-    );
+    let by_type: Vec<String> =
+        s.core_types.iter().zip(&counts).map(|(k, n)| format!("{} {}", thousands(*n as u64), k.name)).collect();
+    let _ = writeln!(w, "  cores            {} ({})", thousands(t.num_cores() as u64), by_type.join(", "));
     let _ = writeln!(w, "  neurons          {}", thousands(t.total_neurons()));
     let syn = t.total_synapse_memory_bits();
-    let _ = writeln!(
-        w,
-        "  synapse memory   {} ({} bits)",
-        human_bits(syn),
-        thousands(syn)
-    );
+    let _ = writeln!(w, "  synapse memory   {} ({} bits)", human_bits(syn), thousands(syn));
     let neu = t.total_neuron_memory_bits();
-    let _ = writeln!(
-        w,
-        "  neuron memory    {} ({} bits)",
-        human_bits(neu),
-        thousands(neu)
-    );
+    let _ = writeln!(w, "  neuron memory    {} ({} bits)", human_bits(neu), thousands(neu));
     let _ = writeln!(w, "  clock            {} MHz", s.timing.clock_mhz);
 
     let per_tile = s.noc.cores_per_tile as usize;
     let letter = |name: &Option<String>| match name {
         Some(name) => {
-            let i = s
-                .core_types
-                .iter()
-                .position(|k| &k.name == name)
-                .unwrap_or(0);
+            let i = s.core_types.iter().position(|k| &k.name == name).unwrap_or(0);
             (b'a' + (i % 26) as u8) as char
         }
         None => '.',
     };
     let slots: Option<Vec<char>> = match &s.layout {
         Layout::Uniform(_) => None,
-        Layout::PerTile(tiles) => Some(
-            tiles
-                .iter()
-                .flat_map(|t| std::iter::repeat_n(letter(t), per_tile))
-                .collect(),
-        ),
+        Layout::PerTile(tiles) => Some(tiles.iter().flat_map(|t| std::iter::repeat_n(letter(t), per_tile)).collect()),
         Layout::PerCore(list) => Some(list.iter().map(letter).collect()),
     };
     if let Some(slots) = slots {
-        let _ = writeln!(w, "core map (per chip, north at top, one group per tile; letters are core types, . is empty)");
+        let _ =
+            writeln!(w, "core map (per chip, north at top, one group per tile; letters are core types, . is empty)");
         for y in (0..my).rev() {
             let row: Vec<String> = (0..mx)
                 .map(|x| {
@@ -175,11 +136,7 @@ pub fn render(t: &Target) -> String {
             "    neurons        {} × {} state bits{}",
             thousands(k.max_neurons as u64),
             k.neuron_state_bits,
-            if k.neuron_layout == NeuronLayout::PowerOfTwo {
-                ", maps padded to powers of two"
-            } else {
-                ""
-            }
+            if k.neuron_layout == NeuronLayout::PowerOfTwo { ", maps padded to powers of two" } else { "" }
         );
         let _ = writeln!(
             w,
@@ -202,11 +159,7 @@ pub fn render(t: &Target) -> String {
         if k.axon_types > 0 {
             extra.push(format!("{} axon types", k.axon_types));
         }
-        extra.push(if k.weight_sharing {
-            "conv kernels stored once".into()
-        } else {
-            "conv kernels unrolled".into()
-        });
+        extra.push(if k.weight_sharing { "conv kernels stored once".into() } else { "conv kernels unrolled".into() });
         let _ = writeln!(w, "    weights        {}", extra.join(", "));
     }
 
@@ -215,7 +168,12 @@ pub fn render(t: &Target) -> String {
     let _ = writeln!(
         w,
         "  router {} cycles; links E-W {} / N-S {} cycles, {} bits/cycle; packet {} bits; buffers {} packets",
-        n.router_cycles, n.link_cycles_ew, n.link_cycles_ns, n.link_bits_per_cycle, n.packet_bits, n.buffer_depth_packets
+        n.router_cycles,
+        n.link_cycles_ew,
+        n.link_cycles_ns,
+        n.link_bits_per_cycle,
+        n.packet_bits,
+        n.buffer_depth_packets
     );
     let _ = writeln!(
         w,
@@ -249,11 +207,7 @@ pub fn render(t: &Target) -> String {
     ] {
         let _ = writeln!(w, "  {label:<17}{}", pj(v));
     }
-    let _ = writeln!(
-        w,
-        "  static power     {} mW per chip",
-        pj(e.static_power_mw)
-    );
+    let _ = writeln!(w, "  static power     {} mW per chip", pj(e.static_power_mw));
 
     let m = &s.numerics;
     let _ = writeln!(w, "numerics");
@@ -261,11 +215,7 @@ pub fn render(t: &Target) -> String {
         w,
         "  weights {}-bit {}, state {}-bit signed, threshold {}-bit mantissa << {}",
         m.weight_bits,
-        if m.weight_signed {
-            "signed"
-        } else {
-            "unsigned"
-        },
+        if m.weight_signed { "signed" } else { "unsigned" },
         m.state_bits,
         m.threshold_bits,
         m.threshold_shift
@@ -284,10 +234,7 @@ pub fn render(t: &Target) -> String {
         Overflow::Saturate => "saturate",
         Overflow::Wrap => "wrap",
     };
-    let _ = writeln!(
-        w,
-        "  decay {decay}; rounding {rounding}; overflow {overflow}"
-    );
+    let _ = writeln!(w, "  decay {decay}; rounding {rounding}; overflow {overflow}");
     if !s.sources.is_empty() {
         let _ = writeln!(w, "sources");
         for src in &s.sources {

@@ -24,30 +24,18 @@ impl Target {
     pub fn from_spec(spec: TargetSpec, file: &str) -> Result<Target, TargetError> {
         let problems = validate(&spec);
         if !problems.is_empty() {
-            return Err(TargetError::Invalid {
-                file: file.to_string(),
-                problems,
-            });
+            return Err(TargetError::Invalid { file: file.to_string(), problems });
         }
         let [mx, my] = spec.noc.mesh;
         let per_tile = spec.noc.cores_per_tile as usize;
-        let type_of = |name: &str| {
-            spec.core_types
-                .iter()
-                .position(|k| k.name == name)
-                .map(|i| i as u32)
-        };
+        let type_of = |name: &str| spec.core_types.iter().position(|k| k.name == name).map(|i| i as u32);
         // Core type per slot of one chip, tiles row-major then slots.
         let slot_kinds: Vec<Option<u32>> = match &spec.layout {
             Layout::Uniform(name) => vec![type_of(name); (mx * my) as usize * per_tile],
-            Layout::PerTile(list) => list
-                .iter()
-                .flat_map(|t| std::iter::repeat_n(t.as_deref().and_then(type_of), per_tile))
-                .collect(),
-            Layout::PerCore(list) => list
-                .iter()
-                .map(|t| t.as_deref().and_then(type_of))
-                .collect(),
+            Layout::PerTile(list) => {
+                list.iter().flat_map(|t| std::iter::repeat_n(t.as_deref().and_then(type_of), per_tile)).collect()
+            }
+            Layout::PerCore(list) => list.iter().map(|t| t.as_deref().and_then(type_of)).collect(),
         };
         let (mut coords, mut kinds, mut slot_core) = (Vec::new(), Vec::new(), Vec::new());
         for cy in 0..spec.grid.chips[1] {
@@ -58,11 +46,7 @@ impl Target {
                     match kind {
                         Some(kind) => {
                             slot_core.push(Some(coords.len() as u32));
-                            coords.push(CoreCoord {
-                                chip: [cx, cy],
-                                tile: [tile % mx, tile / mx],
-                                slot,
-                            });
+                            coords.push(CoreCoord { chip: [cx, cy], tile: [tile % mx, tile / mx], slot });
                             kinds.push(*kind);
                         }
                         None => slot_core.push(None),
@@ -70,13 +54,7 @@ impl Target {
                 }
             }
         }
-        Ok(Target {
-            spec,
-            file: file.to_string(),
-            coords,
-            kinds,
-            slot_core,
-        })
+        Ok(Target { spec, file: file.to_string(), coords, kinds, slot_core })
     }
 
     /// The description this target was built from.
@@ -195,10 +173,6 @@ impl Target {
     }
 
     fn sum(&self, f: impl Fn(&CoreSpec) -> u64) -> u64 {
-        self.cores_per_type()
-            .iter()
-            .zip(&self.spec.core_types)
-            .map(|(&n, k)| n as u64 * f(k))
-            .sum()
+        self.cores_per_type().iter().zip(&self.spec.core_types).map(|(&n, k)| n as u64 * f(k)).sum()
     }
 }

@@ -19,17 +19,8 @@ struct Checker {
 }
 
 impl Checker {
-    fn report(
-        &mut self,
-        field: impl Into<String>,
-        value: impl Into<String>,
-        message: impl Into<String>,
-    ) {
-        self.problems.push(Problem {
-            field: field.into(),
-            value: value.into(),
-            message: message.into(),
-        });
+    fn report(&mut self, field: impl Into<String>, value: impl Into<String>, message: impl Into<String>) {
+        self.problems.push(Problem { field: field.into(), value: value.into(), message: message.into() });
     }
 
     fn positive(&mut self, field: &str, v: u64) {
@@ -40,11 +31,7 @@ impl Checker {
 
     fn positive_opt(&mut self, field: &str, v: Option<u32>) {
         if v == Some(0) {
-            self.report(
-                field,
-                "0",
-                "must be > 0 (write None when there is no such limit)",
-            );
+            self.report(field, "0", "must be > 0 (write None when there is no such limit)");
         }
     }
 
@@ -63,11 +50,7 @@ impl Checker {
     fn energy(&mut self, field: &str, v: Option<f64>) {
         if let Some(x) = v {
             if !x.is_finite() || x < 0.0 {
-                self.report(
-                    field,
-                    x.to_string(),
-                    "must be a finite number ≥ 0 (write None when unknown)",
-                );
+                self.report(field, x.to_string(), "must be a finite number ≥ 0 (write None when unknown)");
             }
         }
     }
@@ -75,19 +58,14 @@ impl Checker {
 
 /// All problems of `spec`; empty when it is a valid target.
 pub fn validate(spec: &TargetSpec) -> Vec<Problem> {
-    let mut c = Checker {
-        problems: Vec::new(),
-    };
+    let mut c = Checker { problems: Vec::new() };
     if spec.name.trim().is_empty() {
         c.report("name", "\"\"", "must not be empty");
     }
 
     let g = &spec.grid;
     c.dims("grid.chips", g.chips);
-    c.positive(
-        "grid.chip_link_bits_per_cycle",
-        g.chip_link_bits_per_cycle as u64,
-    );
+    c.positive("grid.chip_link_bits_per_cycle", g.chip_link_bits_per_cycle as u64);
     c.positive_opt("grid.chip_routing_entries", g.chip_routing_entries);
 
     let n = &spec.noc;
@@ -114,29 +92,13 @@ pub fn validate(spec: &TargetSpec) -> Vec<Problem> {
         );
     }
     match num.decay {
-        DecayFormat::Multiplier { shift_bits } => {
-            c.range("numerics.decay.shift_bits", shift_bits, 1, 32)
-        }
-        DecayFormat::BitShift { max_dash } => c.range(
-            "numerics.decay.max_dash",
-            max_dash,
-            1,
-            num.state_bits.max(1),
-        ),
-        DecayFormat::Linear { leak_bits } => c.range(
-            "numerics.decay.leak_bits",
-            leak_bits,
-            1,
-            num.state_bits.max(1),
-        ),
+        DecayFormat::Multiplier { shift_bits } => c.range("numerics.decay.shift_bits", shift_bits, 1, 32),
+        DecayFormat::BitShift { max_dash } => c.range("numerics.decay.max_dash", max_dash, 1, num.state_bits.max(1)),
+        DecayFormat::Linear { leak_bits } => c.range("numerics.decay.leak_bits", leak_bits, 1, num.state_bits.max(1)),
     }
 
     if !(spec.timing.clock_mhz.is_finite() && spec.timing.clock_mhz > 0.0) {
-        c.report(
-            "timing.clock_mhz",
-            spec.timing.clock_mhz.to_string(),
-            "must be a finite number > 0",
-        );
+        c.report("timing.clock_mhz", spec.timing.clock_mhz.to_string(), "must be a finite number > 0");
     }
 
     let e = &spec.energy;
@@ -166,23 +128,14 @@ fn check_core_types(c: &mut Checker, spec: &TargetSpec) {
         c.report("core_types", "[]", "must list at least one core type");
     }
     let mut seen = HashSet::new();
-    let dup: HashSet<&str> = spec
-        .core_types
-        .iter()
-        .map(|k| k.name.as_str())
-        .filter(|n| !seen.insert(*n))
-        .collect();
+    let dup: HashSet<&str> = spec.core_types.iter().map(|k| k.name.as_str()).filter(|n| !seen.insert(*n)).collect();
     for (i, k) in spec.core_types.iter().enumerate() {
         let p = core_path(i, &k.name, !dup.contains(k.name.as_str()));
         let f = |field: &str| format!("{p}.{field}");
         if k.name.trim().is_empty() {
             c.report(f("name"), "\"\"", "must not be empty");
         } else if dup.contains(k.name.as_str()) {
-            c.report(
-                f("name"),
-                format!("{:?}", k.name),
-                "is used by more than one core type",
-            );
+            c.report(f("name"), format!("{:?}", k.name), "is used by more than one core type");
         }
         c.positive(&f("max_neurons"), k.max_neurons as u64);
         c.positive(&f("neuron_state_bits"), k.neuron_state_bits as u64);
@@ -211,51 +164,30 @@ fn check_core_types(c: &mut Checker, spec: &TargetSpec) {
             c.report(
                 f("encoding.weight_bits"),
                 enc.weight_bits.to_string(),
-                format!(
-                    "exceeds numerics.weight_bits = {}",
-                    spec.numerics.weight_bits
-                ),
+                format!("exceeds numerics.weight_bits = {}", spec.numerics.weight_bits),
             );
         }
-        c.range(
-            &f("encoding.extra_bits_per_synapse"),
-            enc.extra_bits_per_synapse,
-            0,
-            32,
-        );
+        c.range(&f("encoding.extra_bits_per_synapse"), enc.extra_bits_per_synapse, 0, 32);
         c.positive_opt(&f("encoding.group_max_synapses"), enc.group_max_synapses);
         match enc.format {
-            RowFormat::Sparse {
-                index_bits: IndexBits::Fixed(b),
-            } => c.range(&f("encoding.format.index_bits"), b, 1, 32),
-            RowFormat::Sparse {
-                index_bits: IndexBits::Fit { min, max },
-            } => {
+            RowFormat::Sparse { index_bits: IndexBits::Fixed(b) } => {
+                c.range(&f("encoding.format.index_bits"), b, 1, 32)
+            }
+            RowFormat::Sparse { index_bits: IndexBits::Fit { min, max } } => {
                 c.range(&f("encoding.format.index_bits.max"), max, 1, 32);
                 if min > max {
-                    c.report(
-                        f("encoding.format.index_bits.min"),
-                        min.to_string(),
-                        format!("exceeds max = {max}"),
-                    );
+                    c.report(f("encoding.format.index_bits.min"), min.to_string(), format!("exceeds max = {max}"));
                 }
             }
             RowFormat::Dense => {}
         }
         // Only meaningful once the encoding and sizes are sane.
-        if c.problems.len() == before
-            && k.max_neurons > 0
-            && k.synapse_word_bits > 0
-            && k.synapse_memory_bits > 0
-        {
+        if c.problems.len() == before && k.max_neurons > 0 && k.synapse_word_bits > 0 && k.synapse_memory_bits > 0 {
             if let Err(err) = memory::index_bits(enc, k.max_neurons as u64) {
                 c.report(
                     f("encoding.format.index_bits"),
                     "",
-                    format!(
-                        "cannot address all {} neurons of the core: {err}",
-                        k.max_neurons
-                    ),
+                    format!("cannot address all {} neurons of the core: {err}", k.max_neurons),
                 );
             }
             match memory::row_bits(k, 1, 1) {
@@ -276,11 +208,7 @@ fn check_layout(c: &mut Checker, spec: &TargetSpec) {
     let occupied = match &spec.layout {
         Layout::Uniform(name) => {
             if !known.contains(name.as_str()) {
-                c.report(
-                    "layout",
-                    format!("Uniform({name:?})"),
-                    "names no core type in core_types",
-                );
+                c.report("layout", format!("Uniform({name:?})"), "names no core type in core_types");
             }
             tiles.saturating_mul(spec.noc.cores_per_tile as u64)
         }
@@ -289,18 +217,11 @@ fn check_layout(c: &mut Checker, spec: &TargetSpec) {
                 c.report(
                     "layout",
                     format!("PerTile([{} entries])", list.len()),
-                    format!(
-                        "must have one entry per tile: noc.mesh = {:?} has {tiles} tiles",
-                        spec.noc.mesh
-                    ),
+                    format!("must have one entry per tile: noc.mesh = {:?} has {tiles} tiles", spec.noc.mesh),
                 );
             }
             check_names(c, list, &known);
-            (list
-                .iter()
-                .take(tiles as usize)
-                .filter(|t| t.is_some())
-                .count() as u64)
+            (list.iter().take(tiles as usize).filter(|t| t.is_some()).count() as u64)
                 .saturating_mul(spec.noc.cores_per_tile as u64)
         }
         Layout::PerCore(list) => {
@@ -316,10 +237,7 @@ fn check_layout(c: &mut Checker, spec: &TargetSpec) {
                 );
             }
             check_names(c, list, &known);
-            list.iter()
-                .take(slots as usize)
-                .filter(|t| t.is_some())
-                .count() as u64
+            list.iter().take(slots as usize).filter(|t| t.is_some()).count() as u64
         }
     };
     // Per-core tables are sized by core positions, so bound those as well as cores.
@@ -327,21 +245,11 @@ fn check_layout(c: &mut Checker, spec: &TargetSpec) {
         .saturating_mul(spec.grid.chips[1] as u64)
         .saturating_mul(tiles)
         .saturating_mul(spec.noc.cores_per_tile as u64);
-    let cores = (spec.grid.chips[0] as u64)
-        .saturating_mul(spec.grid.chips[1] as u64)
-        .saturating_mul(occupied);
+    let cores = (spec.grid.chips[0] as u64).saturating_mul(spec.grid.chips[1] as u64).saturating_mul(occupied);
     if cores == 0 {
-        c.report(
-            "layout",
-            "",
-            "the target has zero cores (check grid.chips, noc.mesh, noc.cores_per_tile and layout)",
-        );
+        c.report("layout", "", "the target has zero cores (check grid.chips, noc.mesh, noc.cores_per_tile and layout)");
     } else if positions > MAX_CORES {
-        c.report(
-            "layout",
-            "",
-            format!("the target has {positions} core positions; at most {MAX_CORES} are supported"),
-        );
+        c.report("layout", "", format!("the target has {positions} core positions; at most {MAX_CORES} are supported"));
     }
 }
 
@@ -349,11 +257,7 @@ fn check_names(c: &mut Checker, list: &[Option<String>], known: &HashSet<&str>) 
     for (i, name) in list.iter().enumerate() {
         if let Some(name) = name {
             if !known.contains(name.as_str()) {
-                c.report(
-                    format!("layout[{i}]"),
-                    format!("{name:?}"),
-                    "names no core type in core_types",
-                );
+                c.report(format!("layout[{i}]"), format!("{name:?}"), "names no core type in core_types");
             }
         }
     }

@@ -117,7 +117,12 @@ impl NeuronKernel {
         (if s { after } else { v }, s as u8 as f64)
     }
 
-    fn run_with<const STRICT: bool, const SUBTRACT: bool>(&self, input: &[f64], out: &mut [f64], state: &mut [f64]) -> u64 {
+    fn run_with<const STRICT: bool, const SUBTRACT: bool>(
+        &self,
+        input: &[f64],
+        out: &mut [f64],
+        state: &mut [f64],
+    ) -> u64 {
         let n = self.n;
         let input = &input[..n];
         let out = &mut out[..n];

@@ -85,7 +85,8 @@ impl Plan {
             let single_forward = srcs.len() == 1 && !schedule.is_back_edge(srcs[0], node);
             // Flatten and Output share their input's slot when nothing reads them as a
             // previous-step value.
-            let alias = matches!(op, Op::Flatten { .. } | Op::Output { .. }) && single_forward && !back_sources.contains(&node);
+            let alias =
+                matches!(op, Op::Flatten { .. } | Op::Output { .. }) && single_forward && !back_sources.contains(&node);
             let out_slot = if alias {
                 slot_of[srcs[0].index()]
             } else {
@@ -156,12 +157,7 @@ impl Plan {
         for step in steps.iter_mut() {
             step.sources = graph.inputs(step.node).iter().map(|s| slot_of[s.index()]).collect();
         }
-        let spiking_steps = steps
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.kind.is_spiking())
-            .map(|(i, _)| i)
-            .collect();
+        let spiking_steps = steps.iter().enumerate().filter(|(_, s)| s.kind.is_spiking()).map(|(i, _)| i).collect();
         Ok(Plan {
             input_len: verified.shape(inputs[0]).numel(),
             output_slot: slot_of[outputs[0].index()],

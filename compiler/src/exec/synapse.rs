@@ -316,7 +316,9 @@ pub fn synapse_count(op: &crate::ir::Op, in_shape: &crate::ir::Shape, out_shape:
     use crate::ir::Op;
     match op {
         Op::Affine { weight, .. } | Op::Linear { weight } => weight.nnz() as u64,
-        Op::Conv1d(c) | Op::Conv2d(c) => ConvKernel::new(c, in_shape.dims(), out_shape.dims()).sops_per_input.iter().sum(),
+        Op::Conv1d(c) | Op::Conv2d(c) => {
+            ConvKernel::new(c, in_shape.dims(), out_shape.dims()).sops_per_input.iter().sum()
+        }
         _ => 0,
     }
 }

@@ -24,7 +24,9 @@ pub enum IrError {
     NoOutputNode,
     #[error("node `{node}` is not reachable from any Input node")]
     Unreachable { node: String },
-    #[error("shape mismatch on edge `{from}` → `{to}`: `{from}` produces {from_shape}, but `{to}` ({kind}) {expected}")]
+    #[error(
+        "shape mismatch on edge `{from}` → `{to}`: `{from}` produces {from_shape}, but `{to}` ({kind}) {expected}"
+    )]
     ShapeMismatch { from: String, from_shape: Shape, to: String, kind: OpKind, expected: String },
     #[error("inputs of `{node}` disagree: `{a}` produces {a_shape} but `{b}` produces {b_shape} (incoming values are summed, so shapes must match)")]
     InputsDisagree { node: String, a: String, a_shape: Shape, b: String, b_shape: Shape },

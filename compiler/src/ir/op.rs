@@ -92,10 +92,7 @@ impl OpKind {
 
     /// Has per-neuron state carried across time steps.
     pub fn is_neuron(self) -> bool {
-        matches!(
-            self,
-            OpKind::I | OpKind::IF | OpKind::LI | OpKind::LIF | OpKind::CubaLI | OpKind::CubaLIF
-        )
+        matches!(self, OpKind::I | OpKind::IF | OpKind::LI | OpKind::LIF | OpKind::CubaLI | OpKind::CubaLIF)
     }
 
     /// Counts synaptic operations under NeuroBench's Effective_ACs convention.
@@ -114,9 +111,7 @@ impl OpKind {
             OpKind::Affine => &["weight", "bias"],
             OpKind::Linear => &["weight"],
             OpKind::Scale => &["scale"],
-            OpKind::Conv1d | OpKind::Conv2d => {
-                &["weight", "bias", "stride", "padding", "dilation", "groups"]
-            }
+            OpKind::Conv1d | OpKind::Conv2d => &["weight", "bias", "stride", "padding", "dilation", "groups"],
             OpKind::SumPool2d | OpKind::AvgPool2d => &["kernel_size", "stride", "padding"],
             OpKind::Flatten => &["start_dim", "end_dim"],
             OpKind::Delay => &["delay"],
@@ -126,9 +121,7 @@ impl OpKind {
             OpKind::LI => &["tau", "r", "v_leak"],
             OpKind::LIF => &["tau", "r", "v_leak", "v_threshold", "v_reset"],
             OpKind::CubaLI => &["tau_syn", "tau_mem", "r", "v_leak", "w_in"],
-            OpKind::CubaLIF => {
-                &["tau_syn", "tau_mem", "r", "v_leak", "v_threshold", "v_reset", "w_in"]
-            }
+            OpKind::CubaLIF => &["tau_syn", "tau_mem", "r", "v_leak", "v_threshold", "v_reset", "w_in"],
         }
     }
 }
@@ -183,26 +176,66 @@ pub struct Pool {
 /// An operation with its parameters. Neuron parameters are tensors of the neuron shape.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Op {
-    Input { shape: Shape },
-    Output { shape: Shape },
-    Affine { weight: Tensor, bias: Tensor },
-    Linear { weight: Tensor },
-    Scale { scale: Tensor },
+    Input {
+        shape: Shape,
+    },
+    Output {
+        shape: Shape,
+    },
+    Affine {
+        weight: Tensor,
+        bias: Tensor,
+    },
+    Linear {
+        weight: Tensor,
+    },
+    Scale {
+        scale: Tensor,
+    },
     Conv1d(Conv),
     Conv2d(Conv),
     SumPool2d(Pool),
     AvgPool2d(Pool),
     /// C-order flatten of dims `start_dim..=end_dim` (no batch dimension; negative counts
     /// from the end).
-    Flatten { start_dim: i64, end_dim: i64 },
+    Flatten {
+        start_dim: i64,
+        end_dim: i64,
+    },
     /// Per-element delay in seconds; the executor rounds `delay / dt` to whole steps.
-    Delay { delay: Tensor },
-    Threshold { threshold: Tensor },
-    I { r: Tensor },
-    IF { r: Tensor, v_threshold: Tensor, v_reset: Tensor },
-    LI { tau: Tensor, r: Tensor, v_leak: Tensor },
-    LIF { tau: Tensor, r: Tensor, v_leak: Tensor, v_threshold: Tensor, v_reset: Tensor },
-    CubaLI { tau_syn: Tensor, tau_mem: Tensor, r: Tensor, v_leak: Tensor, w_in: Tensor },
+    Delay {
+        delay: Tensor,
+    },
+    Threshold {
+        threshold: Tensor,
+    },
+    I {
+        r: Tensor,
+    },
+    IF {
+        r: Tensor,
+        v_threshold: Tensor,
+        v_reset: Tensor,
+    },
+    LI {
+        tau: Tensor,
+        r: Tensor,
+        v_leak: Tensor,
+    },
+    LIF {
+        tau: Tensor,
+        r: Tensor,
+        v_leak: Tensor,
+        v_threshold: Tensor,
+        v_reset: Tensor,
+    },
+    CubaLI {
+        tau_syn: Tensor,
+        tau_mem: Tensor,
+        r: Tensor,
+        v_leak: Tensor,
+        w_in: Tensor,
+    },
     CubaLIF {
         tau_syn: Tensor,
         tau_mem: Tensor,
@@ -237,11 +270,8 @@ type Attrs = BTreeMap<String, Attr>;
 fn take_tensor(attrs: &mut Attrs, kind: OpKind, p: &'static str) -> Result<Tensor, OpError> {
     match attrs.remove(p) {
         Some(Attr::Tensor(t)) => Ok(t),
-        Some(Attr::Ints(v)) => {
-            Tensor::new(vec![v.len()], v.iter().map(|&x| x as f64).collect()).map_err(|_| {
-                OpError::WrongType { param: p.into(), expected: "a tensor" }
-            })
-        }
+        Some(Attr::Ints(v)) => Tensor::new(vec![v.len()], v.iter().map(|&x| x as f64).collect())
+            .map_err(|_| OpError::WrongType { param: p.into(), expected: "a tensor" }),
         None => Err(OpError::Missing { kind, param: p }),
     }
 }
@@ -265,13 +295,7 @@ fn take_ints(attrs: &mut Attrs, kind: OpKind, p: &'static str) -> Result<Option<
 }
 
 /// Integers that must be ≥ `min`, given once (broadcast) or once per spatial dimension.
-fn spatial(
-    v: Option<Vec<i64>>,
-    p: &'static str,
-    n: usize,
-    default: usize,
-    min: i64,
-) -> Result<Vec<usize>, OpError> {
+fn spatial(v: Option<Vec<i64>>, p: &'static str, n: usize, default: usize, min: i64) -> Result<Vec<usize>, OpError> {
     let Some(v) = v else { return Ok(vec![default; n]) };
     let v = match v.len() {
         1 => vec![v[0]; n],
@@ -287,10 +311,7 @@ fn spatial(
     v.into_iter()
         .map(|x| {
             if x < min || x > u32::MAX as i64 {
-                Err(OpError::Invalid {
-                    param: p.into(),
-                    reason: format!("{x} is out of range (must be ≥ {min})"),
-                })
+                Err(OpError::Invalid { param: p.into(), reason: format!("{x} is out of range (must be ≥ {min})") })
             } else {
                 Ok(x as usize)
             }
@@ -323,10 +344,7 @@ fn check_finite(p: &str, t: &Tensor) -> Result<(), OpError> {
 /// Broadcast a set of neuron parameters to their common shape: the shape of the
 /// parameter(s) with more than one element, else `hint`, else rank-0… (shape `[]`, one
 /// neuron). Every other parameter must be a scalar or hold the same number of elements.
-fn broadcast_params(
-    params: &mut [(&'static str, Tensor)],
-    hint: Option<&Shape>,
-) -> Result<(), OpError> {
+fn broadcast_params(params: &mut [(&'static str, Tensor)], hint: Option<&Shape>) -> Result<(), OpError> {
     let target = params
         .iter()
         .find(|(_, t)| t.numel() != 1)
@@ -435,11 +453,18 @@ impl Op {
                     return Err(OpError::BadShape {
                         param: "weight".into(),
                         got: weight.shape().clone(),
-                        expected: if n == 1 { "[C_out, C_in/groups, k]".into() } else { "[C_out, C_in/groups, kh, kw]".into() },
+                        expected: if n == 1 {
+                            "[C_out, C_in/groups, k]".into()
+                        } else {
+                            "[C_out, C_in/groups, kh, kw]".into()
+                        },
                     });
                 }
                 if weight.dims().contains(&0) {
-                    return Err(OpError::Invalid { param: "weight".into(), reason: format!("shape {} has a zero dimension", weight.shape()) });
+                    return Err(OpError::Invalid {
+                        param: "weight".into(),
+                        reason: format!("shape {} has a zero dimension", weight.shape()),
+                    });
                 }
                 let c_out = weight.dims()[0];
                 let bias = match a.contains_key("bias") {
@@ -463,7 +488,11 @@ impl Op {
                     });
                 }
                 let conv = Conv { weight, bias, stride, padding, dilation, groups };
-                if n == 1 { Op::Conv1d(conv) } else { Op::Conv2d(conv) }
+                if n == 1 {
+                    Op::Conv1d(conv)
+                } else {
+                    Op::Conv2d(conv)
+                }
             }
             OpKind::SumPool2d | OpKind::AvgPool2d => {
                 let k = match take_ints(a, kind, "kernel_size")? {
@@ -480,14 +509,22 @@ impl Op {
                     stride: [stride[0], stride[1]],
                     padding: [padding[0], padding[1]],
                 };
-                if kind == OpKind::SumPool2d { Op::SumPool2d(pool) } else { Op::AvgPool2d(pool) }
+                if kind == OpKind::SumPool2d {
+                    Op::SumPool2d(pool)
+                } else {
+                    Op::AvgPool2d(pool)
+                }
             }
             OpKind::Flatten => {
                 let one = |v: Option<Vec<i64>>, p: &'static str, d: i64| -> Result<i64, OpError> {
                     match v {
                         None => Ok(d),
                         Some(v) if v.len() == 1 => Ok(v[0]),
-                        Some(v) => Err(OpError::BadShape { param: p.into(), got: Shape(vec![v.len()]), expected: "one integer".into() }),
+                        Some(v) => Err(OpError::BadShape {
+                            param: p.into(),
+                            got: Shape(vec![v.len()]),
+                            expected: "one integer".into(),
+                        }),
                     }
                 };
                 let start_dim = one(take_ints(a, kind, "start_dim")?, "start_dim", 0)?;
@@ -498,7 +535,10 @@ impl Op {
                 let delay = take_tensor(a, kind, "delay")?;
                 check_finite("delay", &delay)?;
                 if let Some(i) = delay.data().iter().position(|&d| d < 0.0) {
-                    return Err(OpError::Invalid { param: "delay".into(), reason: format!("negative delay {} at flat index {i}", delay.data()[i]) });
+                    return Err(OpError::Invalid {
+                        param: "delay".into(),
+                        reason: format!("negative delay {} at flat index {i}", delay.data()[i]),
+                    });
                 }
                 Op::Delay { delay }
             }
@@ -533,7 +573,15 @@ impl Op {
                     OpKind::LI => Op::LI { tau: n(), r: n(), v_leak: n() },
                     OpKind::LIF => Op::LIF { tau: n(), r: n(), v_leak: n(), v_threshold: n(), v_reset: n() },
                     OpKind::CubaLI => Op::CubaLI { tau_syn: n(), tau_mem: n(), r: n(), v_leak: n(), w_in: n() },
-                    _ => Op::CubaLIF { tau_syn: n(), tau_mem: n(), r: n(), v_leak: n(), v_threshold: n(), v_reset: n(), w_in: n() },
+                    _ => Op::CubaLIF {
+                        tau_syn: n(),
+                        tau_mem: n(),
+                        r: n(),
+                        v_leak: n(),
+                        v_threshold: n(),
+                        v_reset: n(),
+                        w_in: n(),
+                    },
                 }
             }
         };
@@ -561,11 +609,9 @@ impl Op {
                 ints("dilation", &c.dilation),
                 ints("groups", &[c.groups]),
             ],
-            Op::SumPool2d(p) | Op::AvgPool2d(p) => vec![
-                ints("kernel_size", &p.kernel_size),
-                ints("stride", &p.stride),
-                ints("padding", &p.padding),
-            ],
+            Op::SumPool2d(p) | Op::AvgPool2d(p) => {
+                vec![ints("kernel_size", &p.kernel_size), ints("stride", &p.stride), ints("padding", &p.padding)]
+            }
             Op::Flatten { start_dim, end_dim } => {
                 vec![("start_dim", Attr::Ints(vec![*start_dim])), ("end_dim", Attr::Ints(vec![*end_dim]))]
             }

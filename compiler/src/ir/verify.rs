@@ -107,7 +107,8 @@ impl Graph {
             match self.op(n) {
                 Op::Input { .. } => {
                     if let Some(&from) = ins.first() {
-                        errors.push(IrError::InputWithInputs { node: self.name(n).into(), from: self.name(from).into() });
+                        errors
+                            .push(IrError::InputWithInputs { node: self.name(n).into(), from: self.name(from).into() });
                     }
                 }
                 op => {

@@ -18,7 +18,8 @@ use crate::ir::{Attr, Graph, Op, OpKind, Shape, Tensor, Verified};
 use crate::limits::Limits;
 
 /// Parameters NIR stores as integers.
-const INT_PARAMS: [&str; 8] = ["shape", "stride", "padding", "dilation", "groups", "kernel_size", "start_dim", "end_dim"];
+const INT_PARAMS: [&str; 8] =
+    ["shape", "stride", "padding", "dilation", "groups", "kernel_size", "start_dim", "end_dim"];
 
 /// A node whose op is not built yet.
 struct Pending {
@@ -86,9 +87,8 @@ pub(super) fn build(flat: FlatGraph, source: &str, limits: &Limits) -> Result<Gr
                 }
                 Some(_) => {}
                 None => {
-                    let hint = from_pred.or_else(|| {
-                        succs[i].iter().find_map(|&t| ops[t].as_ref().and_then(Op::required_input_shape))
-                    });
+                    let hint = from_pred
+                        .or_else(|| succs[i].iter().find_map(|&t| ops[t].as_ref().and_then(Op::required_input_shape)));
                     if hint.is_some() {
                         ops[i] = Some(make_op(&pending[i], hint, source, limits)?);
                         changed = true;
@@ -125,11 +125,15 @@ fn run_checks(graph: &Graph, verified: &Verified, checks: &[ShapeCheck], source:
         let input = graph.inputs(id).first().map(|&from| verified.shape(from).clone());
         let output = verified.shape(id);
         let mismatch = match (&c.expect, &input) {
-            (Expect::Input(s), Some(got)) if s != got => Some(format!("declares input shape {s}, but the node receives {got}")),
+            (Expect::Input(s), Some(got)) if s != got => {
+                Some(format!("declares input shape {s}, but the node receives {got}"))
+            }
             (Expect::Spatial(d), Some(got)) if got.dims().get(1..) != Some(d.as_slice()) => {
                 Some(format!("declares spatial input shape {:?}, but the node receives {got}", d))
             }
-            (Expect::Output(s), _) if s != output => Some(format!("declares output shape {s}, but the node produces {output}")),
+            (Expect::Output(s), _) if s != output => {
+                Some(format!("declares output shape {s}, but the node produces {output}"))
+            }
             (Expect::OutputNumel(s), _) if s.checked_numel() != output.checked_numel() => {
                 Some(format!("declares output shape {s}, but the node produces {output}"))
             }
@@ -181,7 +185,8 @@ fn prepare(mut n: FlatNode, source: &str, checks: &mut Vec<ShapeCheck>) -> Resul
         let attr = match v {
             Value::Int { data, .. } if INT_PARAMS.contains(&key.as_str()) => Attr::Ints(data),
             Value::Int { dims, data } => Attr::Tensor(
-                Tensor::new(Shape(dims), data.into_iter().map(|x| x as f64).collect()).expect("dims match the data read"),
+                Tensor::new(Shape(dims), data.into_iter().map(|x| x as f64).collect())
+                    .expect("dims match the data read"),
             ),
             Value::Float(t) => Attr::Tensor(t),
             Value::Str { .. } => {

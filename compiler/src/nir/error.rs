@@ -8,7 +8,9 @@ pub enum NirError {
     #[error("{file}: cannot read the file: {source}")]
     Io { file: String, source: std::io::Error },
 
-    #[error("{file}: the file has {bytes} bytes, more than the memory limit of {limit} bytes (raise it with --max-memory)")]
+    #[error(
+        "{file}: the file has {bytes} bytes, more than the memory limit of {limit} bytes (raise it with --max-memory)"
+    )]
     FileTooLarge { file: String, bytes: u64, limit: u64 },
 
     #[error("{file}: not an HDF5 file (bad signature); a NIR file is HDF5, as written by `nir.write`")]

@@ -32,12 +32,8 @@ pub fn write_nir(graph: &Graph, path: &Path) -> Result<(), NirError> {
     let fail = |detail: String| NirError::Write { file: file.clone(), detail };
     let bytes = encode(graph, &file)?;
     let name = path.file_name().ok_or_else(|| fail("the path does not name a file".into()))?;
-    let tmp_name = format!(
-        ".{}.{}-{}.tmp",
-        name.to_string_lossy(),
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    );
+    let tmp_name =
+        format!(".{}.{}-{}.tmp", name.to_string_lossy(), std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
     let tmp = path.with_file_name(tmp_name);
     let written = std::fs::File::create(&tmp).and_then(|mut f| {
         f.write_all(&bytes)?;

@@ -86,11 +86,15 @@ pub(super) fn flatten(root: RawGraph, source: &str) -> Result<FlatGraph, NirErro
                 })
             }
         };
-        let succs: Vec<String> = edges.iter().filter(|e: &&FlatEdge| e.from == v.name && e.to != v.name).map(|e| e.to.clone()).collect();
-        let preds: Vec<String> = edges.iter().filter(|e| e.to == v.name && e.from != v.name).map(|e| e.from.clone()).collect();
+        let succs: Vec<String> =
+            edges.iter().filter(|e: &&FlatEdge| e.from == v.name && e.to != v.name).map(|e| e.to.clone()).collect();
+        let preds: Vec<String> =
+            edges.iter().filter(|e| e.to == v.name && e.from != v.name).map(|e| e.from.clone()).collect();
         let object = format!("{}/shape", v.path);
         let expect = |n: &String| match v.kind {
-            OpKind::Input => ShapeCheck { node: n.clone(), object: object.clone(), expect: Expect::Input(shape.clone()) },
+            OpKind::Input => {
+                ShapeCheck { node: n.clone(), object: object.clone(), expect: Expect::Input(shape.clone()) }
+            }
             _ => ShapeCheck { node: n.clone(), object: object.clone(), expect: Expect::OutputNumel(shape.clone()) },
         };
         let neighbours = if v.kind == OpKind::Input { &succs } else { &preds };
@@ -102,7 +106,12 @@ pub(super) fn flatten(root: RawGraph, source: &str) -> Result<FlatGraph, NirErro
             }
             if e.to == v.name {
                 for s in &succs {
-                    rewired.push(FlatEdge { from: e.from.clone(), to: s.clone(), object: e.object.clone(), index: e.index });
+                    rewired.push(FlatEdge {
+                        from: e.from.clone(),
+                        to: s.clone(),
+                        object: e.object.clone(),
+                        index: e.index,
+                    });
                 }
             } else {
                 rewired.push(e);

@@ -90,11 +90,9 @@ pub(super) fn translate(source: &str, object: &str, e: H5Error) -> NirError {
                  (gzip/deflate, shuffle, LZF, scale-offset and Fletcher-32 are supported)"
             ),
         },
-        H5Error::Format(FormatError::AllocationFailed { values, .. }) => NirError::BadDataset {
-            file,
-            object,
-            detail: format!("could not allocate {values} values"),
-        },
+        H5Error::Format(FormatError::AllocationFailed { values, .. }) => {
+            NirError::BadDataset { file, object, detail: format!("could not allocate {values} values") }
+        }
         e => NirError::Corrupt { file, object, detail: e.to_string() },
     }
 }

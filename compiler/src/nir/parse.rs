@@ -95,7 +95,12 @@ fn read_node(h5: &H5, name: &str, path: &str, depth: usize) -> Result<RawNode, N
                 if let [only] = entries.as_slice() {
                     values.insert(g.clone(), h5.read(&sub, only, &format!("{gpath}/{only}"))?);
                 } else {
-                    return Err(node_err(h5, name, &gpath, format!("expected one shape in `{g}`, found {}", entries.len())));
+                    return Err(node_err(
+                        h5,
+                        name,
+                        &gpath,
+                        format!("expected one shape in `{g}`, found {}", entries.len()),
+                    ));
                 }
             }
             _ => return Err(node_err(h5, name, &gpath, format!("unexpected group `{g}` in a {kind} node"))),

@@ -76,4 +76,3 @@ pub fn valid_nodes() -> Vec<Node> {
 }
 
 pub const EDGES: [(&str, &str); 3] = [("input", "lin"), ("lin", "lif"), ("lif", "output")];
-
