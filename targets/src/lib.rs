@@ -14,10 +14,14 @@
 //! * [`memory`] — exact synapse/neuron memory footprints (nengo-loihi and sinabs formulas).
 //! * [`numerics`] — the fixed-point arithmetic shared by compiler and simulator.
 //! * [`show`] — the human-readable report.
+//! * [`coremap`] — the compiled program a mapper emits and the simulator runs;
+//!   [`coremap_io`] reads, writes and validates it.
 //!
 //! This crate depends on neither the compiler nor the simulator.
 
 pub mod chip;
+pub mod coremap;
+pub mod coremap_io;
 pub mod error;
 pub mod load;
 pub mod memory;
@@ -31,6 +35,8 @@ pub use chip::{
     Cast, CoreSpec, DecayFormat, Energy, Grid, IndexBits, Layout, NeuronLayout, Noc, Numerics, Overflow, Padding,
     Rounding, Routing, RowFormat, SynapseEncoding, TargetSpec, Timing,
 };
+pub use coremap::{CoreMap, CORE_MAP_VERSION};
+pub use coremap_io::CoreMapError;
 pub use error::{Problem, TargetError};
 pub use load::{load_target, parse_spec, parse_target, preset, preset_text, to_ron, PRESETS};
 pub use mesh::{CoreCoord, CoreId, Hops};

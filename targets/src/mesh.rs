@@ -15,7 +15,8 @@ use std::fmt;
 use std::str::FromStr;
 
 /// Dense index of a core in a [`crate::Target`] (see the module docs for the order).
-#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct CoreId(pub u32);
 
 impl CoreId {

@@ -14,6 +14,7 @@ mod plan;
 mod run;
 mod synapse;
 
+pub use neuron::{NeuronCoefficients, NeuronKind};
 pub use synapse::synapse_count;
 
 use std::time::Instant;

@@ -14,29 +14,43 @@ pub enum NeuronKind {
     CubaLI,
 }
 
-/// Per-neuron coefficients, precomputed once from the parameters.
+/// Per-neuron coefficients of the discretised update (see [`super::dynamics`]); vectors a
+/// kind does not use are empty. The mapper lowers neurons to cores with these, so chip and
+/// reference share one discretisation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NeuronCoefficients {
+    pub kind: NeuronKind,
+    /// `dt/tau` (or `dt/tau_mem`); unused for IF and I.
+    pub decay: Vec<f64>,
+    /// Input gain: `(dt/tau)·r` for LIF/LI/Cuba*, `dt·r` for IF/I.
+    pub gain: Vec<f64>,
+    pub v_leak: Vec<f64>,
+    pub v_threshold: Vec<f64>,
+    pub v_reset: Vec<f64>,
+    /// `dt/tau_syn` (Cuba*).
+    pub syn_decay: Vec<f64>,
+    pub w_in: Vec<f64>,
+}
+
+/// The neuron update of one node, coefficients precomputed once.
 #[derive(Clone, Debug)]
 pub struct NeuronKernel {
     pub kind: NeuronKind,
     pub n: usize,
-    /// `dt/tau` (or `dt/tau_mem`); unused for IF and I.
     decay: Vec<f64>,
-    /// Input gain: `(dt/tau)·r` for LIF/LI/Cuba*, `dt·r` for IF/I.
     gain: Vec<f64>,
     v_leak: Vec<f64>,
     v_threshold: Vec<f64>,
     v_reset: Vec<f64>,
-    /// `dt/tau_syn` (Cuba*).
     syn_decay: Vec<f64>,
     w_in: Vec<f64>,
     reset: ResetRule,
     strict: bool,
 }
 
-impl NeuronKernel {
+impl NeuronCoefficients {
     /// `op` is a neuron op (verified); returns None otherwise.
-    pub fn new(op: &Op, d: &Dynamics) -> Option<NeuronKernel> {
-        let dt = d.dt;
+    pub fn new(op: &Op, dt: f64) -> Option<NeuronCoefficients> {
         let v = |t: &crate::ir::Tensor| t.data().to_vec();
         let ratio = |tau: &crate::ir::Tensor| tau.data().iter().map(|&t| dt / t).collect::<Vec<f64>>();
         let mul = |a: &[f64], b: &crate::ir::Tensor| a.iter().zip(b.data()).map(|(x, y)| x * y).collect::<Vec<f64>>();
@@ -72,17 +86,24 @@ impl NeuronKernel {
             }
             _ => return None,
         };
-        let n = gain.len();
+        Some(NeuronCoefficients { kind, decay, gain, v_leak, v_threshold, v_reset, syn_decay, w_in })
+    }
+}
+
+impl NeuronKernel {
+    /// `op` is a neuron op (verified); returns None otherwise.
+    pub fn new(op: &Op, d: &Dynamics) -> Option<NeuronKernel> {
+        let c = NeuronCoefficients::new(op, d.dt)?;
         Some(NeuronKernel {
-            kind,
-            n,
-            decay,
-            gain,
-            v_leak,
-            v_threshold,
-            v_reset,
-            syn_decay,
-            w_in,
+            kind: c.kind,
+            n: c.gain.len(),
+            decay: c.decay,
+            gain: c.gain,
+            v_leak: c.v_leak,
+            v_threshold: c.v_threshold,
+            v_reset: c.v_reset,
+            syn_decay: c.syn_decay,
+            w_in: c.w_in,
             reset: d.reset,
             strict: d.spike_test == SpikeTest::Strict,
         })

@@ -1,0 +1,224 @@
+//! The core map: the compiled program a mapper emits and a simulator runs.
+//!
+//! A core map is self-contained: it embeds the target description and the discretisation,
+//! so `simulate` needs nothing else. Its structure follows how neuromorphic cores work:
+//!
+//! * A **population** is a group of neurons of one model (an IR neuron node, or the input).
+//!   It is split into **pieces**, contiguous neuron ranges each placed on one core.
+//! * A **projection** carries one population's output to another's input. Its source side
+//!   may first *pool* the source values into **events** (as Speck pools at the core output);
+//!   without pooling, events are the source neurons themselves. Each event is routed to the
+//!   cores that hold its targets (`fanout`), arriving on one **axon** per core.
+//! * A **core program** holds its neurons' coefficients (already discretised: see
+//!   [`NeuronParams`]) and its axon table: for each incoming axon, the synapses (local
+//!   target neuron, weight) it drives.
+//!
+//! Semantics of one time step (what the reference executor computes): populations are
+//! updated in index order; a population's input current is its bias plus, for every
+//! projection into it, `Σ event_value × weight` over the events its source produced this
+//! step (or at the previous step, for a `recurrent` projection). Events with value 0 are not
+//! sent. Invariants (checked by [`CoreMap::validate`], the gate for files read from disk):
+//! every index is in range, CSR offsets are monotone, every non-input neuron is on exactly
+//! one core, every synapse target is a neuron of the projection's target population.
+
+use serde::{Deserialize, Serialize};
+
+use crate::chip::TargetSpec;
+use crate::mesh::CoreId;
+
+pub const CORE_MAP_VERSION: u32 = 1;
+/// File signature: `SFCOREMAP` then the version as 4 little-endian bytes, then postcard.
+pub const CORE_MAP_MAGIC: &[u8; 9] = b"SFCOREMAP";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NeuronModel {
+    /// External input: values come from the input array; no core holds them.
+    Input,
+    /// Output equals input current each step (a linear readout with no neuron after it).
+    Identity,
+    LIF,
+    LI,
+    IF,
+    I,
+    CubaLIF,
+    CubaLI,
+}
+
+impl NeuronModel {
+    /// Emits binary spikes (others emit graded values: membrane potential or input).
+    pub fn is_spiking(self) -> bool {
+        matches!(self, NeuronModel::LIF | NeuronModel::IF | NeuronModel::CubaLIF)
+    }
+    /// Floats of state per neuron.
+    pub fn state_len(self) -> usize {
+        match self {
+            NeuronModel::Input | NeuronModel::Identity => 0,
+            NeuronModel::CubaLIF | NeuronModel::CubaLI => 2,
+            _ => 1,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ResetRule {
+    ToVReset,
+    Subtract,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SpikeTest {
+    /// `v > v_threshold`
+    Strict,
+    /// `v ≥ v_threshold`
+    NonStrict,
+}
+
+/// The discretisation the coefficients were computed with.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MapDynamics {
+    pub dt_s: f64,
+    pub reset: ResetRule,
+    pub spike_test: SpikeTest,
+}
+
+/// A contiguous range of a population's neurons on one core.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Piece {
+    pub core: CoreId,
+    /// First neuron of the range (population index).
+    pub first: u32,
+    pub count: u32,
+    /// Index of the first neuron among the core's local neurons.
+    pub local_offset: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Population {
+    /// The IR node it comes from.
+    pub name: String,
+    pub model: NeuronModel,
+    /// The node's shape (C order); `n_neurons` is its product.
+    pub shape: Vec<usize>,
+    pub n_neurons: u32,
+    /// Empty for the input population.
+    pub pieces: Vec<Piece>,
+}
+
+/// What a projection's synaptic events count as (NeuroBench: weight layers and pooling
+/// are reported separately).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ProjectionKind {
+    Dense,
+    Sparse,
+    Conv,
+    /// A pooling (or other fixed, weightless) map with no weight layer after it.
+    Pooling,
+}
+
+/// Source-side pooling: source neuron `j` adds `factor[k] × value_j` to event `event[k]` for
+/// `k in start[j]..start[j+1]`. Each entry is one pooling operation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SourcePool {
+    pub start: Vec<u32>,
+    pub event: Vec<u32>,
+    pub factor: Vec<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Projection {
+    /// The IR nodes it was lowered from, e.g. `2+3` for AvgPool2d then Conv2d.
+    pub name: String,
+    pub kind: ProjectionKind,
+    pub source: u32,
+    pub target: u32,
+    /// Events produced at step t are delivered at step t+1 (a recurrent edge).
+    pub recurrent: bool,
+    pub n_events: u32,
+    pub pool: Option<SourcePool>,
+    /// CSR over events: destinations `fanout[fanout_start[e]..fanout_start[e+1]]`.
+    pub fanout_start: Vec<u32>,
+    pub fanout: Vec<Destination>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Destination {
+    pub core: CoreId,
+    /// Axon index in that core's axon table.
+    pub axon: u32,
+}
+
+/// Per-local-neuron coefficients, structure of arrays. Already discretised:
+/// `v ← v + decay·(v_leak − v) + gain·I` (LIF/LI/Cuba*, where `decay = dt/τ_mem` and
+/// `gain = decay·r`), `v ← v + gain·I` (IF/I, `gain = dt·r`), Cuba*: first
+/// `i_syn ← i_syn + syn_decay·(w_in·I − i_syn)` and I = the new `i_syn`. `I` = `bias` +
+/// synaptic input. Vectors a model does not use are empty for that core only if no neuron
+/// on the core uses them; otherwise they hold one value per local neuron (unused = 0).
+#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
+pub struct NeuronParams {
+    pub decay: Vec<f64>,
+    pub gain: Vec<f64>,
+    pub v_leak: Vec<f64>,
+    pub v_threshold: Vec<f64>,
+    pub v_reset: Vec<f64>,
+    pub bias: Vec<f64>,
+    pub syn_decay: Vec<f64>,
+    pub w_in: Vec<f64>,
+}
+
+/// Incoming axons as CSR: axon `a` is event `event[a]` of projection `projection[a]` and
+/// drives synapses `syn_start[a]..syn_start[a+1]`.
+#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
+pub struct AxonTable {
+    pub projection: Vec<u32>,
+    pub event: Vec<u32>,
+    pub syn_start: Vec<u32>,
+    /// Local neuron index of each synapse's target.
+    pub syn_target: Vec<u32>,
+    pub syn_weight: Vec<f64>,
+}
+
+/// Resources a core program uses, counted with the target's encoding formulas.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct CoreUsage {
+    pub neurons: u32,
+    pub synapse_bits: u64,
+    pub neuron_state_bits: u64,
+    pub in_axons: u32,
+    pub out_axons: u32,
+    pub routing_entries: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CoreProgram {
+    pub core: CoreId,
+    /// Population of each local neuron range, in local order: (population, first, count).
+    pub groups: Vec<(u32, u32, u32)>,
+    pub params: NeuronParams,
+    pub axons: AxonTable,
+    pub usage: CoreUsage,
+}
+
+impl CoreProgram {
+    pub fn n_neurons(&self) -> u32 {
+        self.groups.iter().map(|g| g.2).sum()
+    }
+    pub fn n_synapses(&self) -> usize {
+        self.axons.syn_target.len()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CoreMap {
+    pub version: u32,
+    pub target: TargetSpec,
+    /// The model file it was compiled from.
+    pub model: String,
+    pub dynamics: MapDynamics,
+    /// In update order; `input` and `output` index into it.
+    pub populations: Vec<Population>,
+    pub projections: Vec<Projection>,
+    /// Used cores only, ascending by `core`.
+    pub cores: Vec<CoreProgram>,
+    pub input: u32,
+    pub output: u32,
+}

@@ -1,0 +1,277 @@
+//! Reading, writing and validating core maps: the gate for compiled programs on disk.
+
+use std::collections::HashMap;
+
+use crate::coremap::{CoreMap, NeuronModel, CORE_MAP_MAGIC, CORE_MAP_VERSION};
+use crate::target::Target;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CoreMapError {
+    #[error("{file}: not a spikeforge core map (bad signature); compile one with `spikeforge compile`")]
+    NotCoreMap { file: String },
+    #[error("{file}: core map format version {found}; this build reads version {expected}: recompile the model")]
+    Version { file: String, found: u32, expected: u32 },
+    #[error("{file}: corrupt core map: {reason}")]
+    Decode { file: String, reason: String },
+    #[error("{file}: invalid core map: {reason}")]
+    Invalid { file: String, reason: String },
+}
+
+impl CoreMap {
+    /// Signature, version, then the postcard encoding.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = CORE_MAP_MAGIC.to_vec();
+        out.extend_from_slice(&self.version.to_le_bytes());
+        out.extend(postcard::to_allocvec(self).expect("core maps always serialise"));
+        out
+    }
+
+    /// Decodes and validates; `file` names the source in messages.
+    pub fn from_bytes(bytes: &[u8], file: &str) -> Result<CoreMap, CoreMapError> {
+        let n = CORE_MAP_MAGIC.len();
+        if bytes.len() < n + 4 || &bytes[..n] != CORE_MAP_MAGIC {
+            return Err(CoreMapError::NotCoreMap { file: file.into() });
+        }
+        let found = u32::from_le_bytes(bytes[n..n + 4].try_into().expect("4 bytes"));
+        if found != CORE_MAP_VERSION {
+            return Err(CoreMapError::Version { file: file.into(), found, expected: CORE_MAP_VERSION });
+        }
+        let map: CoreMap = postcard::from_bytes(&bytes[n + 4..])
+            .map_err(|e| CoreMapError::Decode { file: file.into(), reason: e.to_string() })?;
+        map.validate().map_err(|reason| CoreMapError::Invalid { file: file.into(), reason })?;
+        Ok(map)
+    }
+
+    /// Checks every invariant listed in [`crate::coremap`]; the first violation is returned.
+    pub fn validate(&self) -> Result<(), String> {
+        let target = Target::from_spec(self.target.clone(), "embedded target").map_err(|e| e.to_string())?;
+        if self.version != CORE_MAP_VERSION {
+            return Err(format!("version field {} ≠ {CORE_MAP_VERSION}", self.version));
+        }
+        let n_pops = self.populations.len();
+        let in_range = |i: u32, what: &str| {
+            if (i as usize) < n_pops {
+                Ok(())
+            } else {
+                Err(format!("{what} population {i} out of range ({n_pops} populations)"))
+            }
+        };
+        in_range(self.input, "input")?;
+        in_range(self.output, "output")?;
+        if !(self.dynamics.dt_s.is_finite() && self.dynamics.dt_s > 0.0) {
+            return Err(format!("time step {} is not positive", self.dynamics.dt_s));
+        }
+        // Cores: ascending, known to the target, local groups consistent.
+        let mut core_index = HashMap::new();
+        for (i, c) in self.cores.iter().enumerate() {
+            if c.core.0 >= target.num_cores() {
+                return Err(format!(
+                    "core {} is not on target `{}` ({} cores)",
+                    c.core,
+                    target.name(),
+                    target.num_cores()
+                ));
+            }
+            if i > 0 && self.cores[i - 1].core >= c.core {
+                return Err(format!("cores are not in ascending order at {}", c.core));
+            }
+            core_index.insert(c.core, i);
+            let n = c.n_neurons() as usize;
+            let p = &c.params;
+            for (name, v) in [
+                ("decay", &p.decay),
+                ("gain", &p.gain),
+                ("v_leak", &p.v_leak),
+                ("v_threshold", &p.v_threshold),
+                ("v_reset", &p.v_reset),
+                ("bias", &p.bias),
+                ("syn_decay", &p.syn_decay),
+                ("w_in", &p.w_in),
+            ] {
+                if !v.is_empty() && v.len() != n {
+                    return Err(format!("core {}: `{name}` has {} values for {n} neurons", c.core, v.len()));
+                }
+                if let Some(x) = v.iter().find(|x| !x.is_finite()) {
+                    return Err(format!("core {}: `{name}` holds {x}", c.core));
+                }
+            }
+            for &(pop, first, count) in &c.groups {
+                in_range(pop, "core group")?;
+                let pp = &self.populations[pop as usize];
+                if first.checked_add(count).is_none_or(|e| e > pp.n_neurons) {
+                    return Err(format!("core {}: neurons {first}..+{count} exceed population `{}`", c.core, pp.name));
+                }
+                let needs: &[(&str, &Vec<f64>)] = match pp.model {
+                    NeuronModel::Input => return Err(format!("core {} holds input neurons", c.core)),
+                    NeuronModel::Identity => &[],
+                    NeuronModel::LIF | NeuronModel::LI => {
+                        &[("decay", &p.decay), ("gain", &p.gain), ("v_leak", &p.v_leak)]
+                    }
+                    NeuronModel::IF | NeuronModel::I => &[("gain", &p.gain)],
+                    NeuronModel::CubaLIF | NeuronModel::CubaLI => {
+                        &[("decay", &p.decay), ("gain", &p.gain), ("syn_decay", &p.syn_decay), ("w_in", &p.w_in)]
+                    }
+                };
+                let spiking: &[(&str, &Vec<f64>)] = if pp.model.is_spiking() {
+                    &[("v_threshold", &p.v_threshold), ("v_reset", &p.v_reset)]
+                } else {
+                    &[]
+                };
+                for (name, v) in needs.iter().chain(spiking) {
+                    if v.is_empty() {
+                        return Err(format!("core {}: `{}` neurons need `{name}`", c.core, pp.name));
+                    }
+                }
+            }
+            let a = &c.axons;
+            let n_ax = a.projection.len();
+            if a.event.len() != n_ax || a.syn_start.len() != n_ax + 1 {
+                return Err(format!("core {}: axon table columns disagree", c.core));
+            }
+            if a.syn_start.first() != Some(&0)
+                || a.syn_start.windows(2).any(|w| w[0] > w[1])
+                || *a.syn_start.last().expect("n_ax + 1 ≥ 1 entries") as usize != a.syn_target.len()
+                || a.syn_weight.len() != a.syn_target.len()
+            {
+                return Err(format!("core {}: synapse offsets are inconsistent", c.core));
+            }
+            if let Some(t) = a.syn_target.iter().find(|&&t| t as usize >= n) {
+                return Err(format!("core {}: synapse targets local neuron {t} of {n}", c.core));
+            }
+            if let Some(w) = a.syn_weight.iter().find(|w| !w.is_finite()) {
+                return Err(format!("core {}: synapse weight {w}", c.core));
+            }
+        }
+        // Populations: pieces tile the neurons exactly and agree with the cores' groups.
+        for (pi, pop) in self.populations.iter().enumerate() {
+            let numel = pop.shape.iter().try_fold(1u64, |a, &d| a.checked_mul(d as u64));
+            if numel != Some(pop.n_neurons as u64) {
+                return Err(format!(
+                    "population `{}`: shape {:?} does not hold {} neurons",
+                    pop.name, pop.shape, pop.n_neurons
+                ));
+            }
+            if (pi as u32 == self.input) != (pop.model == NeuronModel::Input) {
+                return Err(format!("population `{}`: only the input population has model Input", pop.name));
+            }
+            if pop.model == NeuronModel::Input {
+                if !pop.pieces.is_empty() {
+                    return Err(format!("input population `{}` is placed on cores", pop.name));
+                }
+                continue;
+            }
+            let mut next = 0u32;
+            for piece in &pop.pieces {
+                if piece.first != next || piece.count == 0 {
+                    return Err(format!("population `{}`: pieces do not tile its neurons at {next}", pop.name));
+                }
+                next += piece.count;
+                let ci = *core_index
+                    .get(&piece.core)
+                    .ok_or_else(|| format!("population `{}` is on unused core {}", pop.name, piece.core))?;
+                let core = &self.cores[ci];
+                let mut off = 0u32;
+                let found = core.groups.iter().any(|&(p, f, c)| {
+                    let hit = p as usize == pi && f == piece.first && c == piece.count && off == piece.local_offset;
+                    off += c;
+                    hit
+                });
+                if !found {
+                    return Err(format!(
+                        "population `{}`: core {} does not hold its piece at {}",
+                        pop.name, piece.core, piece.first
+                    ));
+                }
+            }
+            if next != pop.n_neurons {
+                return Err(format!("population `{}`: pieces cover {next} of {} neurons", pop.name, pop.n_neurons));
+            }
+        }
+        // Projections: events, pooling and fan-out consistent with the axon tables.
+        for (ji, pr) in self.projections.iter().enumerate() {
+            in_range(pr.source, "projection source")?;
+            in_range(pr.target, "projection target")?;
+            let n_src = self.populations[pr.source as usize].n_neurons;
+            match &pr.pool {
+                None if pr.n_events != n_src => {
+                    return Err(format!(
+                        "projection `{}`: {} events for {n_src} unpooled sources",
+                        pr.name, pr.n_events
+                    ))
+                }
+                None => {}
+                Some(pool) => {
+                    if pool.start.len() != n_src as usize + 1
+                        || pool.start.windows(2).any(|w| w[0] > w[1])
+                        || pool.start.last().map(|&l| l as usize) != Some(pool.event.len())
+                        || pool.factor.len() != pool.event.len()
+                        || pool.event.iter().any(|&e| e >= pr.n_events)
+                        || pool.factor.iter().any(|f| !f.is_finite())
+                    {
+                        return Err(format!("projection `{}`: pooling table is inconsistent", pr.name));
+                    }
+                }
+            }
+            if pr.fanout_start.len() != pr.n_events as usize + 1
+                || pr.fanout_start.windows(2).any(|w| w[0] > w[1])
+                || pr.fanout_start.last().map(|&l| l as usize) != Some(pr.fanout.len())
+            {
+                return Err(format!("projection `{}`: fan-out offsets are inconsistent", pr.name));
+            }
+            for e in 0..pr.n_events as usize {
+                for d in &pr.fanout[pr.fanout_start[e] as usize..pr.fanout_start[e + 1] as usize] {
+                    let ci = *core_index
+                        .get(&d.core)
+                        .ok_or_else(|| format!("projection `{}` routes to unused core {}", pr.name, d.core))?;
+                    let a = &self.cores[ci].axons;
+                    if d.axon as usize >= a.projection.len()
+                        || a.projection[d.axon as usize] as usize != ji
+                        || a.event[d.axon as usize] as usize != e
+                    {
+                        return Err(format!(
+                            "projection `{}`: event {e} reaches core {} on an axon that is not its own",
+                            pr.name, d.core
+                        ));
+                    }
+                }
+            }
+        }
+        for c in &self.cores {
+            for (a, &pj) in c.axons.projection.iter().enumerate() {
+                let pr = self
+                    .projections
+                    .get(pj as usize)
+                    .ok_or_else(|| format!("core {}: axon {a} names projection {pj}", c.core))?;
+                if c.axons.event[a] >= pr.n_events {
+                    return Err(format!(
+                        "core {}: axon {a} names event {} of {}",
+                        c.core, c.axons.event[a], pr.n_events
+                    ));
+                }
+                let (s, e) = (c.axons.syn_start[a] as usize, c.axons.syn_start[a + 1] as usize);
+                for &t in &c.axons.syn_target[s..e] {
+                    let pop = local_population(c, t);
+                    if pop != Some(pr.target) {
+                        return Err(format!(
+                            "core {}: axon {a} of projection `{}` targets a neuron of another population",
+                            c.core, pr.name
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The population of local neuron `t` on a core.
+pub fn local_population(core: &crate::coremap::CoreProgram, t: u32) -> Option<u32> {
+    let mut off = 0;
+    for &(p, _, c) in &core.groups {
+        if t < off + c {
+            return Some(p);
+        }
+        off += c;
+    }
+    None
+}
