@@ -6,6 +6,7 @@ pub mod atomic;
 pub mod exec;
 pub mod ir;
 pub mod limits;
+pub mod mapper;
 pub mod nir;
 pub mod summary;
 pub mod synth;
