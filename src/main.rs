@@ -4,6 +4,7 @@
 mod cmd_check;
 mod cmd_convert;
 mod cmd_run;
+mod cmd_target;
 mod model;
 mod options;
 
@@ -29,6 +30,9 @@ enum Command {
     Run(cmd_run::Args),
     /// Convert a model between NIR (.nir) and the text format (.snn).
     Convert(cmd_convert::Args),
+    /// Chip descriptions (targets).
+    #[command(subcommand)]
+    Target(cmd_target::Command),
 }
 
 /// An error whose message is already rendered (e.g. diagnostics with source snippets).
@@ -65,6 +69,7 @@ fn main() -> ExitCode {
         Command::Check(a) => cmd_check::run(a),
         Command::Run(a) => cmd_run::run(a),
         Command::Convert(a) => cmd_convert::run(a),
+        Command::Target(c) => cmd_target::run(c),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
