@@ -27,6 +27,7 @@ use crate::ir::{Graph, OpKind, Shape, Verified};
 use crate::limits::Limits;
 use plan::Plan;
 use run::{run_sample, Counters, Workspace};
+pub use run::{NoProbe, Probe};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ExecError {
@@ -135,6 +136,25 @@ impl Executor {
         self.plan.output_len
     }
 
+    /// Runs on one thread, showing `probe` the input and output of the nodes it wants at
+    /// every step (for calibration statistics). Returns the output spikes `[N, T, out]`.
+    pub fn run_probed<P: Probe>(&self, input: &[f64], n_samples: usize, n_steps: usize, probe: &mut P) -> Vec<f64> {
+        let plan = &self.plan;
+        let (in_len, out_len, n_layers) = (plan.input_len, plan.output_len, plan.spiking_steps.len());
+        assert_eq!(input.len(), n_samples * n_steps * in_len, "input length checked by check_input");
+        let watched: Vec<bool> = plan.steps.iter().map(|s| probe.wants(s.node)).collect();
+        let mut ws = Workspace::new(plan);
+        let mut output = vec![0.0; n_samples * n_steps * out_len];
+        let mut layers = vec![0i64; n_steps * n_layers];
+        for n in 0..n_samples {
+            let mut c = Counters::new(plan.steps.len());
+            let x = &input[n * n_steps * in_len..(n + 1) * n_steps * in_len];
+            let y = &mut output[n * n_steps * out_len..(n + 1) * n_steps * out_len];
+            run_sample(plan, &mut ws, x, n_steps, y, &mut layers, &mut c, (&mut *probe, &watched, n));
+        }
+        output
+    }
+
     /// Checks an input array's shape `[N, T, *input_shape]` (or `[N, T, numel]`) and
     /// returns `(N, T)`.
     pub fn check_input(&self, shape: &[usize]) -> Result<(usize, usize), ExecError> {
@@ -160,10 +180,11 @@ impl Executor {
         let mut output = vec![0.0; n_samples * n_steps * out_len];
         let mut layer_spikes = vec![0i64; n_samples * n_steps * n_layers];
         let started = Instant::now();
+        let unwatched = vec![false; plan.steps.len()];
         let one = |ws: &mut Workspace, n: usize, y: &mut [f64], l: &mut [i64]| {
             let mut c = Counters::new(plan.steps.len());
             let x = &input[n * n_steps * in_len..(n + 1) * n_steps * in_len];
-            run_sample(plan, ws, x, n_steps, y, l, &mut c);
+            run_sample(plan, ws, x, n_steps, y, l, &mut c, (&mut NoProbe, &unwatched, n));
             c
         };
         let y_chunk = (n_steps * out_len).max(1);

@@ -46,9 +46,28 @@ impl Counters {
     }
 }
 
+/// Observes node values during a run (calibration statistics). `wants` is asked once per
+/// plan step before the run; `record` then sees that node's summed input and output at
+/// every time step.
+pub trait Probe {
+    fn wants(&self, node: crate::ir::NodeId) -> bool;
+    fn record(&mut self, sample: usize, step: usize, node: crate::ir::NodeId, input: &[f64], output: &[f64]);
+}
+
+/// No observation: the normal run.
+pub struct NoProbe;
+
+impl Probe for NoProbe {
+    fn wants(&self, _: crate::ir::NodeId) -> bool {
+        false
+    }
+    fn record(&mut self, _: usize, _: usize, _: crate::ir::NodeId, _: &[f64], _: &[f64]) {}
+}
+
 /// Runs one sample. `x` is `[T, input_len]`; writes `[T, output_len]` to `y` and
 /// `[T, n_spiking]` spike counts to `layer_spikes`.
-pub fn run_sample(
+#[allow(clippy::too_many_arguments)]
+pub fn run_sample<P: Probe>(
     plan: &Plan,
     ws: &mut Workspace,
     x: &[f64],
@@ -56,7 +75,9 @@ pub fn run_sample(
     y: &mut [f64],
     layer_spikes: &mut [i64],
     counters: &mut Counters,
+    probe: (&mut P, &[bool], usize),
 ) {
+    let (probe, watched, sample) = probe;
     let Workspace { slots, state, scratch, insum, last_spikes } = ws;
     for s in slots.iter_mut() {
         s.fill(0.0);
@@ -101,6 +122,9 @@ pub fn run_sample(
                 Kernel::Threshold(k) => last_spikes[si] = k.run(input, &mut out),
                 Kernel::Delay(k) => k.run(t, input, &mut out, st),
                 Kernel::Neuron(k) => last_spikes[si] = k.run(input, &mut out, st),
+            }
+            if watched[si] {
+                probe.record(sample, t, step.node, input, &out);
             }
             slots[step.out] = out;
         }

@@ -1,0 +1,107 @@
+//! Compiler passes over the IR and the pipeline that runs them.
+//!
+//! A pipeline comes from the `--passes` language ([`spec`]): `quantize(bits=4,
+//! scheme=rescaw); …`, or a named pipeline `@name` ([`NAMED_PIPELINES`]). Each pass is its
+//! own file opening with what it needs and establishes; [`run_pipeline`] verifies the IR
+//! after every pass, so a pass that breaks an invariant is caught at that pass.
+
+pub mod args;
+pub mod calib;
+pub mod gptq;
+pub mod quantize;
+pub mod quantizers;
+pub mod spec;
+
+use crate::exec::Dynamics;
+use crate::ir::{Graph, IrError};
+use crate::limits::Limits;
+
+pub use calib::Calibration;
+pub use spec::SpecError;
+
+/// What a pass may use besides the graph.
+pub struct PassContext<'a> {
+    pub limits: &'a Limits,
+    pub dynamics: Dynamics,
+    /// Calibration input (`--calib`), for passes that need activity statistics.
+    pub calib: Option<&'a Calibration>,
+}
+
+/// What a pass did, in lines a user reads.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PassReport {
+    pub pass: String,
+    pub lines: Vec<String>,
+}
+
+impl PassReport {
+    pub fn new(pass: &str) -> Self {
+        PassReport { pass: pass.into(), lines: Vec::new() }
+    }
+    pub fn line(&mut self, s: String) {
+        self.lines.push(s);
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PassError {
+    #[error("{pass} needs calibration input: pass --calib X.npy")]
+    NeedsCalibration { pass: String },
+    #[error("{pass}: {reason}")]
+    Failed { pass: String, reason: String },
+    #[error("{pass} left an invalid graph: {}", errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
+    Verify { pass: String, errors: Vec<IrError> },
+}
+
+pub trait Pass {
+    fn name(&self) -> &'static str;
+    fn needs_calibration(&self) -> bool {
+        false
+    }
+    fn run(&self, graph: &mut Graph, ctx: &PassContext) -> Result<PassReport, PassError>;
+}
+
+/// Named pipelines, usable as `--passes @name`.
+pub const NAMED_PIPELINES: &[(&str, &str)] = &[
+    ("int8", "quantize(bits=8, scheme=uniform, granularity=channel)"),
+    ("int4-rescaw", "quantize(bits=4, scheme=rescaw, granularity=channel)"),
+    ("int4-gptq", "quantize(bits=4, scheme=gptq, granularity=channel)"),
+];
+
+/// Expands `@name` and parses the pipeline into passes.
+pub fn build_pipeline(src: &str) -> Result<Vec<Box<dyn Pass>>, SpecError> {
+    let trimmed = src.trim();
+    let text = match trimmed.strip_prefix('@') {
+        Some(name) => NAMED_PIPELINES.iter().find(|(n, _)| *n == name).map(|(_, p)| *p).ok_or_else(|| {
+            let names: Vec<&str> = NAMED_PIPELINES.iter().map(|(n, _)| *n).collect();
+            SpecError::new(format!("no pipeline named `{name}` (named pipelines: {})", names.join(", ")), 0..src.len())
+        })?,
+        None => src,
+    };
+    spec::parse_pipeline(text)?
+        .iter()
+        .map(|p| -> Result<Box<dyn Pass>, SpecError> {
+            match p.name.value.as_str() {
+                "quantize" => Ok(Box::new(quantize::Quantize::from_spec(p)?)),
+                other => Err(SpecError::new(format!("unknown pass `{other}` (passes: quantize)"), p.name.span.clone())),
+            }
+        })
+        .collect()
+}
+
+/// Runs passes in order, verifying the graph after each.
+pub fn run_pipeline(
+    graph: &mut Graph,
+    passes: &[Box<dyn Pass>],
+    ctx: &PassContext,
+) -> Result<Vec<PassReport>, PassError> {
+    let mut reports = Vec::with_capacity(passes.len());
+    for p in passes {
+        if p.needs_calibration() && ctx.calib.is_none() {
+            return Err(PassError::NeedsCalibration { pass: p.name().into() });
+        }
+        reports.push(p.run(graph, ctx)?);
+        graph.verify(ctx.limits).map_err(|errors| PassError::Verify { pass: p.name().into(), errors })?;
+    }
+    Ok(reports)
+}
