@@ -3,8 +3,10 @@
 
 mod cmd_check;
 mod cmd_convert;
+mod cmd_eval;
 mod cmd_run;
 mod cmd_target;
+mod inputs;
 mod model;
 mod options;
 
@@ -30,6 +32,9 @@ enum Command {
     Run(cmd_run::Args),
     /// Convert a model between NIR (.nir) and the text format (.snn).
     Convert(cmd_convert::Args),
+    /// Accuracy, spike mismatch, SOPs, sparsity and weight memory before and after a pass
+    /// pipeline (quantization, pruning).
+    Eval(cmd_eval::Args),
     /// Chip descriptions (targets).
     #[command(subcommand)]
     Target(cmd_target::Command),
@@ -70,6 +75,7 @@ fn main() -> ExitCode {
         Command::Run(a) => cmd_run::run(a),
         Command::Convert(a) => cmd_convert::run(a),
         Command::Target(c) => cmd_target::run(c),
+        Command::Eval(a) => cmd_eval::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -32,11 +32,13 @@ pub struct PassContext<'a> {
 pub struct PassReport {
     pub pass: String,
     pub lines: Vec<String>,
+    /// Bits per stored weight of the layers the pass quantized: (node name, bits).
+    pub weight_bits: Vec<(String, u32)>,
 }
 
 impl PassReport {
     pub fn new(pass: &str) -> Self {
-        PassReport { pass: pass.into(), lines: Vec::new() }
+        PassReport { pass: pass.into(), lines: Vec::new(), weight_bits: Vec::new() }
     }
     pub fn line(&mut self, s: String) {
         self.lines.push(s);

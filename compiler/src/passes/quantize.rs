@@ -177,6 +177,7 @@ impl Pass for Quantize {
             let mse = original.iter().zip(data.iter()).map(|(a, b)| (a - b) * (a - b)).sum::<f64>()
                 / original.len().max(1) as f64;
             let (lo, hi) = steps.iter().fold((f64::MAX, 0.0f64), |(lo, hi), s| (lo.min(*s), hi.max(*s)));
+            report.weight_bits.push((name.clone(), self.bits));
             report.line(format!(
                 "`{name}`: {} bits {:?}{}, step {lo:.4e}..{hi:.4e}, weight MSE {mse:.3e}",
                 self.bits,

@@ -1,0 +1,88 @@
+//! Input arrays for commands: reading with a sample range, labels, calibration sets.
+
+use std::ops::Range;
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use spikeforge_compiler::arrays::{read_npy_f64, NdArray};
+use spikeforge_compiler::limits::Limits;
+
+/// `A..B` (B exclusive), `A..` or `..B`.
+pub fn parse_range(s: &str) -> Result<Range<usize>, String> {
+    let (a, b) = s.split_once("..").ok_or_else(|| format!("`{s}` is not a range like 120..360"))?;
+    let num = |t: &str, d: usize| -> Result<usize, String> {
+        if t.trim().is_empty() {
+            Ok(d)
+        } else {
+            t.trim().parse().map_err(|_| format!("`{t}` is not a sample index"))
+        }
+    };
+    let r = num(a, 0)?..num(b, usize::MAX)?;
+    if r.start >= r.end {
+        return Err(format!("the range `{s}` is empty"));
+    }
+    Ok(r)
+}
+
+/// The samples `range` of an array whose first axis is samples.
+pub fn select_samples(a: NdArray<f64>, range: &Option<Range<usize>>, path: &Path) -> Result<NdArray<f64>> {
+    let Some(r) = range else { return Ok(a) };
+    let n = *a.shape.first().unwrap_or(&0);
+    let end = r.end.min(n);
+    if r.start >= end {
+        bail!("{}: has {n} samples; the range {}..{} selects none", path.display(), r.start, r.end);
+    }
+    let per: usize = a.shape[1..].iter().product();
+    let mut shape = a.shape.clone();
+    shape[0] = end - r.start;
+    Ok(NdArray { shape, data: a.data[r.start * per..end * per].to_vec() })
+}
+
+pub fn read_samples(path: &Path, range: &Option<Range<usize>>, limits: &Limits) -> Result<NdArray<f64>> {
+    let a = read_npy_f64(path, limits)?;
+    select_samples(a, range, path).with_context(|| format!("reading {}", path.display()))
+}
+
+/// Labels `[N]` as class indices.
+pub fn read_labels(
+    path: &Path,
+    range: &Option<Range<usize>>,
+    n: usize,
+    n_classes: usize,
+    limits: &Limits,
+) -> Result<Vec<usize>> {
+    let a = read_samples(path, range, limits)?;
+    if a.shape.len() != 1 || a.shape[0] != n {
+        bail!("{}: labels have shape {:?}; expected [{n}], one per input sample", path.display(), a.shape);
+    }
+    a.data
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            if v.fract() == 0.0 && v >= 0.0 && (v as usize) < n_classes {
+                Ok(v as usize)
+            } else {
+                bail!("{}: label {i} is {v}; expected a class index below {n_classes}", path.display())
+            }
+        })
+        .collect()
+}
+
+/// argmax of output spike counts per sample (first maximum wins, as numpy's argmax).
+pub fn predictions(output: &[f64], n: usize, t: usize, n_out: usize) -> Vec<usize> {
+    (0..n)
+        .map(|s| {
+            let mut counts = vec![0.0; n_out];
+            for step in 0..t {
+                for (k, c) in counts.iter_mut().enumerate() {
+                    *c += output[(s * t + step) * n_out + k];
+                }
+            }
+            (1..n_out).fold(0, |best, k| if counts[k] > counts[best] { k } else { best })
+        })
+        .collect()
+}
+
+pub fn accuracy(pred: &[usize], labels: &[usize]) -> f64 {
+    pred.iter().zip(labels).filter(|(p, l)| p == l).count() as f64 / labels.len().max(1) as f64
+}
