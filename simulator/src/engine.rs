@@ -62,6 +62,8 @@ pub(crate) struct Copy {
     pub dest_start: u32,
     pub dest_len: u32,
     pub arrive: u64,
+    /// Cycle the packet entered the network (for its latency).
+    pub born: u64,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -94,6 +96,10 @@ pub(crate) struct StepTiming {
     pub delivered: u64,
     /// Busiest link's busy cycles this step.
     pub max_link_busy: u64,
+    /// Σ (ejection − injection cycle) over packets ejected to cores (host packets count
+    /// from cycle 0), and their number.
+    pub latency_sum: u64,
+    pub ejected: u64,
 }
 
 pub(crate) struct Engine {
@@ -151,6 +157,8 @@ impl StepTiming {
         self.delivered += o.delivered;
         self.makespan = self.makespan.max(o.makespan);
         self.max_link_busy = self.max_link_busy.max(o.max_link_busy);
+        self.latency_sum += o.latency_sum;
+        self.ejected += o.ejected;
     }
 }
 
@@ -254,7 +262,7 @@ impl Engine {
                         if from_host {
                             let r = lay.core_router[dest.core as usize] as usize;
                             let port = r * self.n_in + self.n_in - 1;
-                            self.copies.push(Copy { dest_start: start, dest_len: 1, arrive: 0 });
+                            self.copies.push(Copy { dest_start: start, dest_len: 1, arrive: 0, born: 0 });
                             self.inp[port].fifo.push_back(self.copies.len() as u32 - 1);
                             if self.inp[port].fifo.len() == 1 {
                                 self.push(self.router_cycles, r as u64, EV_ROUTE, port);
@@ -417,7 +425,7 @@ impl Engine {
                     }
                 }
                 let len = self.dests.len() as u32 - start;
-                self.copies.push(Copy { dest_start: start, dest_len: len, arrive: c.arrive });
+                self.copies.push(Copy { dest_start: start, dest_len: len, arrive: c.arrive, born: c.born });
                 self.copies.len() as u32 - 1
             };
             branches += 1;
@@ -483,6 +491,8 @@ impl Engine {
             }
             let c = self.copies[cp as usize];
             self.cores[core].inq.push_back((c.dest_start, c.dest_len));
+            self.st.latency_sum += now - c.born;
+            self.st.ejected += 1;
             self.schedule_core(lay, core, now);
             busy = self.eject_ser;
         }
@@ -550,7 +560,7 @@ impl Engine {
             return false;
         }
         self.inp[i].reserved += 1;
-        self.copies.push(Copy { dest_start: p.dest_start, dest_len: p.dest_len, arrive: now });
+        self.copies.push(Copy { dest_start: p.dest_start, dest_len: p.dest_len, arrive: now, born: now });
         self.inp[i].fifo.push_back(self.copies.len() as u32 - 1);
         if self.inp[i].fifo.len() == 1 {
             self.push(now + self.router_cycles, r as u64, EV_ROUTE, i);

@@ -220,6 +220,7 @@ fn run<A: Arith>(
     stats.link_stall_cycles = t.link_stall_cycles;
     stats.deliveries_injected = t.destinations;
     stats.deliveries_delivered = t.delivered;
+    stats.packet_latency_mean_cycles = if t.ejected == 0 { 0.0 } else { t.latency_sum as f64 / t.ejected as f64 };
     let w = lay.grid[0];
     let dirs = ["east", "west", "north", "south"];
     let total = stats.cycles_total.max(1) as f64;

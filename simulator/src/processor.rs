@@ -3,9 +3,11 @@
 //! A core does one thing at a time, chosen in this order whenever it is free:
 //!
 //! 1. inject the packet it has built, if its router's injection port has a free slot
-//!    (takes no further time); if not, it *stalls* — and, unless
-//!    `SimOptions::consume_while_stalled` is off, keeps consuming incoming packets while it
-//!    waits (separate input and output paths);
+//!    (takes no further time); if not, it *stalls* — and keeps consuming incoming packets
+//!    while it waits (separate input and output paths). With
+//!    `SimOptions::consume_while_stalled` off the core is strictly sequential instead: a
+//!    stalled core waits, and a unit's burst of packets is emitted before any input is read
+//!    (step 3 before step 2), which can deadlock with small buffers;
 //! 2. process an incoming packet (loopback first, then the router's ejection queue of
 //!    `buffer_depth_packets`): `synop_cycles × synapses on the packet's axons`;
 //! 3. build the next packet of the unit it is emitting: `spike_out_cycles`;
@@ -170,6 +172,12 @@ impl Engine {
                     return;
                 }
             }
+        }
+        // A strictly sequential core finishes a unit's burst of packets before reading input.
+        if !self.consume_while_stalled && self.cores[c].emit_unit != NONE {
+            let p = self.out_pkts[self.cores[c].emit_pos as usize];
+            self.start(lay, c, Work::Build(p), now, self.spike_out);
+            return;
         }
         let core = &mut self.cores[c];
         let input = match core.loopq.pop_front() {

@@ -157,6 +157,9 @@ pub struct SimStats {
     pub deliveries_injected: u64,
     pub deliveries_delivered: u64,
     pub hops: u64,
+    /// Mean cycles from injection to ejection at the destination core, over network
+    /// packets (multicast: per destination branch) and host packets.
+    pub packet_latency_mean_cycles: f64,
     pub hops_ew: u64,
     pub hops_ns: u64,
     pub hops_chip: u64,
@@ -263,6 +266,7 @@ pub(crate) fn summarise(
         deliveries_injected: 0,
         deliveries_delivered: 0,
         hops: 0,
+        packet_latency_mean_cycles: 0.0,
         hops_ew: 0,
         hops_ns: 0,
         hops_chip: 0,
