@@ -39,6 +39,11 @@ pub(crate) const EV_ROUTE: u64 = 0;
 pub(crate) const EV_OUT: u64 = 1;
 pub(crate) const EV_CORE: u64 = 2;
 pub(crate) const T_NONE: u64 = u64::MAX;
+/// Largest cycle an event key holds (44 bits); steps are cut off before it.
+const MAX_CYCLE: u64 = (1 << 44) - 1;
+const SEQ_MASK: u64 = (1 << 40) - 1;
+/// Routers plus cores must fit the key's 20-bit source field.
+pub(crate) const MAX_ENTITIES: usize = 1 << 20;
 
 /// One destination core of a packet.
 #[derive(Copy, Clone, Debug)]
@@ -115,7 +120,9 @@ pub(crate) struct Engine {
     pub n_in: usize,
     pub n_out: usize,
     pub slots: usize,
-    heap: BinaryHeap<Reverse<(u64, u64, u64)>>,
+    /// Keys `cycle(44) | source(20) | sequence(40) | kind(2) | port(22)`: one integer
+    /// comparison orders events by (cycle, source, sequence).
+    heap: BinaryHeap<Reverse<u128>>,
     seq: u64,
     pub inp: Vec<InPort>,
     pub outp: Vec<OutPort>,
@@ -178,7 +185,7 @@ impl Engine {
             synop: spec.timing.synop_cycles as u64,
             neuron: spec.timing.neuron_update_cycles as u64,
             spike_out: spec.timing.spike_out_cycles as u64,
-            max_cycles: opts.max_cycles_per_step,
+            max_cycles: opts.max_cycles_per_step.min(MAX_CYCLE - 1),
             n_in,
             n_out,
             slots,
@@ -213,7 +220,17 @@ impl Engine {
     #[inline]
     pub fn push(&mut self, cycle: u64, src: u64, kind: u64, idx: usize) {
         self.seq += 1;
-        self.heap.push(Reverse((cycle, (src << 40) | self.seq, (kind << 32) | idx as u64)));
+        let local = match kind {
+            EV_ROUTE => idx % self.n_in,
+            EV_OUT => idx % self.n_out,
+            _ => 0,
+        } as u128;
+        let key = (cycle.min(MAX_CYCLE) as u128) << 84
+            | (src as u128) << 64
+            | ((self.seq & SEQ_MASK) as u128) << 24
+            | (kind as u128) << 22
+            | local;
+        self.heap.push(Reverse(key));
     }
 
     /// Turns this step's events into packets and schedules what can start at cycle 0.
@@ -341,23 +358,25 @@ impl Engine {
     pub fn run_step(&mut self, lay: &Layout, sample: usize, step: usize) -> Result<u64, SimError> {
         let mut now = 0;
         while self.outstanding > 0 {
-            let Some(Reverse((cycle, _, payload))) = self.heap.pop() else {
+            let Some(Reverse(key)) = self.heap.pop() else {
                 return Err(self.deadlock(lay, sample, step, now));
             };
-            now = cycle;
+            now = (key >> 84) as u64;
             if now > self.max_cycles {
                 return Err(SimError::StepTooLong { sample, step, cycles: now });
             }
-            let idx = (payload & 0xffff_ffff) as usize;
-            match payload >> 32 {
-                EV_ROUTE => self.route(lay, idx, now),
+            let src = ((key >> 64) as usize) & 0xf_ffff;
+            let local = (key as usize) & 0x3f_ffff;
+            match (key >> 22) as u64 & 3 {
+                EV_ROUTE => self.route(lay, src * self.n_in + local, now),
                 EV_OUT => {
+                    let idx = src * self.n_out + local;
                     if self.outp[idx].try_at == now {
                         self.outp[idx].try_at = T_NONE;
                     }
                     self.try_out(lay, idx, now)
                 }
-                _ => self.core_wake(lay, idx, now),
+                _ => self.core_wake(lay, src - lay.n_routers(), now),
             }
         }
         if self.st.delivered != self.st.destinations {

@@ -225,6 +225,14 @@ impl<'m> Layout<'m> {
         let downstream = edges.iter().map(|e| e.1).collect();
         let spiking = (0..n_pops as u32).filter(|&p| map.populations[p as usize].model.is_spiking()).collect();
         let (grid, core_router, core_slot, links, slot_core) = geometry(&target, map);
+        let routers = grid[0] as usize * grid[1] as usize;
+        if routers + map.cores.len() >= crate::engine::MAX_ENTITIES {
+            return Err(SimError::InvalidMap(format!(
+                "{routers} routers and {} cores exceed the simulator's {} entities",
+                map.cores.len(),
+                crate::engine::MAX_ENTITIES
+            )));
+        }
         Ok(Layout {
             map,
             target,

@@ -31,6 +31,7 @@ mod layout;
 mod options;
 pub mod processor;
 pub mod stats;
+pub mod synthetic;
 mod trace;
 pub mod writers;
 
