@@ -34,7 +34,10 @@ struct Layer {
 
 /// Builds the map: populations placed evenly over their cores, then the projections given
 /// as per-target-neuron source lists `(source, weight)` with uniform LIF coefficients.
-fn assemble(target: TargetSpec, layers: Vec<Layer>, projections: Vec<(u32, u32, Vec<Vec<(u32, f64)>>)>) -> CoreMap {
+/// (source population, target population, per-target-neuron `(source, weight)` lists).
+type Wiring = (u32, u32, Vec<Vec<(u32, f64)>>);
+
+fn assemble(target: TargetSpec, layers: Vec<Layer>, projections: Vec<Wiring>) -> CoreMap {
     let mut used: Vec<u32> = layers.iter().flat_map(|l| l.cores.iter().copied()).collect();
     used.sort_unstable();
     used.dedup();
