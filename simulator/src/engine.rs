@@ -101,10 +101,13 @@ pub(crate) struct StepTiming {
     pub delivered: u64,
     /// Busiest link's busy cycles this step.
     pub max_link_busy: u64,
-    /// Σ (ejection − injection cycle) over packets ejected to cores (host packets count
-    /// from cycle 0), and their number.
+    /// Σ (ejection − injection cycle) over network packets ejected to cores (multicast:
+    /// per branch; host packets excluded), and their number.
     pub latency_sum: u64,
     pub ejected: u64,
+    /// First core injection and last ejection of a network packet this step.
+    pub first_inject: Option<u64>,
+    pub last_eject: u64,
 }
 
 pub(crate) struct Engine {
@@ -279,7 +282,7 @@ impl Engine {
                         if from_host {
                             let r = lay.core_router[dest.core as usize] as usize;
                             let port = r * self.n_in + self.n_in - 1;
-                            self.copies.push(Copy { dest_start: start, dest_len: 1, arrive: 0, born: 0 });
+                            self.copies.push(Copy { dest_start: start, dest_len: 1, arrive: 0, born: T_NONE });
                             self.inp[port].fifo.push_back(self.copies.len() as u32 - 1);
                             if self.inp[port].fifo.len() == 1 {
                                 self.push(self.router_cycles, r as u64, EV_ROUTE, port);
@@ -510,8 +513,11 @@ impl Engine {
             }
             let c = self.copies[cp as usize];
             self.cores[core].inq.push_back((c.dest_start, c.dest_len));
-            self.st.latency_sum += now - c.born;
-            self.st.ejected += 1;
+            if c.born != T_NONE {
+                self.st.latency_sum += now - c.born;
+                self.st.ejected += 1;
+                self.st.last_eject = now;
+            }
             self.schedule_core(lay, core, now);
             busy = self.eject_ser;
         }
@@ -585,6 +591,7 @@ impl Engine {
             self.push(now + self.router_cycles, r as u64, EV_ROUTE, i);
         }
         self.st.packets += 1;
+        self.st.first_inject.get_or_insert(now);
         true
     }
 

@@ -31,6 +31,7 @@ mod layout;
 mod options;
 pub mod processor;
 pub mod stats;
+pub mod sweep;
 pub mod synthetic;
 mod trace;
 pub mod writers;
@@ -193,6 +194,7 @@ fn run<A: Arith>(
                 loopback_packets: st.loopback_packets,
                 host_packets: st.host_packets,
                 hops: st.hops.iter().sum(),
+                network_active_cycles: st.first_inject.map_or(0, |f| st.last_eject.saturating_sub(f)),
                 max_link_busy_cycles: st.max_link_busy,
                 stall_cycles: st.core_stall_cycles + st.link_stall_cycles,
                 energy_pj: stats::step_energy(

@@ -83,6 +83,8 @@ pub struct StepRow {
     pub loopback_packets: u64,
     pub host_packets: u64,
     pub hops: u64,
+    /// Cycles from the first injection of a network packet to its last ejection.
+    pub network_active_cycles: u64,
     pub max_link_busy_cycles: u64,
     pub stall_cycles: u64,
     pub energy_pj: EnergyPj,
@@ -157,8 +159,8 @@ pub struct SimStats {
     pub deliveries_injected: u64,
     pub deliveries_delivered: u64,
     pub hops: u64,
-    /// Mean cycles from injection to ejection at the destination core, over network
-    /// packets (multicast: per destination branch) and host packets.
+    /// Mean cycles from a core's injection to ejection at the destination core, over
+    /// network packets (multicast: per destination branch; host and loopback excluded).
     pub packet_latency_mean_cycles: f64,
     pub hops_ew: u64,
     pub hops_ns: u64,

@@ -40,7 +40,7 @@ pub fn write_stats_json(path: &Path, r: &SimResult) -> Result<(), SimError> {
 }
 
 const CSV_HEADER: &str = "sample,step,cycles,critical_path_cycles,latency_us,sops_weight_layers,sops_pooling,\
-synapse_reads,neuron_updates,spikes,packets,loopback_packets,host_packets,hops,max_link_busy_cycles,stall_cycles,\
+synapse_reads,neuron_updates,spikes,packets,loopback_packets,host_packets,hops,network_active_cycles,max_link_busy_cycles,stall_cycles,\
 energy_synapse_pj,energy_neuron_pj,energy_spike_out_pj,energy_routing_pj,energy_static_pj,energy_total_pj";
 
 /// The per-step CSV text: one row per (sample, step); unavailable energies are empty.
@@ -52,7 +52,7 @@ pub fn steps_csv(rows: &[StepRow]) -> String {
         let e = &r.energy_pj;
         let _ = writeln!(
             s,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             r.sample,
             r.step,
             r.cycles,
@@ -67,6 +67,7 @@ pub fn steps_csv(rows: &[StepRow]) -> String {
             r.loopback_packets,
             r.host_packets,
             r.hops,
+            r.network_active_cycles,
             r.max_link_busy_cycles,
             r.stall_cycles,
             opt(e.synapse),
