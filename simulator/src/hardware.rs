@@ -21,7 +21,7 @@ pub(crate) struct Hardware {
     state: Vec<(i64, i64)>,
     neurons: Vec<FixedNeuron>,
     /// Per core, stored weights in synapse order.
-    weights: Vec<Vec<i32>>,
+    weights: Vec<Vec<i64>>,
     /// Per population, the real value of one state unit.
     scale: Vec<f64>,
     numerics: Numerics,
@@ -91,9 +91,9 @@ impl Hardware {
                 let f = base + *t as usize;
                 let q = fixed::quantize_synapse(*w, k[f], scale[pop_of[f] as usize], &n);
                 saturated += q.saturated as u64;
-                q.value as i32
+                q.value
             });
-            weights.push(ws.collect::<Vec<i32>>());
+            weights.push(ws.collect::<Vec<i64>>());
         }
         let mut neurons = Vec::with_capacity(lay.n_flat);
         for (c, core) in map.cores.iter().enumerate() {
@@ -140,7 +140,7 @@ impl Arith for Hardware {
         let acc = &mut self.acc[lay.core_base[c] as usize..];
         for (t, &q) in ax.syn_target[s..e].iter().zip(&self.weights[c][s..e]) {
             let v = &mut acc[*t as usize];
-            *v = v.saturating_add(fixed::contribution(x, q as i64, &self.numerics));
+            *v = v.saturating_add(fixed::contribution(x, q, &self.numerics));
         }
     }
 

@@ -27,7 +27,7 @@ mod error;
 pub mod exact;
 pub mod func;
 pub mod hardware;
-mod layout;
+pub mod layout;
 mod options;
 mod packets;
 pub mod processor;
