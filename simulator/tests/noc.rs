@@ -117,3 +117,32 @@ fn a_livelock_limit_stops_long_steps() {
         other => panic!("expected StepTooLong, got {other:?}"),
     }
 }
+
+#[test]
+fn an_idle_packet_takes_exactly_the_route_cycles_between_any_two_cores() {
+    // test_grid: E-W links 2 cycles, N-S 3, chip links 20 (4 cycles per packet on an
+    // 8-bit link, which does not add latency), router 1; a single packet meets no one.
+    let target = spikeforge_targets::preset("test_grid").unwrap().unwrap();
+    for a in 0..12u32 {
+        for b in 0..12u32 {
+            if a == b {
+                continue;
+            }
+            let mut m = MapBuilder::new("test_grid");
+            let inp = m.input(1);
+            let src = m.pop("A", NeuronModel::IF, Coeffs::uniform(1, 0.0, 1.0, -1.0), &[(a, 1)]);
+            let dst = m.pop("B", NeuronModel::IF, Coeffs::uniform(1, 0.0, 1.0, 5.0), &[(b, 1)]);
+            m.dense(inp, src, &[vec![1.0]]);
+            m.dense(src, dst, &[vec![1.0]]);
+            let r = simulate(&m.build(), &[1.0], 1, 1, &SimOptions::default()).unwrap();
+            let want = target.route_cycles(spikeforge_targets::CoreId(a), spikeforge_targets::CoreId(b));
+            assert_eq!(r.stats.packets, 1);
+            assert_eq!(r.stats.packet_latency_mean_cycles, want as f64, "c{a} → c{b}");
+            let h = target.hops(spikeforge_targets::CoreId(a), spikeforge_targets::CoreId(b));
+            assert_eq!(
+                (r.stats.hops_ew, r.stats.hops_ns, r.stats.hops_chip),
+                (h.ew as u64, h.ns as u64, h.chip as u64)
+            );
+        }
+    }
+}
