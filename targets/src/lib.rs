@@ -12,7 +12,8 @@
 //!   positions ([`CoreCoord`]), hops and route costs.
 //! * [`mesh`] — XY routes and hop counts, including chip-to-chip hops.
 //! * [`memory`] — exact synapse/neuron memory footprints (nengo-loihi and sinabs formulas).
-//! * [`numerics`] — the fixed-point arithmetic shared by compiler and simulator.
+//! * [`numerics`] — the fixed-point arithmetic shared by compiler and simulator;
+//!   [`fixed`] — the fixed-point neuron update and weight quantization built on it.
 //! * [`show`] — the human-readable report.
 //! * [`coremap`] — the compiled program a mapper emits and the simulator runs;
 //!   [`coremap_io`] reads, writes and validates it.
@@ -23,6 +24,7 @@ pub mod chip;
 pub mod coremap;
 pub mod coremap_io;
 pub mod error;
+pub mod fixed;
 pub mod load;
 pub mod memory;
 pub mod mesh;

@@ -1,0 +1,197 @@
+//! The functional pass: what every neuron computes in one time step, in the reference
+//! order, independent of timing.
+//!
+//! Per step, populations are visited in index order. For a placed population `p`: every
+//! unit's accumulators start at the neurons' bias; then for each projection into `p` in
+//! projection order, its events (this step's, or the previous step's for a recurrent
+//! projection) in increasing event index are delivered through the fan-out table to the
+//! axons and their synapses, in table order; then the units update. Then every projection
+//! out of `p` forms its events: the nonzero source values (unpooled), or the pooled sums
+//! `Σ factor × value` over nonzero sources in increasing source order, keeping the nonzero
+//! sums. This is the order the reference executor adds in, so exact mode is bit-identical.
+//!
+//! Counters follow NeuroBench's Effective_ACs: a delivered event counts once per nonzero
+//! weight it reaches (weight-layer SOPs, or pooling SOPs for `Pooling` projections), and a
+//! nonzero source value counts once per pooling entry it feeds (pooling SOPs).
+
+use spikeforge_targets::coremap::ProjectionKind;
+
+use crate::layout::Layout;
+
+/// The arithmetic of one numeric mode.
+pub(crate) trait Arith {
+    /// Zero all state (a new sample).
+    fn reset(&mut self);
+    /// Set unit `u`'s accumulators to its neurons' bias.
+    fn begin(&mut self, lay: &Layout, u: usize);
+    /// Deliver an event of value `x` to axon `a` of core `c` (index into `map.cores`).
+    fn deliver(&mut self, lay: &Layout, c: usize, a: usize, x: f64);
+    /// Update unit `u`, writing its neurons' output values into the population's `out`.
+    /// Returns the number of spikes.
+    fn update(&mut self, lay: &Layout, u: usize, out: &mut [f64]) -> u64;
+}
+
+/// Counters of one step.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct StepCounts {
+    pub sops_weight: u64,
+    pub sops_pool: u64,
+    /// Stored synapses read (zero weights included): the work the cores do.
+    pub synapse_reads: u64,
+    /// Source-side pooling entries computed (fed by a nonzero source value).
+    pub pool_entries: u64,
+    pub neuron_updates: u64,
+    /// Per spiking population (layout order).
+    pub spikes: Vec<u64>,
+}
+
+pub(crate) struct Functional<A: Arith> {
+    pub arith: A,
+    /// Output value of every neuron of every population at the current step.
+    pub values: Vec<Vec<f64>>,
+    /// Events produced at the current step, per projection: (event, value).
+    pub cur: Vec<Vec<(u32, f64)>>,
+    /// Events of recurrent projections produced at the previous step.
+    prev: Vec<Vec<(u32, f64)>>,
+    pool_buf: Vec<Vec<f64>>,
+    /// Pooling operations per unit this step (charged to the unit's update).
+    pub unit_pool_ops: Vec<u64>,
+    pub counts: StepCounts,
+}
+
+impl<A: Arith> Functional<A> {
+    pub fn new(lay: &Layout, arith: A) -> Self {
+        let m = lay.map;
+        Functional {
+            arith,
+            values: m.populations.iter().map(|p| vec![0.0; p.n_neurons as usize]).collect(),
+            cur: vec![Vec::new(); m.projections.len()],
+            prev: vec![Vec::new(); m.projections.len()],
+            pool_buf: m
+                .projections
+                .iter()
+                .map(|pr| if pr.pool.is_some() { vec![0.0; pr.n_events as usize] } else { Vec::new() })
+                .collect(),
+            unit_pool_ops: vec![0; lay.units.len()],
+            counts: StepCounts { spikes: vec![0; lay.spiking.len()], ..Default::default() },
+        }
+    }
+
+    /// A new sample: all state, values and pending recurrent events cleared.
+    pub fn reset(&mut self) {
+        self.arith.reset();
+        for v in &mut self.values {
+            v.fill(0.0);
+        }
+        for e in self.cur.iter_mut().chain(self.prev.iter_mut()) {
+            e.clear();
+        }
+    }
+
+    /// One time step; `x` holds the input population's values.
+    pub fn step(&mut self, lay: &Layout, x: &[f64]) {
+        let m = lay.map;
+        self.counts.sops_weight = 0;
+        self.counts.sops_pool = 0;
+        self.counts.synapse_reads = 0;
+        self.counts.pool_entries = 0;
+        self.counts.neuron_updates = 0;
+        self.counts.spikes.fill(0);
+        self.unit_pool_ops.fill(0);
+        let mut layer = 0;
+        for p in 0..m.populations.len() {
+            let pop = &m.populations[p];
+            if p as u32 == m.input {
+                self.values[p].copy_from_slice(x);
+            } else {
+                for &u in &lay.pop_units[p] {
+                    self.arith.begin(lay, u as usize);
+                }
+                for &j in &lay.proj_into[p] {
+                    let pr = &m.projections[j as usize];
+                    let events = if pr.recurrent { &self.prev[j as usize] } else { &self.cur[j as usize] };
+                    let (mut sops, mut reads) = (0u64, 0u64);
+                    for &(e, v) in events {
+                        let e = e as usize;
+                        for d in &pr.fanout[pr.fanout_start[e] as usize..pr.fanout_start[e + 1] as usize] {
+                            let c = lay.core_idx(d.core);
+                            let a = d.axon as usize;
+                            self.arith.deliver(lay, c, a, v);
+                            sops += lay.axon_nnz[c][a] as u64;
+                            let s = &m.cores[c].axons.syn_start;
+                            reads += (s[a + 1] - s[a]) as u64;
+                        }
+                    }
+                    self.counts.synapse_reads += reads;
+                    if pr.kind == ProjectionKind::Pooling {
+                        self.counts.sops_pool += sops;
+                    } else {
+                        self.counts.sops_weight += sops;
+                    }
+                }
+                let mut spikes = 0;
+                for &u in &lay.pop_units[p] {
+                    spikes += self.arith.update(lay, u as usize, &mut self.values[p]);
+                    self.counts.neuron_updates += lay.units[u as usize].neurons as u64;
+                }
+                if pop.model.is_spiking() {
+                    self.counts.spikes[layer] = spikes;
+                }
+            }
+            if pop.model.is_spiking() {
+                layer += 1;
+            }
+            for &j in &lay.proj_from[p] {
+                self.form_events(lay, j as usize);
+            }
+        }
+    }
+
+    fn form_events(&mut self, lay: &Layout, j: usize) {
+        let pr = &lay.map.projections[j];
+        let vals = &self.values[pr.source as usize];
+        let out = &mut self.cur[j];
+        out.clear();
+        match &pr.pool {
+            None => out.extend(vals.iter().enumerate().filter(|(_, &v)| v != 0.0).map(|(i, &v)| (i as u32, v))),
+            Some(pool) => {
+                let buf = &mut self.pool_buf[j];
+                let of = &lay.unit_of_neuron[pr.source as usize];
+                for (i, &v) in vals.iter().enumerate() {
+                    if v == 0.0 {
+                        continue;
+                    }
+                    let (s, e) = (pool.start[i] as usize, pool.start[i + 1] as usize);
+                    for k in s..e {
+                        buf[pool.event[k] as usize] += pool.factor[k] * v;
+                    }
+                    self.counts.sops_pool += (e - s) as u64;
+                    self.counts.pool_entries += (e - s) as u64;
+                    if let Some(&u) = of.get(i) {
+                        self.unit_pool_ops[u as usize] += (e - s) as u64;
+                    }
+                }
+                for (e, b) in buf.iter_mut().enumerate() {
+                    if *b != 0.0 {
+                        out.push((e as u32, *b));
+                    }
+                    *b = 0.0;
+                }
+            }
+        }
+    }
+
+    /// After timing has consumed this step's events: recurrent events become "previous".
+    pub fn end_step(&mut self, lay: &Layout) {
+        for (j, pr) in lay.map.projections.iter().enumerate() {
+            if pr.recurrent {
+                std::mem::swap(&mut self.cur[j], &mut self.prev[j]);
+            }
+        }
+    }
+
+    /// The output population's values.
+    pub fn output(&self, lay: &Layout) -> &[f64] {
+        &self.values[lay.map.output as usize]
+    }
+}

@@ -1,0 +1,164 @@
+//! Hardware mode: the target's fixed-point weights, state, decay and threshold, through
+//! `spikeforge_targets::fixed` (whose docs give every rounding and saturation rule).
+//!
+//! Set-up quantizes per target population: the scale is the largest `|k·w|` over all
+//! synapses into the population, every neuron's coefficients are quantized at that scale,
+//! and each stored synapse becomes an integer `round(k·w / scale)`. Event values are real
+//! (spikes are 1; a graded population's output is its state × its scale), so populations
+//! with different scales compose. Synaptic input is summed exactly in 64 bits, then
+//! fitted to the state range once per step, so the sum does not depend on arrival order.
+
+use spikeforge_targets::coremap::{NeuronModel, ResetRule, SpikeTest};
+use spikeforge_targets::fixed::{self, FixedNeuron, RealNeuron};
+use spikeforge_targets::Numerics;
+
+use crate::func::Arith;
+use crate::layout::Layout;
+use crate::SimError;
+
+pub(crate) struct Hardware {
+    acc: Vec<i64>,
+    state: Vec<(i64, i64)>,
+    neurons: Vec<FixedNeuron>,
+    /// Per core, stored weights in synapse order.
+    weights: Vec<Vec<i64>>,
+    /// Per population, the real value of one state unit.
+    scale: Vec<f64>,
+    numerics: Numerics,
+    spike_test: SpikeTest,
+    reset: ResetRule,
+    /// Coefficients and weights clamped by quantization.
+    pub saturated: u64,
+}
+
+fn real(lay: &Layout, c: usize, l: usize) -> RealNeuron {
+    let p = &lay.map.cores[c].params;
+    let g = |v: &Vec<f64>| v.get(l).copied().unwrap_or(0.0);
+    RealNeuron {
+        decay: g(&p.decay),
+        gain: g(&p.gain),
+        v_leak: g(&p.v_leak),
+        v_threshold: g(&p.v_threshold),
+        v_reset: g(&p.v_reset),
+        bias: g(&p.bias),
+        syn_decay: g(&p.syn_decay),
+        w_in: g(&p.w_in),
+    }
+}
+
+impl Hardware {
+    pub fn new(lay: &Layout) -> Result<Hardware, SimError> {
+        let map = lay.map;
+        let n = map.target.numerics.clone();
+        // Model and input factor of every flat neuron.
+        let mut model = vec![NeuronModel::Identity; lay.n_flat];
+        let mut pop_of = vec![0u32; lay.n_flat];
+        let mut k = vec![1.0f64; lay.n_flat];
+        for unit in &lay.units {
+            let c = unit.core as usize;
+            let m = map.populations[unit.pop as usize].model;
+            for &(_, count, off) in &unit.ranges {
+                for l in off as usize..(off + count) as usize {
+                    let f = lay.core_base[c] as usize + l;
+                    model[f] = m;
+                    pop_of[f] = unit.pop;
+                    k[f] = fixed::input_factor(m, &real(lay, c, l));
+                }
+            }
+        }
+        let mut max_abs = vec![0.0f64; map.populations.len()];
+        for (c, core) in map.cores.iter().enumerate() {
+            let base = lay.core_base[c] as usize;
+            for (t, w) in core.axons.syn_target.iter().zip(&core.axons.syn_weight) {
+                let f = base + *t as usize;
+                let x = (k[f] * w).abs();
+                if !x.is_finite() {
+                    return Err(SimError::Quantization(format!(
+                        "core {}: weight {w} × input factor {}",
+                        core.core, k[f]
+                    )));
+                }
+                let m = &mut max_abs[pop_of[f] as usize];
+                *m = m.max(x);
+            }
+        }
+        let scale: Vec<f64> = max_abs.iter().map(|&m| fixed::weight_scale(m, &n)).collect();
+        let mut saturated = 0u64;
+        let mut weights = Vec::with_capacity(map.cores.len());
+        for (c, core) in map.cores.iter().enumerate() {
+            let base = lay.core_base[c] as usize;
+            let ws = core.axons.syn_target.iter().zip(&core.axons.syn_weight).map(|(t, w)| {
+                let f = base + *t as usize;
+                let q = fixed::quantize_synapse(*w, k[f], scale[pop_of[f] as usize], &n);
+                saturated += q.saturated as u64;
+                q.value
+            });
+            weights.push(ws.collect::<Vec<i64>>());
+        }
+        let mut neurons = Vec::with_capacity(lay.n_flat);
+        for (c, core) in map.cores.iter().enumerate() {
+            for l in 0..core.n_neurons() as usize {
+                let f = lay.core_base[c] as usize + l;
+                let (p, s) = fixed::quantize_neuron(model[f], &real(lay, c, l), scale[pop_of[f] as usize], &n);
+                saturated += s as u64;
+                neurons.push(p);
+            }
+        }
+        Ok(Hardware {
+            acc: vec![0; lay.n_flat],
+            state: vec![(0, 0); lay.n_flat],
+            neurons,
+            weights,
+            scale,
+            numerics: n,
+            spike_test: map.dynamics.spike_test,
+            reset: map.dynamics.reset,
+            saturated,
+        })
+    }
+}
+
+impl Arith for Hardware {
+    fn reset(&mut self) {
+        self.state.fill((0, 0));
+    }
+
+    fn begin(&mut self, lay: &Layout, u: usize) {
+        let unit = &lay.units[u];
+        let base = lay.core_base[unit.core as usize] as usize;
+        for &(_, count, off) in &unit.ranges {
+            for f in base + off as usize..base + (off + count) as usize {
+                self.acc[f] = self.neurons[f].bias;
+            }
+        }
+    }
+
+    #[inline]
+    fn deliver(&mut self, lay: &Layout, c: usize, a: usize, x: f64) {
+        let ax = &lay.map.cores[c].axons;
+        let (s, e) = (ax.syn_start[a] as usize, ax.syn_start[a + 1] as usize);
+        let acc = &mut self.acc[lay.core_base[c] as usize..];
+        for (t, &q) in ax.syn_target[s..e].iter().zip(&self.weights[c][s..e]) {
+            let v = &mut acc[*t as usize];
+            *v = v.saturating_add(fixed::contribution(x, q, &self.numerics));
+        }
+    }
+
+    fn update(&mut self, lay: &Layout, u: usize, out: &mut [f64]) -> u64 {
+        let unit = &lay.units[u];
+        let base = lay.core_base[unit.core as usize] as usize;
+        let scale = self.scale[unit.pop as usize];
+        let mut spikes = 0;
+        for &(first, count, off) in &unit.ranges {
+            for k in 0..count as usize {
+                let f = base + off as usize + k;
+                let p = &self.neurons[f];
+                let (y, s) =
+                    fixed::step(p, &mut self.state[f], self.acc[f], self.spike_test, self.reset, &self.numerics);
+                out[first as usize + k] = if p.model.is_spiking() { y as f64 } else { y as f64 * scale };
+                spikes += s as u64;
+            }
+        }
+        spikes
+    }
+}

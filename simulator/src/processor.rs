@@ -1,0 +1,221 @@
+//! The core model: a sequential processor per core, driven by the timing engine.
+//!
+//! A core does one thing at a time, chosen in this order whenever it is free:
+//!
+//! 1. inject the packet it has built, if its router's injection port has a free slot
+//!    (takes no further time); if not, it *stalls* — and keeps consuming incoming packets
+//!    while it waits (separate input and output paths). With
+//!    `SimOptions::consume_while_stalled` off the core is strictly sequential instead: a
+//!    stalled core waits, and a unit's burst of packets is emitted before any input is read
+//!    (step 3 before step 2), which can deadlock with small buffers;
+//! 2. process an incoming packet (loopback first, then the router's ejection queue of
+//!    `buffer_depth_packets`): `synop_cycles × synapses on the packet's axons`;
+//! 3. build the next packet of the unit it is emitting: `spike_out_cycles`;
+//! 4. update a ready unit (lowest population first): `neuron_update_cycles × neurons +
+//!    synop_cycles × pooling operations` (source-side pooling is done by the source core).
+//!
+//! A unit is *ready* when every forward packet addressed to it this step has been
+//! processed and every unit it depends on (see [`crate::layout`]) has injected all its
+//! packets; it is *done* when it has injected its own. The step's critical path ends when
+//! every unit is done and every delivery processed; the barrier follows.
+
+use std::collections::VecDeque;
+
+use crate::engine::{Engine, EV_CORE, T_NONE};
+use crate::layout::{Layout, NONE};
+
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Work {
+    #[default]
+    Idle,
+    /// Processing deliveries `dests[start..start+len]`.
+    Packet(u32, u32),
+    Update(u32),
+    Build(u32),
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct CoreRt {
+    /// Ejected network packets as destination ranges.
+    pub inq: VecDeque<(u32, u32)>,
+    pub loopq: VecDeque<(u32, u32)>,
+    pub work: Work,
+    pub wake_at: u64,
+    /// A built packet waiting for an injection slot, or NONE.
+    pub holding: u32,
+    pub stall_since: u64,
+    pub emit_unit: u32,
+    pub emit_pos: u32,
+    pub ready: Vec<u32>,
+}
+
+impl Default for CoreRt {
+    fn default() -> Self {
+        CoreRt {
+            inq: VecDeque::new(),
+            loopq: VecDeque::new(),
+            work: Work::Idle,
+            wake_at: T_NONE,
+            holding: NONE,
+            stall_since: T_NONE,
+            emit_unit: NONE,
+            emit_pos: 0,
+            ready: Vec::new(),
+        }
+    }
+}
+
+impl CoreRt {
+    pub fn reset(&mut self) {
+        *self =
+            CoreRt { inq: std::mem::take(&mut self.inq), loopq: std::mem::take(&mut self.loopq), ..Default::default() };
+        self.inq.clear();
+        self.loopq.clear();
+    }
+}
+
+impl Engine {
+    /// Wakes an idle core at `t` (a busy core wakes itself when its work ends).
+    pub fn schedule_core(&mut self, lay: &Layout, c: usize, t: u64) {
+        let core = &mut self.cores[c];
+        if core.work != Work::Idle || core.wake_at == t {
+            return;
+        }
+        core.wake_at = t;
+        self.push(t, (lay.n_routers() + c) as u64, EV_CORE, c);
+    }
+
+    fn start(&mut self, lay: &Layout, c: usize, w: Work, now: u64, cycles: u64) {
+        let core = &mut self.cores[c];
+        core.work = w;
+        core.wake_at = now + cycles;
+        self.push(now + cycles, (lay.n_routers() + c) as u64, EV_CORE, c);
+        if let Some(rec) = &mut self.rec {
+            rec.core(c as u32, w, now, cycles);
+        }
+    }
+
+    pub fn check_ready(&mut self, lay: &Layout, u: usize, now: u64) {
+        if self.unit_state[u] == 0 && self.pending[u] == 0 && self.upstream_left[u] == 0 {
+            self.unit_state[u] = 1;
+            let c = lay.units[u].core as usize;
+            self.cores[c].ready.push(u as u32);
+            self.schedule_core(lay, c, now);
+        }
+    }
+
+    fn unit_done(&mut self, lay: &Layout, u: usize, now: u64) {
+        self.unit_state[u] = 2;
+        self.outstanding -= 1;
+        for k in lay.down_start[u] as usize..lay.down_start[u + 1] as usize {
+            let v = lay.downstream[k] as usize;
+            self.upstream_left[v] -= 1;
+            self.check_ready(lay, v, now);
+        }
+    }
+
+    pub fn core_wake(&mut self, lay: &Layout, c: usize, now: u64) {
+        if self.cores[c].wake_at != now {
+            return;
+        }
+        self.cores[c].wake_at = T_NONE;
+        match std::mem::take(&mut self.cores[c].work) {
+            Work::Idle => {}
+            Work::Packet(s, n) => {
+                for k in s..s + n {
+                    let u = self.dests[k as usize].unit;
+                    if u != NONE {
+                        self.pending[u as usize] -= 1;
+                        self.check_ready(lay, u as usize, now);
+                    }
+                }
+                self.st.delivered += n as u64;
+                self.outstanding -= n as u64;
+            }
+            Work::Update(u) => {
+                self.unit_updated[u as usize] = now;
+                let core = &mut self.cores[c];
+                core.emit_unit = u;
+                core.emit_pos = self.out_start[u as usize];
+                if self.out_start[u as usize] == self.out_start[u as usize + 1] {
+                    self.cores[c].emit_unit = NONE;
+                    self.unit_done(lay, u as usize, now);
+                }
+            }
+            Work::Build(p) => self.cores[c].holding = p,
+        }
+        self.core_next(lay, c, now);
+    }
+
+    fn core_next(&mut self, lay: &Layout, c: usize, now: u64) {
+        let holding = self.cores[c].holding;
+        if holding != NONE {
+            if self.try_inject(lay, c, holding, now) {
+                let core = &mut self.cores[c];
+                core.holding = NONE;
+                if core.stall_since != T_NONE {
+                    self.st.core_stall_cycles += now - core.stall_since;
+                    core.stall_since = T_NONE;
+                }
+                core.emit_pos += 1;
+                let u = core.emit_unit as usize;
+                if core.emit_pos == self.out_start[u + 1] {
+                    core.emit_unit = NONE;
+                    self.unit_done(lay, u, now);
+                }
+            } else {
+                let core = &mut self.cores[c];
+                if core.stall_since == T_NONE {
+                    core.stall_since = now;
+                }
+                if !self.consume_while_stalled {
+                    return;
+                }
+            }
+        }
+        // A strictly sequential core finishes a unit's burst of packets before reading input.
+        if !self.consume_while_stalled && self.cores[c].emit_unit != NONE {
+            let p = self.out_pkts[self.cores[c].emit_pos as usize];
+            self.start(lay, c, Work::Build(p), now, self.spike_out);
+            return;
+        }
+        let core = &mut self.cores[c];
+        let input = match core.loopq.pop_front() {
+            Some(x) => Some(x),
+            None => {
+                let x = core.inq.pop_front();
+                if x.is_some() {
+                    // A slot of the ejection queue freed: the router may send again.
+                    let o = lay.core_router[c] as usize * self.n_out + 4 + lay.core_slot[c] as usize;
+                    if self.outp[o].blocked_since != T_NONE {
+                        self.schedule_out(o, now);
+                    }
+                }
+                x
+            }
+        };
+        if let Some((s, n)) = input {
+            let syn: u64 = self.dests[s as usize..(s + n) as usize].iter().map(|d| d.synapses as u64).sum();
+            self.start(lay, c, Work::Packet(s, n), now, self.synop * syn);
+            return;
+        }
+        let core = &mut self.cores[c];
+        if core.holding != NONE {
+            return;
+        }
+        if core.emit_unit != NONE {
+            let p = self.out_pkts[core.emit_pos as usize];
+            self.start(lay, c, Work::Build(p), now, self.spike_out);
+            return;
+        }
+        if core.ready.is_empty() {
+            return;
+        }
+        // Lowest population first (update order), then unit id.
+        let (k, _) =
+            core.ready.iter().enumerate().min_by_key(|(_, &u)| (lay.units[u as usize].pop, u)).expect("not empty");
+        let u = core.ready.swap_remove(k);
+        let cost = self.neuron * lay.units[u as usize].neurons as u64 + self.synop * self.unit_pool_ops[u as usize];
+        self.start(lay, c, Work::Update(u), now, cost);
+    }
+}

@@ -1,0 +1,352 @@
+//! What a run reports: per-step rows and the run's statistics (serde / JSON).
+//!
+//! **Energy** (`pJ`, from the target's per-event table):
+//!
+//! ```text
+//! synapse   = synop_pj × (synapse reads + source-side pooling entries)
+//! neuron    = neuron_update_pj × neuron updates
+//! spike_out = spike_out_pj × packets built by cores (network + loopback)
+//! routing   = hop_ew_pj × east-west hops + hop_ns_pj × north-south hops + chip_hop_pj × chip hops
+//! static    = static_power_mw × chips × step cycles / clock_mhz × 1e3   (mW · µs = nJ = 1e3 pJ)
+//! ```
+//!
+//! A component whose figure the target leaves out (`None`) is `null` when its events
+//! occurred (listed in `energy.unavailable`) and 0 otherwise; `total_pj` sums the
+//! available components. Host input packets cost no core or link energy.
+//!
+//! **SOPs** follow NeuroBench's Effective_ACs: see [`crate::func`]. `synapse_reads`
+//! counts the stored synapses the cores actually read (zero weights included), which is
+//! what cycles and energy are charged for.
+
+use serde::{Deserialize, Serialize};
+use spikeforge_targets::coremap::CoreMap;
+use spikeforge_targets::Target;
+
+/// Energy by component, in picojoules.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct EnergyPj {
+    pub synapse: Option<f64>,
+    pub neuron: Option<f64>,
+    pub spike_out: Option<f64>,
+    pub routing: Option<f64>,
+    #[serde(rename = "static")]
+    pub static_: Option<f64>,
+    /// Sum of the available components.
+    pub total: f64,
+    /// Components with events but no figure in the target.
+    pub unavailable: Vec<String>,
+}
+
+impl EnergyPj {
+    fn add(&mut self, o: &EnergyPj) {
+        let sum = |a: &mut Option<f64>, b: Option<f64>| *a = a.zip(b).map(|(x, y)| x + y);
+        sum(&mut self.synapse, o.synapse);
+        sum(&mut self.neuron, o.neuron);
+        sum(&mut self.spike_out, o.spike_out);
+        sum(&mut self.routing, o.routing);
+        sum(&mut self.static_, o.static_);
+        self.total += o.total;
+        for u in &o.unavailable {
+            if !self.unavailable.contains(u) {
+                self.unavailable.push(u.clone());
+            }
+        }
+    }
+
+    fn zero() -> EnergyPj {
+        EnergyPj {
+            synapse: Some(0.0),
+            neuron: Some(0.0),
+            spike_out: Some(0.0),
+            routing: Some(0.0),
+            static_: Some(0.0),
+            ..Default::default()
+        }
+    }
+}
+
+/// One row per (sample, step): the per-step CSV.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StepRow {
+    pub sample: usize,
+    pub step: usize,
+    /// Critical path plus barrier.
+    pub cycles: u64,
+    pub critical_path_cycles: u64,
+    pub latency_us: f64,
+    pub sops_weight_layers: u64,
+    pub sops_pooling: u64,
+    pub synapse_reads: u64,
+    pub neuron_updates: u64,
+    pub spikes: u64,
+    pub packets: u64,
+    pub loopback_packets: u64,
+    pub host_packets: u64,
+    pub hops: u64,
+    /// Cycles from the first injection of a network packet to its last ejection.
+    pub network_active_cycles: u64,
+    pub max_link_busy_cycles: u64,
+    pub stall_cycles: u64,
+    pub energy_pj: EnergyPj,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LayerSpikes {
+    pub population: String,
+    pub neurons: u32,
+    pub spikes: u64,
+    /// 1 − spikes / (neurons × steps × samples).
+    pub activation_sparsity: f64,
+}
+
+/// Memory of one core: used vs capacity (capacity `None` = the target sets no limit).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CoreMemory {
+    pub core: String,
+    pub neurons: u32,
+    pub max_neurons: u32,
+    pub synapse_bits: u64,
+    pub synapse_bits_capacity: u64,
+    pub neuron_state_bits: u64,
+    pub neuron_state_bits_capacity: u64,
+    pub routing_entries: u32,
+    pub routing_entries_capacity: Option<u32>,
+    pub in_axons: u32,
+    pub in_axons_capacity: u32,
+    pub out_axons: u32,
+    pub out_axons_capacity: u32,
+}
+
+/// Packets on one link over the run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LinkLoad {
+    /// `x,y→east` with global tile coordinates.
+    pub link: String,
+    pub packets: u64,
+    pub busy_cycles: u64,
+    pub utilisation: f64,
+}
+
+/// The statistics of a run (the stats JSON).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SimStats {
+    pub target: String,
+    pub model: String,
+    pub mode: String,
+    pub n_samples: usize,
+    pub n_steps: usize,
+    pub clock_mhz: f64,
+    pub seed: u64,
+    pub sops_weight_layers_total: u64,
+    /// Mean over samples.
+    pub sops_weight_layers_per_sample: f64,
+    pub sops_weight_layers_by_sample: Vec<u64>,
+    pub sops_pooling_total: u64,
+    pub sops_pooling_per_sample: f64,
+    pub sops_pooling_by_sample: Vec<u64>,
+    pub synapse_reads: u64,
+    pub neuron_updates: u64,
+    pub spikes_per_layer: Vec<LayerSpikes>,
+    pub activation_sparsity: f64,
+    /// Stored synapses and those with a nonzero weight.
+    pub stored_synapses: u64,
+    pub nonzero_synapses: u64,
+    /// Network packets injected by cores (loopback and host packets separate).
+    pub packets: u64,
+    pub loopback_packets: u64,
+    pub host_packets: u64,
+    /// Packet deliveries to destination cores: injected = delivered (conservation).
+    pub deliveries_injected: u64,
+    pub deliveries_delivered: u64,
+    pub hops: u64,
+    /// Mean cycles from a core's injection to ejection at the destination core, over
+    /// network packets (multicast: per destination branch; host and loopback excluded).
+    pub packet_latency_mean_cycles: f64,
+    pub hops_ew: u64,
+    pub hops_ns: u64,
+    pub hops_chip: u64,
+    /// Busiest link's busy cycles / `cycles_total`.
+    pub max_link_utilisation: f64,
+    pub busiest_link: Option<String>,
+    pub stall_cycles: u64,
+    pub core_stall_cycles: u64,
+    pub link_stall_cycles: u64,
+    pub cycles_total: u64,
+    pub cycles_per_step_mean: f64,
+    pub cycles_per_step_max: u64,
+    pub latency_us_per_step_mean: f64,
+    pub latency_us_per_step_max: f64,
+    pub energy_pj: EnergyPj,
+    pub energy_pj_per_sample: f64,
+    pub energy_pj_by_sample: Vec<f64>,
+    pub memory: Vec<CoreMemory>,
+    pub links: Vec<LinkLoad>,
+    /// Hardware mode: weights / thresholds / other values clamped by quantization.
+    pub saturated_values: u64,
+}
+
+/// The per-step energy of the given event counts.
+pub(crate) fn step_energy(
+    target: &Target,
+    synops: u64,
+    neurons: u64,
+    built: u64,
+    hops: [u64; 3],
+    cycles: u64,
+) -> EnergyPj {
+    let spec = target.spec();
+    let e = &spec.energy;
+    let mut out = EnergyPj::zero();
+    let mut unavailable = Vec::new();
+    let mut set = |name: &str, fig: Option<f64>, count: f64| -> Option<f64> {
+        if count == 0.0 {
+            Some(0.0)
+        } else if let Some(f) = fig {
+            Some(f * count)
+        } else {
+            unavailable.push(name.to_string());
+            None
+        }
+    };
+    out.synapse = set("synapse", e.synop_pj, synops as f64);
+    out.neuron = set("neuron", e.neuron_update_pj, neurons as f64);
+    out.spike_out = set("spike_out", e.spike_out_pj, built as f64);
+    let ew = set("routing", e.hop_ew_pj, hops[0] as f64);
+    let ns = set("routing", e.hop_ns_pj, hops[1] as f64);
+    let ch = set("routing", e.chip_hop_pj, hops[2] as f64);
+    out.routing = match (ew, ns, ch) {
+        (Some(a), Some(b), Some(c)) => Some(a + b + c),
+        _ => None,
+    };
+    let chips = (spec.grid.chips[0] * spec.grid.chips[1]) as f64;
+    let us = cycles as f64 / spec.timing.clock_mhz;
+    out.static_ = set("static", e.static_power_mw.map(|p| p * chips * 1e3), us);
+    unavailable.dedup();
+    out.unavailable = unavailable;
+    out.total = [out.synapse, out.neuron, out.spike_out, out.routing, out.static_].iter().flatten().sum();
+    out
+}
+
+/// Accumulates rows into the run's statistics.
+pub(crate) fn summarise(
+    map: &CoreMap,
+    target: &Target,
+    rows: &[StepRow],
+    layer_totals: &[u64],
+    spiking: &[u32],
+    n_samples: usize,
+    n_steps: usize,
+) -> SimStats {
+    let spec = target.spec();
+    let mut s = SimStats {
+        target: spec.name.clone(),
+        model: map.model.clone(),
+        mode: String::new(),
+        n_samples,
+        n_steps,
+        clock_mhz: spec.timing.clock_mhz,
+        seed: 0,
+        sops_weight_layers_total: 0,
+        sops_weight_layers_per_sample: 0.0,
+        sops_weight_layers_by_sample: vec![0; n_samples],
+        sops_pooling_total: 0,
+        sops_pooling_per_sample: 0.0,
+        sops_pooling_by_sample: vec![0; n_samples],
+        synapse_reads: 0,
+        neuron_updates: 0,
+        spikes_per_layer: Vec::new(),
+        activation_sparsity: 1.0,
+        stored_synapses: map.cores.iter().map(|c| c.n_synapses() as u64).sum(),
+        nonzero_synapses: map
+            .cores
+            .iter()
+            .map(|c| c.axons.syn_weight.iter().filter(|&&w| w != 0.0).count() as u64)
+            .sum(),
+        packets: 0,
+        loopback_packets: 0,
+        host_packets: 0,
+        deliveries_injected: 0,
+        deliveries_delivered: 0,
+        hops: 0,
+        packet_latency_mean_cycles: 0.0,
+        hops_ew: 0,
+        hops_ns: 0,
+        hops_chip: 0,
+        max_link_utilisation: 0.0,
+        busiest_link: None,
+        stall_cycles: 0,
+        core_stall_cycles: 0,
+        link_stall_cycles: 0,
+        cycles_total: 0,
+        cycles_per_step_mean: 0.0,
+        cycles_per_step_max: 0,
+        latency_us_per_step_mean: 0.0,
+        latency_us_per_step_max: 0.0,
+        energy_pj: EnergyPj::zero(),
+        energy_pj_per_sample: 0.0,
+        energy_pj_by_sample: vec![0.0; n_samples],
+        memory: Vec::new(),
+        links: Vec::new(),
+        saturated_values: 0,
+    };
+    for r in rows {
+        s.sops_weight_layers_total += r.sops_weight_layers;
+        s.sops_weight_layers_by_sample[r.sample] += r.sops_weight_layers;
+        s.sops_pooling_total += r.sops_pooling;
+        s.sops_pooling_by_sample[r.sample] += r.sops_pooling;
+        s.synapse_reads += r.synapse_reads;
+        s.neuron_updates += r.neuron_updates;
+        s.packets += r.packets;
+        s.loopback_packets += r.loopback_packets;
+        s.host_packets += r.host_packets;
+        s.hops += r.hops;
+        s.stall_cycles += r.stall_cycles;
+        s.cycles_total += r.cycles;
+        s.cycles_per_step_max = s.cycles_per_step_max.max(r.cycles);
+        s.energy_pj.add(&r.energy_pj);
+        s.energy_pj_by_sample[r.sample] += r.energy_pj.total;
+    }
+    let n_rows = rows.len().max(1) as f64;
+    let ns = n_samples.max(1) as f64;
+    s.sops_weight_layers_per_sample = s.sops_weight_layers_total as f64 / ns;
+    s.sops_pooling_per_sample = s.sops_pooling_total as f64 / ns;
+    s.energy_pj_per_sample = s.energy_pj.total / ns;
+    s.cycles_per_step_mean = s.cycles_total as f64 / n_rows;
+    s.latency_us_per_step_mean = s.cycles_per_step_mean / spec.timing.clock_mhz;
+    s.latency_us_per_step_max = s.cycles_per_step_max as f64 / spec.timing.clock_mhz;
+    let (mut spikes, mut neuron_steps) = (0u64, 0u64);
+    for (l, &p) in spiking.iter().enumerate() {
+        let pop = &map.populations[p as usize];
+        let steps = (pop.n_neurons as u64) * (n_steps * n_samples) as u64;
+        spikes += layer_totals[l];
+        neuron_steps += steps;
+        s.spikes_per_layer.push(LayerSpikes {
+            population: pop.name.clone(),
+            neurons: pop.n_neurons,
+            spikes: layer_totals[l],
+            activation_sparsity: if steps == 0 { 1.0 } else { 1.0 - layer_totals[l] as f64 / steps as f64 },
+        });
+    }
+    if neuron_steps > 0 {
+        s.activation_sparsity = 1.0 - spikes as f64 / neuron_steps as f64;
+    }
+    for c in &map.cores {
+        let k = target.core(c.core);
+        s.memory.push(CoreMemory {
+            core: c.core.to_string(),
+            neurons: c.usage.neurons,
+            max_neurons: k.max_neurons,
+            synapse_bits: c.usage.synapse_bits,
+            synapse_bits_capacity: k.synapse_memory_bits,
+            neuron_state_bits: c.usage.neuron_state_bits,
+            neuron_state_bits_capacity: k.max_neurons as u64 * k.neuron_state_bits as u64,
+            routing_entries: c.usage.routing_entries,
+            routing_entries_capacity: k.routing_entries,
+            in_axons: c.usage.in_axons,
+            in_axons_capacity: k.in_axons,
+            out_axons: c.usage.out_axons,
+            out_axons_capacity: k.out_axons,
+        });
+    }
+    s
+}

@@ -1,0 +1,89 @@
+//! A two-core map whose cycles, hops and energy are worked out by hand.
+//!
+//! Target `test_2x2`: 2 × 2 mesh, one core per tile (c0 at tile (0,0), c3 at (1,1)),
+//! router 1 cycle, east-west link 1, north-south link 2, 16-bit packets on 16-bit links
+//! (1 cycle per packet), unicast; synop 1 cycle, neuron update 2, spike out 1, barrier
+//! 10; 100 MHz. Energy: synop 1 pJ, neuron 2, spike out 3, hop E-W 0.5, N-S 0.75,
+//! static 0.1 mW on one chip.
+//!
+//! Network: input (2) → A (IF, 2 neurons on c0, w = 1 one-to-one, θ = 0.5)
+//!          → B (IF, 1 neuron on c3, w = 0.6 from each A, θ = 1).
+
+mod common;
+
+use common::{Coeffs, MapBuilder};
+use spikeforge_simulator::{simulate, SimOptions};
+use spikeforge_targets::coremap::NeuronModel;
+
+fn map() -> spikeforge_targets::CoreMap {
+    let mut b = MapBuilder::new("test_2x2");
+    let inp = b.input(2);
+    let a = b.pop("A", NeuronModel::IF, Coeffs::uniform(2, 0.0, 1.0, 0.5), &[(0, 2)]);
+    let bb = b.pop("B", NeuronModel::IF, Coeffs::uniform(1, 0.0, 1.0, 1.0), &[(3, 1)]);
+    b.dense(inp, a, &[vec![1.0, 0.0], vec![0.0, 1.0]]);
+    b.dense(a, bb, &[vec![0.6], vec![0.6]]);
+    b.build()
+}
+
+#[test]
+fn cycles_hops_and_energy_match_the_hand_calculation() {
+    let r = simulate(&map(), &[1.0, 1.0, 1.0, 0.0], 1, 2, &SimOptions::default()).unwrap();
+    // Step 0, input [1, 1]. Host packets for c0 enter router (0,0)'s host port at 0:
+    //   in0: routed at 1, ejected at 1; c0 reads 1 synapse 1..2.
+    //   in1: routed at 1, waits for the ejection port (busy 1..2), ejected at 2; c0 2..3.
+    //   A ready at 3: update 2 neurons × 2 = 3..7; both spike (v = 1 > 0.5).
+    //   Packet A0: built 7..8, injected at 8, routed at 9, east link 9 → router (1,0) at
+    //   10, routed 11, north link 11 → (1,1) at 13, routed 14, ejected 14 (= 8 + route 6).
+    //   Packet A1: built 8..9, injected 9, routed 10, east 10 → 11, waits behind A0 in
+    //   (1,0)'s input buffer until 11, routed 12, north 12 → 14, routed 15, ejected 15.
+    //   c3 reads A0 14..15, A1 15..16; B ready at 16: update 16..18; spikes (1.2 > 1).
+    //   Critical path 18, + barrier 10 = 28 cycles.
+    // Step 1, input [1, 0]: in0 ejected at 1, read 1..2; A update 2..6 (A0 spikes, A1
+    //   does not); A0 built 6..7, injected 7, ejected at c3 at 13; read 13..14; B update
+    //   14..16 (0.6 < 1, no spike). Critical path 16, 26 cycles.
+    let s = &r.steps;
+    assert_eq!((s[0].critical_path_cycles, s[0].cycles), (18, 28));
+    assert_eq!((s[1].critical_path_cycles, s[1].cycles), (16, 26));
+    assert_eq!(r.stats.cycles_total, 54);
+    assert_eq!(r.stats.cycles_per_step_max, 28);
+    assert_eq!(r.stats.cycles_per_step_mean, 27.0);
+    assert_eq!(r.stats.latency_us_per_step_max, 0.28);
+    // Packets: 3 network (2 + 1), each over 1 east-west and 1 north-south link.
+    assert_eq!((r.stats.packets, r.stats.host_packets, r.stats.loopback_packets), (3, 3, 0));
+    assert_eq!((r.stats.hops, r.stats.hops_ew, r.stats.hops_ns, r.stats.hops_chip), (6, 3, 3, 0));
+    assert_eq!((r.stats.deliveries_injected, r.stats.deliveries_delivered), (6, 6));
+    // SOPs: step 0 = 2 input events × 1 + 2 A events × 1; step 1 = 1 + 1.
+    assert_eq!(r.stats.sops_weight_layers_total, 6);
+    assert_eq!(r.stats.sops_pooling_total, 0);
+    assert_eq!(r.stats.neuron_updates, 6);
+    assert_eq!(r.layer_spikes, vec![2, 1, 1, 0]);
+    assert_eq!(r.outputs, vec![1.0, 0.0]);
+    // Energy, step 0: synapse 4 × 1 = 4; neuron 3 × 2 = 6; spike out 2 × 3 = 6;
+    //   routing 2 × 0.5 + 2 × 0.75 = 2.5; static 0.1 mW × 28 cycles / 100 MHz
+    //   = 0.1 mW × 0.28 µs = 28 pJ. Total 46.5.
+    let e0 = &s[0].energy_pj;
+    assert_eq!((e0.synapse, e0.neuron, e0.spike_out, e0.routing), (Some(4.0), Some(6.0), Some(6.0), Some(2.5)));
+    assert!((e0.static_.unwrap() - 28.0).abs() < 1e-9);
+    assert!((e0.total - 46.5).abs() < 1e-9);
+    // Step 1: 2 + 6 + 3 + 1.25 + 26 = 38.25.
+    assert!((s[1].energy_pj.total - 38.25).abs() < 1e-9);
+    assert!((r.stats.energy_pj.total - 84.75).abs() < 1e-9);
+    assert!((r.stats.energy_pj_per_sample - 84.75).abs() < 1e-9);
+    // Links: (0,0)→east and (1,0)→north carry 3 packets, 1 busy cycle each.
+    assert_eq!(r.stats.links.len(), 2);
+    assert!(r.stats.links.iter().all(|l| l.packets == 3 && l.busy_cycles == 3));
+    assert!((r.stats.max_link_utilisation - 3.0 / 54.0).abs() < 1e-12);
+    assert_eq!(r.stats.stall_cycles, 0);
+    // Memory report comes from the usage and the target (16 neurons, 2048 synapse bits).
+    assert_eq!(r.stats.memory.len(), 2);
+    assert_eq!((r.stats.memory[0].neurons, r.stats.memory[0].max_neurons), (2, 16));
+    assert_eq!(r.stats.memory[1].synapse_bits_capacity, 2048);
+}
+
+#[test]
+fn idle_route_latency_equals_the_targets_route_cycles() {
+    let m = map();
+    let t = spikeforge_targets::Target::from_spec(m.target.clone(), "t").unwrap();
+    // Step 1 above: A0 injected at 7, ejected at 13.
+    assert_eq!(t.route_cycles(spikeforge_targets::CoreId(0), spikeforge_targets::CoreId(3)), 6);
+}
