@@ -2,7 +2,7 @@
 //! reference executor, passes and the mapper.
 
 pub mod arrays;
-pub mod atomic;
+pub use spikeforge_targets::atomic;
 pub mod exec;
 pub mod ir;
 pub mod limits;

@@ -3,34 +3,16 @@
 //! over the destination), so a failure never leaves a partial file.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::stats::StepRow;
 use crate::{SimError, SimResult};
 
-fn temp_path(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = format!(".{name}.tmp-{}", std::process::id());
-    match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.join(tmp),
-        _ => PathBuf::from(tmp),
-    }
-}
-
-/// Writes `bytes` to `path` through a temporary file and a rename.
+/// Writes `bytes` to `path` through a temporary file and a rename (see
+/// [`spikeforge_targets::atomic`]).
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), SimError> {
-    let tmp = temp_path(path);
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(|source| SimError::Io { path: path.display().to_string(), source })
+    spikeforge_targets::atomic::write_atomically(path, bytes)
+        .map_err(|source| SimError::Io { path: path.display().to_string(), source })
 }
 
 /// The stats JSON.

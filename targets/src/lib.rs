@@ -20,6 +20,7 @@
 //!
 //! This crate depends on neither the compiler nor the simulator.
 
+pub mod atomic;
 pub mod chip;
 pub mod coremap;
 pub mod coremap_io;
