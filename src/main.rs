@@ -5,6 +5,7 @@ mod cmd_check;
 mod cmd_convert;
 mod cmd_eval;
 mod cmd_run;
+mod cmd_simulate;
 mod cmd_target;
 mod inputs;
 mod model;
@@ -35,6 +36,8 @@ enum Command {
     /// Accuracy, spike mismatch, SOPs, sparsity and weight memory before and after a pass
     /// pipeline (quantization, pruning).
     Eval(cmd_eval::Args),
+    /// Run a core map on its chip with the cycle-level, event-driven simulator.
+    Simulate(cmd_simulate::Args),
     /// Chip descriptions (targets).
     #[command(subcommand)]
     Target(cmd_target::Command),
@@ -76,6 +79,7 @@ fn main() -> ExitCode {
         Command::Convert(a) => cmd_convert::run(a),
         Command::Target(c) => cmd_target::run(c),
         Command::Eval(a) => cmd_eval::run(a),
+        Command::Simulate(a) => cmd_simulate::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
