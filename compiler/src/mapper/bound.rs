@@ -1,21 +1,62 @@
 //! The lower bound on cores: for each resource, the network's total demand ÷ one core's
 //! capacity, on the most favourable core type; the bound is the largest of these.
 //!
-//! Needs: a lowered network and a target. Establishes: demands counted with the target's
-//! formulas as nengo-loihi's block-splitting estimate does — every population as one
-//! block (its rows addressing `min(n, max_neurons)` targets, a weight-shared kernel stored
-//! once), in-axons as the distinct events reaching each population, out-axons as the
-//! events with at least one synapse sent by a population on cores. Splitting only adds
-//! (rows and events are replicated across pieces), so no partition uses fewer cores by
-//! that resource alone, up to the index width of rows whose pieces are smaller than a core.
+//! Needs: a lowered network and a target. Establishes: demands no partition can undercut,
+//! so `cores_used ≥ cores_lower_bound` always holds:
+//!
+//! * neurons: every population as one block (a piece's padded feature maps only add);
+//! * in-axons: the distinct events reaching each population (each reaches ≥ 1 core);
+//! * out-axons: the events with synapses sent by populations on cores (≥ 1 destination);
+//! * synapse memory: per row of `s` synapses, at least `⌈s/g⌉` group headers plus `s` slots
+//!   of the narrowest index the encoding offers, rounded up to whole words once for the row
+//!   (a row split over pieces has at least as many groups, slots, index bits and padding);
+//!   a weight-shared kernel stored once for all its output channels (padding channels only
+//!   adds). This is below the exact footprint of [`spikeforge_targets::memory`] by the
+//!   index widths and per-group padding the pieces end up with.
 
 use serde::Serialize;
 use spikeforge_targets::memory;
-use spikeforge_targets::{RowFormat, Target};
+use spikeforge_targets::{CoreSpec, IndexBits, Padding, RowFormat, Target};
 
 use super::error::Resource;
 use super::lower::Network;
 use super::partition::capacity;
+use super::sparse::ConvGeom;
+
+/// Fewest bits a row of `s` synapses takes however it is split (see the module docs).
+fn row_lower_bits(spec: &CoreSpec, s: u64) -> u64 {
+    let enc = &spec.encoding;
+    let index = match enc.format {
+        RowFormat::Dense => 0,
+        RowFormat::Sparse { index_bits: IndexBits::Fixed(n) } => n,
+        RowFormat::Sparse { index_bits: IndexBits::Fit { min, .. } } => min,
+    };
+    let slot = (enc.weight_bits + enc.extra_bits_per_synapse + index) as u64;
+    let groups = enc.group_max_synapses.map_or(1, |g| s.div_ceil(g as u64));
+    let raw = groups.saturating_mul(enc.group_header_bits as u64).saturating_add(s.saturating_mul(slot));
+    match enc.padding {
+        Padding::Words => raw.div_ceil(spec.synapse_word_bits as u64).saturating_mul(spec.synapse_word_bits as u64),
+        Padding::None | Padding::PowerOfTwo => raw,
+    }
+}
+
+/// Fewest bits of a weight-shared kernel split over pieces by output channel: the shared
+/// footprint with the output channels counted exactly.
+fn shared_kernel_lower_bits(spec: &CoreSpec, g: &ConvGeom) -> u64 {
+    let k = (g.kernel[0] * g.kernel[1]) as u64;
+    let k = match spec.encoding.padding {
+        Padding::PowerOfTwo => memory::next_pow2(k).unwrap_or(u64::MAX),
+        Padding::None | Padding::Words => k,
+    };
+    let bits = (g.cin_per_group() as u64)
+        .saturating_mul(k)
+        .saturating_mul(g.c_out as u64)
+        .saturating_mul(spec.encoding.weight_bits as u64);
+    match spec.encoding.padding {
+        Padding::Words => bits.div_ceil(spec.synapse_word_bits as u64).saturating_mul(spec.synapse_word_bits as u64),
+        Padding::None | Padding::PowerOfTwo => bits,
+    }
+}
 
 /// One resource's demand and the cores it needs on its best core type.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -65,20 +106,13 @@ pub fn demands(net: &Network, target: &Target) -> Vec<Demand> {
                     .projections
                     .iter()
                     .enumerate()
-                    .map(|(q, p)| {
-                        let targets = (net.populations[p.target].n as u64).min(spec.max_neurons as u64).max(1);
-                        match (spec.weight_sharing, p.synapses.conv()) {
-                            (true, Some(g)) => memory::conv_kernel_bits_shared(spec, &g.memory_shape(g.c_out as u64))
-                                .unwrap_or(u64::MAX),
-                            _ => per_event[q]
-                                .iter()
-                                .filter(|&&s| s > 0)
-                                .map(|&s| {
-                                    let s = if spec.encoding.format == RowFormat::Dense { 1 } else { s as u64 };
-                                    memory::row_bits(spec, s, targets).unwrap_or(u64::MAX)
-                                })
-                                .fold(0u64, u64::saturating_add),
-                        }
+                    .map(|(q, p)| match (spec.weight_sharing, p.synapses.conv()) {
+                        (true, Some(g)) => shared_kernel_lower_bits(spec, g),
+                        _ => per_event[q]
+                            .iter()
+                            .filter(|&&s| s > 0)
+                            .map(|&s| row_lower_bits(spec, s as u64))
+                            .fold(0u64, u64::saturating_add),
                     })
                     .fold(0u64, u64::saturating_add),
                 Resource::InAxons => in_axons,

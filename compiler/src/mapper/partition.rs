@@ -336,10 +336,15 @@ impl<'a> Filler<'a> {
             };
             match (spec.weight_sharing, proj.synapses.conv(), &spec.encoding.format) {
                 (true, Some(g), _) => {
+                    // The kernel of every output channel the piece touches, once the
+                    // projection has any synapse here.
                     count_only();
-                    if new_channel {
-                        a.bits = conv_kernel_bits_shared(spec, &g.memory_shape(o.seg_channels + 1)).unwrap_or(u64::MAX);
-                    }
+                    let channels = o.seg_channels + new_channel as u64;
+                    a.bits = if a.touched.is_empty() {
+                        0
+                    } else {
+                        conv_kernel_bits_shared(spec, &g.memory_shape(channels)).unwrap_or(u64::MAX)
+                    };
                 }
                 (_, _, RowFormat::Dense) => {
                     count_only();

@@ -392,3 +392,12 @@ pub fn check_limits(map: &CoreMap, conv_kernel: &dyn Fn(usize, u64) -> Option<me
         }
     }
 }
+
+/// Parses and verifies `.snn` source.
+pub fn snn(source: &str) -> (Graph, Verified) {
+    let limits = Limits::default();
+    let g = spikeforge_compiler::text::parse_snn(source, "test.snn", Path::new("."), &limits)
+        .unwrap_or_else(|e| panic!("test model parses: {e}"));
+    let v = g.verify(&limits).expect("test model verifies");
+    (g, v)
+}
