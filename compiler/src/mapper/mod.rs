@@ -1,9 +1,162 @@
 //! The mapper: from a verified IR to a core map under the target's hard limits.
 //!
-//! Pipeline: lower the IR to populations and projections, partition populations into
-//! core-sized pieces (counting memory with the target's exact encoding), place pieces on
-//! the mesh minimising hop-weighted traffic, route spikes and fill router tables, emit the
-//! core map and a report.
+//! Pipeline ([`compile`]): [`lower`] the IR to populations and projections, [`partition`]
+//! populations into core loads (counting memory with the target's exact encoding), check
+//! the core counts, estimate [`traffic`] (from a calibration run or fan-out), [`place`] the
+//! loads on the mesh minimising hop-weighted traffic (and, for comparison, place them
+//! sequentially), [`route`] the flows (XY, multicast trees where the target has them,
+//! router tables within limits), [`emit`] the core map, and [`report`] on it. The human
+//! summary is [`render_summary`].
+//!
+//! A placement unit ("piece" in [`place`]) is a core load: one or more contiguous neuron
+//! ranges of consecutive populations that share a core.
 
+pub mod bound;
+pub mod emit;
+pub mod error;
+pub mod lower;
+pub mod partition;
 pub mod place;
+pub mod render;
+pub mod report;
 pub mod route;
+pub mod sparse;
+pub mod traffic;
+
+use std::time::Instant;
+
+use spikeforge_targets::coremap::CoreMap;
+use spikeforge_targets::Target;
+
+pub use error::{MapError, Resource};
+pub use place::PlacementMethod;
+pub use render::render_summary;
+pub use report::MapReport;
+pub use traffic::calibration_from_run;
+
+use crate::exec::Dynamics;
+use crate::ir::{Graph, Verified};
+
+/// How to compile.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CompileOptions {
+    /// `Sequential` is the baseline; for `Optimized`, the seed is [`CompileOptions::seed`].
+    pub placement: PlacementMethod,
+    /// Events per IR node (indexed by `NodeId::index`) from an executor run, see
+    /// [`calibration_from_run`]; without it every neuron counts as one spike.
+    pub calibration: Option<Vec<u64>>,
+    /// Seed of the optimizing placement.
+    pub seed: u64,
+    /// The model file name recorded in the map.
+    pub model: String,
+}
+
+impl Default for CompileOptions {
+    fn default() -> Self {
+        CompileOptions {
+            placement: PlacementMethod::Optimized { seed: 0 },
+            calibration: None,
+            seed: 0,
+            model: String::new(),
+        }
+    }
+}
+
+fn secs(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64()
+}
+
+/// Compiles a verified graph to a core map for `target`, with a report.
+pub fn compile(
+    graph: &Graph,
+    verified: &Verified,
+    target: &Target,
+    dynamics: Dynamics,
+    opts: &CompileOptions,
+) -> Result<(CoreMap, MapReport), MapError> {
+    let start = Instant::now();
+    if let Some(c) = &opts.calibration {
+        if c.len() != graph.id_bound() {
+            return Err(MapError::Calibration { got: c.len(), expected: graph.id_bound() });
+        }
+    }
+    let mut phases = report::PhaseSeconds::default();
+    let t = Instant::now();
+    let net = lower::lower(graph, verified, dynamics.dt)?;
+    phases.lower = secs(t);
+
+    let t = Instant::now();
+    let part = partition::partition(&net, target)?;
+    partition::check_counts(&net, &part, target)?;
+    phases.partition = secs(t);
+
+    let t = Instant::now();
+    let tr = traffic::traffic(&net, &part, opts.calibration.as_deref());
+    let problem = place::PlacementProblem {
+        target,
+        piece_core_type: part.bins.iter().map(|b| b.core_type).collect(),
+        traffic: tr.pairs,
+    };
+    phases.traffic = secs(t);
+
+    let method = match opts.placement {
+        PlacementMethod::Optimized { .. } => PlacementMethod::Optimized { seed: opts.seed },
+        m => m,
+    };
+    let t = Instant::now();
+    let placement = place::place(&problem, method)?;
+    phases.place = secs(t);
+    let t = Instant::now();
+    let sequential = match method {
+        PlacementMethod::Sequential => placement.clone(),
+        _ => place::place(&problem, PlacementMethod::Sequential)?,
+    };
+    phases.place_sequential = secs(t);
+    let hop_traffic = place::hop_traffic(&problem, &placement);
+    let hop_traffic_sequential = place::hop_traffic(&problem, &sequential);
+
+    let t = Instant::now();
+    let routes = route::route(target, &placement, &tr.flows)?;
+    phases.route = secs(t);
+
+    let t = Instant::now();
+    let demands = bound::demands(&net, target);
+    let map = emit::emit(&net, &part, &placement, target, &dynamics, &opts.model);
+    phases.emit = secs(t);
+
+    let (cores_lower_bound, lower_bound_resource) = bound::lower_bound(&demands, net.n_neurons() > 0);
+    let (layers, projection_details) = report::layers_and_projections(&map);
+    let report = MapReport {
+        format: report::REPORT_FORMAT,
+        version: report::REPORT_VERSION,
+        model: opts.model.clone(),
+        target: target.name().to_string(),
+        placement: match method {
+            PlacementMethod::Sequential => "sequential".into(),
+            PlacementMethod::Optimized { seed } => format!("optimized (seed {seed})"),
+        },
+        traffic_source: if opts.calibration.is_some() { "calibration" } else { "fan-out" }.into(),
+        neurons: net.n_neurons(),
+        synapses: net.n_synapses(),
+        populations: net.populations.len(),
+        projections: net.projections.len(),
+        cores_used: map.cores.len(),
+        cores_available: target.num_cores(),
+        cores_lower_bound,
+        lower_bound_resource,
+        cores_ratio: if cores_lower_bound == 0 { 0.0 } else { map.cores.len() as f64 / cores_lower_bound as f64 },
+        demand: demands,
+        utilisation: report::utilisation(&map, target),
+        hop_traffic,
+        hop_traffic_sequential,
+        routed_hop_traffic: routes.hop_traffic,
+        max_router_entries: routes.router_entries.values().copied().max().unwrap_or(0),
+        max_link_load: routes.link_load.values().copied().fold(0.0, f64::max),
+        partition_passes: part.passes,
+        layers,
+        projection_details,
+        mapping_seconds: secs(start),
+        phase_seconds: phases,
+    };
+    Ok((map, report))
+}

@@ -1,0 +1,236 @@
+//! Emission: a placed partition → the [`CoreMap`] the simulator runs.
+//!
+//! Needs: the network, its partition (bins, pieces, each event's destination bins, exact
+//! usage) and a placement of bins on distinct cores. Establishes everything
+//! [`CoreMap::validate`] checks: cores ascending by id; per core its population ranges
+//! (`groups`, in fill order), neuron coefficients per local neuron (a vector is present when
+//! some neuron on the core uses it, 0 for the others; `bias` when some bias is nonzero),
+//! one axon per (projection, event) with synapses on the core, ordered by projection then
+//! event, its synapses ordered by target; each event's fan-out lists (core, axon) for every
+//! core holding one of its targets, by core id. `usage.neurons` counts neuron-memory
+//! entries (padded for a power-of-two layout), as the limit does.
+
+use spikeforge_targets::coremap::{
+    self, AxonTable, CoreMap, CoreProgram, Destination, MapDynamics, NeuronModel, NeuronParams, Piece, CORE_MAP_VERSION,
+};
+use spikeforge_targets::{CoreId, Target};
+
+use super::lower::Network;
+use super::partition::Partition;
+use crate::exec::{Dynamics, ResetRule, SpikeTest};
+
+/// Which coefficient vectors a model reads.
+fn uses(model: NeuronModel) -> [bool; 8] {
+    // decay, gain, v_leak, v_threshold, v_reset, bias (decided separately), syn_decay, w_in
+    match model {
+        NeuronModel::Input | NeuronModel::Identity => [false; 8],
+        NeuronModel::LIF => [true, true, true, true, true, false, false, false],
+        NeuronModel::LI => [true, true, true, false, false, false, false, false],
+        NeuronModel::IF => [false, true, false, true, true, false, false, false],
+        NeuronModel::I => [false, true, false, false, false, false, false, false],
+        NeuronModel::CubaLIF => [true, true, true, true, true, false, true, true],
+        NeuronModel::CubaLI => [true, true, true, false, false, false, true, true],
+    }
+}
+
+fn fields(p: &NeuronParams) -> [&Vec<f64>; 8] {
+    [&p.decay, &p.gain, &p.v_leak, &p.v_threshold, &p.v_reset, &p.bias, &p.syn_decay, &p.w_in]
+}
+
+fn fields_mut(p: &mut NeuronParams) -> [&mut Vec<f64>; 8] {
+    [
+        &mut p.decay,
+        &mut p.gain,
+        &mut p.v_leak,
+        &mut p.v_threshold,
+        &mut p.v_reset,
+        &mut p.bias,
+        &mut p.syn_decay,
+        &mut p.w_in,
+    ]
+}
+
+pub fn map_dynamics(d: &Dynamics) -> MapDynamics {
+    MapDynamics {
+        dt_s: d.dt,
+        reset: match d.reset {
+            ResetRule::ToVReset => coremap::ResetRule::ToVReset,
+            ResetRule::Subtract => coremap::ResetRule::Subtract,
+        },
+        spike_test: match d.spike_test {
+            SpikeTest::Strict => coremap::SpikeTest::Strict,
+            SpikeTest::NonStrict => coremap::SpikeTest::NonStrict,
+        },
+    }
+}
+
+/// Builds the core map. `placement[b]` is the core of bin `b`.
+pub fn emit(
+    net: &Network,
+    part: &Partition,
+    placement: &[CoreId],
+    target: &Target,
+    dynamics: &Dynamics,
+    model: &str,
+) -> CoreMap {
+    let incoming = net.incoming();
+    // Local offset of each bin's segments.
+    let offsets: Vec<Vec<u32>> = part
+        .bins
+        .iter()
+        .map(|b| {
+            let mut off = 0;
+            b.segments
+                .iter()
+                .map(|s| {
+                    let o = off;
+                    off += s.count;
+                    o
+                })
+                .collect()
+        })
+        .collect();
+    let populations = net
+        .populations
+        .iter()
+        .enumerate()
+        .map(|(pi, p)| coremap::Population {
+            name: p.name.clone(),
+            model: p.model,
+            shape: p.shape.clone(),
+            n_neurons: p.n as u32,
+            pieces: part.pieces[pi]
+                .iter()
+                .map(|&(b, first, count)| {
+                    let bin = &part.bins[b as usize];
+                    let k = bin.segments.iter().position(|s| s.pop as usize == pi && s.first == first);
+                    Piece {
+                        core: placement[b as usize],
+                        first,
+                        count,
+                        local_offset: offsets[b as usize][k.expect("a piece is a segment of its bin")],
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    let mut projections: Vec<coremap::Projection> = net
+        .projections
+        .iter()
+        .zip(&part.dests)
+        .map(|(p, d)| coremap::Projection {
+            name: p.name.clone(),
+            kind: p.kind,
+            source: p.source as u32,
+            target: p.target as u32,
+            recurrent: p.recurrent,
+            n_events: p.n_events as u32,
+            pool: p.pool.clone(),
+            fanout_start: if d.start.is_empty() { vec![0; p.n_events + 1] } else { d.start.clone() },
+            fanout: vec![Destination { core: CoreId(0), axon: 0 }; d.bins.len()],
+        })
+        .collect();
+    let mut cursor: Vec<Vec<u32>> =
+        projections.iter().map(|p| p.fanout_start[..p.n_events as usize].to_vec()).collect();
+    let mut scratch: Vec<Vec<u32>> = net.projections.iter().map(|p| vec![0; p.n_events]).collect();
+    let mut touched: Vec<u32> = Vec::new();
+    let mut order: Vec<usize> = (0..part.bins.len()).collect();
+    order.sort_by_key(|&b| placement[b]);
+    let mut cores = Vec::with_capacity(order.len());
+    for b in order {
+        let bin = &part.bins[b];
+        let core = placement[b];
+        let mut groups = Vec::with_capacity(bin.segments.len());
+        let mut params = NeuronParams::default();
+        let mut axons = AxonTable { syn_start: vec![0], ..AxonTable::default() };
+        let n_local: usize = bin.segments.iter().map(|s| s.count as usize).sum();
+        // Which vectors this core needs.
+        let mut need = [false; 8];
+        for s in &bin.segments {
+            let p = &net.populations[s.pop as usize];
+            for (k, u) in uses(p.model).into_iter().enumerate() {
+                need[k] |= u;
+            }
+            let bias = &p.params.bias;
+            need[5] |=
+                !bias.is_empty() && bias[s.first as usize..(s.first + s.count) as usize].iter().any(|&v| v != 0.0);
+        }
+        for (k, v) in fields_mut(&mut params).into_iter().enumerate() {
+            if need[k] {
+                v.reserve(n_local);
+            }
+        }
+        for (si, s) in bin.segments.iter().enumerate() {
+            let pi = s.pop as usize;
+            let pop = &net.populations[pi];
+            groups.push((s.pop, s.first, s.count));
+            let range = s.first as usize..(s.first + s.count) as usize;
+            let src = fields(&pop.params);
+            for (k, dst) in fields_mut(&mut params).into_iter().enumerate() {
+                if !need[k] {
+                    continue;
+                }
+                if src[k].is_empty() {
+                    dst.resize(dst.len() + s.count as usize, 0.0);
+                } else {
+                    dst.extend_from_slice(&src[k][range.clone()]);
+                }
+            }
+            let local0 = offsets[b][si];
+            for &q in &incoming[pi] {
+                let syn = &net.projections[q].synapses;
+                let cnt = &mut scratch[q];
+                for t in range.clone() {
+                    syn.for_target(t, |e, _| {
+                        if cnt[e as usize] == 0 {
+                            touched.push(e);
+                        }
+                        cnt[e as usize] += 1;
+                    });
+                }
+                touched.sort_unstable();
+                let mut pos = axons.syn_target.len() as u32;
+                for &e in &touched {
+                    let a = axons.projection.len() as u32;
+                    axons.projection.push(q as u32);
+                    axons.event.push(e);
+                    let c = cnt[e as usize];
+                    cnt[e as usize] = pos;
+                    pos += c;
+                    axons.syn_start.push(pos);
+                    let slot = &mut cursor[q][e as usize];
+                    projections[q].fanout[*slot as usize] = Destination { core, axon: a };
+                    *slot += 1;
+                }
+                axons.syn_target.resize(pos as usize, 0);
+                axons.syn_weight.resize(pos as usize, 0.0);
+                let (tg, wt) = (&mut axons.syn_target, &mut axons.syn_weight);
+                for t in range.clone() {
+                    let local = local0 + (t - s.first as usize) as u32;
+                    syn.for_target(t, |e, w| {
+                        let p = &mut cnt[e as usize];
+                        tg[*p as usize] = local;
+                        wt[*p as usize] = w;
+                        *p += 1;
+                    });
+                }
+                for &e in &touched {
+                    cnt[e as usize] = 0;
+                }
+                touched.clear();
+            }
+        }
+        cores.push(CoreProgram { core, groups, params, axons, usage: bin.usage });
+    }
+    CoreMap {
+        version: CORE_MAP_VERSION,
+        target: target.spec().clone(),
+        model: model.to_string(),
+        dynamics: map_dynamics(dynamics),
+        populations,
+        projections,
+        cores,
+        input: net.input as u32,
+        output: net.output as u32,
+    }
+}
