@@ -2,6 +2,7 @@
 //! not fit (the message names the file, node and limit), 1 internal failure.
 
 mod cmd_check;
+mod cmd_compile;
 mod cmd_convert;
 mod cmd_eval;
 mod cmd_run;
@@ -36,6 +37,9 @@ enum Command {
     /// Accuracy, spike mismatch, SOPs, sparsity and weight memory before and after a pass
     /// pipeline (quantization, pruning).
     Eval(cmd_eval::Args),
+    /// Map a model onto a chip: partition under every memory limit, place on the mesh,
+    /// route, and write the core map.
+    Compile(cmd_compile::Args),
     /// Run a core map on its chip with the cycle-level, event-driven simulator.
     Simulate(cmd_simulate::Args),
     /// Chip descriptions (targets).
@@ -80,6 +84,7 @@ fn main() -> ExitCode {
         Command::Target(c) => cmd_target::run(c),
         Command::Eval(a) => cmd_eval::run(a),
         Command::Simulate(a) => cmd_simulate::run(a),
+        Command::Compile(a) => cmd_compile::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -110,23 +110,15 @@ impl<A: Arith> Functional<A> {
                 for &j in &lay.proj_into[p] {
                     let pr = &m.projections[j as usize];
                     let events = if pr.recurrent { &self.prev[j as usize] } else { &self.cur[j as usize] };
-                    let (mut sops, mut reads) = (0u64, 0u64);
                     for &(e, v) in events {
                         let e = e as usize;
                         for d in &pr.fanout[pr.fanout_start[e] as usize..pr.fanout_start[e + 1] as usize] {
-                            let c = lay.core_idx(d.core);
-                            let a = d.axon as usize;
-                            self.arith.deliver(lay, c, a, v);
-                            sops += lay.axon_nnz[c][a] as u64;
-                            let s = &m.cores[c].axons.syn_start;
-                            reads += (s[a + 1] - s[a]) as u64;
+                            self.arith.deliver(lay, lay.core_idx(d.core), d.axon as usize, v);
                         }
                     }
-                    self.counts.synapse_reads += reads;
-                    if pr.kind == ProjectionKind::Pooling {
-                        self.counts.sops_pool += sops;
-                    } else {
-                        self.counts.sops_weight += sops;
+                    // Recurrent events were counted when sent (see `count_sent`).
+                    if !pr.recurrent {
+                        self.count_sent(lay, j as usize);
                     }
                 }
                 let mut spikes = 0;
@@ -143,7 +135,36 @@ impl<A: Arith> Functional<A> {
             }
             for &j in &lay.proj_from[p] {
                 self.form_events(lay, j as usize);
+                if m.projections[j as usize].recurrent {
+                    self.count_sent(lay, j as usize);
+                }
             }
+        }
+    }
+
+    /// Counts the synaptic operations of projection `j`'s current events. The timing model
+    /// processes a packet's synapses when it arrives, in the step it was sent — for a
+    /// recurrent projection that is one step before its effect on the target, and the
+    /// packets of a sample's last step are still sent and processed — so recurrent events
+    /// are counted when sent, forward ones when delivered (the same step).
+    fn count_sent(&mut self, lay: &Layout, j: usize) {
+        let m = lay.map;
+        let pr = &m.projections[j];
+        let (mut sops, mut reads) = (0u64, 0u64);
+        for &(e, _) in &self.cur[j] {
+            let e = e as usize;
+            for d in &pr.fanout[pr.fanout_start[e] as usize..pr.fanout_start[e + 1] as usize] {
+                let (c, a) = (lay.core_idx(d.core), d.axon as usize);
+                sops += lay.axon_nnz[c][a] as u64;
+                let s = &m.cores[c].axons.syn_start;
+                reads += (s[a + 1] - s[a]) as u64;
+            }
+        }
+        self.counts.synapse_reads += reads;
+        if pr.kind == ProjectionKind::Pooling {
+            self.counts.sops_pool += sops;
+        } else {
+            self.counts.sops_weight += sops;
         }
     }
 

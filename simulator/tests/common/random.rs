@@ -278,6 +278,20 @@ pub fn reference(b: &MapBuilder, input: &[f64], n_samples: usize, n_steps: usize
                 }
             }
         }
+        // The last step's recurrent events are still sent and their synapses processed
+        // (the chip does not know the run ends): they count as synaptic operations.
+        for (j, d) in b.projs.iter().enumerate() {
+            if d.recurrent {
+                for &(e, _) in &prev[j] {
+                    let n = dense[j][e].iter().filter(|w| **w != 0.0).count() as u64;
+                    if d.kind == ProjectionKind::Pooling {
+                        out.sops_pool += n;
+                    } else {
+                        out.sops_weight += n;
+                    }
+                }
+            }
+        }
     }
     out
 }

@@ -1,0 +1,129 @@
+//! `spikeforge compile MODEL --target T -o OUT.map`: map a model onto a chip.
+
+use std::ops::Range;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use spikeforge_compiler::exec::Executor;
+use spikeforge_compiler::mapper::{calibration_from_run, compile, render_summary, CompileOptions, PlacementMethod};
+use spikeforge_compiler::passes::{build_pipeline, run_pipeline, Calibration, PassContext};
+
+use crate::inputs::{parse_range, read_samples};
+use crate::options::{DynamicsArgs, LimitArgs};
+use crate::{cmd_target, model, Rendered};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Placement {
+    /// Minimise hop-weighted spike traffic.
+    Optimized,
+    /// Pieces in order onto cores in order (the baseline).
+    Sequential,
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Model file: .nir or .snn.
+    pub model: PathBuf,
+    /// Target chip: a .ron file or a preset name (see `spikeforge target show`).
+    #[arg(short, long)]
+    pub target: String,
+    /// Output core map.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Calibration input `[N, T, *input_shape]`: spike counts of a reference run weight the
+    /// placement's traffic, and passes that need activity statistics use it.
+    #[arg(long)]
+    pub calib: Option<PathBuf>,
+    /// Use these samples of --calib only, e.g. 0..120.
+    #[arg(long, value_parser = parse_range)]
+    pub calib_samples: Option<Range<usize>>,
+    /// Pass pipeline run before mapping (see `spikeforge eval`).
+    #[arg(long)]
+    pub passes: Option<String>,
+    #[arg(long, value_enum, default_value = "optimized")]
+    pub placement: Placement,
+    /// Seed of the optimizing placement.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Mapping report as JSON: cores used and lower bound, utilisation, hop traffic vs the
+    /// sequential baseline, mapping time.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// Print the per-core summary.
+    #[arg(long)]
+    pub verbose: bool,
+    #[command(flatten)]
+    pub dynamics: DynamicsArgs,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+pub fn run(a: Args) -> Result<()> {
+    let limits = a.limits.limits();
+    let dynamics = a.dynamics.dynamics();
+    let target = cmd_target::load(&a.target)?;
+    let (mut graph, mut verified, _) = model::load(&a.model, &limits)?;
+    let calib = match &a.calib {
+        Some(p) => {
+            let exec = Executor::new(&graph, &verified, dynamics, &limits)?;
+            let c = read_samples(p, &a.calib_samples, &limits)?;
+            let (n, t) = exec.check_input(&c.shape).with_context(|| p.display().to_string())?;
+            Some(Calibration { data: c.data, n_samples: n, n_steps: t })
+        }
+        None => None,
+    };
+    if let Some(src) = &a.passes {
+        let passes = build_pipeline(src).map_err(|e| anyhow::Error::new(Rendered(e.render(src))))?;
+        let ctx = PassContext { limits: &limits, dynamics, calib: calib.as_ref() };
+        for r in run_pipeline(&mut graph, &passes, &ctx)? {
+            for line in &r.lines {
+                println!("{}: {line}", r.pass);
+            }
+        }
+        verified = graph.verify(&limits).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    }
+    let calibration = match &calib {
+        Some(c) => {
+            let exec = Executor::new(&graph, &verified, dynamics, &limits)?;
+            Some(calibration_from_run(&graph, &exec.run(&c.data, c.n_samples, c.n_steps, 0)))
+        }
+        None => None,
+    };
+    let opts = CompileOptions {
+        placement: match a.placement {
+            Placement::Optimized => PlacementMethod::Optimized { seed: a.seed },
+            Placement::Sequential => PlacementMethod::Sequential,
+        },
+        calibration,
+        seed: a.seed,
+        model: a.model.display().to_string(),
+    };
+    let (map, report) = compile(&graph, &verified, &target, dynamics, &opts)
+        .with_context(|| format!("{} does not map onto `{}`", a.model.display(), target.name()))?;
+    spikeforge_compiler::atomic::write_atomically(&a.output, &map.to_bytes())
+        .with_context(|| format!("writing {}", a.output.display()))?;
+    if let Some(p) = &a.report {
+        let text = serde_json::to_string_pretty(&report)? + "\n";
+        spikeforge_compiler::atomic::write_atomically(p, text.as_bytes())
+            .with_context(|| format!("writing {}", p.display()))?;
+    }
+    if a.verbose {
+        print!("{}", render_summary(&map));
+    }
+    println!(
+        "compiled {} onto `{}`: {} of {} cores (lower bound {}, by {}), {} neurons, {} synapses; \
+         hop traffic {:.0} vs {:.0} sequential; {:.3} s",
+        a.model.display(),
+        target.name(),
+        report.cores_used,
+        report.cores_available,
+        report.cores_lower_bound,
+        report.lower_bound_resource,
+        report.neurons,
+        report.synapses,
+        report.hop_traffic,
+        report.hop_traffic_sequential,
+        report.mapping_seconds
+    );
+    Ok(())
+}
