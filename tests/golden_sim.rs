@@ -33,9 +33,11 @@ fn check(case: &str) {
     let (n, t) = (x.shape[0], x.shape[1]);
     let want = read_npy_f64(&dir.join("output.npy"), &limits).unwrap();
     let want_layers = read_npy_f64(&dir.join("layer_spikes.npy"), &limits).unwrap();
-    let meta: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("meta.json")).unwrap()).unwrap();
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("meta.json")).unwrap()).unwrap();
     for target in targets() {
-        let (map, report) = compile(&graph, &verified, &target, Dynamics::default(), &CompileOptions::default()).unwrap();
+        let (map, report) =
+            compile(&graph, &verified, &target, Dynamics::default(), &CompileOptions::default()).unwrap();
         let map = CoreMap::from_bytes(&map.to_bytes(), "map").expect("the written map reads back and validates");
         let r = simulate(&map, &x.data, n, t, &SimOptions::default()).unwrap();
         let name = format!("{case} on {} ({} cores)", target.name(), report.cores_used);
@@ -53,7 +55,10 @@ fn check(case: &str) {
         }
         assert_eq!(r.stats.deliveries_injected, r.stats.deliveries_delivered, "{name}: packets lost");
         let again = simulate(&map, &x.data, n, t, &SimOptions::default()).unwrap();
-        assert!(again.outputs == r.outputs && again.stats.cycles_total == r.stats.cycles_total, "{name}: not deterministic");
+        assert!(
+            again.outputs == r.outputs && again.stats.cycles_total == r.stats.cycles_total,
+            "{name}: not deterministic"
+        );
     }
 }
 
@@ -85,8 +90,23 @@ fn cli_runs_are_byte_identical() {
     run(&["compile", &p(&g.join("model.nir")), "--target", &p(&root().join("targets/test_4x4.ron")), "-o", &p(&map)]);
     let mut outs = Vec::new();
     for i in 0..2 {
-        let (y, s, c) = (dir.path().join(format!("y{i}.npy")), dir.path().join(format!("s{i}.json")), dir.path().join(format!("c{i}.csv")));
-        run(&["simulate", &p(&map), "--input", &p(&g.join("input.npy")), "--output", &p(&y), "--stats", &p(&s), "--steps-csv", &p(&c)]);
+        let (y, s, c) = (
+            dir.path().join(format!("y{i}.npy")),
+            dir.path().join(format!("s{i}.json")),
+            dir.path().join(format!("c{i}.csv")),
+        );
+        run(&[
+            "simulate",
+            &p(&map),
+            "--input",
+            &p(&g.join("input.npy")),
+            "--output",
+            &p(&y),
+            "--stats",
+            &p(&s),
+            "--steps-csv",
+            &p(&c),
+        ]);
         outs.push((std::fs::read(&y).unwrap(), std::fs::read(&s).unwrap(), std::fs::read(&c).unwrap()));
     }
     assert!(outs[0] == outs[1], "two simulate runs differ");

@@ -9,6 +9,7 @@
 //! result does not depend on the thread count.
 
 pub mod dynamics;
+pub mod fixed;
 mod neuron;
 mod plan;
 mod run;
