@@ -37,6 +37,10 @@ pub struct Args {
     /// Calibrate on these samples of --calib (or --input), e.g. 0..120.
     #[arg(long, value_parser = parse_range)]
     pub calib_samples: Option<Range<usize>>,
+    /// Also run the model in this target's fixed-point numerics (the chip's hardware mode,
+    /// without timing) and report its accuracy and its output mismatch against f64.
+    #[arg(long)]
+    pub target: Option<String>,
     /// Write the figures as JSON.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -103,6 +107,30 @@ pub fn run(a: Args) -> Result<()> {
         / before.output.len().max(1) as f64;
     let (sparsity, weight_bits) = weight_figures(&graph, &bits);
     let sops = after.sops_weight_layers() as f64 / n as f64;
+    let mut hw_line = String::new();
+    let hardware = match &a.target {
+        Some(spec) => {
+            let target = crate::cmd_target::load(spec)?;
+            let verified = graph.verify(&limits).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            let net = spikeforge_compiler::mapper::lower::lower(&graph, &verified, dynamics.dt)?;
+            let r =
+                spikeforge_compiler::exec::fixed::run_fixed(&net, &target.spec().numerics, &dynamics, &x.data, n, t);
+            let acc_hw = accuracy(&predictions(&r.output, n, t, r.output_len), &labels);
+            let mism = r.output.iter().zip(&after.output).filter(|(p, q)| p != q).count() as f64
+                / r.output.len().max(1) as f64;
+            hw_line = format!(
+                "hardware numerics              {}: accuracy {:.4}, output mismatch vs f64 {:.6}, {} values clamped",
+                target.name(),
+                acc_hw,
+                mism,
+                r.saturated
+            );
+            Some(
+                json!({"target": target.name(), "accuracy": acc_hw, "output_mismatch_fraction_vs_f64": mism, "saturated_values": r.saturated}),
+            )
+        }
+        None => None,
+    };
     println!("samples                        {n} × {t} steps");
     println!("accuracy                       {:.4} (before passes {:.4})", acc, acc_before);
     println!("output spike mismatch          {:.6}", mismatch);
@@ -113,6 +141,9 @@ pub fn run(a: Args) -> Result<()> {
     );
     println!("connection sparsity            {:.4} (before {:.4})", sparsity, sparsity_before);
     println!("weight memory                  {} bits (before {})", weight_bits, bits_before);
+    if !hw_line.is_empty() {
+        println!("{hw_line}");
+    }
     if let Some(p) = &a.json {
         let j = json!({
             "model": a.model.display().to_string(),
@@ -127,6 +158,7 @@ pub fn run(a: Args) -> Result<()> {
             "connection_sparsity": sparsity,
             "weight_bits_total": weight_bits,
             "weight_bits_total_before": bits_before,
+            "hardware": hardware,
         });
         spikeforge_compiler::atomic::write_atomically(p, (serde_json::to_string_pretty(&j)? + "\n").as_bytes())
             .with_context(|| format!("writing {}", p.display()))?;

@@ -172,8 +172,12 @@ pub struct SimStats {
     pub core_stall_cycles: u64,
     pub link_stall_cycles: u64,
     pub cycles_total: u64,
+    /// Cycles per time step: `mean` and `max` over all samples and steps.
+    pub cycles_per_step: MeanMax,
     pub cycles_per_step_mean: f64,
     pub cycles_per_step_max: u64,
+    /// Wall-equivalent latency per step at the target clock (mean; `_max` below).
+    pub latency_us_per_step: f64,
     pub latency_us_per_step_mean: f64,
     pub latency_us_per_step_max: f64,
     pub energy_pj: EnergyPj,
@@ -278,8 +282,10 @@ pub(crate) fn summarise(
         core_stall_cycles: 0,
         link_stall_cycles: 0,
         cycles_total: 0,
+        cycles_per_step: MeanMax { mean: 0.0, max: 0.0 },
         cycles_per_step_mean: 0.0,
         cycles_per_step_max: 0,
+        latency_us_per_step: 0.0,
         latency_us_per_step_mean: 0.0,
         latency_us_per_step_max: 0.0,
         energy_pj: EnergyPj::zero(),
@@ -313,6 +319,8 @@ pub(crate) fn summarise(
     s.energy_pj_per_sample = s.energy_pj.total / ns;
     s.cycles_per_step_mean = s.cycles_total as f64 / n_rows;
     s.latency_us_per_step_mean = s.cycles_per_step_mean / spec.timing.clock_mhz;
+    s.latency_us_per_step = s.latency_us_per_step_mean;
+    s.cycles_per_step = MeanMax { mean: s.cycles_per_step_mean, max: s.cycles_per_step_max as f64 };
     s.latency_us_per_step_max = s.cycles_per_step_max as f64 / spec.timing.clock_mhz;
     let (mut spikes, mut neuron_steps) = (0u64, 0u64);
     for (l, &p) in spiking.iter().enumerate() {
@@ -349,4 +357,11 @@ pub(crate) fn summarise(
         });
     }
     s
+}
+
+/// A mean and a maximum.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct MeanMax {
+    pub mean: f64,
+    pub max: f64,
 }
