@@ -27,6 +27,8 @@
 //! and passes repeat (at most [`MAX_PASSES`]) until the exact check holds. On targets with
 //! several core types, each new bin takes the type (among those with cores left) that holds
 //! the most of the current population's remaining neurons, preferring smaller cores on ties.
+//! That choice is greedy: it can run out of one type where a search over assignments would
+//! not (the count check then names the short type).
 
 use spikeforge_targets::coremap::CoreUsage;
 use spikeforge_targets::memory::{self, conv_kernel_bits_shared};
@@ -34,6 +36,9 @@ use spikeforge_targets::{Cast, CoreSpec, NeuronLayout, RowFormat, Target};
 
 use super::error::{MapError, Resource};
 use super::lower::{for_events, Network};
+
+/// Per population, its pieces `(bin, first, count)`.
+type Pieces = Vec<Vec<(u32, u32, u32)>>;
 
 /// Passes of the fill before out-side limits must hold.
 pub const MAX_PASSES: usize = 4;
@@ -121,10 +126,11 @@ impl RowCost {
     #[inline]
     fn bits(&self, s: u32) -> u64 {
         let s = s as u64;
-        if self.group == 0 {
-            memory::row_bits(&self.spec, s, self.targets).unwrap_or(u64::MAX)
-        } else {
-            (s / self.group).saturating_mul(self.full).saturating_add(self.rest[(s % self.group) as usize])
+        match s.checked_div(self.group) {
+            Some(full_groups) => {
+                full_groups.saturating_mul(self.full).saturating_add(self.rest[(s % self.group) as usize])
+            }
+            None => memory::row_bits(&self.spec, s, self.targets).unwrap_or(u64::MAX),
         }
     }
 }
@@ -628,7 +634,7 @@ impl<'a> Filler<'a> {
     }
 
     /// One fill of every population; bins with their in-side usage.
-    fn pass(&mut self) -> Result<(Vec<Open>, Vec<Vec<(u32, u32, u32)>>), MapError> {
+    fn pass(&mut self) -> Result<(Vec<Open>, Pieces), MapError> {
         let net = self.net;
         let avail = self.target.cores_per_type();
         let mut used = vec![0usize; self.types.len()];
@@ -822,18 +828,55 @@ pub fn check_counts(net: &Network, part: &Partition, target: &Target) -> Result<
     layers.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
     let listed: Vec<String> = layers.iter().take(5).map(|(n, l)| format!("`{l}` on {n}")).collect();
     let more = if layers.len() > 5 { ", …" } else { "" };
-    let by_type = if types.len() > 1 {
-        let parts: Vec<String> =
-            over.iter().map(|&t| format!("{} of type `{}` (has {})", used[t], types[t].name, avail[t])).collect();
-        format!("; cores of one type are short: {}", parts.join(", "))
+    let layers = format!("layers by cores: {}{more}", listed.join(", "));
+    let (needed, available, core_type, detail) = if types.len() > 1 {
+        // The most short type leads; the others and the total follow.
+        let &t = over.iter().max_by_key(|&&t| used[t] - avail[t] as usize).expect("some type is short");
+        let others: Vec<String> = over
+            .iter()
+            .filter(|&&o| o != t)
+            .map(|&o| format!("{} of type `{}` (has {})", used[o], types[o].name, avail[o]))
+            .collect();
+        let others = if others.is_empty() { String::new() } else { format!("; also {}", others.join(", ")) };
+        let detail = format!(" ({} cores in all; {layers}{others})", part.bins.len());
+        (used[t], avail[t] as usize, Some(types[t].name.clone()), detail)
     } else {
-        String::new()
+        (part.bins.len(), target.num_cores() as usize, None, format!(" ({layers})"))
     };
     Err(MapError::NotEnoughCores {
-        needed: part.bins.len(),
-        available: target.num_cores() as usize,
+        needed,
+        available,
+        core_type,
         target: target.name().to_string(),
-        detail: format!(" (layers by cores: {}{more}){by_type}", listed.join(", ")),
+        detail,
         hint: "use a target with more cores or chips, or prune the model".into(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use spikeforge_targets::{IndexBits, Padding, SynapseEncoding};
+
+    #[test]
+    fn tabulated_rows_equal_the_memory_formula() {
+        let loihi = spikeforge_targets::preset("loihi").unwrap().unwrap().spec().core_types[0].clone();
+        let mut packed = loihi.clone();
+        packed.encoding = SynapseEncoding {
+            format: RowFormat::Sparse { index_bits: IndexBits::Fixed(7) },
+            weight_bits: 3,
+            extra_bits_per_synapse: 1,
+            group_max_synapses: Some(5),
+            group_header_bits: 3,
+            padding: Padding::PowerOfTwo,
+        };
+        for (spec, largest) in [(loihi, 1024), (packed, 128)] {
+            for targets in [1u64, 7, 64, 100, largest] {
+                let rc = RowCost::new(&spec, targets);
+                for s in 0..400u32 {
+                    assert_eq!(rc.bits(s), memory::row_bits(&spec, s as u64, targets).unwrap(), "{s} of {targets}");
+                }
+            }
+        }
+    }
 }

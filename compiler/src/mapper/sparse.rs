@@ -212,7 +212,7 @@ impl ConvGeom {
 
     /// The unrolled matrix (rows = outputs).
     pub fn to_csr(&self) -> Csr {
-        Csr::from_rows(self.n_out(), self.n_in(), |t, push| self.for_target(t, |e, v| push(e, v)))
+        Csr::from_rows(self.n_out(), self.n_in(), |t, push| self.for_target(t, &mut *push))
     }
 
     /// The shape targets' memory formulas take for a kernel stored once: `in_channels` is
