@@ -11,6 +11,7 @@
 //! A placement unit ("piece" in [`place`]) is a core load: one or more contiguous neuron
 //! ranges of consecutive populations that share a core.
 
+pub mod accounting;
 pub mod bound;
 pub mod emit;
 pub mod error;
