@@ -75,6 +75,9 @@ fn main() {
         report.hop_traffic_sequential,
         if report.hop_traffic_sequential > 0.0 { report.hop_traffic / report.hop_traffic_sequential } else { 1.0 }
     );
+    let util: Vec<String> =
+        report.utilisation.iter().map(|(k, u)| format!("{k} {:.2}/{:.2}/{:.2}", u.min, u.mean, u.max)).collect();
+    println!("  utilisation min/mean/max: {}", util.join(", "));
     for d in &report.demand {
         println!("  demand {}: {} / {} per core = {} cores", d.resource, d.demand, d.capacity_per_core, d.cores);
     }
