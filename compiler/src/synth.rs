@@ -173,3 +173,88 @@ fn calibrate(g: &Graph, conv: NodeId, shape: &Shape, x: &[f64], spec: &ConvNetSp
     }
     hi
 }
+
+/// A deep conv net for mapping benchmarks: `Input [c, h, w]` → (Conv2d k×k, stride 1,
+/// padding k/2 → LIF)* → Output. Thresholds are fixed (1.0, leak 0.5 per step), not
+/// calibrated: the mapper's work depends on the connectivity, not on the activity.
+pub fn deep_conv_net(input: [usize; 3], channels: &[usize], kernel: usize, seed: u64) -> Result<Graph, IrError> {
+    let mut rng = Rng::new(seed);
+    let dt = Dynamics::default().dt;
+    let mut g = Graph::new();
+    let dims: Vec<i64> = input.iter().map(|&d| d as i64).collect();
+    let mut prev = g.add_node("input", build(OpKind::Input, vec![("shape", Attr::Ints(dims))]))?;
+    let mut shape = Shape(input.to_vec());
+    for (i, &c_out) in channels.iter().enumerate() {
+        let c_in = shape.dims()[0];
+        let n_w = c_out * c_in * kernel * kernel;
+        let scale = 1.0 / ((c_in * kernel * kernel) as f64).sqrt();
+        let w: Vec<f64> = (0..n_w).map(|_| (rng.uniform() * 2.0 - 0.8) * scale).collect();
+        let conv = build(
+            OpKind::Conv2d,
+            vec![
+                ("weight", Attr::Tensor(Tensor::new(vec![c_out, c_in, kernel, kernel], w).expect("sized"))),
+                ("bias", Attr::Tensor(Tensor::zeros(vec![c_out]))),
+                ("stride", Attr::Ints(vec![1; 2])),
+                ("padding", Attr::Ints(vec![(kernel / 2) as i64; 2])),
+            ],
+        );
+        let out_shape = Shape(vec![c_out, shape.dims()[1], shape.dims()[2]]);
+        let c = g.add_node(format!("conv{i}"), conv)?;
+        g.add_edge(prev, c)?;
+        let n = g.add_node(format!("lif{i}"), lif(&out_shape, 1.0, dt))?;
+        g.add_edge(c, n)?;
+        prev = n;
+        shape = out_shape;
+    }
+    let o = g.add_node("output", build(OpKind::Output, vec![("shape", Attr::Ints(vec![shape.numel() as i64]))]))?;
+    g.add_edge(prev, o)?;
+    Ok(g)
+}
+
+/// A sparse MLP for mapping benchmarks: `Input [sizes[0]]` → (Affine → LIF)* with each
+/// weight nonzero with probability `density` (fixed thresholds, as [`deep_conv_net`]).
+pub fn sparse_mlp(sizes: &[usize], density: f64, seed: u64) -> Result<Graph, IrError> {
+    let mut rng = Rng::new(seed);
+    let dt = Dynamics::default().dt;
+    let mut g = Graph::new();
+    let n0 = sizes.first().copied().unwrap_or(1);
+    let mut prev = g.add_node("input", build(OpKind::Input, vec![("shape", Attr::Ints(vec![n0 as i64]))]))?;
+    for (i, w) in sizes.windows(2).enumerate() {
+        let (n_in, n_out) = (w[0], w[1]);
+        let scale = 1.0 / ((n_in as f64) * density).sqrt().max(1.0);
+        let weights: Vec<f64> = (0..n_in * n_out)
+            .map(|_| if rng.uniform() < density { (rng.uniform() * 2.0 - 0.8) * scale } else { 0.0 })
+            .collect();
+        let fc = build(
+            OpKind::Affine,
+            vec![
+                ("weight", Attr::Tensor(Tensor::new(vec![n_out, n_in], weights).expect("sized"))),
+                ("bias", Attr::Tensor(Tensor::zeros(vec![n_out]))),
+            ],
+        );
+        let f = g.add_node(format!("fc{i}"), fc)?;
+        g.add_edge(prev, f)?;
+        let n = g.add_node(format!("lif{i}"), lif(&Shape(vec![n_out]), 1.0, dt))?;
+        g.add_edge(f, n)?;
+        prev = n;
+    }
+    let last = *sizes.last().unwrap_or(&1) as i64;
+    let o = g.add_node("output", build(OpKind::Output, vec![("shape", Attr::Ints(vec![last]))]))?;
+    g.add_edge(prev, o)?;
+    Ok(g)
+}
+
+/// Generated networks of the mapping benchmarks, by name: ~1.3M and ~9.3M synapses of
+/// 3×3 convolutions, ~0.93M and ~10.1M synapses of sparse fully connected layers.
+pub const MAPPING_WORKLOADS: [&str; 4] = ["conv1m", "mlp1m", "conv10m", "mlp10m"];
+
+/// One of [`MAPPING_WORKLOADS`]; `None` for another name.
+pub fn mapping_workload(name: &str) -> Option<Result<Graph, IrError>> {
+    Some(match name {
+        "conv1m" => deep_conv_net([2, 32, 32], &[8, 8, 8], 3, 1),
+        "conv10m" => deep_conv_net([2, 32, 32], &[16, 16, 16, 16, 16], 3, 1),
+        "mlp1m" => sparse_mlp(&[784, 1024, 1024, 10], 0.5, 1),
+        "mlp10m" => sparse_mlp(&[2048, 2048, 2048, 2048, 10], 0.8, 1),
+        _ => return None,
+    })
+}

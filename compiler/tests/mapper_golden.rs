@@ -5,13 +5,11 @@
 
 mod mapper_common;
 
-use mapper_common::{check_limits, check_map, golden, golden_dir, run_map, target};
+use mapper_common::{check_limits, check_map, conv_kernels, golden, golden_dir, run_map, target};
 use spikeforge_compiler::arrays::read_npy_f64;
 use spikeforge_compiler::exec::{Dynamics, Executor};
-use spikeforge_compiler::ir::{Graph, Op};
 use spikeforge_compiler::limits::Limits;
 use spikeforge_compiler::mapper::{compile, render_summary, CompileOptions, PlacementMethod};
-use spikeforge_targets::coremap::CoreMap;
 
 const CASES: [&str; 3] = ["digits_mlp", "digits_cnn", "rsnn_random"];
 const TARGETS: [&str; 3] = ["loihi", "speck", "test_4x4"];
@@ -23,35 +21,6 @@ fn opts(case: &str) -> CompileOptions {
         model: format!("{case}/model.nir"),
         placement: PlacementMethod::Sequential,
         ..CompileOptions::default()
-    }
-}
-
-/// The memory shape of a projection's kernel when it is exactly one convolution.
-fn conv_kernels(graph: &Graph, map: &CoreMap) -> impl Fn(usize, u64) -> Option<spikeforge_targets::memory::Conv2d> {
-    let shapes: Vec<Option<(u64, [u64; 2])>> = map
-        .projections
-        .iter()
-        .map(|p| {
-            let last = p.name.rsplit('+').next()?;
-            let node = graph.find(last)?;
-            match graph.op(node) {
-                Op::Conv2d(c) if p.kind == spikeforge_targets::coremap::ProjectionKind::Conv => {
-                    let k = c.kernel();
-                    Some(((c.in_channels() / c.groups) as u64, [k[0] as u64, k[1] as u64]))
-                }
-                _ => None,
-            }
-        })
-        .collect();
-    move |q, channels| {
-        shapes[q].map(|(c, k)| spikeforge_targets::memory::Conv2d {
-            in_channels: c,
-            out_channels: channels,
-            input: [1, 1],
-            kernel: k,
-            stride: [1, 1],
-            padding: [0, 0],
-        })
     }
 }
 

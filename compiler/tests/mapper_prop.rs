@@ -17,7 +17,7 @@ mod mapper_common;
 use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap};
 
-use mapper_common::{check_limits, check_map, run_map};
+use mapper_common::{check_limits, check_map, conv_kernels, run_map};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use spikeforge_compiler::exec::{Dynamics, Executor};
@@ -25,7 +25,6 @@ use spikeforge_compiler::ir::{Attr, Graph, NodeId, Op, OpKind, Tensor};
 use spikeforge_compiler::limits::Limits;
 use spikeforge_compiler::mapper::{compile, CompileOptions, MapError, PlacementMethod};
 use spikeforge_compiler::synth::Rng;
-use spikeforge_targets::coremap::ProjectionKind;
 use spikeforge_targets::{
     Cast, CoreSpec, IndexBits, Layout, NeuronLayout, Padding, RowFormat, SynapseEncoding, Target, TargetSpec,
 };
@@ -524,36 +523,6 @@ fn map_synapses(map: &spikeforge_targets::CoreMap) -> HashMap<String, Vec<(u32, 
         v.sort_unstable();
     }
     out
-}
-
-fn conv_kernels(
-    graph: &Graph,
-    map: &spikeforge_targets::CoreMap,
-) -> impl Fn(usize, u64) -> Option<spikeforge_targets::memory::Conv2d> {
-    let shapes: Vec<Option<(u64, [u64; 2])>> = map
-        .projections
-        .iter()
-        .map(|p| {
-            let node = graph.find(p.name.rsplit('+').next()?)?;
-            match graph.op(node) {
-                Op::Conv2d(c) if p.kind == ProjectionKind::Conv => {
-                    let k = c.kernel();
-                    Some(((c.in_channels() / c.groups) as u64, [k[0] as u64, k[1] as u64]))
-                }
-                _ => None,
-            }
-        })
-        .collect();
-    move |q, channels| {
-        shapes[q].map(|(c, k)| spikeforge_targets::memory::Conv2d {
-            in_channels: c,
-            out_channels: channels,
-            input: [1, 1],
-            kernel: k,
-            stride: [1, 1],
-            padding: [0, 0],
-        })
-    }
 }
 
 fn check_case(net: &NetSpec, tg: &TargetGen, accepted: &Cell<u32>, rejected: &Cell<u32>, split: &Cell<u32>) {

@@ -15,8 +15,9 @@ use spikeforge_targets::coremap::{
 };
 use spikeforge_targets::{CoreId, Target};
 
-use super::lower::Network;
+use super::lower::{Network, Synapses};
 use super::partition::Partition;
+use super::sparse::Csr;
 use crate::exec::{Dynamics, ResetRule, SpikeTest};
 
 /// Which coefficient vectors a model reads.
@@ -64,9 +65,12 @@ pub fn map_dynamics(d: &Dynamics) -> MapDynamics {
     }
 }
 
-/// Builds the core map. `placement[b]` is the core of bin `b`.
+/// Builds the core map. `placement[b]` is the core of bin `b`. Bins are emitted in fill
+/// order and each projection's synapses are released (`net` keeps its populations and
+/// projection headers, not their synapses) once the last bin holding its targets is done,
+/// so the explicit synapses and the emitted map do not both peak at full size.
 pub fn emit(
-    net: &Network,
+    net: &mut Network,
     part: &Partition,
     placement: &[CoreId],
     target: &Target,
@@ -132,12 +136,17 @@ pub fn emit(
         .collect();
     let mut cursor: Vec<Vec<u32>> =
         projections.iter().map(|p| p.fanout_start[..p.n_events as usize].to_vec()).collect();
-    let mut scratch: Vec<Vec<u32>> = net.projections.iter().map(|p| vec![0; p.n_events]).collect();
+    let mut scratch: Vec<Vec<u32>> = vec![Vec::new(); net.projections.len()];
     let mut touched: Vec<u32> = Vec::new();
-    let mut order: Vec<usize> = (0..part.bins.len()).collect();
-    order.sort_by_key(|&b| placement[b]);
-    let mut cores = Vec::with_capacity(order.len());
-    for b in order {
+    // Projections to release after each bin: those whose targets end there.
+    let mut release: Vec<Vec<usize>> = vec![Vec::new(); part.bins.len()];
+    for (q, p) in net.projections.iter().enumerate() {
+        if let Some(last) = part.pieces[p.target].iter().map(|x| x.0 as usize).max() {
+            release[last].push(q);
+        }
+    }
+    let mut cores = Vec::with_capacity(part.bins.len());
+    for b in 0..part.bins.len() {
         let bin = &part.bins[b];
         let core = placement[b];
         let mut groups = Vec::with_capacity(bin.segments.len());
@@ -179,6 +188,9 @@ pub fn emit(
             let local0 = offsets[b][si];
             for &q in &incoming[pi] {
                 let syn = &net.projections[q].synapses;
+                if scratch[q].is_empty() {
+                    scratch[q] = vec![0; net.projections[q].n_events];
+                }
                 let cnt = &mut scratch[q];
                 for t in range.clone() {
                     syn.for_target(t, |e, _| {
@@ -221,6 +233,17 @@ pub fn emit(
             }
         }
         cores.push(CoreProgram { core, groups, params, axons, usage: bin.usage });
+        for &q in &release[b] {
+            net.projections[q].synapses = Synapses::Rows(Csr::empty(0, 0));
+            scratch[q] = Vec::new();
+        }
+    }
+    cores.sort_by_key(|c| c.core);
+    for p in projections.iter_mut() {
+        for e in 0..p.n_events as usize {
+            let (a, z) = (p.fanout_start[e] as usize, p.fanout_start[e + 1] as usize);
+            p.fanout[a..z].sort_by_key(|d| d.core);
+        }
     }
     CoreMap {
         version: CORE_MAP_VERSION,

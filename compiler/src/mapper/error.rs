@@ -141,8 +141,19 @@ pub enum MapError {
         resource.hint()
     )]
     DoesNotFit { layer: String, resource: Resource, need: u64, offers: u64, core_type: String },
-    #[error("the model needs {needed} cores, but target `{target}` has {available}{detail}; {hint}")]
-    NotEnoughCores { needed: usize, available: usize, target: String, detail: String, hint: String },
+    #[error(
+        "the model needs {needed} cores{}, but target `{target}` has {available}{detail}; {hint}",
+        core_type.as_ref().map_or_else(String::new, |t| format!(" of type `{t}`"))
+    )]
+    NotEnoughCores {
+        needed: usize,
+        available: usize,
+        /// The core type that is short, on targets with several.
+        core_type: Option<String>,
+        target: String,
+        detail: String,
+        hint: String,
+    },
     #[error(
         "routing failed: {0}; place the model on fewer cores or use a target with larger routing tables \
          (multicast needs fewer entries)"

@@ -363,6 +363,7 @@ impl Lowering<'_> {
         m
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn projection(
         &self,
         source: usize,

@@ -11,6 +11,7 @@
 //! A placement unit ("piece" in [`place`]) is a core load: one or more contiguous neuron
 //! ranges of consecutive populations that share a core.
 
+pub mod accounting;
 pub mod bound;
 pub mod emit;
 pub mod error;
@@ -82,7 +83,7 @@ pub fn compile(
     }
     let mut phases = report::PhaseSeconds::default();
     let t = Instant::now();
-    let net = lower::lower(graph, verified, dynamics.dt)?;
+    let mut net = lower::lower(graph, verified, dynamics.dt)?;
     phases.lower = secs(t);
 
     let t = Instant::now();
@@ -119,12 +120,13 @@ pub fn compile(
     let routes = route::route(target, &placement, &tr.flows)?;
     phases.route = secs(t);
 
-    let t = Instant::now();
     let demands = bound::demands(&net, target);
-    let map = emit::emit(&net, &part, &placement, target, &dynamics, &opts.model);
+    let (neurons, synapses) = (net.n_neurons(), net.n_synapses());
+    let t = Instant::now();
+    let map = emit::emit(&mut net, &part, &placement, target, &dynamics, &opts.model);
     phases.emit = secs(t);
 
-    let (cores_lower_bound, lower_bound_resource) = bound::lower_bound(&demands, net.n_neurons() > 0);
+    let (cores_lower_bound, lower_bound_resource) = bound::lower_bound(&demands, neurons > 0);
     let (layers, projection_details) = report::layers_and_projections(&map);
     let report = MapReport {
         format: report::REPORT_FORMAT,
@@ -136,8 +138,8 @@ pub fn compile(
             PlacementMethod::Optimized { seed } => format!("optimized (seed {seed})"),
         },
         traffic_source: if opts.calibration.is_some() { "calibration" } else { "fan-out" }.into(),
-        neurons: net.n_neurons(),
-        synapses: net.n_synapses(),
+        neurons,
+        synapses,
         populations: net.populations.len(),
         projections: net.projections.len(),
         cores_used: map.cores.len(),

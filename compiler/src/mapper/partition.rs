@@ -27,13 +27,19 @@
 //! and passes repeat (at most [`MAX_PASSES`]) until the exact check holds. On targets with
 //! several core types, each new bin takes the type (among those with cores left) that holds
 //! the most of the current population's remaining neurons, preferring smaller cores on ties.
+//! That choice is greedy: it can run out of one type where a search over assignments would
+//! not (the count check then names the short type).
 
 use spikeforge_targets::coremap::CoreUsage;
-use spikeforge_targets::memory::{self, conv_kernel_bits_shared};
-use spikeforge_targets::{Cast, CoreSpec, NeuronLayout, RowFormat, Target};
+use spikeforge_targets::Target;
 
+pub use super::accounting::capacity;
+use super::accounting::{Filler, Open};
 use super::error::{MapError, Resource};
 use super::lower::{for_events, Network};
+
+/// Per population, its pieces `(bin, first, count)`.
+type Pieces = Vec<Vec<(u32, u32, u32)>>;
 
 /// Passes of the fill before out-side limits must hold.
 pub const MAX_PASSES: usize = 4;
@@ -81,418 +87,7 @@ pub struct Partition {
     pub passes: usize,
 }
 
-/// Capacity of `r` on a core type (`u64::MAX` when unlimited).
-pub fn capacity(spec: &CoreSpec, r: Resource) -> u64 {
-    let opt = |v: Option<u32>| v.map_or(u64::MAX, |v| v as u64);
-    match r {
-        Resource::Neurons => spec.max_neurons as u64,
-        Resource::SynapseMemory => spec.synapse_memory_bits,
-        Resource::InAxons => spec.in_axons as u64,
-        Resource::OutAxons => spec.out_axons as u64,
-        Resource::DestinationCores => opt(spec.max_destination_cores),
-        Resource::FanoutPerNeuron => opt(spec.max_fanout_per_neuron),
-        Resource::RoutingEntries => opt(spec.routing_entries),
-    }
-}
-
-/// Row footprints for one core type and index width, tabulated per group remainder so a
-/// row of `s` synapses costs `(s / g)·full + rest[s % g]` (exactly `memory::row_bits`).
-#[derive(Clone, Debug)]
-struct RowCost {
-    spec: CoreSpec,
-    targets: u64,
-    group: u64,
-    full: u64,
-    rest: Vec<u64>,
-}
-
-impl RowCost {
-    fn new(spec: &CoreSpec, targets: u64) -> RowCost {
-        let rb = |s: u64| memory::row_bits(spec, s, targets).unwrap_or(u64::MAX);
-        match spec.encoding.group_max_synapses {
-            Some(g) if g as u64 <= 1 << 16 => {
-                let g = g as u64;
-                RowCost { spec: spec.clone(), targets, group: g, full: rb(g), rest: (0..g).map(rb).collect() }
-            }
-            _ => RowCost { spec: spec.clone(), targets, group: 0, full: 0, rest: Vec::new() },
-        }
-    }
-
-    #[inline]
-    fn bits(&self, s: u32) -> u64 {
-        let s = s as u64;
-        if self.group == 0 {
-            memory::row_bits(&self.spec, s, self.targets).unwrap_or(u64::MAX)
-        } else {
-            (s / self.group).saturating_mul(self.full).saturating_add(self.rest[(s % self.group) as usize])
-        }
-    }
-}
-
-/// Per core type: a row-cost table per sparse index width.
-struct TypeCosts {
-    by_index: Vec<Option<RowCost>>,
-}
-
-impl TypeCosts {
-    fn new(spec: &CoreSpec) -> TypeCosts {
-        let mut by_index = vec![None; 65];
-        if let RowFormat::Sparse { .. } = spec.encoding.format {
-            for ib in 0..=64u32 {
-                // A number of targets whose index width is `ib`, if any.
-                let t = if ib == 0 {
-                    1
-                } else if ib < 64 {
-                    1u64 << ib
-                } else {
-                    u64::MAX
-                };
-                if memory::index_bits(&spec.encoding, t) == Ok(ib) {
-                    by_index[ib as usize] = Some(RowCost::new(spec, t));
-                } else if ib == 0 {
-                    if let Ok(b) = memory::index_bits(&spec.encoding, 1) {
-                        by_index[b as usize] = Some(RowCost::new(spec, 1));
-                    }
-                }
-            }
-        }
-        TypeCosts { by_index }
-    }
-}
-
-/// Per projection: the synapse counts per event in the current piece of its target.
-#[derive(Clone, Debug, Default)]
-struct Acc {
-    cnt: Vec<u32>,
-    touched: Vec<u32>,
-    bits: u64,
-}
-
-/// The bin being filled.
-#[derive(Clone, Debug)]
-struct Open {
-    /// Stamp, unique among bins and probes.
-    id: u32,
-    /// Index in `bins` (for probes, unused).
-    index: u32,
-    ty: usize,
-    entries: u64,
-    closed_bits: u64,
-    seg_bits: u64,
-    in_axons: u64,
-    out_axons: u64,
-    routing: u64,
-    dest_cores: u64,
-    segments: Vec<Segment>,
-    seg_pop: usize,
-    seg_first: usize,
-    seg_count: usize,
-    seg_channels: u64,
-    last_channel: usize,
-}
-
-/// Undo record of one neuron's addition.
-#[derive(Default)]
-struct Undo {
-    scalars: [u64; 7],
-    accs: Vec<(u64, usize)>,
-    sent: Vec<(usize, u32, u32)>,
-    dstamp: Vec<(bool, u32, u32)>,
-}
-
-struct Filler<'a> {
-    net: &'a Network,
-    target: &'a Target,
-    types: &'a [CoreSpec],
-    costs: Vec<TypeCosts>,
-    incoming: Vec<Vec<usize>>,
-    outgoing: Vec<Vec<usize>>,
-    acc: Vec<Acc>,
-    sent: Vec<Vec<u32>>,
-    cur: Vec<Option<Dests>>,
-    prev: Vec<Option<Dests>>,
-    dstamp_cur: Vec<u32>,
-    dstamp_prev: Vec<u32>,
-    next_id: u32,
-    undo: Undo,
-    events: Vec<u32>,
-    multicast: bool,
-}
-
 impl<'a> Filler<'a> {
-    fn new(net: &'a Network, target: &'a Target) -> Filler<'a> {
-        let types = &target.spec().core_types;
-        Filler {
-            net,
-            target,
-            types,
-            costs: types.iter().map(TypeCosts::new).collect(),
-            incoming: net.incoming(),
-            outgoing: net.outgoing(),
-            acc: net.projections.iter().map(|p| Acc { cnt: vec![0; p.n_events], ..Acc::default() }).collect(),
-            sent: net
-                .projections
-                .iter()
-                .map(|p| if p.source == net.input { Vec::new() } else { vec![u32::MAX; p.n_events] })
-                .collect(),
-            cur: vec![None; net.projections.len()],
-            prev: vec![None; net.projections.len()],
-            dstamp_cur: Vec::new(),
-            dstamp_prev: Vec::new(),
-            next_id: 0,
-            undo: Undo::default(),
-            events: Vec::new(),
-            multicast: target.spec().noc.cast == Cast::Multicast,
-        }
-    }
-
-    fn open(&mut self, ty: usize, index: u32) -> Open {
-        self.next_id += 1;
-        Open {
-            id: self.next_id,
-            index,
-            ty,
-            entries: 0,
-            closed_bits: 0,
-            seg_bits: 0,
-            in_axons: 0,
-            out_axons: 0,
-            routing: 0,
-            dest_cores: 0,
-            segments: Vec::new(),
-            seg_pop: usize::MAX,
-            seg_first: 0,
-            seg_count: 0,
-            seg_channels: 0,
-            last_channel: usize::MAX,
-        }
-    }
-
-    fn start_segment(o: &mut Open, pop: usize, first: usize) {
-        o.seg_pop = pop;
-        o.seg_first = first;
-        o.seg_count = 0;
-        o.seg_channels = 0;
-        o.last_channel = usize::MAX;
-        o.seg_bits = 0;
-    }
-
-    /// Ends the current segment: records it and clears the per-event counts.
-    fn end_segment(&mut self, o: &mut Open) {
-        if o.seg_pop == usize::MAX {
-            return;
-        }
-        if o.seg_count > 0 {
-            o.segments.push(Segment { pop: o.seg_pop as u32, first: o.seg_first as u32, count: o.seg_count as u32 });
-        }
-        o.closed_bits += o.seg_bits;
-        o.seg_bits = 0;
-        for &q in &self.incoming[o.seg_pop] {
-            let a = &mut self.acc[q];
-            for &e in &a.touched {
-                a.cnt[e as usize] = 0;
-            }
-            a.touched.clear();
-            a.bits = 0;
-        }
-        o.seg_pop = usize::MAX;
-    }
-
-    /// Adds neuron `j` of the current segment's population; returns its fan-out.
-    fn add(&mut self, o: &mut Open, j: usize) -> u64 {
-        let p = o.seg_pop;
-        let pop = &self.net.populations[p];
-        let spec = &self.types[o.ty];
-        let hw = pop.grid[1] * pop.grid[2];
-        let channel = j / hw.max(1);
-        let new_channel = o.seg_count == 0 || channel != o.last_channel;
-        let u = &mut self.undo;
-        u.scalars = [o.entries, o.seg_bits, o.in_axons, o.out_axons, o.routing, o.dest_cores, 0];
-        u.accs.clear();
-        u.sent.clear();
-        u.dstamp.clear();
-        o.entries += match spec.neuron_layout {
-            NeuronLayout::Exact => 1,
-            NeuronLayout::PowerOfTwo if new_channel => {
-                memory::neuron_entries(spec, 1, [pop.grid[1] as u64, pop.grid[2] as u64]).unwrap_or(u64::MAX)
-            }
-            NeuronLayout::PowerOfTwo => 0,
-        };
-        let count = (o.seg_count + 1) as u64;
-        for &q in &self.incoming[p] {
-            let proj = &self.net.projections[q];
-            let a = &mut self.acc[q];
-            u.accs.push((a.bits, a.touched.len()));
-            let before = a.bits;
-            let (cnt, touched) = (&mut a.cnt, &mut a.touched);
-            let mut count_only = || {
-                proj.synapses.for_target(j, |e, _| {
-                    let c = &mut cnt[e as usize];
-                    if *c == 0 {
-                        touched.push(e);
-                    }
-                    *c += 1;
-                })
-            };
-            match (spec.weight_sharing, proj.synapses.conv(), &spec.encoding.format) {
-                (true, Some(g), _) => {
-                    // The kernel of every output channel the piece touches, once the
-                    // projection has any synapse here.
-                    count_only();
-                    let channels = o.seg_channels + new_channel as u64;
-                    a.bits = if a.touched.is_empty() {
-                        0
-                    } else {
-                        conv_kernel_bits_shared(spec, &g.memory_shape(channels)).unwrap_or(u64::MAX)
-                    };
-                }
-                (_, _, RowFormat::Dense) => {
-                    count_only();
-                    let row = memory::row_bits(spec, 1, count).unwrap_or(u64::MAX);
-                    a.bits = (a.touched.len() as u64).saturating_mul(row);
-                }
-                (_, _, RowFormat::Sparse { .. }) => {
-                    let costs = &self.costs[o.ty].by_index;
-                    let ib = memory::index_bits(&spec.encoding, count).ok().and_then(|b| costs[b as usize].as_ref());
-                    match ib {
-                        None => {
-                            // The piece outgrew the widest index: charge it as out of memory.
-                            count_only();
-                            a.bits = u64::MAX;
-                        }
-                        Some(rc) => {
-                            let old_ib = memory::index_bits(&spec.encoding, count - 1).ok();
-                            if count == 1 || old_ib != memory::index_bits(&spec.encoding, count).ok() {
-                                a.bits = a
-                                    .touched
-                                    .iter()
-                                    .map(|&e| rc.bits(a.cnt[e as usize]))
-                                    .fold(0u64, u64::saturating_add);
-                            }
-                            let mut bits = a.bits;
-                            let (cnt, touched) = (&mut a.cnt, &mut a.touched);
-                            proj.synapses.for_target(j, |e, _| {
-                                let c = &mut cnt[e as usize];
-                                if *c == 0 {
-                                    touched.push(e);
-                                }
-                                bits = bits.saturating_sub(rc.bits(*c));
-                                *c += 1;
-                                bits = bits.saturating_add(rc.bits(*c));
-                            });
-                            a.bits = bits;
-                        }
-                    }
-                }
-            }
-            o.in_axons += (a.touched.len() - u.accs.last().expect("pushed above").1) as u64;
-            o.seg_bits = o.seg_bits.saturating_sub(before).saturating_add(a.bits);
-        }
-        // Out side: events this neuron sends, with the destinations known so far.
-        let mut fan = 0u64;
-        for &q in &self.outgoing[p] {
-            let proj = &self.net.projections[q];
-            let (dests, prev) = match (&self.cur[q], &self.prev[q]) {
-                (Some(d), _) => (d, false),
-                (None, Some(d)) => (d, true),
-                (None, None) => continue,
-            };
-            self.events.clear();
-            let ev = &mut self.events;
-            for_events(proj, j, |e| ev.push(e));
-            for &e in &self.events {
-                let d = dests.of(e);
-                if d.is_empty() {
-                    continue;
-                }
-                fan += d.len() as u64;
-                let s = &mut self.sent[q][e as usize];
-                if *s == o.id {
-                    continue;
-                }
-                u.sent.push((q, e, *s));
-                *s = o.id;
-                o.out_axons += d.len() as u64;
-                o.routing += if self.multicast { 1 } else { d.len() as u64 };
-                let stamps = if prev { &mut self.dstamp_prev } else { &mut self.dstamp_cur };
-                for &b in d {
-                    if stamps.len() <= b as usize {
-                        stamps.resize(b as usize + 1, u32::MAX);
-                    }
-                    if stamps[b as usize] != o.id {
-                        u.dstamp.push((prev, b, stamps[b as usize]));
-                        stamps[b as usize] = o.id;
-                        o.dest_cores += 1;
-                    }
-                }
-            }
-        }
-        u.scalars[6] = new_channel as u64;
-        o.seg_count += 1;
-        if new_channel {
-            o.seg_channels += 1;
-            o.last_channel = channel;
-        }
-        fan
-    }
-
-    /// Reverts the last [`Filler::add`] of neuron `j`.
-    fn undo(&mut self, o: &mut Open, j: usize) {
-        let u = &mut self.undo;
-        [o.entries, o.seg_bits, o.in_axons, o.out_axons, o.routing, o.dest_cores] =
-            [u.scalars[0], u.scalars[1], u.scalars[2], u.scalars[3], u.scalars[4], u.scalars[5]];
-        o.seg_count -= 1;
-        if u.scalars[6] == 1 {
-            o.seg_channels -= 1;
-            o.last_channel = if o.seg_count == 0 {
-                usize::MAX
-            } else {
-                (j - 1) / (self.net.populations[o.seg_pop].grid[1] * self.net.populations[o.seg_pop].grid[2]).max(1)
-            };
-        }
-        for (&q, &(bits, len)) in self.incoming[o.seg_pop].iter().zip(&u.accs) {
-            let a = &mut self.acc[q];
-            let cnt = &mut a.cnt;
-            self.net.projections[q].synapses.for_target(j, |e, _| cnt[e as usize] -= 1);
-            a.touched.truncate(len);
-            a.bits = bits;
-        }
-        for &(q, e, old) in u.sent.iter().rev() {
-            self.sent[q][e as usize] = old;
-        }
-        for &(prev, b, old) in u.dstamp.iter().rev() {
-            let stamps = if prev { &mut self.dstamp_prev } else { &mut self.dstamp_cur };
-            stamps[b as usize] = old;
-        }
-    }
-
-    /// The first limit the bin breaks, with the amount needed.
-    fn violation(&self, o: &Open, fan: u64) -> Option<(Resource, u64)> {
-        let spec = &self.types[o.ty];
-        let used = [
-            (Resource::Neurons, o.entries),
-            (Resource::SynapseMemory, o.closed_bits.saturating_add(o.seg_bits)),
-            (Resource::InAxons, o.in_axons),
-            (Resource::OutAxons, o.out_axons),
-            (Resource::DestinationCores, o.dest_cores),
-            (Resource::FanoutPerNeuron, fan),
-            (Resource::RoutingEntries, o.routing),
-        ];
-        used.into_iter().find(|&(r, v)| v > capacity(spec, r))
-    }
-
-    /// Adds `j` if every limit still holds.
-    fn try_add(&mut self, o: &mut Open, j: usize) -> Result<(), (Resource, u64)> {
-        let fan = self.add(o, j);
-        match self.violation(o, fan) {
-            None => Ok(()),
-            Some(v) => {
-                self.undo(o, j);
-                Err(v)
-            }
-        }
-    }
-
     /// How many neurons of `pop` from `j` an empty bin of type `ty` takes, and, when none,
     /// the limit the first one breaks.
     fn probe(&mut self, pop: usize, j: usize, ty: usize) -> (usize, Option<(Resource, u64)>) {
@@ -628,7 +223,7 @@ impl<'a> Filler<'a> {
     }
 
     /// One fill of every population; bins with their in-side usage.
-    fn pass(&mut self) -> Result<(Vec<Open>, Vec<Vec<(u32, u32, u32)>>), MapError> {
+    fn pass(&mut self) -> Result<(Vec<Open>, Pieces), MapError> {
         let net = self.net;
         let avail = self.target.cores_per_type();
         let mut used = vec![0usize; self.types.len()];
@@ -822,18 +417,27 @@ pub fn check_counts(net: &Network, part: &Partition, target: &Target) -> Result<
     layers.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
     let listed: Vec<String> = layers.iter().take(5).map(|(n, l)| format!("`{l}` on {n}")).collect();
     let more = if layers.len() > 5 { ", …" } else { "" };
-    let by_type = if types.len() > 1 {
-        let parts: Vec<String> =
-            over.iter().map(|&t| format!("{} of type `{}` (has {})", used[t], types[t].name, avail[t])).collect();
-        format!("; cores of one type are short: {}", parts.join(", "))
+    let layers = format!("layers by cores: {}{more}", listed.join(", "));
+    let (needed, available, core_type, detail) = if types.len() > 1 {
+        // The most short type leads; the others and the total follow.
+        let &t = over.iter().max_by_key(|&&t| used[t] - avail[t] as usize).expect("some type is short");
+        let others: Vec<String> = over
+            .iter()
+            .filter(|&&o| o != t)
+            .map(|&o| format!("{} of type `{}` (has {})", used[o], types[o].name, avail[o]))
+            .collect();
+        let others = if others.is_empty() { String::new() } else { format!("; also {}", others.join(", ")) };
+        let detail = format!(" ({} cores in all; {layers}{others})", part.bins.len());
+        (used[t], avail[t] as usize, Some(types[t].name.clone()), detail)
     } else {
-        String::new()
+        (part.bins.len(), target.num_cores() as usize, None, format!(" ({layers})"))
     };
     Err(MapError::NotEnoughCores {
-        needed: part.bins.len(),
-        available: target.num_cores() as usize,
+        needed,
+        available,
+        core_type,
         target: target.name().to_string(),
-        detail: format!(" (layers by cores: {}{more}){by_type}", listed.join(", ")),
+        detail,
         hint: "use a target with more cores or chips, or prune the model".into(),
     })
 }

@@ -24,6 +24,11 @@ impl Csr {
         Csr { n_rows: n, n_cols: n, start: (0..=n).collect(), col: (0..n as u32).collect(), val: vec![1.0; n] }
     }
 
+    /// An all-zero matrix.
+    pub fn empty(n_rows: usize, n_cols: usize) -> Csr {
+        Csr { n_rows, n_cols, start: vec![0; n_rows + 1], col: Vec::new(), val: Vec::new() }
+    }
+
     /// Builds row by row: `row(i, push)` pushes `(column, value)` pairs in ascending column
     /// order; zeros are dropped.
     pub fn from_rows(n_rows: usize, n_cols: usize, mut row: impl FnMut(usize, &mut dyn FnMut(u32, f64))) -> Csr {
@@ -39,6 +44,8 @@ impl Csr {
             });
             m.start.push(m.col.len());
         }
+        m.col.shrink_to_fit();
+        m.val.shrink_to_fit();
         m
     }
 
@@ -205,7 +212,7 @@ impl ConvGeom {
 
     /// The unrolled matrix (rows = outputs).
     pub fn to_csr(&self) -> Csr {
-        Csr::from_rows(self.n_out(), self.n_in(), |t, push| self.for_target(t, |e, v| push(e, v)))
+        Csr::from_rows(self.n_out(), self.n_in(), |t, push| self.for_target(t, &mut *push))
     }
 
     /// The shape targets' memory formulas take for a kernel stored once: `in_channels` is
@@ -258,11 +265,26 @@ pub fn op_csr(op: &Op, in_shape: &Shape, out_shape: &Shape) -> Option<Csr> {
         Op::Affine { weight, .. } | Op::Linear { weight } => {
             let (n_out, n_in) = (weight.dims()[0], weight.dims()[1]);
             let w = weight.data();
-            Csr::from_rows(n_out, n_in, |i, push| {
+            // Sized exactly: the matrix may hold most of a model's synapses.
+            let nnz = w.iter().filter(|&&v| v != 0.0).count();
+            let mut m = Csr {
+                n_rows: n_out,
+                n_cols: n_in,
+                start: Vec::with_capacity(n_out + 1),
+                col: Vec::with_capacity(nnz),
+                val: Vec::with_capacity(nnz),
+            };
+            m.start.push(0);
+            for i in 0..n_out {
                 for (j, &v) in w[i * n_in..(i + 1) * n_in].iter().enumerate() {
-                    push(j as u32, v);
+                    if v != 0.0 {
+                        m.col.push(j as u32);
+                        m.val.push(v);
+                    }
                 }
-            })
+                m.start.push(m.col.len());
+            }
+            m
         }
         Op::Conv1d(c) | Op::Conv2d(c) => ConvGeom::new(c, in_shape, out_shape).to_csr(),
         Op::SumPool2d(p) => pool_csr(p, false, in_shape, out_shape),

@@ -2,6 +2,7 @@
 //! of core maps (the semantics documented in `spikeforge_targets::coremap`), and checks that
 //! recompute every core's usage independently of the mapper.
 #![allow(dead_code)] // each test crate uses a different part
+#![allow(clippy::needless_range_loop)] // event indices index several tables
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -138,7 +139,7 @@ pub fn run_map(map: &CoreMap, x: &[f64], n: usize, t: usize) -> MapRun {
                 }
                 if has_conv[p] {
                     for (c, b) in current.iter_mut().zip(&bias) {
-                        *c = b + *c;
+                        *c += b;
                     }
                 }
                 let model = pops[p].model;
@@ -400,4 +401,35 @@ pub fn snn(source: &str) -> (Graph, Verified) {
         .unwrap_or_else(|e| panic!("test model parses: {e}"));
     let v = g.verify(&limits).expect("test model verifies");
     (g, v)
+}
+
+/// For `check_limits`: the memory shape of a projection's kernel when the projection is
+/// exactly one convolution (its name's last node), with `channels` output channels.
+pub fn conv_kernels(graph: &Graph, map: &CoreMap) -> impl Fn(usize, u64) -> Option<memory::Conv2d> {
+    use spikeforge_compiler::ir::Op;
+    let shapes: Vec<Option<(u64, [u64; 2])>> = map
+        .projections
+        .iter()
+        .map(|p| {
+            let node = graph.find(p.name.rsplit('+').next()?)?;
+            match graph.op(node) {
+                Op::Conv1d(c) | Op::Conv2d(c) if p.kind == ProjectionKind::Conv => {
+                    let k = c.kernel();
+                    let kernel = if k.len() == 2 { [k[0] as u64, k[1] as u64] } else { [1, k[0] as u64] };
+                    Some(((c.in_channels() / c.groups) as u64, kernel))
+                }
+                _ => None,
+            }
+        })
+        .collect();
+    move |q, channels| {
+        shapes[q].map(|(c, k)| memory::Conv2d {
+            in_channels: c,
+            out_channels: channels,
+            input: [1, 1],
+            kernel: k,
+            stride: [1, 1],
+            padding: [0, 0],
+        })
+    }
 }

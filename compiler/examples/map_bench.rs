@@ -1,0 +1,96 @@
+//! Maps a generated network once and prints mapping time, cores used against the lower
+//! bound, hop traffic against the sequential baseline, and the peak memory of mapping.
+//!
+//! Usage: `cargo run --release -p spikeforge-compiler --example map_bench -- NETWORK`
+//! with NETWORK one of `synth::MAPPING_WORKLOADS` (default `conv10m`), mapped on the Loihi
+//! preset grown to 2 × 2 chips (512 cores).
+//! Peak memory: the process's peak resident set (VmHWM) is reset just before mapping
+//! (`/proc/self/clear_refs`), so the figure is mapping's own peak; it is compared with the
+//! synapse storage of the emitted map (4-byte target + 8-byte weight per synapse).
+
+use std::time::Instant;
+
+use spikeforge_compiler::exec::Dynamics;
+use spikeforge_compiler::limits::Limits;
+use spikeforge_compiler::mapper::{compile, CompileOptions};
+use spikeforge_compiler::synth::{mapping_workload, MAPPING_WORKLOADS};
+use spikeforge_targets::{preset, Target};
+
+fn status_kib(field: &str) -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with(field))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The Loihi preset on a 2 × 2 grid of chips (512 cores), for networks above one chip.
+pub fn loihi_2x2() -> Target {
+    let mut spec = preset("loihi").expect("preset").expect("valid").spec().clone();
+    spec.name = "loihi_2x2".into();
+    spec.grid.chips = [2, 2];
+    Target::from_spec(spec, "loihi_2x2").expect("valid target")
+}
+
+fn main() {
+    let which = std::env::args().nth(1).unwrap_or_else(|| "conv10m".into());
+    let graph = match mapping_workload(&which) {
+        Some(g) => g,
+        None => {
+            eprintln!("unknown network `{which}` (use one of {})", MAPPING_WORKLOADS.join(", "));
+            std::process::exit(2);
+        }
+    }
+    .expect("generated network");
+    let limits = Limits::default();
+    let v = graph.verify(&limits).expect("generated network verifies");
+    let target = loihi_2x2();
+    let before = status_kib("VmRSS:").unwrap_or(0);
+    let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
+    let t = Instant::now();
+    let (map, report) = compile(&graph, &v, &target, Dynamics::default(), &CompileOptions::default())
+        .unwrap_or_else(|e| panic!("{which}: {e}"));
+    let seconds = t.elapsed().as_secs_f64();
+    let peak = status_kib("VmHWM:").unwrap_or(0);
+    let synapses: usize = map.cores.iter().map(|c| c.n_synapses()).sum();
+    let storage_kib = (synapses as u64 * 12).div_ceil(1024);
+    println!(
+        "{which}: {} neurons, {synapses} synapses on `{}`: mapped in {seconds:.3} s (lower {:.3}, partition {:.3}, \
+         traffic {:.3}, place {:.3} + sequential {:.3}, route {:.3}, emit {:.3})",
+        report.neurons,
+        target.name(),
+        report.phase_seconds.lower,
+        report.phase_seconds.partition,
+        report.phase_seconds.traffic,
+        report.phase_seconds.place,
+        report.phase_seconds.place_sequential,
+        report.phase_seconds.route,
+        report.phase_seconds.emit,
+    );
+    println!(
+        "  cores used {} / lower bound {} ({}) = {:.3}; hop traffic {:.0} vs sequential {:.0} (ratio {:.3})",
+        report.cores_used,
+        report.cores_lower_bound,
+        report.lower_bound_resource,
+        report.cores_ratio,
+        report.hop_traffic,
+        report.hop_traffic_sequential,
+        if report.hop_traffic_sequential > 0.0 { report.hop_traffic / report.hop_traffic_sequential } else { 1.0 }
+    );
+    let util: Vec<String> =
+        report.utilisation.iter().map(|(k, u)| format!("{k} {:.2}/{:.2}/{:.2}", u.min, u.mean, u.max)).collect();
+    println!("  utilisation min/mean/max: {}", util.join(", "));
+    for d in &report.demand {
+        println!("  demand {}: {} / {} per core = {} cores", d.resource, d.demand, d.capacity_per_core, d.cores);
+    }
+    if reset {
+        println!(
+            "  memory: RSS before {:.1} MiB, mapping peak {:.1} MiB above it, synapse storage {:.1} MiB: peak/storage {:.2}",
+            before as f64 / 1024.0,
+            peak.saturating_sub(before) as f64 / 1024.0,
+            storage_kib as f64 / 1024.0,
+            peak.saturating_sub(before) as f64 / storage_kib.max(1) as f64
+        );
+    } else {
+        println!("  memory: cannot reset the peak RSS here; VmHWM {:.1} MiB", peak as f64 / 1024.0);
+    }
+    drop(map);
+}

@@ -1,0 +1,460 @@
+//! Per-core accounting: what adding one neuron to a core load ("bin") costs, counted
+//! incrementally with the target's formulas, and the first limit it breaks.
+//!
+//! Needs: the lowered network and, for the out side, the destination bins known so far of
+//! each projection. Establishes: after [`Filler::add`] of neuron `j`, the open bin's
+//! figures are exactly those of its segments with `j` (see [`super::partition`] for what is
+//! counted); [`Filler::undo`] restores the state before it. The cost of adding a neuron is
+//! its incoming synapses plus its outgoing events times their destinations, so a fill is
+//! linear in synapses. Row footprints are tabulated per index width from
+//! `memory::row_bits` (identical values, checked by a test).
+
+use spikeforge_targets::memory::{self, conv_kernel_bits_shared};
+use spikeforge_targets::{Cast, CoreSpec, NeuronLayout, RowFormat, Target};
+
+use super::error::Resource;
+use super::lower::{for_events, Network};
+use super::partition::{Dests, Segment};
+
+/// Capacity of `r` on a core type (`u64::MAX` when unlimited).
+pub fn capacity(spec: &CoreSpec, r: Resource) -> u64 {
+    let opt = |v: Option<u32>| v.map_or(u64::MAX, |v| v as u64);
+    match r {
+        Resource::Neurons => spec.max_neurons as u64,
+        Resource::SynapseMemory => spec.synapse_memory_bits,
+        Resource::InAxons => spec.in_axons as u64,
+        Resource::OutAxons => spec.out_axons as u64,
+        Resource::DestinationCores => opt(spec.max_destination_cores),
+        Resource::FanoutPerNeuron => opt(spec.max_fanout_per_neuron),
+        Resource::RoutingEntries => opt(spec.routing_entries),
+    }
+}
+
+/// Row footprints for one core type and index width, tabulated per group remainder so a
+/// row of `s` synapses costs `(s / g)·full + rest[s % g]` (exactly `memory::row_bits`).
+#[derive(Clone, Debug)]
+pub(super) struct RowCost {
+    pub(super) spec: CoreSpec,
+    pub(super) targets: u64,
+    pub(super) group: u64,
+    pub(super) full: u64,
+    pub(super) rest: Vec<u64>,
+}
+
+impl RowCost {
+    pub(super) fn new(spec: &CoreSpec, targets: u64) -> RowCost {
+        let rb = |s: u64| memory::row_bits(spec, s, targets).unwrap_or(u64::MAX);
+        match spec.encoding.group_max_synapses {
+            Some(g) if g as u64 <= 1 << 16 => {
+                let g = g as u64;
+                RowCost { spec: spec.clone(), targets, group: g, full: rb(g), rest: (0..g).map(rb).collect() }
+            }
+            _ => RowCost { spec: spec.clone(), targets, group: 0, full: 0, rest: Vec::new() },
+        }
+    }
+
+    #[inline]
+    pub(super) fn bits(&self, s: u32) -> u64 {
+        let s = s as u64;
+        match s.checked_div(self.group) {
+            Some(full_groups) => {
+                full_groups.saturating_mul(self.full).saturating_add(self.rest[(s % self.group) as usize])
+            }
+            None => memory::row_bits(&self.spec, s, self.targets).unwrap_or(u64::MAX),
+        }
+    }
+}
+
+/// Per core type: a row-cost table per sparse index width.
+pub(super) struct TypeCosts {
+    pub(super) by_index: Vec<Option<RowCost>>,
+}
+
+impl TypeCosts {
+    pub(super) fn new(spec: &CoreSpec) -> TypeCosts {
+        let mut by_index = vec![None; 65];
+        if let RowFormat::Sparse { .. } = spec.encoding.format {
+            for ib in 0..=64u32 {
+                // A number of targets whose index width is `ib`, if any.
+                let t = if ib == 0 {
+                    1
+                } else if ib < 64 {
+                    1u64 << ib
+                } else {
+                    u64::MAX
+                };
+                if memory::index_bits(&spec.encoding, t) == Ok(ib) {
+                    by_index[ib as usize] = Some(RowCost::new(spec, t));
+                } else if ib == 0 {
+                    if let Ok(b) = memory::index_bits(&spec.encoding, 1) {
+                        by_index[b as usize] = Some(RowCost::new(spec, 1));
+                    }
+                }
+            }
+        }
+        TypeCosts { by_index }
+    }
+}
+
+/// Per projection: the synapse counts per event in the current piece of its target.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Acc {
+    pub(super) cnt: Vec<u32>,
+    pub(super) touched: Vec<u32>,
+    pub(super) bits: u64,
+}
+
+/// The bin being filled.
+#[derive(Clone, Debug)]
+pub(super) struct Open {
+    /// Stamp, unique among bins and probes.
+    pub(super) id: u32,
+    /// Index in `bins` (for probes, unused).
+    pub(super) index: u32,
+    pub(super) ty: usize,
+    pub(super) entries: u64,
+    pub(super) closed_bits: u64,
+    pub(super) seg_bits: u64,
+    pub(super) in_axons: u64,
+    pub(super) out_axons: u64,
+    pub(super) routing: u64,
+    pub(super) dest_cores: u64,
+    pub(super) segments: Vec<Segment>,
+    pub(super) seg_pop: usize,
+    pub(super) seg_first: usize,
+    pub(super) seg_count: usize,
+    pub(super) seg_channels: u64,
+    pub(super) last_channel: usize,
+}
+
+/// Undo record of one neuron's addition.
+#[derive(Default)]
+pub(super) struct Undo {
+    pub(super) scalars: [u64; 7],
+    pub(super) accs: Vec<(u64, usize)>,
+    pub(super) sent: Vec<(usize, u32, u32)>,
+    pub(super) dstamp: Vec<(bool, u32, u32)>,
+}
+
+pub(super) struct Filler<'a> {
+    pub(super) net: &'a Network,
+    pub(super) target: &'a Target,
+    pub(super) types: &'a [CoreSpec],
+    pub(super) costs: Vec<TypeCosts>,
+    pub(super) incoming: Vec<Vec<usize>>,
+    pub(super) outgoing: Vec<Vec<usize>>,
+    pub(super) acc: Vec<Acc>,
+    pub(super) sent: Vec<Vec<u32>>,
+    pub(super) cur: Vec<Option<Dests>>,
+    pub(super) prev: Vec<Option<Dests>>,
+    pub(super) dstamp_cur: Vec<u32>,
+    pub(super) dstamp_prev: Vec<u32>,
+    pub(super) next_id: u32,
+    pub(super) undo: Undo,
+    pub(super) events: Vec<u32>,
+    pub(super) multicast: bool,
+}
+
+impl<'a> Filler<'a> {
+    pub(super) fn new(net: &'a Network, target: &'a Target) -> Filler<'a> {
+        let types = &target.spec().core_types;
+        Filler {
+            net,
+            target,
+            types,
+            costs: types.iter().map(TypeCosts::new).collect(),
+            incoming: net.incoming(),
+            outgoing: net.outgoing(),
+            acc: net.projections.iter().map(|p| Acc { cnt: vec![0; p.n_events], ..Acc::default() }).collect(),
+            sent: net
+                .projections
+                .iter()
+                .map(|p| if p.source == net.input { Vec::new() } else { vec![u32::MAX; p.n_events] })
+                .collect(),
+            cur: vec![None; net.projections.len()],
+            prev: vec![None; net.projections.len()],
+            dstamp_cur: Vec::new(),
+            dstamp_prev: Vec::new(),
+            next_id: 0,
+            undo: Undo::default(),
+            events: Vec::new(),
+            multicast: target.spec().noc.cast == Cast::Multicast,
+        }
+    }
+
+    pub(super) fn open(&mut self, ty: usize, index: u32) -> Open {
+        self.next_id += 1;
+        Open {
+            id: self.next_id,
+            index,
+            ty,
+            entries: 0,
+            closed_bits: 0,
+            seg_bits: 0,
+            in_axons: 0,
+            out_axons: 0,
+            routing: 0,
+            dest_cores: 0,
+            segments: Vec::new(),
+            seg_pop: usize::MAX,
+            seg_first: 0,
+            seg_count: 0,
+            seg_channels: 0,
+            last_channel: usize::MAX,
+        }
+    }
+
+    pub(super) fn start_segment(o: &mut Open, pop: usize, first: usize) {
+        o.seg_pop = pop;
+        o.seg_first = first;
+        o.seg_count = 0;
+        o.seg_channels = 0;
+        o.last_channel = usize::MAX;
+        o.seg_bits = 0;
+    }
+
+    /// Ends the current segment: records it and clears the per-event counts.
+    pub(super) fn end_segment(&mut self, o: &mut Open) {
+        if o.seg_pop == usize::MAX {
+            return;
+        }
+        if o.seg_count > 0 {
+            o.segments.push(Segment { pop: o.seg_pop as u32, first: o.seg_first as u32, count: o.seg_count as u32 });
+        }
+        o.closed_bits += o.seg_bits;
+        o.seg_bits = 0;
+        for &q in &self.incoming[o.seg_pop] {
+            let a = &mut self.acc[q];
+            for &e in &a.touched {
+                a.cnt[e as usize] = 0;
+            }
+            a.touched.clear();
+            a.bits = 0;
+        }
+        o.seg_pop = usize::MAX;
+    }
+
+    /// Adds neuron `j` of the current segment's population; returns its fan-out.
+    pub(super) fn add(&mut self, o: &mut Open, j: usize) -> u64 {
+        let p = o.seg_pop;
+        let pop = &self.net.populations[p];
+        let spec = &self.types[o.ty];
+        let hw = pop.grid[1] * pop.grid[2];
+        let channel = j / hw.max(1);
+        let new_channel = o.seg_count == 0 || channel != o.last_channel;
+        let u = &mut self.undo;
+        u.scalars = [o.entries, o.seg_bits, o.in_axons, o.out_axons, o.routing, o.dest_cores, 0];
+        u.accs.clear();
+        u.sent.clear();
+        u.dstamp.clear();
+        o.entries += match spec.neuron_layout {
+            NeuronLayout::Exact => 1,
+            NeuronLayout::PowerOfTwo if new_channel => {
+                memory::neuron_entries(spec, 1, [pop.grid[1] as u64, pop.grid[2] as u64]).unwrap_or(u64::MAX)
+            }
+            NeuronLayout::PowerOfTwo => 0,
+        };
+        let count = (o.seg_count + 1) as u64;
+        for &q in &self.incoming[p] {
+            let proj = &self.net.projections[q];
+            let a = &mut self.acc[q];
+            u.accs.push((a.bits, a.touched.len()));
+            let before = a.bits;
+            let (cnt, touched) = (&mut a.cnt, &mut a.touched);
+            let mut count_only = || {
+                proj.synapses.for_target(j, |e, _| {
+                    let c = &mut cnt[e as usize];
+                    if *c == 0 {
+                        touched.push(e);
+                    }
+                    *c += 1;
+                })
+            };
+            match (spec.weight_sharing, proj.synapses.conv(), &spec.encoding.format) {
+                (true, Some(g), _) => {
+                    // The kernel of every output channel the piece touches, once the
+                    // projection has any synapse here.
+                    count_only();
+                    let channels = o.seg_channels + new_channel as u64;
+                    a.bits = if a.touched.is_empty() {
+                        0
+                    } else {
+                        conv_kernel_bits_shared(spec, &g.memory_shape(channels)).unwrap_or(u64::MAX)
+                    };
+                }
+                (_, _, RowFormat::Dense) => {
+                    count_only();
+                    let row = memory::row_bits(spec, 1, count).unwrap_or(u64::MAX);
+                    a.bits = (a.touched.len() as u64).saturating_mul(row);
+                }
+                (_, _, RowFormat::Sparse { .. }) => {
+                    let costs = &self.costs[o.ty].by_index;
+                    let ib = memory::index_bits(&spec.encoding, count).ok().and_then(|b| costs[b as usize].as_ref());
+                    match ib {
+                        None => {
+                            // The piece outgrew the widest index: charge it as out of memory.
+                            count_only();
+                            a.bits = u64::MAX;
+                        }
+                        Some(rc) => {
+                            let old_ib = memory::index_bits(&spec.encoding, count - 1).ok();
+                            if count == 1 || old_ib != memory::index_bits(&spec.encoding, count).ok() {
+                                a.bits = a
+                                    .touched
+                                    .iter()
+                                    .map(|&e| rc.bits(a.cnt[e as usize]))
+                                    .fold(0u64, u64::saturating_add);
+                            }
+                            let mut bits = a.bits;
+                            let (cnt, touched) = (&mut a.cnt, &mut a.touched);
+                            proj.synapses.for_target(j, |e, _| {
+                                let c = &mut cnt[e as usize];
+                                if *c == 0 {
+                                    touched.push(e);
+                                }
+                                bits = bits.saturating_sub(rc.bits(*c));
+                                *c += 1;
+                                bits = bits.saturating_add(rc.bits(*c));
+                            });
+                            a.bits = bits;
+                        }
+                    }
+                }
+            }
+            o.in_axons += (a.touched.len() - u.accs.last().expect("pushed above").1) as u64;
+            o.seg_bits = o.seg_bits.saturating_sub(before).saturating_add(a.bits);
+        }
+        // Out side: events this neuron sends, with the destinations known so far.
+        let mut fan = 0u64;
+        for &q in &self.outgoing[p] {
+            let proj = &self.net.projections[q];
+            let (dests, prev) = match (&self.cur[q], &self.prev[q]) {
+                (Some(d), _) => (d, false),
+                (None, Some(d)) => (d, true),
+                (None, None) => continue,
+            };
+            self.events.clear();
+            let ev = &mut self.events;
+            for_events(proj, j, |e| ev.push(e));
+            for &e in &self.events {
+                let d = dests.of(e);
+                if d.is_empty() {
+                    continue;
+                }
+                fan += d.len() as u64;
+                let s = &mut self.sent[q][e as usize];
+                if *s == o.id {
+                    continue;
+                }
+                u.sent.push((q, e, *s));
+                *s = o.id;
+                o.out_axons += d.len() as u64;
+                o.routing += if self.multicast { 1 } else { d.len() as u64 };
+                let stamps = if prev { &mut self.dstamp_prev } else { &mut self.dstamp_cur };
+                for &b in d {
+                    if stamps.len() <= b as usize {
+                        stamps.resize(b as usize + 1, u32::MAX);
+                    }
+                    if stamps[b as usize] != o.id {
+                        u.dstamp.push((prev, b, stamps[b as usize]));
+                        stamps[b as usize] = o.id;
+                        o.dest_cores += 1;
+                    }
+                }
+            }
+        }
+        u.scalars[6] = new_channel as u64;
+        o.seg_count += 1;
+        if new_channel {
+            o.seg_channels += 1;
+            o.last_channel = channel;
+        }
+        fan
+    }
+
+    /// Reverts the last [`Filler::add`] of neuron `j`.
+    pub(super) fn undo(&mut self, o: &mut Open, j: usize) {
+        let u = &mut self.undo;
+        [o.entries, o.seg_bits, o.in_axons, o.out_axons, o.routing, o.dest_cores] =
+            [u.scalars[0], u.scalars[1], u.scalars[2], u.scalars[3], u.scalars[4], u.scalars[5]];
+        o.seg_count -= 1;
+        if u.scalars[6] == 1 {
+            o.seg_channels -= 1;
+            o.last_channel = if o.seg_count == 0 {
+                usize::MAX
+            } else {
+                (j - 1) / (self.net.populations[o.seg_pop].grid[1] * self.net.populations[o.seg_pop].grid[2]).max(1)
+            };
+        }
+        for (&q, &(bits, len)) in self.incoming[o.seg_pop].iter().zip(&u.accs) {
+            let a = &mut self.acc[q];
+            let cnt = &mut a.cnt;
+            self.net.projections[q].synapses.for_target(j, |e, _| cnt[e as usize] -= 1);
+            a.touched.truncate(len);
+            a.bits = bits;
+        }
+        for &(q, e, old) in u.sent.iter().rev() {
+            self.sent[q][e as usize] = old;
+        }
+        for &(prev, b, old) in u.dstamp.iter().rev() {
+            let stamps = if prev { &mut self.dstamp_prev } else { &mut self.dstamp_cur };
+            stamps[b as usize] = old;
+        }
+    }
+
+    /// The first limit the bin breaks, with the amount needed.
+    pub(super) fn violation(&self, o: &Open, fan: u64) -> Option<(Resource, u64)> {
+        let spec = &self.types[o.ty];
+        let used = [
+            (Resource::Neurons, o.entries),
+            (Resource::SynapseMemory, o.closed_bits.saturating_add(o.seg_bits)),
+            (Resource::InAxons, o.in_axons),
+            (Resource::OutAxons, o.out_axons),
+            (Resource::DestinationCores, o.dest_cores),
+            (Resource::FanoutPerNeuron, fan),
+            (Resource::RoutingEntries, o.routing),
+        ];
+        used.into_iter().find(|&(r, v)| v > capacity(spec, r))
+    }
+
+    /// Adds `j` if every limit still holds.
+    pub(super) fn try_add(&mut self, o: &mut Open, j: usize) -> Result<(), (Resource, u64)> {
+        let fan = self.add(o, j);
+        match self.violation(o, fan) {
+            None => Ok(()),
+            Some(v) => {
+                self.undo(o, j);
+                Err(v)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use spikeforge_targets::memory;
+    use spikeforge_targets::{IndexBits, Padding, SynapseEncoding};
+
+    #[test]
+    fn tabulated_rows_equal_the_memory_formula() {
+        let loihi = spikeforge_targets::preset("loihi").unwrap().unwrap().spec().core_types[0].clone();
+        let mut packed = loihi.clone();
+        packed.encoding = SynapseEncoding {
+            format: RowFormat::Sparse { index_bits: IndexBits::Fixed(7) },
+            weight_bits: 3,
+            extra_bits_per_synapse: 1,
+            group_max_synapses: Some(5),
+            group_header_bits: 3,
+            padding: Padding::PowerOfTwo,
+        };
+        for (spec, largest) in [(loihi, 1024), (packed, 128)] {
+            for targets in [1u64, 7, 64, 100, largest] {
+                let rc = RowCost::new(&spec, targets);
+                for s in 0..400u32 {
+                    assert_eq!(rc.bits(s), memory::row_bits(&spec, s as u64, targets).unwrap(), "{s} of {targets}");
+                }
+            }
+        }
+    }
+}
