@@ -56,7 +56,8 @@ pub fn to_ron(spec: &TargetSpec) -> String {
 }
 
 /// Names of the built-in presets, in display order.
-pub const PRESETS: &[&str] = &["loihi", "truenorth", "spinnaker2", "speck", "xylo", "test_2x2", "test_grid"];
+pub const PRESETS: &[&str] =
+    &["loihi", "truenorth", "spinnaker2", "speck", "xylo", "test_2x2", "test_4x4", "test_grid"];
 
 /// The text of a built-in preset, by name (see [`PRESETS`]).
 pub fn preset_text(name: &str) -> Option<&'static str> {
@@ -67,6 +68,7 @@ pub fn preset_text(name: &str) -> Option<&'static str> {
         "speck" => include_str!("../speck.ron"),
         "xylo" => include_str!("../xylo.ron"),
         "test_2x2" => include_str!("../test_2x2.ron"),
+        "test_4x4" => include_str!("../test_4x4.ron"),
         "test_grid" => include_str!("../test_grid.ron"),
         _ => return None,
     })
