@@ -7,6 +7,7 @@ use spikeforge_compiler::summary::Summary;
 
 use crate::model;
 use crate::options::{DynamicsArgs, LimitArgs};
+use crate::pipeline::PassArgs;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -15,11 +16,17 @@ pub struct Args {
     #[command(flatten)]
     pub dynamics: DynamicsArgs,
     #[command(flatten)]
+    pub passes: PassArgs,
+    #[command(flatten)]
     pub limits: LimitArgs,
 }
 
 pub fn run(a: Args) -> Result<()> {
-    let (graph, verified, format) = model::load(&a.model, &a.limits.limits())?;
+    let limits = a.limits.limits();
+    let (mut graph, mut verified, format) = model::load(&a.model, &limits)?;
+    let dynamics = a.dynamics.dynamics();
+    let calib = a.passes.calibration(&graph, &verified, None, dynamics, &limits)?;
+    a.passes.apply(&mut graph, &mut verified, calib.as_ref(), dynamics, &limits)?;
     let s = Summary::new(&graph, &verified);
     println!("model     {} ({})", a.model.display(), format.describe());
     println!("dynamics  {}", a.dynamics.dynamics());

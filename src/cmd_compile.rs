@@ -1,16 +1,14 @@
 //! `spikeforge compile MODEL --target T -o OUT.map`: map a model onto a chip.
 
-use std::ops::Range;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use spikeforge_compiler::exec::Executor;
 use spikeforge_compiler::mapper::{calibration_from_run, compile, render_summary, CompileOptions, PlacementMethod};
-use spikeforge_compiler::passes::{build_pipeline, run_pipeline, Calibration, PassContext};
 
-use crate::inputs::{parse_range, read_samples};
 use crate::options::{DynamicsArgs, LimitArgs};
-use crate::{cmd_target, model, Rendered};
+use crate::pipeline::PassArgs;
+use crate::{cmd_target, model};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Placement {
@@ -30,16 +28,8 @@ pub struct Args {
     /// Output core map.
     #[arg(short, long)]
     pub output: PathBuf,
-    /// Calibration input `[N, T, *input_shape]`: spike counts of a reference run weight the
-    /// placement's traffic, and passes that need activity statistics use it.
-    #[arg(long)]
-    pub calib: Option<PathBuf>,
-    /// Use these samples of --calib only, e.g. 0..120.
-    #[arg(long, value_parser = parse_range)]
-    pub calib_samples: Option<Range<usize>>,
-    /// Pass pipeline run before mapping (see `spikeforge eval`).
-    #[arg(long)]
-    pub passes: Option<String>,
+    #[command(flatten)]
+    pub passes: PassArgs,
     #[arg(long, value_enum, default_value = "optimized")]
     pub placement: Placement,
     /// Seed of the optimizing placement.
@@ -63,25 +53,8 @@ pub fn run(a: Args) -> Result<()> {
     let dynamics = a.dynamics.dynamics();
     let target = cmd_target::load(&a.target)?;
     let (mut graph, mut verified, _) = model::load(&a.model, &limits)?;
-    let calib = match &a.calib {
-        Some(p) => {
-            let exec = Executor::new(&graph, &verified, dynamics, &limits)?;
-            let c = read_samples(p, &a.calib_samples, &limits)?;
-            let (n, t) = exec.check_input(&c.shape).with_context(|| p.display().to_string())?;
-            Some(Calibration { data: c.data, n_samples: n, n_steps: t })
-        }
-        None => None,
-    };
-    if let Some(src) = &a.passes {
-        let passes = build_pipeline(src).map_err(|e| anyhow::Error::new(Rendered(e.render(src))))?;
-        let ctx = PassContext { limits: &limits, dynamics, calib: calib.as_ref() };
-        for r in run_pipeline(&mut graph, &passes, &ctx)? {
-            for line in &r.lines {
-                println!("{}: {line}", r.pass);
-            }
-        }
-        verified = graph.verify(&limits).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    }
+    let calib = a.passes.calibration(&graph, &verified, None, dynamics, &limits)?;
+    a.passes.apply(&mut graph, &mut verified, calib.as_ref(), dynamics, &limits)?;
     let calibration = match &calib {
         Some(c) => {
             let exec = Executor::new(&graph, &verified, dynamics, &limits)?;

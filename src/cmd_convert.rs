@@ -7,6 +7,7 @@ use spikeforge_compiler::{nir, text};
 
 use crate::model::{self, Format};
 use crate::options::LimitArgs;
+use crate::pipeline::PassArgs;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -17,12 +18,21 @@ pub struct Args {
     #[arg(short, long)]
     pub output: PathBuf,
     #[command(flatten)]
+    pub passes: PassArgs,
+    /// The discretisation passes calibrate with.
+    #[command(flatten)]
+    pub dynamics: crate::options::DynamicsArgs,
+    #[command(flatten)]
     pub limits: LimitArgs,
 }
 
 pub fn run(a: Args) -> Result<()> {
     let out_format = Format::of(&a.output)?;
-    let (graph, _verified, _) = model::load(&a.input, &a.limits.limits())?;
+    let limits = a.limits.limits();
+    let (mut graph, mut verified, _) = model::load(&a.input, &limits)?;
+    let dynamics = a.dynamics.dynamics();
+    let calib = a.passes.calibration(&graph, &verified, None, dynamics, &limits)?;
+    a.passes.apply(&mut graph, &mut verified, calib.as_ref(), dynamics, &limits)?;
     match out_format {
         Format::Nir => nir::write_nir(&graph, &a.output).map_err(anyhow::Error::new),
         Format::Snn => text::write_snn(&graph, &a.output).map_err(anyhow::Error::new),

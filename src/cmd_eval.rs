@@ -8,12 +8,11 @@ use anyhow::{Context, Result};
 use serde_json::json;
 use spikeforge_compiler::exec::{Executor, RunResult};
 use spikeforge_compiler::ir::Graph;
-use spikeforge_compiler::passes::{build_pipeline, run_pipeline, Calibration, PassContext};
 
 use crate::inputs::{accuracy, parse_range, predictions, read_labels, read_samples};
 use crate::model;
 use crate::options::{DynamicsArgs, LimitArgs};
-use crate::Rendered;
+use crate::pipeline::PassArgs;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -25,18 +24,12 @@ pub struct Args {
     /// Class labels `[N]` (integers); prediction = argmax of output spike counts.
     #[arg(short, long)]
     pub labels: PathBuf,
-    /// Pass pipeline, e.g. "quantize(bits=4, scheme=gptq, granularity=channel)" or @int8.
-    #[arg(long)]
-    pub passes: Option<String>,
-    /// Calibration input for passes that need activity statistics (default: --input).
-    #[arg(long)]
-    pub calib: Option<PathBuf>,
+    /// The pass pipeline to evaluate; calibration defaults to --input.
+    #[command(flatten)]
+    pub passes: PassArgs,
     /// Evaluate on these samples of --input/--labels only, e.g. 120..360.
     #[arg(long, value_parser = parse_range)]
     pub samples: Option<Range<usize>>,
-    /// Calibrate on these samples of --calib (or --input), e.g. 0..120.
-    #[arg(long, value_parser = parse_range)]
-    pub calib_samples: Option<Range<usize>>,
     /// Also run the model in this target's fixed-point numerics (the chip's hardware mode,
     /// without timing) and report its accuracy and its output mismatch against f64.
     #[arg(long)]
@@ -79,28 +72,15 @@ pub fn run(a: Args) -> Result<()> {
     let (sparsity_before, bits_before) = weight_figures(&graph, &[]);
 
     let mut bits = Vec::new();
-    let after: RunResult = match &a.passes {
-        None => before.clone(),
-        Some(src) => {
-            let passes = build_pipeline(src).map_err(|e| anyhow::Error::new(Rendered(e.render(src))))?;
-            let calib = if passes.iter().any(|p| p.needs_calibration()) {
-                let path = a.calib.as_ref().unwrap_or(&a.input);
-                let c = read_samples(path, &a.calib_samples, &limits)?;
-                let (cn, ct) = exec.check_input(&c.shape).with_context(|| path.display().to_string())?;
-                Some(Calibration { data: c.data, n_samples: cn, n_steps: ct })
-            } else {
-                None
-            };
-            let ctx = PassContext { limits: &limits, dynamics, calib: calib.as_ref() };
-            for r in run_pipeline(&mut graph, &passes, &ctx)? {
-                for line in &r.lines {
-                    println!("{}: {line}", r.pass);
-                }
-                bits.extend(r.weight_bits);
-            }
-            let verified = graph.verify(&limits).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-            Executor::new(&graph, &verified, dynamics, &limits)?.run(&x.data, n, t, a.threads)
+    let after: RunResult = if a.passes.passes.is_some() {
+        let mut verified = verified;
+        let calib = a.passes.calibration(&graph, &verified, Some(&a.input), dynamics, &limits)?;
+        for r in a.passes.apply(&mut graph, &mut verified, calib.as_ref(), dynamics, &limits)? {
+            bits.extend(r.weight_bits);
         }
+        Executor::new(&graph, &verified, dynamics, &limits)?.run(&x.data, n, t, a.threads)
+    } else {
+        before.clone()
     };
     let acc = accuracy(&predictions(&after.output, n, t, after.output_len), &labels);
     let mismatch = before.output.iter().zip(&after.output).filter(|(p, q)| p != q).count() as f64
@@ -147,7 +127,7 @@ pub fn run(a: Args) -> Result<()> {
     if let Some(p) = &a.json {
         let j = json!({
             "model": a.model.display().to_string(),
-            "passes": a.passes,
+            "passes": a.passes.passes,
             "n_samples": n,
             "n_steps": t,
             "accuracy": acc,

@@ -9,6 +9,7 @@ use spikeforge_compiler::exec::Executor;
 
 use crate::model;
 use crate::options::{DynamicsArgs, LimitArgs};
+use crate::pipeline::PassArgs;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -32,13 +33,19 @@ pub struct Args {
     #[command(flatten)]
     pub dynamics: DynamicsArgs,
     #[command(flatten)]
+    pub passes: PassArgs,
+    #[command(flatten)]
     pub limits: LimitArgs,
 }
 
 pub fn run(a: Args) -> Result<()> {
     let limits = a.limits.limits();
-    let (graph, verified, _) = model::load(&a.model, &limits)?;
+    let (mut graph, mut verified, _) = model::load(&a.model, &limits)?;
     let dynamics = a.dynamics.dynamics();
+    if a.passes.passes.is_some() {
+        let calib = a.passes.calibration(&graph, &verified, Some(&a.input), dynamics, &limits)?;
+        a.passes.apply(&mut graph, &mut verified, calib.as_ref(), dynamics, &limits)?;
+    }
     let exec = Executor::new(&graph, &verified, dynamics, &limits).with_context(|| format!("{}", a.model.display()))?;
     let x = read_npy_f64(&a.input, &limits)?;
     let (n, t) = exec.check_input(&x.shape).with_context(|| format!("{}", a.input.display()))?;

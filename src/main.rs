@@ -11,6 +11,7 @@ mod cmd_target;
 mod inputs;
 mod model;
 mod options;
+mod pipeline;
 
 use std::process::ExitCode;
 

@@ -1,0 +1,69 @@
+//! `--passes`, `--calib`, `--calib-samples`: the pass pipeline every command that takes a
+//! model runs before its own work.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use spikeforge_compiler::exec::{Dynamics, Executor};
+use spikeforge_compiler::ir::{Graph, Verified};
+use spikeforge_compiler::limits::Limits;
+use spikeforge_compiler::passes::{build_pipeline, run_pipeline, Calibration, PassContext, PassReport};
+
+use crate::inputs::{parse_range, read_samples};
+use crate::Rendered;
+
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct PassArgs {
+    /// Pass pipeline run on the model first, e.g. "quantize(bits=4, scheme=gptq,
+    /// granularity=channel)" or a named pipeline such as @int8.
+    #[arg(long)]
+    pub passes: Option<String>,
+    /// Calibration input `[N, T, *input_shape]` for passes that need activity statistics
+    /// (and, for `compile`, spike counts that weight placement).
+    #[arg(long)]
+    pub calib: Option<PathBuf>,
+    /// Use these samples of the calibration input only, e.g. 0..120.
+    #[arg(long, value_parser = parse_range)]
+    pub calib_samples: Option<Range<usize>>,
+}
+
+impl PassArgs {
+    /// Reads the calibration input (`--calib`, else `fallback`), checked against the model.
+    pub fn calibration(
+        &self,
+        graph: &Graph,
+        verified: &Verified,
+        fallback: Option<&Path>,
+        dynamics: Dynamics,
+        limits: &Limits,
+    ) -> Result<Option<Calibration>> {
+        let Some(path) = self.calib.as_deref().or(fallback) else { return Ok(None) };
+        let exec = Executor::new(graph, verified, dynamics, limits)?;
+        let c = read_samples(path, &self.calib_samples, limits)?;
+        let (n, t) = exec.check_input(&c.shape).with_context(|| path.display().to_string())?;
+        Ok(Some(Calibration { data: c.data, n_samples: n, n_steps: t }))
+    }
+
+    /// Runs the pipeline (if any) on `graph` and re-verifies it; prints what each pass did.
+    pub fn apply(
+        &self,
+        graph: &mut Graph,
+        verified: &mut Verified,
+        calib: Option<&Calibration>,
+        dynamics: Dynamics,
+        limits: &Limits,
+    ) -> Result<Vec<PassReport>> {
+        let Some(src) = &self.passes else { return Ok(Vec::new()) };
+        let passes = build_pipeline(src).map_err(|e| anyhow::Error::new(Rendered(e.render(src))))?;
+        let ctx = PassContext { limits, dynamics, calib };
+        let reports = run_pipeline(graph, &passes, &ctx)?;
+        for r in &reports {
+            for line in &r.lines {
+                eprintln!("{}: {line}", r.pass);
+            }
+        }
+        *verified = graph.verify(limits).map_err(|e| anyhow::anyhow!("after --passes: {e:?}"))?;
+        Ok(reports)
+    }
+}
