@@ -32,18 +32,7 @@ pub(crate) struct Hardware {
 }
 
 fn real(lay: &Layout, c: usize, l: usize) -> RealNeuron {
-    let p = &lay.map.cores[c].params;
-    let g = |v: &Vec<f64>| v.get(l).copied().unwrap_or(0.0);
-    RealNeuron {
-        decay: g(&p.decay),
-        gain: g(&p.gain),
-        v_leak: g(&p.v_leak),
-        v_threshold: g(&p.v_threshold),
-        v_reset: g(&p.v_reset),
-        bias: g(&p.bias),
-        syn_decay: g(&p.syn_decay),
-        w_in: g(&p.w_in),
-    }
+    RealNeuron::from_params(&lay.map.cores[c].params, l)
 }
 
 impl Hardware {

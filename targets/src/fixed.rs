@@ -64,6 +64,24 @@ pub struct RealNeuron {
     pub w_in: f64,
 }
 
+impl RealNeuron {
+    /// Neuron `i`'s coefficients from a structure of arrays (a vector a model does not use
+    /// may be empty: its value is 0).
+    pub fn from_params(p: &crate::coremap::NeuronParams, i: usize) -> RealNeuron {
+        let g = |v: &Vec<f64>| v.get(i).copied().unwrap_or(0.0);
+        RealNeuron {
+            decay: g(&p.decay),
+            gain: g(&p.gain),
+            v_leak: g(&p.v_leak),
+            v_threshold: g(&p.v_threshold),
+            v_reset: g(&p.v_reset),
+            bias: g(&p.bias),
+            syn_decay: g(&p.syn_decay),
+            w_in: g(&p.w_in),
+        }
+    }
+}
+
 /// The factor `k` folded into every weight and the bias of a neuron (see module docs).
 pub fn input_factor(model: NeuronModel, p: &RealNeuron) -> f64 {
     match model {

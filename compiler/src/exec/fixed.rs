@@ -36,17 +36,7 @@ pub fn map_dynamics(d: &Dynamics) -> MapDynamics {
 }
 
 fn real(p: &NeuronParams, i: usize) -> RealNeuron {
-    let g = |v: &Vec<f64>| v.get(i).copied().unwrap_or(0.0);
-    RealNeuron {
-        decay: g(&p.decay),
-        gain: g(&p.gain),
-        v_leak: g(&p.v_leak),
-        v_threshold: g(&p.v_threshold),
-        v_reset: g(&p.v_reset),
-        bias: g(&p.bias),
-        syn_decay: g(&p.syn_decay),
-        w_in: g(&p.w_in),
-    }
+    RealNeuron::from_params(p, i)
 }
 
 /// A projection's stored weights by event: `(target, q)` for events `start[e]..start[e+1]`.
