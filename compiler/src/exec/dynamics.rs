@@ -110,6 +110,24 @@ impl Default for Dynamics {
     }
 }
 
+impl Dynamics {
+    /// The same choices in the core map's vocabulary (`spikeforge_targets::coremap`).
+    pub fn to_map(&self) -> spikeforge_targets::coremap::MapDynamics {
+        use spikeforge_targets::coremap as m;
+        m::MapDynamics {
+            dt_s: self.dt,
+            reset: match self.reset {
+                ResetRule::ToVReset => m::ResetRule::ToVReset,
+                ResetRule::Subtract => m::ResetRule::Subtract,
+            },
+            spike_test: match self.spike_test {
+                SpikeTest::Strict => m::SpikeTest::Strict,
+                SpikeTest::NonStrict => m::SpikeTest::NonStrict,
+            },
+        }
+    }
+}
+
 impl fmt::Display for Dynamics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "dt = {:e} s (forward Euler), reset {}, spike test {}", self.dt, self.reset, self.spike_test)

@@ -11,29 +11,12 @@
 //! population's value is its state × its scale. Pooled event values are summed in f64 over
 //! source neurons in ascending order, as on the chip.
 
-use spikeforge_targets::coremap::{
-    MapDynamics, NeuronModel, NeuronParams, ResetRule as MapReset, SpikeTest as MapTest,
-};
+use spikeforge_targets::coremap::{NeuronModel, NeuronParams};
 use spikeforge_targets::fixed::{self, FixedNeuron, RealNeuron};
 use spikeforge_targets::Numerics;
 
-use super::{Dynamics, ResetRule, SpikeTest};
+use super::Dynamics;
 use crate::mapper::lower::Network;
-
-/// Map-format dynamics for a [`Dynamics`].
-pub fn map_dynamics(d: &Dynamics) -> MapDynamics {
-    MapDynamics {
-        dt_s: d.dt,
-        reset: match d.reset {
-            ResetRule::ToVReset => MapReset::ToVReset,
-            ResetRule::Subtract => MapReset::Subtract,
-        },
-        spike_test: match d.spike_test {
-            SpikeTest::Strict => MapTest::Strict,
-            SpikeTest::NonStrict => MapTest::NonStrict,
-        },
-    }
-}
 
 fn real(p: &NeuronParams, i: usize) -> RealNeuron {
     RealNeuron::from_params(p, i)
@@ -63,7 +46,7 @@ pub fn run_fixed(
     n: usize,
     t: usize,
 ) -> FixedRun {
-    let md = map_dynamics(dynamics);
+    let md = dynamics.to_map();
     let pops = &net.populations;
     let k: Vec<Vec<f64>> =
         pops.iter().map(|p| (0..p.n).map(|i| fixed::input_factor(p.model, &real(&p.params, i))).collect()).collect();

@@ -11,14 +11,14 @@
 //! entries (padded for a power-of-two layout), as the limit does.
 
 use spikeforge_targets::coremap::{
-    self, AxonTable, CoreMap, CoreProgram, Destination, MapDynamics, NeuronModel, NeuronParams, Piece, CORE_MAP_VERSION,
+    self, AxonTable, CoreMap, CoreProgram, Destination, NeuronModel, NeuronParams, Piece, CORE_MAP_VERSION,
 };
 use spikeforge_targets::{CoreId, Target};
 
 use super::lower::{Network, Synapses};
 use super::partition::Partition;
 use super::sparse::Csr;
-use crate::exec::{Dynamics, ResetRule, SpikeTest};
+use crate::exec::Dynamics;
 
 /// Which coefficient vectors a model reads.
 fn uses(model: NeuronModel) -> [bool; 8] {
@@ -49,20 +49,6 @@ fn fields_mut(p: &mut NeuronParams) -> [&mut Vec<f64>; 8] {
         &mut p.syn_decay,
         &mut p.w_in,
     ]
-}
-
-pub fn map_dynamics(d: &Dynamics) -> MapDynamics {
-    MapDynamics {
-        dt_s: d.dt,
-        reset: match d.reset {
-            ResetRule::ToVReset => coremap::ResetRule::ToVReset,
-            ResetRule::Subtract => coremap::ResetRule::Subtract,
-        },
-        spike_test: match d.spike_test {
-            SpikeTest::Strict => coremap::SpikeTest::Strict,
-            SpikeTest::NonStrict => coremap::SpikeTest::NonStrict,
-        },
-    }
 }
 
 /// Builds the core map. `placement[b]` is the core of bin `b`. Bins are emitted in fill
@@ -249,7 +235,7 @@ pub fn emit(
         version: CORE_MAP_VERSION,
         target: target.spec().clone(),
         model: model.to_string(),
-        dynamics: map_dynamics(dynamics),
+        dynamics: dynamics.to_map(),
         populations,
         projections,
         cores,
