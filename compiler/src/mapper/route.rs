@@ -1,13 +1,42 @@
 //! Routing: XY paths for every flow (one source piece to the pieces it sends to), multicast
-//! trees where the target has multicast, per-router table entries and per-link load.
+//! trees where the target has multicast, routing-table entries per router and per core,
+//! and per-link load.
 //!
 //! Needs: a placement. Establishes: every flow reaches each destination core along XY
-//! links; router tables within the target's limits (else a named error).
+//! links; router and core tables within the target's limits (else a named error).
+//!
+//! **Paths.** Routes are dimension-ordered (X then Y) on the target-wide tile grid, chips
+//! side by side ([`spikeforge_targets::mesh`]); links that cross a chip boundary are
+//! chip-to-chip links ([`is_chip_link`]). On a `Multicast` target a flow is one packet per
+//! spike, copied along the union of the XY paths to its destination cores (a tree: every
+//! router on it is entered by one link); on a `Unicast` target each destination core gets
+//! its own packet along its own path.
+//!
+//! **Load.** `link_load` is the expected packets over each directed link: a flow adds its
+//! weight once per tree link (multicast) or once per path through the link (unicast).
+//! `hop_traffic` = Σ weight × links used. With weights in packets per time step,
+//! [`link_utilisation`] divides a link's load by what it carries in one step,
+//! `cycles_per_step × bits_per_cycle ÷ packet_bits` (on-chip links use
+//! `noc.link_bits_per_cycle`, chip-to-chip links `grid.chip_link_bits_per_cycle`).
+//!
+//! **Router tables** (`router_entries`, limit `grid.chip_routing_entries`, the routers of
+//! SpiNNaker-like chips). Each flow is one routing key (one multicast tree; on unicast
+//! targets, each source–destination path is its own key). A router on the key's route
+//! needs one entry for it unless it can *default-route* the packet, as SpiNNaker routers
+//! do: the packet arrives on a link, leaves only by the opposite link (the route continues
+//! straight) and is delivered to no core there. So the source's router, every router with
+//! a destination core, every turn (X to Y) and every branch of a tree hold an entry;
+//! straight pass-through routers hold none. Routers with no entry are absent from the map.
+//!
+//! **Core tables** (`core_entries`, limit `routing_entries` of the source core's type, as
+//! Loihi's per-core output routing table). A core's table holds one entry per distinct
+//! destination core of the flows whose source piece it holds, its own core included when
+//! a flow sends back to it.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use spikeforge_targets::mesh::{xy_route, Dir};
-use spikeforge_targets::{Cast, CoreId, Target};
+use spikeforge_targets::{Cast, CoreCoord, CoreId, Target};
 
 /// One source piece sending to a set of destination pieces; `weight` = expected packets.
 #[derive(Clone, Debug, PartialEq)]
@@ -22,56 +51,288 @@ pub type Link = ([u64; 2], Dir);
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Routes {
-    /// Routing table entries used per global tile (router).
+    /// Routing-table entries per global tile (router) holding at least one (see the module
+    /// docs for what needs an entry).
     pub router_entries: HashMap<[u64; 2], u32>,
-    /// Expected packets over each link (multicast trees count a shared link once).
+    /// Expected packets over each link any route uses (multicast trees count a shared link
+    /// once per flow).
     pub link_load: HashMap<Link, f64>,
     /// Σ over flows of weight × links used (tree edges for multicast, paths for unicast).
     pub hop_traffic: f64,
+    /// Entries of each source core's own routing table: the distinct destination cores it
+    /// sends to. Cores that send nothing are absent.
+    pub core_entries: HashMap<CoreId, u32>,
+    /// Per flow, in input order, the links it uses: its tree's links (multicast), or each
+    /// destination's path in turn (unicast; a link on several paths appears once per path).
+    pub flow_links: Vec<Vec<Link>>,
+}
+
+impl Routes {
+    /// Most entries any router holds (0 when none does).
+    pub fn max_router_entries(&self) -> u32 {
+        self.router_entries.values().copied().max().unwrap_or(0)
+    }
+
+    /// Expected packets over chip-to-chip links, summed.
+    pub fn chip_link_load(&self, target: &Target) -> f64 {
+        let mut loads: Vec<(Link, f64)> =
+            self.link_load.iter().filter(|(l, _)| is_chip_link(target, l)).map(|(&l, &w)| (l, w)).collect();
+        loads.sort_by_key(|(l, _)| link_key(l));
+        loads.iter().map(|(_, w)| w).sum()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum RouteError {
-    #[error("the router at tile ({x}, {y}) needs {needed} routing entries; the chip's routers hold {limit}")]
+    #[error(
+        "the router at global tile ({x}, {y}) needs {needed} routing entries; the target's routers hold {limit} \
+         (grid.chip_routing_entries)"
+    )]
     TableFull { x: u64, y: u64, needed: u32, limit: u32 },
+    #[error(
+        "core {core} at {at} (core type `{core_type}`) sends to {needed} destination cores; its routing table \
+         holds {limit} entries (routing_entries of `{core_type}`)"
+    )]
+    CoreTableFull { core: CoreId, at: CoreCoord, core_type: String, needed: u32, limit: u32 },
+}
+
+fn dir_index(d: Dir) -> usize {
+    match d {
+        Dir::East => 0,
+        Dir::West => 1,
+        Dir::North => 2,
+        Dir::South => 3,
+    }
+}
+
+/// A total order on links (tile y, tile x, direction), for deterministic output.
+fn link_key(l: &Link) -> (u64, u64, usize) {
+    (l.0[1], l.0[0], dir_index(l.1))
+}
+
+/// The tile a link leads to.
+fn head(l: &Link) -> [u64; 2] {
+    let [x, y] = l.0;
+    match l.1 {
+        Dir::East => [x + 1, y],
+        Dir::West => [x - 1, y],
+        Dir::North => [x, y + 1],
+        Dir::South => [x, y - 1],
+    }
+}
+
+/// Whether `link` crosses a chip boundary (a chip-to-chip link).
+pub fn is_chip_link(target: &Target, link: &Link) -> bool {
+    let [mx, my] = target.spec().noc.mesh.map(u64::from);
+    let [x, y] = link.0;
+    match link.1 {
+        Dir::East => (x + 1) % mx == 0,
+        Dir::West => x % mx == 0,
+        Dir::North => (y + 1) % my == 0,
+        Dir::South => y % my == 0,
+    }
+}
+
+/// Packets per cycle `link` can carry: its bits per cycle ÷ `noc.packet_bits`
+/// (`noc.link_bits_per_cycle` on chip, `grid.chip_link_bits_per_cycle` between chips).
+pub fn link_packets_per_cycle(target: &Target, link: &Link) -> f64 {
+    let spec = target.spec();
+    let bits =
+        if is_chip_link(target, link) { spec.grid.chip_link_bits_per_cycle } else { spec.noc.link_bits_per_cycle };
+    bits as f64 / spec.noc.packet_bits as f64
+}
+
+/// How much of a link's capacity its load takes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LinkUse {
+    pub link: Link,
+    /// Whether it is a chip-to-chip link.
+    pub chip_link: bool,
+    /// Expected packets (as in [`Routes::link_load`]).
+    pub load: f64,
+    /// `load ÷ (link_packets_per_cycle × cycles_per_step)`: above 1 the link cannot carry
+    /// its load within the time step.
+    pub utilisation: f64,
+}
+
+/// Every used link's load and utilisation when one time step lasts `cycles_per_step`
+/// cycles and loads are packets per time step (see [`link_packets_per_cycle`]). Sorted by
+/// utilisation, highest first; ties by tile (y, x) and direction.
+pub fn link_utilisation(target: &Target, routes: &Routes, cycles_per_step: f64) -> Vec<LinkUse> {
+    let mut out: Vec<LinkUse> = routes
+        .link_load
+        .iter()
+        .map(|(&link, &load)| LinkUse {
+            link,
+            chip_link: is_chip_link(target, &link),
+            load,
+            utilisation: load / (link_packets_per_cycle(target, &link) * cycles_per_step),
+        })
+        .collect();
+    out.sort_by(|a, b| b.utilisation.total_cmp(&a.utilisation).then_with(|| link_key(&a.link).cmp(&link_key(&b.link))));
+    out
+}
+
+/// The most utilised link (see [`link_utilisation`]), if any link is used.
+pub fn max_link_utilisation(target: &Target, routes: &Routes, cycles_per_step: f64) -> Option<LinkUse> {
+    link_utilisation(target, routes, cycles_per_step).into_iter().next()
+}
+
+/// Per-router scratch for one routing key.
+#[derive(Clone, Copy, Default)]
+struct RouterUse {
+    /// Direction of the link the key enters by (`None` at the source).
+    enters: Option<Dir>,
+    /// Bit `dir_index(d)` set for each link the key leaves by.
+    leaves: u8,
+    /// A destination core sits on this tile.
+    delivers: bool,
+    source: bool,
+}
+
+impl RouterUse {
+    /// Whether the router needs a table entry for the key (else it default-routes it).
+    fn needs_entry(&self) -> bool {
+        match self.enters {
+            Some(d) if !self.source && !self.delivers => self.leaves != 1 << dir_index(d),
+            _ => true,
+        }
+    }
+}
+
+/// Collects the routers one routing key uses and counts their entries.
+#[derive(Default)]
+struct KeyRouters {
+    routers: HashMap<[u64; 2], RouterUse>,
+}
+
+impl KeyRouters {
+    fn start(&mut self, source: [u64; 2]) {
+        self.routers.clear();
+        self.routers.entry(source).or_default().source = true;
+    }
+
+    fn link(&mut self, l: &Link) {
+        self.routers.entry(l.0).or_default().leaves |= 1 << dir_index(l.1);
+        self.routers.entry(head(l)).or_default().enters = Some(l.1);
+    }
+
+    fn deliver(&mut self, tile: [u64; 2]) {
+        self.routers.entry(tile).or_default().delivers = true;
+    }
+
+    fn count(&self, entries: &mut HashMap<[u64; 2], u32>) {
+        for (tile, r) in &self.routers {
+            if r.needs_entry() {
+                *entries.entry(*tile).or_default() += 1;
+            }
+        }
+    }
 }
 
 /// Routes every flow with dimension-ordered (XY) routing.
+///
+/// Panics if a flow names a piece outside `placement` (a caller bug).
 pub fn route(target: &Target, placement: &[CoreId], flows: &[Flow]) -> Result<Routes, RouteError> {
     let mesh = target.spec().noc.mesh;
     let multicast = target.spec().noc.cast == Cast::Multicast;
-    let mut r = Routes::default();
+    let core_of = |piece: u32| {
+        *placement
+            .get(piece as usize)
+            .unwrap_or_else(|| panic!("a flow names piece {piece}, but the placement has {} pieces", placement.len()))
+    };
+    let mut r = Routes { flow_links: Vec::with_capacity(flows.len()), ..Routes::default() };
+    let mut pairs: Vec<(CoreId, CoreId)> = Vec::new();
+    let mut key = KeyRouters::default();
     for f in flows {
-        let src = target.coord(placement[f.source as usize]);
-        let mut tree: HashSet<Link> = HashSet::new();
-        let mut dest_cores: Vec<CoreId> = f.destinations.iter().map(|&d| placement[d as usize]).collect();
+        let src_core = core_of(f.source);
+        let src = target.coord(src_core);
+        let src_tile = src.global_tile(mesh);
+        let mut dest_cores: Vec<CoreId> = f.destinations.iter().map(|&d| core_of(d)).collect();
         dest_cores.sort();
         dest_cores.dedup();
-        for d in dest_cores {
-            let path = xy_route(&src, &target.coord(d), mesh);
-            if multicast {
-                tree.extend(path.iter().map(|s| (s.from, s.dir)));
-            } else {
-                for s in &path {
-                    *r.link_load.entry((s.from, s.dir)).or_default() += f.weight;
-                    r.hop_traffic += f.weight;
-                }
+        pairs.extend(dest_cores.iter().map(|&d| (src_core, d)));
+        let mut links: Vec<Link> = Vec::new();
+        if multicast {
+            for &d in &dest_cores {
+                links.extend(xy_route(&src, &target.coord(d), mesh).iter().map(|s| (s.from, s.dir)));
+            }
+            links.sort_by_key(link_key);
+            links.dedup();
+            if !dest_cores.is_empty() {
+                key.start(src_tile);
+                links.iter().for_each(|l| key.link(l));
+                dest_cores.iter().for_each(|&d| key.deliver(target.coord(d).global_tile(mesh)));
+                key.count(&mut r.router_entries);
+            }
+        } else {
+            for &d in &dest_cores {
+                let dst = target.coord(d);
+                let path: Vec<Link> = xy_route(&src, &dst, mesh).iter().map(|s| (s.from, s.dir)).collect();
+                key.start(src_tile);
+                path.iter().for_each(|l| key.link(l));
+                key.deliver(dst.global_tile(mesh));
+                key.count(&mut r.router_entries);
+                links.extend(path);
             }
         }
-        // One table entry per router a flow's tree passes through (unicast: per path).
-        let routers: HashSet<[u64; 2]> = tree.iter().map(|l| l.0).collect();
-        for l in &tree {
+        for l in &links {
             *r.link_load.entry(*l).or_default() += f.weight;
-            r.hop_traffic += f.weight;
         }
-        for router in routers {
-            *r.router_entries.entry(router).or_default() += 1;
-        }
+        r.hop_traffic += f.weight * links.len() as f64;
+        r.flow_links.push(links);
+    }
+
+    pairs.sort();
+    pairs.dedup();
+    for &(src, _) in &pairs {
+        *r.core_entries.entry(src).or_default() += 1;
+    }
+    let mut over: Vec<(CoreId, u32, u32)> = r
+        .core_entries
+        .iter()
+        .filter_map(|(&c, &n)| target.core(c).routing_entries.filter(|&limit| n > limit).map(|limit| (c, n, limit)))
+        .collect();
+    over.sort_by_key(|&(c, n, _)| (std::cmp::Reverse(n), c));
+    if let Some(&(core, needed, limit)) = over.first() {
+        return Err(RouteError::CoreTableFull {
+            core,
+            at: target.coord(core),
+            core_type: target.core(core).name.clone(),
+            needed,
+            limit,
+        });
     }
     if let Some(limit) = target.spec().grid.chip_routing_entries {
-        if let Some((&[x, y], &needed)) = r.router_entries.iter().filter(|(_, &n)| n > limit).max_by_key(|(_, &n)| n) {
+        let worst = r
+            .router_entries
+            .iter()
+            .filter(|(_, &n)| n > limit)
+            .max_by_key(|(&[x, y], &n)| (n, std::cmp::Reverse((y, x))));
+        if let Some((&[x, y], &needed)) = worst {
             return Err(RouteError::TableFull { x, y, needed, limit });
         }
     }
     Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_routing_skips_straight_pass_through() {
+        let mut k = KeyRouters::default();
+        // Source at (0, 0), east to (2, 0), north to (2, 1), deliver there.
+        k.start([0, 0]);
+        for l in [([0, 0], Dir::East), ([1, 0], Dir::East), ([2, 0], Dir::North)] {
+            k.link(&l);
+        }
+        k.deliver([2, 1]);
+        let mut entries = HashMap::new();
+        k.count(&mut entries);
+        // Source (0,0), turn (2,0), destination (2,1); (1,0) passes straight.
+        assert_eq!(entries.len(), 3);
+        assert!(!entries.contains_key(&[1, 0]));
+    }
 }
