@@ -166,5 +166,6 @@ pub fn hop_traffic(p: &PlacementProblem, placement: &[CoreId]) -> f64 {
     p.traffic
         .iter()
         .map(|&(a, b, w)| w * p.target.hops(placement[a as usize], placement[b as usize]).total() as f64)
-        .sum()
+        // Start from +0.0: an empty float sum is −0.0, which reports print as "-0".
+        .fold(0.0, |acc, x| acc + x)
 }
