@@ -2,7 +2,8 @@
 //!
 //! Each workload prints the hop-weighted traffic of the optimised placement divided by
 //! that of the sequential baseline (`ratio`, lower is better) and one run's wall time;
-//! criterion then times `place(.., Optimized)`. Workloads: feature maps cut into
+//! criterion then times `place(.., Optimized)` and `route` (one multicast flow per source
+//! piece, on the optimised placement). Workloads: feature maps cut into
 //! rectangular blocks, each block sending to the overlapping blocks (widened by a
 //! receptive-field halo) of the next layer.
 
@@ -14,7 +15,34 @@ use std::time::Instant;
 use criterion::{criterion_group, criterion_main, Criterion};
 use place_common::{conv_traffic, mesh_target};
 use spikeforge_compiler::mapper::place::{hop_traffic, place, PlacementMethod, PlacementProblem};
-use spikeforge_targets::Target;
+use spikeforge_compiler::mapper::route::{max_link_utilisation, route, Flow};
+use spikeforge_targets::{Cast, Target};
+
+/// One multicast flow per source piece to all its destinations, weighing its mean
+/// traffic weight.
+fn flows(traffic: &[(u32, u32, f64)], n: usize) -> Vec<Flow> {
+    let mut by_source: Vec<(Vec<u32>, f64)> = vec![(Vec::new(), 0.0); n];
+    for &(a, b, w) in traffic {
+        by_source[a as usize].0.push(b);
+        by_source[a as usize].1 += w;
+    }
+    by_source
+        .into_iter()
+        .enumerate()
+        .filter(|(_, (d, _))| !d.is_empty())
+        .map(|(s, (d, w))| Flow { source: s as u32, weight: w / d.len() as f64, destinations: d })
+        .collect()
+}
+
+/// `t` as a multicast target without routing-table limits (the test core type's 8
+/// entries are far too few for these workloads).
+fn routable(t: &Target) -> Target {
+    let mut spec = t.spec().clone();
+    spec.noc.cast = Cast::Multicast;
+    spec.grid.chip_routing_entries = None;
+    spec.core_types.iter_mut().for_each(|k| k.routing_entries = None);
+    Target::from_spec(spec, "routable").unwrap()
+}
 
 struct Workload {
     name: &'static str,
@@ -95,6 +123,19 @@ fn bench(c: &mut Criterion) {
             ho / hs
         );
         group.bench_function(w.name, |b| b.iter(|| place(&p, PlacementMethod::Optimized { seed: 1 }).unwrap()));
+        let fl = flows(&p.traffic, n);
+        let rt = routable(&w.target);
+        let t = Instant::now();
+        let r = route(&rt, &opt, &fl).unwrap();
+        let secs = t.elapsed().as_secs_f64();
+        let top = max_link_utilisation(&rt, &r, 1000.0).map_or(0.0, |u| u.utilisation);
+        eprintln!(
+            "  route: {} multicast flows in {secs:.3} s; most router entries {}, max link utilisation {top:.3} \
+             at 1000 cycles per step",
+            fl.len(),
+            r.max_router_entries()
+        );
+        group.bench_function(format!("{}_route", w.name), |b| b.iter(|| route(&rt, &opt, &fl).unwrap()));
     }
     group.finish();
 }

@@ -35,7 +35,9 @@
 
 use std::collections::HashMap;
 
-use spikeforge_targets::mesh::{xy_route, Dir};
+#[cfg(test)]
+use spikeforge_targets::mesh::xy_route;
+use spikeforge_targets::mesh::Dir;
 use spikeforge_targets::{Cast, CoreCoord, CoreId, Target};
 
 /// One source piece sending to a set of destination pieces; `weight` = expected packets.
@@ -62,8 +64,9 @@ pub struct Routes {
     /// Entries of each source core's own routing table: the distinct destination cores it
     /// sends to. Cores that send nothing are absent.
     pub core_entries: HashMap<CoreId, u32>,
-    /// Per flow, in input order, the links it uses: its tree's links (multicast), or each
-    /// destination's path in turn (unicast; a link on several paths appears once per path).
+    /// Per flow, in input order, the links it uses: its tree's links (multicast: the
+    /// source row, then each destination column), or each destination's path in turn
+    /// (unicast, destinations by core id; a link on several paths appears once per path).
     pub flow_links: Vec<Vec<Link>>,
 }
 
@@ -200,31 +203,114 @@ impl RouterUse {
     }
 }
 
-/// Collects the routers one routing key uses and counts their entries.
-#[derive(Default)]
+/// The target-wide tile grid, with dense indices for tiles and directed links.
+struct TileGrid {
+    width: u64,
+    height: u64,
+}
+
+impl TileGrid {
+    fn tile(&self, t: [u64; 2]) -> usize {
+        (t[1] * self.width + t[0]) as usize
+    }
+
+    fn tiles(&self) -> usize {
+        (self.width * self.height) as usize
+    }
+
+    fn link(&self, l: &Link) -> usize {
+        4 * self.tile(l.0) + dir_index(l.1)
+    }
+
+    fn unlink(&self, i: usize) -> Link {
+        let t = (i / 4) as u64;
+        let dir = [Dir::East, Dir::West, Dir::North, Dir::South][i % 4];
+        ([t % self.width, t / self.width], dir)
+    }
+}
+
+/// Appends the XY path from `a` to `b` (X first, then Y), as [`xy_route`] walks it.
+fn xy_links(a: [u64; 2], b: [u64; 2], out: &mut Vec<Link>) {
+    let [mut x, y0] = a;
+    while x != b[0] {
+        if b[0] > x {
+            out.push(([x, y0], Dir::East));
+            x += 1;
+        } else {
+            out.push(([x, y0], Dir::West));
+            x -= 1;
+        }
+    }
+    let mut y = y0;
+    while y != b[1] {
+        if b[1] > y {
+            out.push(([x, y], Dir::North));
+            y += 1;
+        } else {
+            out.push(([x, y], Dir::South));
+            y -= 1;
+        }
+    }
+}
+
+/// Appends the multicast tree of XY paths from `src` to every tile of `dests` (sorted
+/// by x, then y): the source row out to the westmost and eastmost destination columns,
+/// then each column from the source row out to its southmost and northmost destination.
+fn xy_tree(src: [u64; 2], dests: &[[u64; 2]], out: &mut Vec<Link>) {
+    let (Some(first), Some(last)) = (dests.first(), dests.last()) else { return };
+    let [sx, sy] = src;
+    out.extend((sx..last[0].max(sx)).map(|x| ([x, sy], Dir::East)));
+    out.extend((first[0].min(sx) + 1..=sx).rev().map(|x| ([x, sy], Dir::West)));
+    for column in dests.chunk_by(|a, b| a[0] == b[0]) {
+        let (x, lo, hi) = (column[0][0], column[0][1], column[column.len() - 1][1]);
+        out.extend((sy..hi.max(sy)).map(|y| ([x, y], Dir::North)));
+        out.extend((lo.min(sy) + 1..=sy).rev().map(|y| ([x, y], Dir::South)));
+    }
+}
+
+/// Collects the routers one routing key uses and counts their entries (dense per tile,
+/// reset between keys through a stamp).
 struct KeyRouters {
-    routers: HashMap<[u64; 2], RouterUse>,
+    stamp: Vec<u32>,
+    current: u32,
+    uses: Vec<RouterUse>,
+    touched: Vec<usize>,
 }
 
 impl KeyRouters {
-    fn start(&mut self, source: [u64; 2]) {
-        self.routers.clear();
-        self.routers.entry(source).or_default().source = true;
+    fn new(tiles: usize) -> Self {
+        KeyRouters { stamp: vec![0; tiles], current: 0, uses: vec![RouterUse::default(); tiles], touched: Vec::new() }
     }
 
-    fn link(&mut self, l: &Link) {
-        self.routers.entry(l.0).or_default().leaves |= 1 << dir_index(l.1);
-        self.routers.entry(head(l)).or_default().enters = Some(l.1);
+    fn at(&mut self, tile: usize) -> &mut RouterUse {
+        if self.stamp[tile] != self.current {
+            self.stamp[tile] = self.current;
+            self.uses[tile] = RouterUse::default();
+            self.touched.push(tile);
+        }
+        &mut self.uses[tile]
     }
 
-    fn deliver(&mut self, tile: [u64; 2]) {
-        self.routers.entry(tile).or_default().delivers = true;
+    fn start(&mut self, source: usize) {
+        self.current += 1;
+        self.touched.clear();
+        self.at(source).source = true;
     }
 
-    fn count(&self, entries: &mut HashMap<[u64; 2], u32>) {
-        for (tile, r) in &self.routers {
-            if r.needs_entry() {
-                *entries.entry(*tile).or_default() += 1;
+    fn link(&mut self, grid: &TileGrid, l: &Link) {
+        self.at(grid.tile(l.0)).leaves |= 1 << dir_index(l.1);
+        self.at(grid.tile(head(l))).enters = Some(l.1);
+    }
+
+    fn deliver(&mut self, tile: usize) {
+        self.at(tile).delivers = true;
+    }
+
+    /// Adds one entry to `entries[tile]` for each router that needs one for this key.
+    fn count(&self, entries: &mut [u32]) {
+        for &t in &self.touched {
+            if self.uses[t].needs_entry() {
+                entries[t] += 1;
             }
         }
     }
@@ -235,53 +321,66 @@ impl KeyRouters {
 /// Panics if a flow names a piece outside `placement` (a caller bug).
 pub fn route(target: &Target, placement: &[CoreId], flows: &[Flow]) -> Result<Routes, RouteError> {
     let mesh = target.spec().noc.mesh;
+    let chips = target.spec().grid.chips;
+    let grid = TileGrid { width: (chips[0] * mesh[0]) as u64, height: (chips[1] * mesh[1]) as u64 };
     let multicast = target.spec().noc.cast == Cast::Multicast;
     let core_of = |piece: u32| {
         *placement
             .get(piece as usize)
             .unwrap_or_else(|| panic!("a flow names piece {piece}, but the placement has {} pieces", placement.len()))
     };
+    let tile_of = |c: CoreId| target.coord(c).global_tile(mesh);
     let mut r = Routes { flow_links: Vec::with_capacity(flows.len()), ..Routes::default() };
+    let mut load = vec![0.0f64; 4 * grid.tiles()];
+    let mut used = vec![false; 4 * grid.tiles()];
+    let mut entries = vec![0u32; grid.tiles()];
     let mut pairs: Vec<(CoreId, CoreId)> = Vec::new();
-    let mut key = KeyRouters::default();
+    let mut key = KeyRouters::new(grid.tiles());
+    let mut dest_tiles: Vec<[u64; 2]> = Vec::new();
     for f in flows {
         let src_core = core_of(f.source);
-        let src = target.coord(src_core);
-        let src_tile = src.global_tile(mesh);
+        let src = tile_of(src_core);
         let mut dest_cores: Vec<CoreId> = f.destinations.iter().map(|&d| core_of(d)).collect();
         dest_cores.sort();
         dest_cores.dedup();
         pairs.extend(dest_cores.iter().map(|&d| (src_core, d)));
         let mut links: Vec<Link> = Vec::new();
         if multicast {
-            for &d in &dest_cores {
-                links.extend(xy_route(&src, &target.coord(d), mesh).iter().map(|s| (s.from, s.dir)));
-            }
-            links.sort_by_key(link_key);
-            links.dedup();
-            if !dest_cores.is_empty() {
-                key.start(src_tile);
-                links.iter().for_each(|l| key.link(l));
-                dest_cores.iter().for_each(|&d| key.deliver(target.coord(d).global_tile(mesh)));
-                key.count(&mut r.router_entries);
+            dest_tiles.clear();
+            dest_tiles.extend(dest_cores.iter().map(|&d| tile_of(d)));
+            dest_tiles.sort_by_key(|t| (t[0], t[1]));
+            dest_tiles.dedup();
+            xy_tree(src, &dest_tiles, &mut links);
+            if !dest_tiles.is_empty() {
+                key.start(grid.tile(src));
+                links.iter().for_each(|l| key.link(&grid, l));
+                dest_tiles.iter().for_each(|&t| key.deliver(grid.tile(t)));
+                key.count(&mut entries);
             }
         } else {
             for &d in &dest_cores {
-                let dst = target.coord(d);
-                let path: Vec<Link> = xy_route(&src, &dst, mesh).iter().map(|s| (s.from, s.dir)).collect();
-                key.start(src_tile);
-                path.iter().for_each(|l| key.link(l));
-                key.deliver(dst.global_tile(mesh));
-                key.count(&mut r.router_entries);
-                links.extend(path);
+                let dst = tile_of(d);
+                let begin = links.len();
+                xy_links(src, dst, &mut links);
+                key.start(grid.tile(src));
+                links[begin..].iter().for_each(|l| key.link(&grid, l));
+                key.deliver(grid.tile(dst));
+                key.count(&mut entries);
             }
         }
         for l in &links {
-            *r.link_load.entry(*l).or_default() += f.weight;
+            let i = grid.link(l);
+            load[i] += f.weight;
+            used[i] = true;
         }
         r.hop_traffic += f.weight * links.len() as f64;
         r.flow_links.push(links);
     }
+    r.link_load = (0..used.len()).filter(|&i| used[i]).map(|i| (grid.unlink(i), load[i])).collect();
+    r.router_entries = (0..entries.len())
+        .filter(|&t| entries[t] > 0)
+        .map(|t| ([t as u64 % grid.width, t as u64 / grid.width], entries[t]))
+        .collect();
 
     pairs.sort();
     pairs.dedup();
@@ -304,13 +403,12 @@ pub fn route(target: &Target, placement: &[CoreId], flows: &[Flow]) -> Result<Ro
         });
     }
     if let Some(limit) = target.spec().grid.chip_routing_entries {
-        let worst = r
-            .router_entries
-            .iter()
-            .filter(|(_, &n)| n > limit)
-            .max_by_key(|(&[x, y], &n)| (n, std::cmp::Reverse((y, x))));
-        if let Some((&[x, y], &needed)) = worst {
-            return Err(RouteError::TableFull { x, y, needed, limit });
+        // The fullest router; among equals, the first in row-major order.
+        let worst =
+            (0..entries.len()).filter(|&t| entries[t] > limit).min_by_key(|&t| (std::cmp::Reverse(entries[t]), t));
+        if let Some(t) = worst {
+            let (x, y) = (t as u64 % grid.width, t as u64 / grid.width);
+            return Err(RouteError::TableFull { x, y, needed: entries[t], limit });
         }
     }
     Ok(r)
@@ -319,20 +417,58 @@ pub fn route(target: &Target, placement: &[CoreId], flows: &[Flow]) -> Result<Ro
 #[cfg(test)]
 mod tests {
     use super::*;
+    use spikeforge_targets::CoreCoord;
 
     #[test]
     fn default_routing_skips_straight_pass_through() {
-        let mut k = KeyRouters::default();
+        let grid = TileGrid { width: 3, height: 2 };
+        let mut k = KeyRouters::new(grid.tiles());
         // Source at (0, 0), east to (2, 0), north to (2, 1), deliver there.
-        k.start([0, 0]);
+        k.start(grid.tile([0, 0]));
         for l in [([0, 0], Dir::East), ([1, 0], Dir::East), ([2, 0], Dir::North)] {
-            k.link(&l);
+            k.link(&grid, &l);
         }
-        k.deliver([2, 1]);
-        let mut entries = HashMap::new();
+        k.deliver(grid.tile([2, 1]));
+        let mut entries = vec![0; grid.tiles()];
         k.count(&mut entries);
         // Source (0,0), turn (2,0), destination (2,1); (1,0) passes straight.
-        assert_eq!(entries.len(), 3);
-        assert!(!entries.contains_key(&[1, 0]));
+        assert_eq!(entries, vec![1, 0, 1, 0, 0, 1]);
+        // A second key starts from a clean slate.
+        k.start(grid.tile([1, 1]));
+        k.deliver(grid.tile([1, 1]));
+        k.count(&mut entries);
+        assert_eq!(entries, vec![1, 0, 1, 0, 1, 1]);
+    }
+
+    #[test]
+    fn links_follow_the_targets_xy_route() {
+        let mesh = [3, 2];
+        let at = |x: u32, y: u32| CoreCoord { chip: [x / 3, y / 2], tile: [x % 3, y % 2], slot: 0 };
+        for (a, b) in [((0, 0), (5, 3)), ((5, 3), (0, 0)), ((4, 1), (4, 1)), ((2, 3), (2, 0)), ((1, 2), (5, 2))] {
+            let (ca, cb) = (at(a.0, a.1), at(b.0, b.1));
+            let want: Vec<Link> = xy_route(&ca, &cb, mesh).iter().map(|s| (s.from, s.dir)).collect();
+            let mut got = Vec::new();
+            xy_links(ca.global_tile(mesh), cb.global_tile(mesh), &mut got);
+            assert_eq!(got, want);
+        }
+    }
+
+    #[test]
+    fn the_tree_is_the_union_of_the_paths() {
+        let src = [3, 2];
+        let mut dests = vec![[0, 0], [3, 2], [3, 4], [5, 1], [5, 4], [6, 2], [0, 3]];
+        dests.sort_by_key(|t| (t[0], t[1]));
+        let mut tree = Vec::new();
+        xy_tree(src, &dests, &mut tree);
+        let mut union = Vec::new();
+        for &d in &dests {
+            xy_links(src, d, &mut union);
+        }
+        union.sort_by_key(link_key);
+        union.dedup();
+        let mut sorted = tree.clone();
+        sorted.sort_by_key(link_key);
+        assert_eq!(sorted, union);
+        assert_eq!(tree.len(), union.len(), "no link twice");
     }
 }
