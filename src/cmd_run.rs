@@ -54,13 +54,7 @@ pub fn run(a: Args) -> Result<()> {
     }
     let r = exec.run(&x.data, n, t, a.threads);
     let out_shape = [n, t, r.output_len];
-    if r.output.iter().all(|&v| v == 0.0 || v == 1.0) {
-        let y: Vec<u8> = r.output.iter().map(|&v| v as u8).collect();
-        write_npy(&a.output, &out_shape, &y)?;
-    } else {
-        eprintln!("note: the output node does not emit spikes; writing float64 values");
-        write_npy(&a.output, &out_shape, &r.output)?;
-    }
+    crate::inputs::write_outputs(&a.output, &out_shape, &r.output)?;
     if let Some(p) = &a.layers {
         write_npy(p, &[n, t, r.spiking_layers.len()], &r.layer_spikes)?;
     }

@@ -105,13 +105,7 @@ pub fn run(a: Args) -> Result<()> {
     if let Some(p) = &a.perfetto {
         write_perfetto(p, &r)?;
     }
-    if r.outputs.iter().all(|&v| v == 0.0 || v == 1.0) {
-        let y: Vec<u8> = r.outputs.iter().map(|&v| v as u8).collect();
-        write_npy(&a.output, &r.output_shape, &y)?;
-    } else {
-        eprintln!("note: the output population is graded; writing float64 values");
-        write_npy(&a.output, &r.output_shape, &r.outputs)?;
-    }
+    crate::inputs::write_outputs(&a.output, &r.output_shape, &r.outputs)?;
     if let Some(p) = &a.layers {
         let l: Vec<i64> = r.layer_spikes.iter().map(|&v| v as i64).collect();
         write_npy(p, &[n, t, r.layer_names.len()], &l)?;

@@ -4,7 +4,7 @@ use std::ops::Range;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use spikeforge_compiler::arrays::{read_npy_f64, NdArray};
+use spikeforge_compiler::arrays::{read_npy_f64, write_npy, NdArray};
 use spikeforge_compiler::limits::Limits;
 
 /// `A..B` (B exclusive), `A..` or `..B`.
@@ -85,4 +85,17 @@ pub fn predictions(output: &[f64], n: usize, t: usize, n_out: usize) -> Vec<usiz
 
 pub fn accuracy(pred: &[usize], labels: &[usize]) -> f64 {
     pred.iter().zip(labels).filter(|(p, l)| p == l).count() as f64 / labels.len().max(1) as f64
+}
+
+/// Writes output values `[N, T, n_out]`: uint8 when they are all spikes (0 or 1), else
+/// float64 (a graded output such as an LI readout), with a note saying so.
+pub fn write_outputs(path: &Path, shape: &[usize], values: &[f64]) -> Result<()> {
+    if values.iter().all(|&v| v == 0.0 || v == 1.0) {
+        let y: Vec<u8> = values.iter().map(|&v| v as u8).collect();
+        write_npy(path, shape, &y)?;
+    } else {
+        eprintln!("note: the output is graded, not spikes; writing float64 values");
+        write_npy(path, shape, values)?;
+    }
+    Ok(())
 }
