@@ -153,6 +153,47 @@ pub(super) struct Filler<'a> {
     pub(super) undo: Undo,
     pub(super) events: Vec<u32>,
     pub(super) multicast: bool,
+    /// Per population, its fill order (position → neuron) when it is tiled spatially
+    /// (see [`fill_order`]); `None` fills neurons ascending.
+    pub(super) order: Vec<Option<Vec<u32>>>,
+}
+
+/// The fill order of a population: for a convolution's output on cores that store
+/// neurons exactly and rows per axon (no weight sharing), positions in raster order
+/// `(y, x)` with every channel at each position, so a bin holds a spatial tile across all
+/// output channels (one contiguous range per channel) whose in-axons are the input patch
+/// of the tile, shared by all channels; otherwise `None` (neurons ascending).
+pub(super) fn fill_order(net: &Network, types: &[CoreSpec], p: usize) -> Option<Vec<u32>> {
+    if types.iter().any(|t| t.weight_sharing || t.neuron_layout != NeuronLayout::Exact) {
+        return None;
+    }
+    let [c, h, w] = net.populations[p].grid;
+    let hw = h * w;
+    let conv_in = net.projections.iter().any(|q| q.target == p && q.synapses.conv().is_some());
+    if c < 2 || hw < 2 || !conv_in || p == net.input {
+        return None;
+    }
+    Some((0..c * hw).map(|k| ((k % c) * hw + k / c) as u32).collect())
+}
+
+/// The neurons at fill positions `first..first + count` as ascending contiguous ranges
+/// `(first, count)`.
+pub(super) fn position_ranges(order: Option<&[u32]>, first: usize, count: usize) -> Vec<(u32, u32)> {
+    match order {
+        None => vec![(first as u32, count as u32)],
+        Some(ord) => {
+            let mut ns: Vec<u32> = ord[first..first + count].to_vec();
+            ns.sort_unstable();
+            let mut out: Vec<(u32, u32)> = Vec::new();
+            for n in ns {
+                match out.last_mut() {
+                    Some((f, c)) if *f + *c == n => *c += 1,
+                    _ => out.push((n, 1)),
+                }
+            }
+            out
+        }
+    }
 }
 
 impl<'a> Filler<'a> {
@@ -179,6 +220,7 @@ impl<'a> Filler<'a> {
             undo: Undo::default(),
             events: Vec::new(),
             multicast: target.spec().noc.cast == Cast::Multicast,
+            order: (0..net.populations.len()).map(|p| fill_order(net, types, p)).collect(),
         }
     }
 
@@ -219,7 +261,10 @@ impl<'a> Filler<'a> {
             return;
         }
         if o.seg_count > 0 {
-            o.segments.push(Segment { pop: o.seg_pop as u32, first: o.seg_first as u32, count: o.seg_count as u32 });
+            let pop = o.seg_pop as u32;
+            for (first, count) in position_ranges(self.order[o.seg_pop].as_deref(), o.seg_first, o.seg_count) {
+                o.segments.push(Segment { pop, first, count });
+            }
         }
         o.closed_bits += o.seg_bits;
         o.seg_bits = 0;
@@ -232,6 +277,12 @@ impl<'a> Filler<'a> {
             a.bits = 0;
         }
         o.seg_pop = usize::MAX;
+    }
+
+    /// The neuron at fill position `k` of population `p`.
+    #[inline]
+    pub(super) fn neuron(&self, p: usize, k: usize) -> usize {
+        self.order[p].as_ref().map_or(k, |o| o[k] as usize)
     }
 
     /// Adds neuron `j` of the current segment's population; returns its fan-out.

@@ -16,7 +16,7 @@ use spikeforge_targets::coremap::{
 use spikeforge_targets::{CoreId, Target};
 
 use super::lower::{Network, Synapses};
-use super::partition::Partition;
+use super::partition::{Partition, Segment};
 use super::sparse::Csr;
 use crate::exec::Dynamics;
 
@@ -155,7 +155,7 @@ pub fn emit(
                 v.reserve(n_local);
             }
         }
-        for (si, s) in bin.segments.iter().enumerate() {
+        for s in &bin.segments {
             let pi = s.pop as usize;
             let pop = &net.populations[pi];
             groups.push((s.pop, s.first, s.count));
@@ -171,20 +171,32 @@ pub fn emit(
                     dst.extend_from_slice(&src[k][range.clone()]);
                 }
             }
-            let local0 = offsets[b][si];
+        }
+        // Axons per population on the core (its segments together: one axon per event).
+        let mut done_pops: Vec<u32> = Vec::new();
+        for s0 in &bin.segments {
+            if done_pops.contains(&s0.pop) {
+                continue;
+            }
+            done_pops.push(s0.pop);
+            let pi = s0.pop as usize;
+            let segs: Vec<(usize, &Segment)> =
+                bin.segments.iter().enumerate().filter(|(_, s)| s.pop == s0.pop).collect();
             for &q in &incoming[pi] {
                 let syn = &net.projections[q].synapses;
                 if scratch[q].is_empty() {
                     scratch[q] = vec![0; net.projections[q].n_events];
                 }
                 let cnt = &mut scratch[q];
-                for t in range.clone() {
-                    syn.for_target(t, |e, _| {
-                        if cnt[e as usize] == 0 {
-                            touched.push(e);
-                        }
-                        cnt[e as usize] += 1;
-                    });
+                for (_, s) in &segs {
+                    for t in s.first as usize..(s.first + s.count) as usize {
+                        syn.for_target(t, |e, _| {
+                            if cnt[e as usize] == 0 {
+                                touched.push(e);
+                            }
+                            cnt[e as usize] += 1;
+                        });
+                    }
                 }
                 touched.sort_unstable();
                 let mut pos = axons.syn_target.len() as u32;
@@ -203,14 +215,18 @@ pub fn emit(
                 axons.syn_target.resize(pos as usize, 0);
                 axons.syn_weight.resize(pos as usize, 0.0);
                 let (tg, wt) = (&mut axons.syn_target, &mut axons.syn_weight);
-                for t in range.clone() {
-                    let local = local0 + (t - s.first as usize) as u32;
-                    syn.for_target(t, |e, w| {
-                        let p = &mut cnt[e as usize];
-                        tg[*p as usize] = local;
-                        wt[*p as usize] = w;
-                        *p += 1;
-                    });
+                // Targets ascending by local index within each axon: segments in local order.
+                for &(si, s) in &segs {
+                    let local0 = offsets[b][si];
+                    for t in s.first as usize..(s.first + s.count) as usize {
+                        let local = local0 + (t - s.first as usize) as u32;
+                        syn.for_target(t, |e, w| {
+                            let p = &mut cnt[e as usize];
+                            tg[*p as usize] = local;
+                            wt[*p as usize] = w;
+                            *p += 1;
+                        });
+                    }
                 }
                 for &e in &touched {
                     cnt[e as usize] = 0;

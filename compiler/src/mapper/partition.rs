@@ -18,7 +18,15 @@
 //!   neuron**: destination axons of one neuron; **routing entries**: one per sent event with
 //!   multicast, one per out-axon with unicast.
 //!
-//! Algorithm: populations are filled in reverse evaluation order, neurons ascending, into
+//! Fill order: neurons ascending, except a convolution's output on cores that store neurons
+//! exactly without weight sharing, which is filled in raster order of positions with every
+//! channel at each position ([`super::accounting::fill_order`]): a bin then holds a spatial
+//! tile across all output channels, one contiguous range (piece) per channel, whose
+//! in-axons (the input patch) are shared by all channels and whose sources reach few bins.
+//! All pieces of one population on a bin count as one segment: one axon per event, one
+//! row over all its targets there.
+//!
+//! Algorithm: populations are filled in reverse evaluation order, in fill order, into
 //! the current bin until some limit would break, then a new bin opens (a bin may hold the
 //! end of one population and the start of the next, so small layers share cores). Accounting
 //! is incremental (per neuron, the synapses into it), so a pass is linear in synapses.
@@ -34,7 +42,7 @@ use spikeforge_targets::coremap::CoreUsage;
 use spikeforge_targets::Target;
 
 pub use super::accounting::capacity;
-use super::accounting::{Filler, Open};
+use super::accounting::{position_ranges, Filler, Open};
 use super::error::{MapError, Resource};
 use super::lower::{for_events, Network};
 
@@ -97,7 +105,8 @@ impl<'a> Filler<'a> {
         let mut k = 0;
         let mut first_err = None;
         while j + k < n {
-            match self.try_add(&mut o, j + k) {
+            let nj = self.neuron(pop, j + k);
+            match self.try_add(&mut o, nj) {
                 Ok(()) => k += 1,
                 Err(v) => {
                     if k == 0 {
@@ -112,8 +121,9 @@ impl<'a> Filler<'a> {
         (k, first_err)
     }
 
-    /// The error for neuron `j` of `pop`, which fits on no core type.
+    /// The error for the neuron at fill position `j` of `pop`, which fits on no core type.
     fn not_fit(&mut self, pop: usize, j: usize, fails: &[(usize, (Resource, u64))]) -> MapError {
+        let j = self.neuron(pop, j);
         // The failure furthest down the list of limits: the most capable core's.
         let &(_, (resource, _)) = fails.iter().max_by_key(|(_, (r, _))| *r).expect("at least one core type");
         let (best_ty, offers) = (0..self.types.len())
@@ -222,6 +232,14 @@ impl<'a> Filler<'a> {
         Dests { start, bins }
     }
 
+    /// Records the current segment of `o` (fill positions) as pieces: its neurons as
+    /// ascending contiguous ranges. A population's pieces stay grouped by bin, bins ascending.
+    fn push_pieces(&self, pieces: &mut Vec<(u32, u32, u32)>, p: usize, o: &Open) {
+        for (first, count) in position_ranges(self.order[p].as_deref(), o.seg_first, o.seg_count) {
+            pieces.push((o.index, first, count));
+        }
+    }
+
     /// One fill of every population; bins with their in-side usage.
     fn pass(&mut self) -> Result<(Vec<Open>, Pieces), MapError> {
         let net = self.net;
@@ -251,7 +269,8 @@ impl<'a> Filler<'a> {
                         o
                     }
                 };
-                match self.try_add(&mut o, j) {
+                let nj = self.neuron(p, j);
+                match self.try_add(&mut o, nj) {
                     Ok(()) => {
                         j += 1;
                         open = Some(o);
@@ -263,7 +282,7 @@ impl<'a> Filler<'a> {
                     }
                     Err(_) => {
                         if o.seg_count > 0 {
-                            pieces[p].push((o.index, o.seg_first as u32, o.seg_count as u32));
+                            self.push_pieces(&mut pieces[p], p, &o);
                         }
                         self.end_segment(&mut o);
                         bins.push(o);
@@ -272,7 +291,7 @@ impl<'a> Filler<'a> {
             }
             if let Some(o) = open.as_mut() {
                 if o.seg_count > 0 {
-                    pieces[p].push((o.index, o.seg_first as u32, o.seg_count as u32));
+                    self.push_pieces(&mut pieces[p], p, o);
                 }
                 self.end_segment(o);
             }
@@ -372,6 +391,10 @@ pub fn partition(net: &Network, target: &Target) -> Result<Partition, MapError> 
                         }
                     })
                     .collect();
+                let mut pieces = pieces;
+                for p in &mut pieces {
+                    p.sort_unstable_by_key(|&(_, first, _)| first);
+                }
                 return Ok(Partition { bins, pieces, dests, passes });
             }
             Some((o, r, v)) if passes >= MAX_PASSES => {
@@ -412,7 +435,12 @@ pub fn check_counts(net: &Network, part: &Partition, target: &Target) -> Result<
         .iter()
         .enumerate()
         .filter(|(_, p)| !p.is_empty())
-        .map(|(i, p)| (p.len(), net.populations[i].name.as_str()))
+        .map(|(i, p)| {
+            let mut bins: Vec<u32> = p.iter().map(|x| x.0).collect();
+            bins.sort_unstable();
+            bins.dedup();
+            (bins.len(), net.populations[i].name.as_str())
+        })
         .collect();
     layers.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
     let listed: Vec<String> = layers.iter().take(5).map(|(n, l)| format!("`{l}` on {n}")).collect();

@@ -284,7 +284,8 @@ pub fn check_limits(map: &CoreMap, conv_kernel: &dyn Fn(usize, u64) -> Option<me
         let mut entries = 0u64;
         let mut seg_len: HashMap<u32, u64> = HashMap::new();
         for &(p, f, k) in &c.groups {
-            seg_len.insert(p, k as u64);
+            // A row's targets: every neuron of the population on the core.
+            *seg_len.entry(p).or_default() += k as u64;
             let pop = &pops[p as usize];
             let sh = &pop.shape;
             let (hh, ww) = match sh.len() {
