@@ -8,6 +8,7 @@
 pub mod args;
 pub mod calib;
 pub mod gptq;
+pub mod prune;
 pub mod quantize;
 pub mod quantizers;
 pub mod spec;
@@ -85,7 +86,11 @@ pub fn build_pipeline(src: &str) -> Result<Vec<Box<dyn Pass>>, SpecError> {
         .map(|p| -> Result<Box<dyn Pass>, SpecError> {
             match p.name.value.as_str() {
                 "quantize" => Ok(Box::new(quantize::Quantize::from_spec(p)?)),
-                other => Err(SpecError::new(format!("unknown pass `{other}` (passes: quantize)"), p.name.span.clone())),
+                "prune" => Ok(Box::new(prune::Prune::from_spec(p)?)),
+                other => Err(SpecError::new(
+                    format!("unknown pass `{other}` (passes: quantize, prune)"),
+                    p.name.span.clone(),
+                )),
             }
         })
         .collect()

@@ -1,0 +1,474 @@
+//! `prune(method=magnitude|lamp|slamp|sbc, sparsity=0.8 | [s₁, s₂, …], scope=layer|global,
+//! layers=[…])`: unstructured weight pruning of weight layers (Affine, Linear, Conv).
+//!
+//! Needs: a verified graph; calibration input (`--calib`) for `slamp` and `sbc`.
+//! Establishes: in every selected layer at least `round(s·N)` weights are exactly 0 (weights
+//! that were already 0 count as pruned, so a layer never loses more than it must); biases and
+//! neuron parameters are untouched; only `sbc` changes surviving weights; the graph still
+//! verifies. A report line per layer gives its sparsity before and after.
+//!
+//! `sparsity` is one fraction, or one per selected layer (in `layers=` order, else graph
+//! order); a list implies `scope=layer`. `scope` defaults to `layer` for `magnitude` and to
+//! `global` for the others.
+//!
+//! Methods (scores are ranked ascending; the lowest go):
+//! - `magnitude`: score |w|, per layer or over all selected layers at once.
+//! - `lamp` (Lee et al. 2021): in a layer sorted by |w| ascending,
+//!   `score(u) = w_u² / Σ_{v≥u} w_v²`; with `scope=global` the global lowest `s·N` scores
+//!   go, which allocates sparsity per layer. (Per layer, LAMP ranks like magnitude.)
+//! - `slamp` — **our derivation** (the SLAMP paper's exact formula is not public): a pruned
+//!   weight `w_ij` perturbs neuron i's input by `Δw_ij·x_j[t]` at every step, so over `T`
+//!   steps the accumulated distortion is bounded by `Σ_j |Δw_ij| · a_j` with
+//!   `a_j = Σ_t x_j[t]` the presynaptic spike count. SLAMP therefore runs LAMP on the
+//!   activity-weighted magnitudes `w̃_ij = w_ij · a_j` (`a_j` summed over the calibration
+//!   samples, normalised by its mean; for conv, the count of the input channel over all
+//!   positions). LAMP scores are invariant to a per-layer scale, so uniform activity gives
+//!   exactly LAMP; in the single-timestep limit (`T = 1`) there is no temporal accumulation
+//!   and, as the paper states, the score reduces to LAMP: we then use `a_j = 1`.
+//! - `sbc` (Spiking Brain Compression, one-shot OBS): per layer the calibration Hessian `H`
+//!   of [`super::calib`] (leaky spike traces, damped by 1 % of its mean diagonal), per-layer
+//!   sparsity from LAMP (`scope=global`) or as given; then per row, repeatedly prune the
+//!   weight q with least loss `w_q² / (2 [H⁻¹]_qq)`, update the row by
+//!   `δ = −(w_q / [H⁻¹]_qq) · H⁻¹[:, q]`, and downdate
+//!   `H⁻¹ ← H⁻¹ − H⁻¹[:, q] H⁻¹[q, :] / [H⁻¹]_qq`, until the row reaches its target.
+
+use std::collections::HashMap;
+
+use super::args::Args;
+use super::calib::{layer_hessians, Calibration};
+use super::quantize::select_layers;
+use super::spec::{PassSpec, SpecError};
+use super::{Pass, PassContext, PassError, PassReport};
+use crate::exec::{Executor, Probe};
+use crate::ir::{Graph, NodeId, Op, Verified};
+use crate::limits::Limits;
+use crate::linalg::{cholesky, damp, inverse_from_cholesky};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    Magnitude,
+    Lamp,
+    Slamp,
+    Sbc,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prune {
+    pub method: Method,
+    /// One fraction for all layers, or one per selected layer.
+    pub sparsity: Vec<f64>,
+    /// True: every layer at its own sparsity; false: one allocation over all layers.
+    pub per_layer: bool,
+    pub layers: Option<Vec<String>>,
+}
+
+const ACCEPTED: &[&str] = &["method", "sparsity", "scope", "layers"];
+
+impl Prune {
+    pub fn from_spec(spec: &PassSpec) -> Result<Prune, SpecError> {
+        let mut a = Args::new(spec);
+        let method = match a.choice("method", &["magnitude", "lamp", "slamp", "sbc"], Some("magnitude"))? {
+            "magnitude" => Method::Magnitude,
+            "lamp" => Method::Lamp,
+            "slamp" => Method::Slamp,
+            _ => Method::Sbc,
+        };
+        let (sparsity, span) = a
+            .numbers("sparsity")?
+            .ok_or_else(|| SpecError::new("`prune` needs `sparsity=…` (a fraction or a list)", spec.span.clone()))?;
+        if sparsity.is_empty() {
+            return Err(SpecError::new("`sparsity` lists no fraction", span));
+        }
+        if let Some(x) = sparsity.iter().find(|x| !(0.0..=1.0).contains(*x)) {
+            return Err(SpecError::new(format!("`sparsity` must be between 0 and 1, got {x}"), span));
+        }
+        let default_scope = if method == Method::Magnitude || sparsity.len() > 1 { "layer" } else { "global" };
+        let scope = a.choice("scope", &["layer", "global"], Some(default_scope))?;
+        if scope == "global" && sparsity.len() > 1 {
+            return Err(SpecError::new("a per-layer `sparsity` list needs `scope=layer`", span));
+        }
+        let layers = a.strings("layers")?;
+        if let Some(names) = &layers {
+            if sparsity.len() > 1 && sparsity.len() != names.len() {
+                return Err(SpecError::new(
+                    format!("`sparsity` lists {} fractions for {} layers", sparsity.len(), names.len()),
+                    span,
+                ));
+            }
+        }
+        a.finish(ACCEPTED)?;
+        Ok(Prune { method, sparsity, per_layer: scope == "layer", layers })
+    }
+}
+
+/// LAMP scores of one layer: `w_u² / Σ_{v≥u} w_v²` in |w|-ascending order (0 for zeros).
+pub fn lamp_scores(w: &[f64]) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..w.len()).collect();
+    order.sort_by(|&a, &b| w[a].abs().total_cmp(&w[b].abs()));
+    let mut scores = vec![0.0; w.len()];
+    let mut tail = 0.0;
+    for &u in order.iter().rev() {
+        tail += w[u] * w[u];
+        scores[u] = if tail > 0.0 { w[u] * w[u] / tail } else { 0.0 };
+    }
+    scores
+}
+
+/// Indices of the `k` lowest scores per layer when ranked together (ties: layer, index).
+fn lowest_global(scores: &[Vec<f64>], k: usize) -> Vec<Vec<usize>> {
+    let mut all: Vec<(f64, usize, usize)> =
+        scores.iter().enumerate().flat_map(|(l, s)| s.iter().enumerate().map(move |(i, &v)| (v, l, i))).collect();
+    all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    let mut out = vec![Vec::new(); scores.len()];
+    for &(_, l, i) in all.iter().take(k) {
+        out[l].push(i);
+    }
+    out
+}
+
+fn count(n: usize, s: f64) -> usize {
+    ((s * n as f64).round() as usize).min(n)
+}
+
+/// Removes column/row q from an inverse Hessian: `H⁻¹ ← H⁻¹ − H⁻¹[:,q] H⁻¹[q,:] / [H⁻¹]_qq`.
+fn eliminate(hinv: &mut [f64], d: usize, q: usize) {
+    let hqq = hinv[q * d + q];
+    let col: Vec<f64> = (0..d).map(|i| hinv[i * d + q]).collect();
+    if hqq > 0.0 && hqq.is_finite() {
+        for i in 0..d {
+            if col[i] == 0.0 {
+                continue;
+            }
+            let f = col[i] / hqq;
+            for j in 0..d {
+                hinv[i * d + j] -= f * col[j];
+            }
+        }
+    }
+    for i in 0..d {
+        hinv[i * d + q] = 0.0;
+        hinv[q * d + i] = 0.0;
+    }
+}
+
+/// One-shot OBS pruning of one row until `target` of its weights are 0. `hinv` is the
+/// row's `H⁻¹` (consumed). Weights that are already 0 count as pruned (removed first, with
+/// no update since their `w_q = 0`).
+pub fn obs_prune_row(w: &mut [f64], hinv: &mut [f64], target: usize) {
+    let d = w.len();
+    let mut pruned = vec![false; d];
+    for q in 0..d {
+        if w[q] == 0.0 {
+            eliminate(hinv, d, q);
+            pruned[q] = true;
+        }
+    }
+    let mut done = pruned.iter().filter(|p| **p).count();
+    while done < target.min(d) {
+        let mut best: Option<(f64, usize)> = None;
+        for q in (0..d).filter(|&q| !pruned[q]) {
+            let hqq = hinv[q * d + q];
+            let loss = if hqq > 0.0 { w[q] * w[q] / (2.0 * hqq) } else { f64::INFINITY };
+            if best.is_none_or(|(b, _)| loss < b) {
+                best = Some((loss, q));
+            }
+        }
+        let Some((_, q)) = best else { break };
+        let hqq = hinv[q * d + q];
+        if hqq > 0.0 && hqq.is_finite() {
+            let f = w[q] / hqq;
+            for j in 0..d {
+                if !pruned[j] {
+                    w[j] -= f * hinv[j * d + q];
+                }
+            }
+        }
+        w[q] = 0.0;
+        pruned[q] = true;
+        eliminate(hinv, d, q);
+        done += 1;
+    }
+}
+
+/// Presynaptic activity per weight column: for each layer and group, `a_j` over its fan-in.
+struct ActivityProbe {
+    totals: HashMap<NodeId, Vec<f64>>,
+}
+
+impl Probe for ActivityProbe {
+    fn wants(&self, node: NodeId) -> bool {
+        self.totals.contains_key(&node)
+    }
+    fn record(&mut self, _: usize, _: usize, node: NodeId, input: &[f64], _: &[f64]) {
+        let t = self.totals.get_mut(&node).expect("wants() said so");
+        for (a, x) in t.iter_mut().zip(input) {
+            *a += x.abs();
+        }
+    }
+}
+
+/// Per layer, one column weight per fan-in position per group (`groups × d`), mean 1.
+fn column_activity(
+    graph: &Graph,
+    verified: &Verified,
+    layers: &[NodeId],
+    calib: &Calibration,
+    ctx: &PassContext,
+    limits: &Limits,
+) -> Result<HashMap<NodeId, Vec<Vec<f64>>>, String> {
+    let mut probe = ActivityProbe { totals: HashMap::new() };
+    for &n in layers {
+        let len: usize = verified.shape(graph.inputs(n)[0]).dims().iter().product();
+        probe.totals.insert(n, vec![0.0; len]);
+    }
+    if calib.n_steps > 1 {
+        let exec = Executor::new(graph, verified, ctx.dynamics, limits).map_err(|e| e.to_string())?;
+        exec.run_probed(&calib.data, calib.n_samples, calib.n_steps, &mut probe);
+    }
+    let mut out = HashMap::new();
+    for &n in layers {
+        let tot = &probe.totals[&n];
+        let cols: Vec<Vec<f64>> = match graph.op(n) {
+            Op::Affine { .. } | Op::Linear { .. } => vec![tot.clone()],
+            Op::Conv1d(c) | Op::Conv2d(c) => {
+                let c_in = c.in_channels();
+                let per_ch = tot.len() / c_in.max(1);
+                let ch: Vec<f64> = (0..c_in).map(|k| tot[k * per_ch..(k + 1) * per_ch].iter().sum()).collect();
+                let cpg = c_in / c.groups;
+                let kk: usize = c.kernel().iter().product();
+                (0..c.groups).map(|g| (0..cpg * kk).map(|j| ch[g * cpg + j / kk]).collect()).collect()
+            }
+            _ => unreachable!("selected layers have weights"),
+        };
+        let uniform = calib.n_steps <= 1;
+        let cols = cols
+            .into_iter()
+            .map(|c| {
+                let mean = c.iter().sum::<f64>() / c.len().max(1) as f64;
+                c.iter().map(|v| if uniform || mean == 0.0 { 1.0 } else { v / mean }).collect()
+            })
+            .collect();
+        out.insert(n, cols);
+    }
+    Ok(out)
+}
+
+impl Pass for Prune {
+    fn name(&self) -> &'static str {
+        "prune"
+    }
+
+    fn needs_calibration(&self) -> bool {
+        matches!(self.method, Method::Slamp | Method::Sbc)
+    }
+
+    fn run(&self, graph: &mut Graph, ctx: &PassContext) -> Result<PassReport, PassError> {
+        let fail = |reason: String| PassError::Failed { pass: "prune".into(), reason };
+        let layers = select_layers(graph, &self.layers, "prune")?;
+        if self.sparsity.len() > 1 && self.sparsity.len() != layers.len() {
+            return Err(fail(format!(
+                "`sparsity` lists {} fractions for {} weight layers",
+                self.sparsity.len(),
+                layers.len()
+            )));
+        }
+        let weights: Vec<Vec<f64>> =
+            layers.iter().map(|&n| graph.op(n).weight().expect("weight layer").data().to_vec()).collect();
+        let rows: Vec<usize> = layers.iter().map(|&n| graph.op(n).weight().expect("weight layer").dims()[0]).collect();
+        let groups: Vec<usize> = layers
+            .iter()
+            .map(|&n| match graph.op(n) {
+                Op::Conv1d(c) | Op::Conv2d(c) => c.groups,
+                _ => 1,
+            })
+            .collect();
+        let before: Vec<usize> = weights.iter().map(|w| w.iter().filter(|v| **v == 0.0).count()).collect();
+        let s_of = |l: usize| if self.sparsity.len() == 1 { self.sparsity[0] } else { self.sparsity[l] };
+
+        let calib_data = if self.needs_calibration() {
+            let calib = ctx.calib.ok_or(PassError::NeedsCalibration { pass: "prune".into() })?;
+            let verified =
+                graph.verify(ctx.limits).map_err(|errors| PassError::Verify { pass: "prune".into(), errors })?;
+            Some((calib, verified))
+        } else {
+            None
+        };
+
+        // The ranking key of each weight (ascending = pruned first).
+        let keyed: Vec<Vec<f64>> = match self.method {
+            Method::Magnitude | Method::Lamp | Method::Sbc => weights.clone(),
+            Method::Slamp => {
+                let (calib, verified) = calib_data.as_ref().expect("needs calibration");
+                let act = column_activity(graph, verified, &layers, calib, ctx, ctx.limits).map_err(fail)?;
+                weights
+                    .iter()
+                    .enumerate()
+                    .map(|(l, w)| {
+                        let a = &act[&layers[l]];
+                        let d = w.len() / rows[l].max(1);
+                        let rpg = (rows[l] / groups[l]).max(1);
+                        w.iter()
+                            .enumerate()
+                            .map(|(i, v)| {
+                                let g = ((i / d) / rpg).min(a.len() - 1);
+                                v * a[g][i % d]
+                            })
+                            .collect()
+                    })
+                    .collect()
+            }
+        };
+        // Which weights go (magnitude/lamp/slamp), or how many per layer (sbc).
+        let selected: Vec<Vec<usize>> = if self.per_layer {
+            keyed
+                .iter()
+                .enumerate()
+                .map(|(l, k)| {
+                    let abs: Vec<f64> = k.iter().map(|v| v.abs()).collect();
+                    lowest_global(&[abs], count(k.len(), s_of(l))).remove(0)
+                })
+                .collect()
+        } else {
+            let total: usize = keyed.iter().map(Vec::len).sum();
+            let k = count(total, self.sparsity[0]);
+            let scores: Vec<Vec<f64>> = match self.method {
+                Method::Magnitude => keyed.iter().map(|w| w.iter().map(|v| v.abs()).collect()).collect(),
+                _ => keyed.iter().map(|w| lamp_scores(w)).collect(),
+            };
+            lowest_global(&scores, k)
+        };
+
+        let mut report = PassReport::new("prune");
+        let hessians = if self.method == Method::Sbc {
+            let (calib, verified) = calib_data.as_ref().expect("needs calibration");
+            layer_hessians(graph, verified, &layers, calib, ctx.dynamics, ctx.limits).map_err(fail)?
+        } else {
+            HashMap::new()
+        };
+        for (l, &n) in layers.iter().enumerate() {
+            let name = graph.name(n).to_string();
+            let w = graph.op_mut(n).weight_mut().expect("weight layer").data_mut();
+            let numel = w.len();
+            if self.method == Method::Sbc {
+                let h = &hessians[&n];
+                let d = h.d;
+                // The layer's count spread over its rows as evenly as whole numbers allow.
+                let (k, nr) = (selected[l].len(), rows[l].max(1));
+                let target = |r: usize| (k * (r + 1)) / nr - (k * r) / nr;
+                let hinvs: Vec<Vec<f64>> =
+                    h.h.iter()
+                        .map(|m| {
+                            let mut m = m.clone();
+                            damp(&mut m, d, 0.01);
+                            cholesky(&m, d).map(|c| inverse_from_cholesky(&c, d)).ok_or_else(|| {
+                                fail(format!("layer `{name}`: the calibration Hessian is not positive definite"))
+                            })
+                        })
+                        .collect::<Result<_, _>>()?;
+                let rpg = (rows[l] / groups[l]).max(1);
+                for r in 0..rows[l] {
+                    let g = (r / rpg).min(hinvs.len() - 1);
+                    let mut hinv = hinvs[g].clone();
+                    obs_prune_row(&mut w[r * d..(r + 1) * d], &mut hinv, target(r));
+                }
+            } else {
+                for &i in &selected[l] {
+                    w[i] = 0.0;
+                }
+            }
+            let zeros = w.iter().filter(|v| **v == 0.0).count();
+            let pct = |z: usize| 100.0 * z as f64 / numel.max(1) as f64;
+            report.line(format!(
+                "`{name}`: {:.1} % sparse ({zeros}/{numel} zero), was {:.1} %",
+                pct(zeros),
+                pct(before[l])
+            ));
+        }
+        let total: usize = weights.iter().map(Vec::len).sum();
+        let zeros: usize = layers
+            .iter()
+            .map(|&n| graph.op(n).weight().expect("weight layer").data().iter().filter(|v| **v == 0.0).count())
+            .sum();
+        report.line(format!(
+            "{:?}{}: {:.1} % of {total} weights zero",
+            self.method,
+            if self.per_layer { " per layer" } else { " global" },
+            100.0 * zeros as f64 / total.max(1) as f64
+        ));
+        Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lamp_scores_by_hand() {
+        // |w| ascending: 1, 2, 3 → Σ tails 14, 13, 9 → 1/14, 4/13, 9/9.
+        let s = lamp_scores(&[3.0, -1.0, 2.0]);
+        let want = [1.0, 1.0 / 14.0, 4.0 / 13.0];
+        for (a, b) in s.iter().zip(want) {
+            assert!((a - b).abs() < 1e-15, "{s:?}");
+        }
+        assert_eq!(lamp_scores(&[0.0, 0.0]), vec![0.0, 0.0]);
+    }
+
+    #[test]
+    fn lamp_allocates_across_layers() {
+        // Layer A = [1, 2, 3]: scores 1/14, 4/13, 1. Layer B = [10, 20]: scores 100/500 = 0.2, 1.
+        // Global magnitude at 2/5 would strip A's 1 and 2; LAMP removes A's 1 (1/14) and B's 10 (0.2).
+        let scores = vec![lamp_scores(&[1.0, 2.0, 3.0]), lamp_scores(&[10.0, 20.0])];
+        assert_eq!(lowest_global(&scores, 2), vec![vec![0], vec![0]]);
+        let mags = vec![vec![1.0, 2.0, 3.0], vec![10.0, 20.0]];
+        assert_eq!(lowest_global(&mags, 2), vec![vec![0, 1], vec![]]);
+    }
+
+    /// Closed form: removing the set S from w, the optimal remaining weights R under
+    /// (w' − w)ᵀ H (w' − w) are w'_R = w_R + H_RR⁻¹ H_RS w_S.
+    #[test]
+    fn obs_update_equals_the_closed_form() {
+        let h = [4.0, 1.0, 0.5, 1.0, 3.0, 0.8, 0.5, 0.8, 2.0];
+        let w0 = [0.9, -0.3, 0.6];
+        let l = cholesky(&h, 3).unwrap();
+        let hinv0 = inverse_from_cholesky(&l, 3);
+        // Which weight goes first: least w_q²/(2 [H⁻¹]_qq).
+        let losses: Vec<f64> = (0..3).map(|q| w0[q] * w0[q] / (2.0 * hinv0[q * 3 + q])).collect();
+        let q = (0..3).min_by(|&a, &b| losses[a].total_cmp(&losses[b])).unwrap();
+        let mut w = w0;
+        let mut hinv = hinv0.clone();
+        obs_prune_row(&mut w, &mut hinv, 1);
+        assert_eq!(w[q], 0.0);
+        let r: Vec<usize> = (0..3).filter(|&i| i != q).collect();
+        let (a, b, c) = (h[r[0] * 3 + r[0]], h[r[0] * 3 + r[1]], h[r[1] * 3 + r[1]]);
+        let det = a * c - b * b;
+        let rhs = [h[r[0] * 3 + q] * w0[q], h[r[1] * 3 + q] * w0[q]];
+        let sol = [(c * rhs[0] - b * rhs[1]) / det, (a * rhs[1] - b * rhs[0]) / det];
+        for (k, &i) in r.iter().enumerate() {
+            assert!((w[i] - (w0[i] + sol[k])).abs() < 1e-12, "{w:?}");
+        }
+        // The downdated inverse is the inverse of H restricted to R (zero at q).
+        let sub_inv = [c / det, -b / det, a / det];
+        assert!((hinv[r[0] * 3 + r[0]] - sub_inv[0]).abs() < 1e-12);
+        assert!((hinv[r[0] * 3 + r[1]] - sub_inv[1]).abs() < 1e-12);
+        assert!((hinv[r[1] * 3 + r[1]] - sub_inv[2]).abs() < 1e-12);
+        assert!((0..3).all(|i| hinv[i * 3 + q] == 0.0));
+        // Two removed: the survivor i gets w_i + (H_iS w_S) / H_ii.
+        let mut w2 = w0;
+        let mut hinv2 = hinv0;
+        obs_prune_row(&mut w2, &mut hinv2, 2);
+        let i = (0..3).find(|&i| w2[i] != 0.0).unwrap();
+        let s: f64 = (0..3).filter(|&j| j != i).map(|j| h[i * 3 + j] * w0[j]).sum();
+        assert!((w2[i] - (w0[i] + s / h[i * 3 + i])).abs() < 1e-12, "{w2:?}");
+    }
+
+    #[test]
+    fn obs_counts_existing_zeros() {
+        let h = [2.0, 0.0, 0.0, 2.0];
+        let mut hinv = [0.5, 0.0, 0.0, 0.5];
+        let mut w = [0.0, 1.0];
+        obs_prune_row(&mut w, &mut hinv, 1);
+        assert_eq!(w, [0.0, 1.0]);
+        let _ = h;
+    }
+}

@@ -1,0 +1,199 @@
+//! The `prune` pass on the golden digits MLP: exact sparsity per layer and globally,
+//! SLAMP's reductions to LAMP, and accuracy of every method at 50/70/80/90 % sparsity
+//! (calibrate on samples 0..120, evaluate on 120..360). Run with `--nocapture` for the table.
+
+use std::path::{Path, PathBuf};
+
+use spikeforge_compiler::arrays::read_npy_f64;
+use spikeforge_compiler::exec::{Dynamics, Executor};
+use spikeforge_compiler::ir::Graph;
+use spikeforge_compiler::limits::Limits;
+use spikeforge_compiler::nir::read_nir;
+use spikeforge_compiler::passes::{build_pipeline, run_pipeline, Calibration, PassContext, PassReport};
+
+fn dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/golden/digits_mlp")
+}
+
+struct Data {
+    graph: Graph,
+    x: Vec<f64>,
+    labels: Vec<f64>,
+    n: usize,
+    t: usize,
+    len: usize,
+}
+
+fn load() -> Data {
+    let limits = Limits::default();
+    let graph = read_nir(&dir().join("model.nir"), &limits).unwrap();
+    let x = read_npy_f64(&dir().join("input.npy"), &limits).unwrap();
+    let labels = read_npy_f64(&dir().join("labels.npy"), &limits).unwrap().data;
+    let (n, t, len) = (x.shape[0], x.shape[1], x.shape[2]);
+    Data { graph, x: x.data, labels, n, t, len }
+}
+
+impl Data {
+    fn calib(&self, samples: std::ops::Range<usize>) -> Calibration {
+        let per = self.t * self.len;
+        Calibration {
+            data: self.x[samples.start * per..samples.end * per].to_vec(),
+            n_samples: samples.len(),
+            n_steps: self.t,
+        }
+    }
+    fn accuracy(&self, g: &Graph, samples: std::ops::Range<usize>) -> f64 {
+        let limits = Limits::default();
+        let v = g.verify(&limits).unwrap();
+        let exec = Executor::new(g, &v, Dynamics::default(), &limits).unwrap();
+        let c = self.calib(samples.clone());
+        let r = exec.run(&c.data, c.n_samples, c.n_steps, 4);
+        let correct = (0..c.n_samples)
+            .filter(|&s| {
+                let mut counts = vec![0.0; r.output_len];
+                for step in 0..c.n_steps {
+                    for (k, cnt) in counts.iter_mut().enumerate() {
+                        *cnt += r.output[(s * c.n_steps + step) * r.output_len + k];
+                    }
+                }
+                let mut best = 0;
+                for k in 1..counts.len() {
+                    if counts[k] > counts[best] {
+                        best = k;
+                    }
+                }
+                best as f64 == self.labels[samples.start + s]
+            })
+            .count();
+        correct as f64 / c.n_samples as f64
+    }
+}
+
+fn prune(g: &Graph, spec: &str, calib: Option<&Calibration>) -> (Graph, Vec<PassReport>) {
+    let limits = Limits::default();
+    let mut g = g.clone();
+    let passes = build_pipeline(spec).unwrap_or_else(|e| panic!("{spec}: {}", e.render(spec)));
+    let ctx = PassContext { limits: &limits, dynamics: Dynamics::default(), calib };
+    let reports = run_pipeline(&mut g, &passes, &ctx).unwrap_or_else(|e| panic!("{spec}: {e}"));
+    (g, reports)
+}
+
+fn weights(g: &Graph) -> Vec<Vec<f64>> {
+    g.node_ids().filter_map(|n| g.op(n).weight()).map(|w| w.data().to_vec()).collect()
+}
+
+fn zeros(w: &[f64]) -> usize {
+    w.iter().filter(|v| **v == 0.0).count()
+}
+
+fn layer_names(g: &Graph) -> Vec<String> {
+    g.node_ids().filter(|&n| g.op(n).weight().is_some()).map(|n| g.name(n).to_string()).collect()
+}
+
+#[test]
+fn magnitude_per_layer_and_global_hit_the_sparsity() {
+    let d = load();
+    let (g, reports) = prune(&d.graph, "prune(method=magnitude, sparsity=0.8)", None);
+    let orig = weights(&d.graph);
+    for (w, o) in weights(&g).iter().zip(&orig) {
+        assert_eq!(zeros(w), (0.8 * w.len() as f64).round() as usize);
+        // survivors are untouched and the largest
+        let kept_min = w.iter().filter(|v| **v != 0.0).map(|v| v.abs()).fold(f64::MAX, f64::min);
+        let cut_max = o.iter().zip(w).filter(|(_, v)| **v == 0.0).map(|(a, _)| a.abs()).fold(0.0, f64::max);
+        assert!(kept_min >= cut_max);
+        assert!(o.iter().zip(w).all(|(a, b)| *b == 0.0 || a == b));
+    }
+    assert!(reports[0].lines[0].contains("80.0 % sparse"), "{:?}", reports[0].lines);
+
+    let (g, _) = prune(&d.graph, "prune(method=magnitude, sparsity=0.7, scope=global)", None);
+    let ws = weights(&g);
+    let total: usize = ws.iter().map(Vec::len).sum();
+    assert_eq!(ws.iter().map(|w| zeros(w)).sum::<usize>(), (0.7 * total as f64).round() as usize);
+
+    // A per-layer list, and already-zero weights count as pruned: pruning twice changes nothing.
+    let (g1, _) = prune(&d.graph, "prune(sparsity=[0.5, 0.25])", None);
+    let ws = weights(&g1);
+    assert_eq!(zeros(&ws[0]), ws[0].len() / 2);
+    assert_eq!(zeros(&ws[1]), ws[1].len() / 4);
+    let (g2, _) = prune(&g1, "prune(sparsity=[0.5, 0.25])", None);
+    assert_eq!(weights(&g2), ws);
+
+    let names = layer_names(&d.graph);
+    let (g3, _) = prune(&d.graph, &format!("prune(sparsity=0.9, layers=[\"{}\"])", names[1]), None);
+    let ws = weights(&g3);
+    assert_eq!(ws[0], orig[0]);
+    assert_eq!(zeros(&ws[1]), (0.9 * ws[1].len() as f64).round() as usize);
+
+    for bad in ["prune(sparsity=1.5)", "prune(sparsity=[0.5, 0.5], scope=global)", "prune(method=foo, sparsity=0.5)"] {
+        assert!(build_pipeline(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn slamp_reduces_to_lamp() {
+    let d = load();
+    let (lamp, _) = prune(&d.graph, "prune(method=lamp, sparsity=0.8)", None);
+    let total: usize = weights(&lamp).iter().map(Vec::len).sum();
+    assert_eq!(weights(&lamp).iter().map(|w| zeros(w)).sum::<usize>(), (0.8 * total as f64).round() as usize);
+
+    // T = 1: the single-timestep limit.
+    let mut one = d.calib(0..120);
+    one.data = (0..120).flat_map(|s| d.x[s * d.t * d.len..(s * d.t + 1) * d.len].to_vec()).collect();
+    one.n_steps = 1;
+    let (slamp1, _) = prune(&d.graph, "prune(method=slamp, sparsity=0.8)", Some(&one));
+    assert_eq!(weights(&slamp1), weights(&lamp));
+
+    // Uniform activity: every input fires at every step; restricted to the first layer,
+    // whose presynaptic activity is then uniform.
+    let first = &layer_names(&d.graph)[0];
+    let uniform = Calibration { data: vec![1.0; 8 * d.t * d.len], n_samples: 8, n_steps: d.t };
+    let spec = |m: &str| format!("prune(method={m}, sparsity=0.6, layers=[\"{first}\"])");
+    let (a, _) = prune(&d.graph, &spec("slamp"), Some(&uniform));
+    let (b, _) = prune(&d.graph, &spec("lamp"), None);
+    assert_eq!(weights(&a), weights(&b));
+
+    // Real activity over T = 20 steps does change the ranking.
+    let calib = d.calib(0..120);
+    let (slamp, _) = prune(&d.graph, "prune(method=slamp, sparsity=0.8)", Some(&calib));
+    assert_ne!(weights(&slamp), weights(&lamp));
+}
+
+#[test]
+fn accuracy_table_on_digits_mlp() {
+    let d = load();
+    assert_eq!(d.n, 360);
+    let calib = d.calib(0..120);
+    let dense = d.accuracy(&d.graph, 120..360);
+    println!("digits_mlp, calibration 0..120, evaluation 120..360; dense accuracy {:.1} %", 100.0 * dense);
+    println!("{:<26} {:>7} {:>7} {:>7} {:>7}", "method", "50 %", "70 %", "80 %", "90 %");
+    let methods = [
+        ("magnitude (per layer)", "method=magnitude"),
+        ("magnitude (global)", "method=magnitude, scope=global"),
+        ("lamp", "method=lamp"),
+        ("slamp", "method=slamp"),
+        ("sbc (LAMP allocation)", "method=sbc"),
+        ("sbc (per layer)", "method=sbc, scope=layer"),
+    ];
+    let mut at80 = std::collections::HashMap::new();
+    for (label, args) in methods {
+        let mut row = format!("{label:<26}");
+        for s in [0.5, 0.7, 0.8, 0.9] {
+            let (g, reports) = prune(&d.graph, &format!("prune({args}, sparsity={s})"), Some(&calib));
+            let acc = d.accuracy(&g, 120..360);
+            row += &format!(" {:>6.1}%", 100.0 * acc);
+            if s == 0.8 {
+                at80.insert(label, acc);
+                if label.starts_with("sbc (LAMP") {
+                    println!("  {}", reports[0].lines.join("\n  "));
+                }
+            }
+        }
+        println!("{row}");
+    }
+    assert!(
+        at80["sbc (LAMP allocation)"] >= at80["magnitude (per layer)"],
+        "sbc {} < magnitude {} at 80 %",
+        at80["sbc (LAMP allocation)"],
+        at80["magnitude (per layer)"]
+    );
+}
