@@ -197,3 +197,48 @@ fn accuracy_table_on_digits_mlp() {
         at80["magnitude (per layer)"]
     );
 }
+
+/// A hidden neuron with no inputs (zero row and bias) and no outputs (zero column) is
+/// removed; the outputs do not change; neurons with any connection stay.
+#[test]
+fn cleanup_removes_disconnected_neurons_exactly() {
+    use spikeforge_compiler::ir::Op;
+    let d = load();
+    let (mut g, _) = prune(&d.graph, "prune(method=magnitude, sparsity=0.8)", None);
+    let names = layer_names(&g);
+    let (a, b) = (g.find(&names[0]).unwrap(), g.find(&names[1]).unwrap());
+    let n_in = g.op(a).weight().unwrap().dims()[1];
+    let n_hidden = g.op(a).weight().unwrap().dims()[0];
+    // Disconnect neurons 3 and 7 entirely; neuron 5 keeps one output synapse.
+    for i in [3usize, 5, 7] {
+        if let Op::Affine { weight, bias } = g.op_mut(a) {
+            weight.data_mut()[i * n_in..(i + 1) * n_in].fill(0.0);
+            bias.data_mut()[i] = 0.0;
+        }
+        let w = g.op_mut(b).weight_mut().unwrap();
+        let rows = w.dims()[0];
+        for r in 0..rows {
+            w.data_mut()[r * n_hidden + i] = if i == 5 && r == 0 { 0.5 } else { 0.0 };
+        }
+    }
+    let before = d.accuracy(&g, 120..360);
+    let limits = Limits::default();
+    let exec_out = |g: &Graph| {
+        let v = g.verify(&limits).unwrap();
+        let c = d.calib(120..200);
+        Executor::new(g, &v, Dynamics::default(), &limits).unwrap().run(&c.data, c.n_samples, c.n_steps, 2).output
+    };
+    let out_before = exec_out(&g);
+    let (cleaned, reports) = prune(&g, "cleanup", None);
+    let reported = reports[0].lines.iter().any(|l| l.contains("removed"));
+    assert!(reported, "{:?}", reports[0].lines);
+    let ca = cleaned.find(&names[0]).unwrap();
+    let removed = n_hidden - cleaned.op(ca).weight().unwrap().dims()[0];
+    assert!(removed >= 2, "removed {removed}");
+    // neuron 5 survives: its output synapse is the only 0.5 in the first row's remaining columns
+    let cb = cleaned.find(&names[1]).unwrap();
+    assert!(cleaned.op(cb).weight().unwrap().data().contains(&0.5));
+    assert_eq!(exec_out(&cleaned), out_before);
+    assert_eq!(d.accuracy(&cleaned, 120..360), before);
+    println!("cleanup: {}", reports[0].lines.join("; "));
+}

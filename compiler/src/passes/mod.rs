@@ -7,6 +7,7 @@
 
 pub mod args;
 pub mod calib;
+pub mod cleanup;
 pub mod gptq;
 pub mod prune;
 pub mod quantize;
@@ -87,8 +88,9 @@ pub fn build_pipeline(src: &str) -> Result<Vec<Box<dyn Pass>>, SpecError> {
             match p.name.value.as_str() {
                 "quantize" => Ok(Box::new(quantize::Quantize::from_spec(p)?)),
                 "prune" => Ok(Box::new(prune::Prune::from_spec(p)?)),
+                "cleanup" => Ok(Box::new(cleanup::Cleanup::from_spec(p)?)),
                 other => Err(SpecError::new(
-                    format!("unknown pass `{other}` (passes: quantize, prune)"),
+                    format!("unknown pass `{other}` (passes: quantize, prune, cleanup)"),
                     p.name.span.clone(),
                 )),
             }
