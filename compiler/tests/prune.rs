@@ -242,3 +242,69 @@ fn cleanup_removes_disconnected_neurons_exactly() {
     assert_eq!(d.accuracy(&cleaned, 120..360), before);
     println!("cleanup: {}", reports[0].lines.join("; "));
 }
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("spikeforge-mask-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d.join(name)
+}
+
+/// Masks exported from a pruned graph, applied to the dense graph, reproduce the pruned
+/// weights exactly; scores ride along under `<node>.score` and are ignored by `mask`.
+#[test]
+fn mask_export_and_apply_round_trip() {
+    use spikeforge_compiler::ir::Tensor;
+    use spikeforge_compiler::passes::mask::{export_masks, read_masks};
+    let d = load();
+    let (pruned, _) = prune(&d.graph, "prune(method=magnitude, sparsity=0.7)", None);
+    let names = layer_names(&pruned);
+    let path = tmp("round_trip.safetensors");
+    let score = Tensor::new(vec![3], vec![0.5, 1.0, 2.0]).unwrap();
+    export_masks(&pruned, &[(names[0].clone(), score.clone())], &path).unwrap();
+    let read = read_masks(&path, &Limits::default()).unwrap();
+    let s = read.iter().find(|(k, _)| *k == format!("{}.score", names[0])).unwrap();
+    assert_eq!(s.1, score);
+    let spec = format!("mask(path=\"{}\")", path.display());
+    let (masked, reports) = prune(&d.graph, &spec, None);
+    assert_eq!(weights(&masked), weights(&pruned));
+    assert!(reports[0].lines[0].contains("70.0 % sparse"), "{:?}", reports[0].lines);
+}
+
+#[test]
+fn mask_errors_name_the_key() {
+    use spikeforge_compiler::ir::Tensor;
+    use spikeforge_compiler::passes::mask::{export_masks, write_tensors};
+    let d = load();
+    let names = layer_names(&d.graph);
+    let limits = Limits::default();
+    let ctx = PassContext { limits: &limits, dynamics: Dynamics::default(), calib: None };
+    let run = |spec: &str| {
+        let mut g = d.graph.clone();
+        run_pipeline(&mut g, &build_pipeline(spec).unwrap(), &ctx).map(|_| g)
+    };
+    // A graph whose first layer is a different shape: exporting its masks gives a mismatch.
+    let mut other = d.graph.clone();
+    let a = other.find(&names[0]).unwrap();
+    let w = other.op_mut(a).weight_mut().unwrap();
+    *w = Tensor::new(vec![w.dims()[0], 3], vec![1.0; w.dims()[0] * 3]).unwrap();
+    let bad = tmp("bad_shape.safetensors");
+    export_masks(&other, &[], &bad).unwrap();
+    let e = run(&format!("mask(path=\"{}\")", bad.display())).unwrap_err().to_string();
+    assert!(e.contains(&format!("{}.weight", names[0])) && e.contains("shape"), "{e}");
+    // Only the second layer's mask (keyed by bare node name): asking for the first names
+    // the missing key; without `layers` the first is left alone and reported.
+    let partial = tmp("partial.safetensors");
+    let wb = d.graph.op(d.graph.find(&names[1]).unwrap()).weight().unwrap().clone();
+    let zeros_b = Tensor::new(wb.dims().to_vec(), vec![0.0; wb.numel()]).unwrap();
+    write_tensors(&[(names[1].clone(), zeros_b)], &partial).unwrap();
+    let e = run(&format!("mask(path=\"{}\", layers=[{}])", partial.display(), names[0])).unwrap_err().to_string();
+    assert!(e.contains(&format!("no mask `{}.weight`", names[0])), "{e}");
+    let g = run(&format!("mask(path=\"{}\")", partial.display())).unwrap();
+    assert_eq!(weights(&g)[0], weights(&d.graph)[0]);
+    assert!(weights(&g)[1].iter().all(|v| *v == 0.0));
+    // A key naming no node.
+    let unknown = tmp("unknown.safetensors");
+    write_tensors(&[("nosuch.weight".into(), Tensor::new(vec![1], vec![1.0]).unwrap())], &unknown).unwrap();
+    let e = run(&format!("mask(path=\"{}\")", unknown.display())).unwrap_err().to_string();
+    assert!(e.contains("nosuch"), "{e}");
+}

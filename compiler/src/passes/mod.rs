@@ -9,6 +9,7 @@ pub mod args;
 pub mod calib;
 pub mod cleanup;
 pub mod gptq;
+pub mod mask;
 pub mod prune;
 pub mod quantize;
 pub mod quantizers;
@@ -89,8 +90,9 @@ pub fn build_pipeline(src: &str) -> Result<Vec<Box<dyn Pass>>, SpecError> {
                 "quantize" => Ok(Box::new(quantize::Quantize::from_spec(p)?)),
                 "prune" => Ok(Box::new(prune::Prune::from_spec(p)?)),
                 "cleanup" => Ok(Box::new(cleanup::Cleanup::from_spec(p)?)),
+                "mask" => Ok(Box::new(mask::Mask::from_spec(p)?)),
                 other => Err(SpecError::new(
-                    format!("unknown pass `{other}` (passes: quantize, prune, cleanup)"),
+                    format!("unknown pass `{other}` (passes: quantize, prune, cleanup, mask)"),
                     p.name.span.clone(),
                 )),
             }

@@ -67,7 +67,7 @@ mod lex;
 mod lower;
 mod order;
 mod print;
-mod sidecar;
+pub(crate) mod sidecar;
 mod syntax;
 #[cfg(test)]
 mod syntax_tests;

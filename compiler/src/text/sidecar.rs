@@ -86,7 +86,7 @@ impl<'a> Sidecars<'a> {
 
 /// Converts a safetensors view to f64 after checking its size; F16/BF16 and the 4- to
 /// 8-bit float formats are refused (they would need a conversion we do not guess at).
-fn convert(view: &TensorView<'_>, limits: &Limits) -> Result<Tensor, String> {
+pub(crate) fn convert(view: &TensorView<'_>, limits: &Limits) -> Result<Tensor, String> {
     let shape = view.shape().to_vec();
     let n = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
     match n {
