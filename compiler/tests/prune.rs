@@ -308,3 +308,46 @@ fn mask_errors_name_the_key() {
     let e = run(&format!("mask(path=\"{}\")", unknown.display())).unwrap_err().to_string();
     assert!(e.contains("nosuch"), "{e}");
 }
+
+/// Structured pruning on digits_mlp: removed neurons have zero rows, bias and outgoing
+/// columns; `cleanup` then deletes them without changing outputs. Prints the accuracy table.
+#[test]
+fn structured_pruning_on_digits_mlp() {
+    let d = load();
+    let calib = d.calib(0..120);
+    let names = layer_names(&d.graph);
+    let a = d.graph.find(&names[0]).unwrap();
+    let n_hidden = d.graph.op(a).weight().unwrap().dims()[0];
+    let limits = Limits::default();
+    let exec_out = |g: &Graph, s: std::ops::Range<usize>| {
+        let v = g.verify(&limits).unwrap();
+        let c = d.calib(s);
+        Executor::new(g, &v, Dynamics::default(), &limits).unwrap().run(&c.data, c.n_samples, c.n_steps, 2)
+    };
+    let (g, reports) = prune(&d.graph, "prune(method=svs, sparsity=0.5)", Some(&calib));
+    println!("{}", reports[0].lines.join("\n"));
+    let wa = g.op(g.find(&names[0]).unwrap()).weight().unwrap();
+    let n_in = wa.dims()[1];
+    let dead: Vec<usize> =
+        (0..n_hidden).filter(|&i| wa.data()[i * n_in..(i + 1) * n_in].iter().all(|v| *v == 0.0)).collect();
+    assert_eq!(dead.len(), n_hidden / 2);
+    let wb = g.op(g.find(&names[1]).unwrap()).weight().unwrap();
+    for &i in &dead {
+        assert!((0..wb.dims()[0]).all(|r| wb.data()[r * n_hidden + i] == 0.0));
+    }
+    let (cleaned, rep) = prune(&g, "cleanup", None);
+    assert!(rep[0].lines[0].contains("removed"), "{:?}", rep[0].lines);
+    assert_eq!(exec_out(&cleaned, 0..120).output, exec_out(&g, 0..120).output);
+
+    let base = d.accuracy(&d.graph, 120..360);
+    println!("structured, digits_mlp, calib 0..120, eval 120..360; dense {:.1} %", 100.0 * base);
+    println!("{:<14} {:>7} {:>7} {:>7} {:>7}", "method", "50 %", "70 %", "80 %", "90 %");
+    for m in ["svs", "sca", "criticality"] {
+        let mut row = format!("{m:<14}");
+        for s in [0.5, 0.7, 0.8, 0.9] {
+            let (g, _) = prune(&d.graph, &format!("prune(method={m}, sparsity={s})"), Some(&calib));
+            row += &format!(" {:>6.1}%", 100.0 * d.accuracy(&g, 120..360));
+        }
+        println!("{row}");
+    }
+}

@@ -7,6 +7,7 @@
 
 pub mod args;
 pub mod calib;
+pub mod channel;
 pub mod cleanup;
 pub mod gptq;
 pub mod mask;

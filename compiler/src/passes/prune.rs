@@ -50,6 +50,10 @@ pub enum Method {
     Lamp,
     Slamp,
     Sbc,
+    /// Structured: see [`super::channel`].
+    Svs,
+    Sca,
+    Criticality,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -60,19 +64,29 @@ pub struct Prune {
     /// True: every layer at its own sparsity; false: one allocation over all layers.
     pub per_layer: bool,
     pub layers: Option<Vec<String>>,
+    /// Extra fraction of channels pruned by magnitude then regenerated (`criticality`).
+    pub margin: f64,
 }
 
-const ACCEPTED: &[&str] = &["method", "sparsity", "scope", "layers"];
+const ACCEPTED: &[&str] = &["method", "sparsity", "scope", "layers", "margin"];
 
 impl Prune {
     pub fn from_spec(spec: &PassSpec) -> Result<Prune, SpecError> {
         let mut a = Args::new(spec);
-        let method = match a.choice("method", &["magnitude", "lamp", "slamp", "sbc"], Some("magnitude"))? {
+        let method = match a.choice(
+            "method",
+            &["magnitude", "lamp", "slamp", "sbc", "svs", "sca", "criticality"],
+            Some("magnitude"),
+        )? {
             "magnitude" => Method::Magnitude,
             "lamp" => Method::Lamp,
             "slamp" => Method::Slamp,
+            "svs" => Method::Svs,
+            "sca" => Method::Sca,
+            "criticality" => Method::Criticality,
             _ => Method::Sbc,
         };
+        let margin = a.number("margin", Some(0.1), 0.0, 1.0)?;
         let (sparsity, span) = a
             .numbers("sparsity")?
             .ok_or_else(|| SpecError::new("`prune` needs `sparsity=…` (a fraction or a list)", spec.span.clone()))?;
@@ -82,8 +96,16 @@ impl Prune {
         if let Some(x) = sparsity.iter().find(|x| !(0.0..=1.0).contains(*x)) {
             return Err(SpecError::new(format!("`sparsity` must be between 0 and 1, got {x}"), span));
         }
-        let default_scope = if method == Method::Magnitude || sparsity.len() > 1 { "layer" } else { "global" };
+        let structured = matches!(method, Method::Svs | Method::Sca | Method::Criticality);
+        let default_scope =
+            if method == Method::Magnitude || structured || sparsity.len() > 1 { "layer" } else { "global" };
         let scope = a.choice("scope", &["layer", "global"], Some(default_scope))?;
+        if structured && scope == "global" {
+            return Err(SpecError::new(
+                "structured methods (svs, sca, criticality) prune per layer",
+                spec.span.clone(),
+            ));
+        }
         if scope == "global" && sparsity.len() > 1 {
             return Err(SpecError::new("a per-layer `sparsity` list needs `scope=layer`", span));
         }
@@ -97,7 +119,7 @@ impl Prune {
             }
         }
         a.finish(ACCEPTED)?;
-        Ok(Prune { method, sparsity, per_layer: scope == "layer", layers })
+        Ok(Prune { method, sparsity, per_layer: scope == "layer", layers, margin })
     }
 }
 
@@ -259,11 +281,14 @@ impl Pass for Prune {
     }
 
     fn needs_calibration(&self) -> bool {
-        matches!(self.method, Method::Slamp | Method::Sbc)
+        matches!(self.method, Method::Slamp | Method::Sbc | Method::Svs | Method::Sca | Method::Criticality)
     }
 
     fn run(&self, graph: &mut Graph, ctx: &PassContext) -> Result<PassReport, PassError> {
         let fail = |reason: String| PassError::Failed { pass: "prune".into(), reason };
+        if matches!(self.method, Method::Svs | Method::Sca | Method::Criticality) {
+            return self.run_structured(graph, ctx);
+        }
         let layers = select_layers(graph, &self.layers, "prune")?;
         if self.sparsity.len() > 1 && self.sparsity.len() != layers.len() {
             return Err(fail(format!(
@@ -297,6 +322,7 @@ impl Pass for Prune {
         // The ranking key of each weight (ascending = pruned first).
         let keyed: Vec<Vec<f64>> = match self.method {
             Method::Magnitude | Method::Lamp | Method::Sbc => weights.clone(),
+            Method::Svs | Method::Sca | Method::Criticality => unreachable!("structured methods return above"),
             Method::Slamp => {
                 let (calib, verified) = calib_data.as_ref().expect("needs calibration");
                 let act = column_activity(graph, verified, &layers, calib, ctx, ctx.limits).map_err(fail)?;
@@ -395,6 +421,71 @@ impl Pass for Prune {
             if self.per_layer { " per layer" } else { " global" },
             100.0 * zeros as f64 / total.max(1) as f64
         ));
+        Ok(report)
+    }
+}
+
+impl Prune {
+    fn run_structured(&self, graph: &mut Graph, ctx: &PassContext) -> Result<PassReport, PassError> {
+        use super::channel::{self, Score};
+        let fail = |reason: String| PassError::Failed { pass: "prune".into(), reason };
+        let all = channel::candidates(graph);
+        let pairs: Vec<(NodeId, NodeId)> = match &self.layers {
+            None => all,
+            Some(names) => names
+                .iter()
+                .map(|name| {
+                    let n = graph.find(name).ok_or_else(|| fail(format!("no node is named `{name}`")))?;
+                    all.iter().copied().find(|p| p.0 == n).ok_or_else(|| {
+                        fail(format!(
+                            "`{name}` is not a weight layer feeding only a hidden neuron layer (structured pruning needs one)"
+                        ))
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        if self.sparsity.len() > 1 && self.sparsity.len() != pairs.len() {
+            return Err(fail(format!(
+                "`sparsity` lists {} fractions for {} prunable layers",
+                self.sparsity.len(),
+                pairs.len()
+            )));
+        }
+        let calib = ctx.calib.ok_or(PassError::NeedsCalibration { pass: "prune".into() })?;
+        let verified = graph.verify(ctx.limits).map_err(|errors| PassError::Verify { pass: "prune".into(), errors })?;
+        let score = match self.method {
+            Method::Svs => Score::Svs,
+            Method::Sca => Score::Sca,
+            _ => Score::Criticality,
+        };
+        let scores = channel::channel_scores(graph, &verified, &pairs, calib, ctx, score).map_err(fail)?;
+        let mut report = PassReport::new("prune");
+        for (i, &(l, n)) in pairs.iter().enumerate() {
+            let s = if self.sparsity.len() == 1 { self.sparsity[0] } else { self.sparsity[i] };
+            let sc = &scores[&n];
+            let c = sc.len();
+            let k = count(c, s).min(c.saturating_sub(1));
+            let gone = if score == Score::Criticality {
+                let w = graph.op(l).weight().expect("weight layer");
+                let d = w.numel() / c.max(1);
+                let mag: Vec<f64> =
+                    (0..c).map(|r| w.data()[r * d..(r + 1) * d].iter().map(|v| v.abs()).sum()).collect();
+                channel::criticality_select(&mag, sc, k, count(c, self.margin))
+            } else {
+                channel::lowest(sc, k)
+            };
+            for &ch in &gone {
+                channel::remove_channel(graph, l, n, ch, c);
+            }
+            report.line(format!(
+                "`{}`: removed {} of {c} channels by {:?} (kept score range {:.4}..{:.4})",
+                graph.name(l),
+                gone.len(),
+                self.method,
+                (0..c).filter(|i| !gone.contains(i)).map(|i| sc[i]).fold(f64::INFINITY, f64::min),
+                (0..c).filter(|i| !gone.contains(i)).map(|i| sc[i]).fold(f64::NEG_INFINITY, f64::max),
+            ));
+        }
         Ok(report)
     }
 }

@@ -1,0 +1,447 @@
+//! Structured (channel / neuron) pruning for `prune(method=svs|sca|criticality, …)`.
+//!
+//! Candidates: a weight layer L (Affine, Linear, Conv) whose only consumer is a spiking or
+//! integrating neuron node N whose only input is L, where N does not feed an Output node
+//! (output neurons are classes and are never pruned). A channel is output row / filter c of
+//! L and neuron channel c of N (a dense layer: one neuron; conv: its `H×W` positions).
+//! In each layer `round(s·C)` channels go (at least one stays). Removing a channel zeroes
+//! its weight row / filter and bias in L, and its outgoing column (dense consumer) or input
+//! slice (conv consumer with `groups = 1`) in every weight layer fed only by N, so that
+//! `cleanup` can delete dense neurons afterwards. Neuron parameters are untouched.
+//!
+//! Scores come from one calibration run of the unpruned graph ([`ChannelProbe`]); the
+//! pre-reset membrane potential `u[t]` is recomputed in the probe from N's summed input with
+//! [`NeuronCoefficients`] and the spikes the executor emitted (the executor is unchanged):
+//! - `svs` (QP-SNN): per sample, the numerical rank (singular values > 1e-6, one-sided
+//!   Jacobi SVD) of the channel's time-averaged spike map (`H×W` for conv, `1×1` for dense:
+//!   rank 1 if it spiked at all), averaged over the batch. Ties are broken by the summed
+//!   spike count, then by channel index.
+//! - `sca`: mean over batch and time of `‖U_pre-reset‖₁` over the channel's positions.
+//! - `criticality`: `c = E_x[max over positions (1/T) Σ_t g′(u[t] − θ)]`,
+//!   `g′(x) = (α/2) / (1 + (π α x / 2)²)`, α = 2. Selection: prune `k + m` channels of lowest
+//!   L1 filter magnitude, `m = round(margin·C)` (the extra **margin**, default
+//!   `margin=0.1`, capped so that at least one channel stays), then regenerate the `m` most
+//!   critical of them (scores from the dense network), so exactly `k` go.
+//!   Non-spiking neurons (LI, I, CubaLI) use their potential; θ = their threshold, else 0.
+
+use std::collections::HashMap;
+
+use super::calib::Calibration;
+use super::PassContext;
+use crate::exec::{Executor, NeuronCoefficients, NeuronKind, Probe, ResetRule};
+use crate::ir::{Graph, NodeId, Op, OpKind, Verified};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Score {
+    Svs,
+    Sca,
+    Criticality,
+}
+
+pub const ALPHA: f64 = 2.0;
+
+/// Surrogate derivative `g′(x) = (α/2)/(1 + (π α x / 2)²)`.
+pub fn surrogate_grad(x: f64) -> f64 {
+    let z = std::f64::consts::PI * ALPHA * x / 2.0;
+    (ALPHA / 2.0) / (1.0 + z * z)
+}
+
+/// Singular values of a row-major `m × n` matrix (one-sided Jacobi on its columns).
+pub fn singular_values(a: &[f64], m: usize, n: usize) -> Vec<f64> {
+    // Work on the orientation with fewer columns.
+    let (rows, cols, mut c): (usize, usize, Vec<Vec<f64>>) = if n <= m {
+        (m, n, (0..n).map(|j| (0..m).map(|i| a[i * n + j]).collect()).collect())
+    } else {
+        (n, m, (0..m).map(|i| a[i * n..(i + 1) * n].to_vec()).collect())
+    };
+    let _ = rows;
+    for _sweep in 0..60 {
+        let mut rotated = false;
+        for p in 0..cols {
+            for q in p + 1..cols {
+                let alpha: f64 = c[p].iter().map(|v| v * v).sum();
+                let beta: f64 = c[q].iter().map(|v| v * v).sum();
+                let gamma: f64 = c[p].iter().zip(&c[q]).map(|(x, y)| x * y).sum();
+                if gamma == 0.0 || gamma.abs() <= 1e-15 * (alpha * beta).sqrt() {
+                    continue;
+                }
+                rotated = true;
+                let zeta = (beta - alpha) / (2.0 * gamma);
+                let t = zeta.signum() / (zeta.abs() + (1.0 + zeta * zeta).sqrt());
+                let t = if zeta == 0.0 { 1.0 } else { t };
+                let cs = 1.0 / (1.0 + t * t).sqrt();
+                let sn = cs * t;
+                let (lo, hi) = c.split_at_mut(q);
+                for (x, y) in lo[p].iter_mut().zip(hi[0].iter_mut()) {
+                    let (u, v) = (*x, *y);
+                    *x = cs * u - sn * v;
+                    *y = sn * u + cs * v;
+                }
+            }
+        }
+        if !rotated {
+            break;
+        }
+    }
+    let mut s: Vec<f64> = c.iter().map(|col| col.iter().map(|v| v * v).sum::<f64>().sqrt()).collect();
+    s.sort_by(|a, b| b.total_cmp(a));
+    s
+}
+
+/// Count of singular values above `tol`.
+pub fn numerical_rank(a: &[f64], m: usize, n: usize, tol: f64) -> usize {
+    singular_values(a, m, n).iter().filter(|&&s| s > tol).count()
+}
+
+/// One watched neuron node: its geometry, a mirror of its state, and the accumulators.
+pub struct Watched {
+    pub coef: NeuronCoefficients,
+    pub channels: usize,
+    /// Map geometry per channel: `(h, w)`; dense = (1, 1).
+    pub map: (usize, usize),
+    v: Vec<f64>,
+    syn: Vec<f64>,
+    /// Per position, this sample: spike counts, Σ_t g′(u − θ).
+    spikes: Vec<f64>,
+    crit: Vec<f64>,
+    steps: usize,
+    last_sample: usize,
+    /// Per channel totals: rank sum, Σ|u|, Σ max-criticality, spike count.
+    pub rank: Vec<f64>,
+    pub abs_u: Vec<f64>,
+    pub crit_max: Vec<f64>,
+    pub spike_total: Vec<f64>,
+    pub samples: usize,
+    pub steps_total: usize,
+}
+
+impl Watched {
+    pub fn new(coef: NeuronCoefficients, channels: usize, map: (usize, usize)) -> Self {
+        let n = channels * map.0 * map.1;
+        Watched {
+            coef,
+            channels,
+            map,
+            v: vec![0.0; n],
+            syn: vec![0.0; n],
+            spikes: vec![0.0; n],
+            crit: vec![0.0; n],
+            steps: 0,
+            last_sample: usize::MAX,
+            rank: vec![0.0; channels],
+            abs_u: vec![0.0; channels],
+            crit_max: vec![0.0; channels],
+            spike_total: vec![0.0; channels],
+            samples: 0,
+            steps_total: 0,
+        }
+    }
+
+    fn finish_sample(&mut self) {
+        if self.last_sample == usize::MAX || self.steps == 0 {
+            return;
+        }
+        let per = self.map.0 * self.map.1;
+        let t = self.steps as f64;
+        for c in 0..self.channels {
+            let sp = &self.spikes[c * per..(c + 1) * per];
+            let avg: Vec<f64> = sp.iter().map(|s| s / t).collect();
+            self.rank[c] += numerical_rank(&avg, self.map.0, self.map.1, 1e-6) as f64;
+            self.spike_total[c] += sp.iter().sum::<f64>();
+            let m = self.crit[c * per..(c + 1) * per].iter().map(|g| g / t).fold(f64::NEG_INFINITY, f64::max);
+            self.crit_max[c] += m;
+        }
+        self.samples += 1;
+    }
+
+    /// One step: `input` is the summed input, `output` what the node emitted.
+    pub fn step(&mut self, sample: usize, input: &[f64], output: &[f64], reset: ResetRule) {
+        if sample != self.last_sample {
+            self.finish_sample();
+            self.last_sample = sample;
+            self.steps = 0;
+            self.v.fill(0.0);
+            self.syn.fill(0.0);
+            self.spikes.fill(0.0);
+            self.crit.fill(0.0);
+        }
+        self.steps += 1;
+        self.steps_total += 1;
+        let per = self.map.0 * self.map.1;
+        let k = &self.coef;
+        let at = |v: &[f64], i: usize| if v.len() == 1 { v[0] } else { v[i] };
+        let spiking = matches!(k.kind, NeuronKind::LIF | NeuronKind::IF | NeuronKind::CubaLIF);
+        for i in 0..self.v.len() {
+            let u = match k.kind {
+                NeuronKind::LIF | NeuronKind::LI => {
+                    self.v[i] + at(&k.decay, i) * (at(&k.v_leak, i) - self.v[i]) + at(&k.gain, i) * input[i]
+                }
+                NeuronKind::IF | NeuronKind::I => self.v[i] + at(&k.gain, i) * input[i],
+                NeuronKind::CubaLIF | NeuronKind::CubaLI => {
+                    let c = &mut self.syn[i];
+                    *c += at(&k.syn_decay, i) * (at(&k.w_in, i) * input[i] - *c);
+                    self.v[i] + at(&k.decay, i) * (at(&k.v_leak, i) - self.v[i]) + at(&k.gain, i) * *c
+                }
+            };
+            let theta = if k.v_threshold.is_empty() { 0.0 } else { at(&k.v_threshold, i) };
+            let fired = spiking && output[i] != 0.0;
+            self.v[i] = if fired {
+                match reset {
+                    ResetRule::Subtract => u - theta,
+                    ResetRule::ToVReset => at(&k.v_reset, i),
+                }
+            } else {
+                u
+            };
+            let c = i / per;
+            self.abs_u[c] += u.abs();
+            if spiking {
+                self.spikes[i] += output[i];
+            } else if u != 0.0 {
+                self.spikes[i] += 1.0;
+            }
+            self.crit[i] += surrogate_grad(u - theta);
+        }
+    }
+
+    /// Per-channel score (higher = keep).
+    pub fn scores(&mut self, score: Score) -> Vec<f64> {
+        self.finish_sample();
+        self.last_sample = usize::MAX;
+        let n = self.samples.max(1) as f64;
+        match score {
+            Score::Svs => self.rank.iter().map(|r| r / n).collect(),
+            Score::Sca => self.abs_u.iter().map(|a| a / self.steps_total.max(1) as f64).collect(),
+            Score::Criticality => self.crit_max.iter().map(|c| c / n).collect(),
+        }
+    }
+}
+
+pub struct ChannelProbe {
+    pub nodes: HashMap<NodeId, Watched>,
+    pub reset: ResetRule,
+}
+
+impl Probe for ChannelProbe {
+    fn wants(&self, node: NodeId) -> bool {
+        self.nodes.contains_key(&node)
+    }
+    fn record(&mut self, sample: usize, _: usize, node: NodeId, input: &[f64], output: &[f64]) {
+        let reset = self.reset;
+        self.nodes.get_mut(&node).expect("wants() said so").step(sample, input, output, reset);
+    }
+}
+
+/// `(L, N)` pairs structured pruning may act on.
+pub fn candidates(graph: &Graph) -> Vec<(NodeId, NodeId)> {
+    let mut out = Vec::new();
+    for l in graph.node_ids() {
+        if !matches!(graph.op(l), Op::Affine { .. } | Op::Linear { .. } | Op::Conv1d(_) | Op::Conv2d(_)) {
+            continue;
+        }
+        let [n] = graph.outputs(l)[..] else { continue };
+        if !graph.op(n).kind().is_neuron() || graph.inputs(n) != vec![l] {
+            continue;
+        }
+        if graph.outputs(n).iter().any(|&o| graph.op(o).kind() == OpKind::Output) {
+            continue;
+        }
+        out.push((l, n));
+    }
+    out
+}
+
+/// Channel scores of the given pairs from one calibration run.
+pub fn channel_scores(
+    graph: &Graph,
+    verified: &Verified,
+    pairs: &[(NodeId, NodeId)],
+    calib: &Calibration,
+    ctx: &PassContext,
+    score: Score,
+) -> Result<HashMap<NodeId, Vec<f64>>, String> {
+    let mut probe = ChannelProbe { nodes: HashMap::new(), reset: ctx.dynamics.reset };
+    for &(_, n) in pairs {
+        let dims = verified.shape(n).dims().to_vec();
+        let coef = NeuronCoefficients::new(graph.op(n), ctx.dynamics.dt)
+            .ok_or_else(|| format!("`{}` is not a neuron", graph.name(n)))?;
+        let map = match dims.len() {
+            1 => (1, 1),
+            2 => (1, dims[1]),
+            3 => (dims[1], dims[2]),
+            _ => return Err(format!("`{}`: shape {dims:?} is not [C], [C, L] or [C, H, W]", graph.name(n))),
+        };
+        probe.nodes.insert(n, Watched::new(coef, dims[0], map));
+    }
+    let exec = Executor::new(graph, verified, ctx.dynamics, ctx.limits).map_err(|e| e.to_string())?;
+    exec.run_probed(&calib.data, calib.n_samples, calib.n_steps, &mut probe);
+    Ok(probe
+        .nodes
+        .into_iter()
+        .map(|(n, mut w)| {
+            let mut s = w.scores(score);
+            if score == Score::Svs {
+                // tie-break by activity, scaled below one rank step
+                let max = w.spike_total.iter().cloned().fold(0.0, f64::max);
+                if max > 0.0 {
+                    for (v, t) in s.iter_mut().zip(&w.spike_total) {
+                        *v += 1e-3 * t / max;
+                    }
+                }
+            }
+            (n, s)
+        })
+        .collect())
+}
+
+/// Indices of the `k` lowest scores (ties by index).
+pub fn lowest(scores: &[f64], k: usize) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..scores.len()).collect();
+    idx.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]).then(a.cmp(&b)));
+    idx.truncate(k);
+    idx.sort_unstable();
+    idx
+}
+
+/// Criticality selection: the `k + m` lowest by magnitude, minus the `m` most critical of them.
+pub fn criticality_select(magnitude: &[f64], crit: &[f64], k: usize, m: usize) -> Vec<usize> {
+    let c = magnitude.len();
+    let m = m.min(c.saturating_sub(1).saturating_sub(k));
+    let mut cand = lowest(magnitude, k + m);
+    cand.sort_by(|&a, &b| crit[b].total_cmp(&crit[a]).then(a.cmp(&b)));
+    let mut out: Vec<usize> = cand[m..].to_vec();
+    out.sort_unstable();
+    out
+}
+
+/// Zeroes channel `c` of L (row/filter and bias) and its outgoing weights in consumers of N.
+pub fn remove_channel(graph: &mut Graph, l: NodeId, n: NodeId, c: usize, channels: usize) {
+    match graph.op_mut(l) {
+        Op::Affine { weight, bias } => {
+            let d = weight.numel() / weight.dims()[0];
+            weight.data_mut()[c * d..(c + 1) * d].fill(0.0);
+            if bias.numel() == channels {
+                bias.data_mut()[c] = 0.0;
+            }
+        }
+        Op::Linear { weight } => {
+            let d = weight.numel() / weight.dims()[0];
+            weight.data_mut()[c * d..(c + 1) * d].fill(0.0);
+        }
+        Op::Conv1d(cv) | Op::Conv2d(cv) => {
+            let d = cv.weight.numel() / cv.weight.dims()[0];
+            cv.weight.data_mut()[c * d..(c + 1) * d].fill(0.0);
+            if cv.bias.numel() == channels {
+                cv.bias.data_mut()[c] = 0.0;
+            }
+        }
+        _ => {}
+    }
+    for b in graph.outputs(n) {
+        if graph.inputs(b) != vec![n] {
+            continue;
+        }
+        match graph.op_mut(b) {
+            Op::Affine { weight, .. } | Op::Linear { weight } if weight.dims().len() == 2 => {
+                let (rows, cols) = (weight.dims()[0], weight.dims()[1]);
+                if cols % channels != 0 {
+                    continue;
+                }
+                let per = cols / channels; // a flattened map feeds `per` columns per channel
+                for r in 0..rows {
+                    weight.data_mut()[r * cols + c * per..r * cols + (c + 1) * per].fill(0.0);
+                }
+            }
+            Op::Conv1d(cv) | Op::Conv2d(cv) if cv.groups == 1 && cv.weight.dims()[1] == channels => {
+                let o = cv.weight.dims()[0];
+                let k: usize = cv.weight.dims()[2..].iter().product();
+                for r in 0..o {
+                    let base = (r * channels + c) * k;
+                    cv.weight.data_mut()[base..base + k].fill(0.0);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rank_by_hand() {
+        assert_eq!(numerical_rank(&[1.0, 2.0, 2.0, 4.0], 2, 2, 1e-6), 1);
+        assert_eq!(numerical_rank(&[1.0, 0.0, 0.0, 1.0], 2, 2, 1e-6), 2);
+        assert_eq!(numerical_rank(&[0.0; 6], 2, 3, 1e-6), 0);
+        assert_eq!(numerical_rank(&[0.5], 1, 1, 1e-6), 1);
+        // 3×3 with rows r1, r2, r1 + r2: rank 2; singular values of diag(3, 2) are 3, 2.
+        assert_eq!(numerical_rank(&[1.0, 2.0, 0.0, 0.0, 1.0, 1.0, 1.0, 3.0, 1.0], 3, 3, 1e-6), 2);
+        let s = singular_values(&[3.0, 0.0, 0.0, -2.0], 2, 2);
+        assert!((s[0] - 3.0).abs() < 1e-12 && (s[1] - 2.0).abs() < 1e-12, "{s:?}");
+        // 2×3 [[1,1,0],[0,0,0]]: one singular value √2.
+        let s = singular_values(&[1.0, 1.0, 0.0, 0.0, 0.0, 0.0], 2, 3);
+        assert!((s[0] - 2f64.sqrt()).abs() < 1e-12 && s[1].abs() < 1e-12, "{s:?}");
+    }
+
+    fn if_neurons(n: usize, thr: f64) -> NeuronCoefficients {
+        NeuronCoefficients {
+            kind: NeuronKind::IF,
+            decay: vec![],
+            gain: vec![1.0; n],
+            v_leak: vec![],
+            v_threshold: vec![thr; n],
+            v_reset: vec![0.0; n],
+            syn_decay: vec![],
+            w_in: vec![],
+        }
+    }
+
+    /// Two IF neurons (gain 1, θ = 1, subtract reset), one sample, T = 2.
+    /// Neuron 0: inputs 0.6, 0.6 → u = 0.6, 1.2 (spikes at t=1) → Σ|u| = 1.8.
+    /// Neuron 1: inputs −0.5, 0 → u = −0.5, −0.5 → Σ|u| = 1.0; never spikes.
+    #[test]
+    fn sca_svs_criticality_by_hand_dense() {
+        let mut w = Watched::new(if_neurons(2, 1.0), 2, (1, 1));
+        w.step(0, &[0.6, -0.5], &[0.0, 0.0], ResetRule::Subtract);
+        w.step(0, &[0.6, 0.0], &[1.0, 0.0], ResetRule::Subtract);
+        let sca = w.scores(Score::Sca);
+        assert!((sca[0] - 1.8 / 2.0).abs() < 1e-12 && (sca[1] - 0.5).abs() < 1e-12, "{sca:?}");
+        assert_eq!(w.scores(Score::Svs), vec![1.0, 0.0]);
+        let c = w.scores(Score::Criticality);
+        let want0 = (surrogate_grad(0.6 - 1.0) + surrogate_grad(1.2 - 1.0)) / 2.0;
+        let want1 = surrogate_grad(-1.5);
+        assert!((c[0] - want0).abs() < 1e-12 && (c[1] - want1).abs() < 1e-12, "{c:?}");
+        assert!((surrogate_grad(0.0) - 1.0).abs() < 1e-15);
+        // g'(0.5) = 1 / (1 + (π/2)²)
+        let g = 1.0 / (1.0 + (std::f64::consts::PI / 2.0).powi(2));
+        assert!((surrogate_grad(0.5) - g).abs() < 1e-15);
+    }
+
+    /// One conv channel with a 2×2 map, two samples: rank averaged; criticality the max over
+    /// positions, averaged over samples.
+    #[test]
+    fn svs_and_criticality_by_hand_conv() {
+        let mut w = Watched::new(if_neurons(4, 1.0), 1, (2, 2));
+        // sample 0, T = 1: spikes at (0,0) and (1,1): map diag → rank 2.
+        w.step(0, &[1.0, 0.0, 0.0, 1.0], &[1.0, 0.0, 0.0, 1.0], ResetRule::Subtract);
+        // sample 1: spikes at (0,0), (0,1): rank 1.
+        w.step(1, &[1.0, 1.0, 0.5, 0.0], &[1.0, 1.0, 0.0, 0.0], ResetRule::Subtract);
+        assert_eq!(w.scores(Score::Svs), vec![1.5]);
+        // criticality: both samples have a position at u = θ → g'(0) = 1 is the max.
+        assert_eq!(w.scores(Score::Criticality), vec![1.0]);
+        // SCA: Σ|u| = 2 + 2.5 over 2 steps.
+        assert_eq!(w.scores(Score::Sca), vec![2.25]);
+    }
+
+    #[test]
+    fn criticality_regenerates_the_most_critical() {
+        // magnitudes: channel 0..5; k = 2, m = 1 → candidates 0, 1, 2; most critical (2) is kept.
+        let mag = [0.1, 0.2, 0.3, 0.4, 0.5];
+        let crit = [0.5, 0.4, 0.9, 0.0, 0.0];
+        assert_eq!(criticality_select(&mag, &crit, 2, 1), vec![0, 1]);
+        let crit = [0.9, 0.4, 0.1, 0.0, 0.0];
+        assert_eq!(criticality_select(&mag, &crit, 2, 1), vec![1, 2]);
+        assert_eq!(lowest(&[3.0, 1.0, 2.0], 2), vec![1, 2]);
+    }
+}
