@@ -351,3 +351,38 @@ fn structured_pruning_on_digits_mlp() {
         println!("{row}");
     }
 }
+
+/// Channels that never spiked score rank 0 under svs and go first; removing them (rows,
+/// bias and outgoing columns) leaves every output exactly unchanged.
+#[test]
+fn structured_pruning_of_silent_channels_is_exact() {
+    use spikeforge_compiler::ir::Op;
+    let d = load();
+    let names = layer_names(&d.graph);
+    let mut g = d.graph.clone();
+    let a = g.find(&names[0]).unwrap();
+    let (n_hidden, n_in) = {
+        let w = g.op(a).weight().unwrap();
+        (w.dims()[0], w.dims()[1])
+    };
+    for i in [2usize, 9, 40] {
+        if let Op::Affine { weight, bias } = g.op_mut(a) {
+            weight.data_mut()[i * n_in..(i + 1) * n_in].fill(0.0);
+            bias.data_mut()[i] = 0.0;
+        }
+    }
+    let calib = d.calib(0..360);
+    let limits = Limits::default();
+    let out = |g: &Graph| {
+        let v = g.verify(&limits).unwrap();
+        Executor::new(g, &v, Dynamics::default(), &limits).unwrap().run(&calib.data, 360, calib.n_steps, 4).output
+    };
+    let s = 3.0 / n_hidden as f64;
+    let (p, _) = prune(&g, &format!("prune(method=svs, sparsity={s})"), Some(&calib));
+    let b = p.op(p.find(&names[1]).unwrap()).weight().unwrap();
+    // At least the three silenced neurons have rank 0; the dense model may have more silent
+    // ones, which tie at 0 and go by index. All removed neurons are silent, so exactness holds.
+    let removed = (0..n_hidden).filter(|&i| (0..b.dims()[0]).all(|r| b.data()[r * n_hidden + i] == 0.0)).count();
+    assert!(removed >= 3, "{removed}");
+    assert_eq!(out(&p), out(&g));
+}
