@@ -5,6 +5,7 @@ mod cmd_check;
 mod cmd_compile;
 mod cmd_convert;
 mod cmd_eval;
+mod cmd_prune;
 mod cmd_run;
 mod cmd_simulate;
 mod cmd_target;
@@ -43,6 +44,9 @@ enum Command {
     Compile(cmd_compile::Args),
     /// Run a core map on its chip with the cycle-level, event-driven simulator.
     Simulate(cmd_simulate::Args),
+    /// Prune a model with a pass pipeline, write it back (NIR or .snn) and export masks
+    /// and scores for fine-tuning in the training framework.
+    Prune(cmd_prune::Args),
     /// Chip descriptions (targets).
     #[command(subcommand)]
     Target(cmd_target::Command),
@@ -86,6 +90,7 @@ fn main() -> ExitCode {
         Command::Eval(a) => cmd_eval::run(a),
         Command::Simulate(a) => cmd_simulate::run(a),
         Command::Compile(a) => cmd_compile::run(a),
+        Command::Prune(a) => cmd_prune::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -28,7 +28,8 @@ fn stderr(o: &Output) -> String {
 
 #[test]
 fn every_command_has_help() {
-    for cmd in [vec!["--help"], vec!["check", "--help"], vec!["run", "--help"], vec!["convert", "--help"]] {
+    let cmds = ["check", "run", "convert", "eval", "compile", "simulate", "prune", "target"];
+    for cmd in std::iter::once(vec!["--help"]).chain(cmds.iter().map(|c| vec![*c, "--help"])) {
         let o = spikeforge(&cmd);
         assert_eq!(o.status.code(), Some(0), "{cmd:?}: {}", stderr(&o));
         assert!(stdout(&o).contains("Usage"), "{cmd:?}");
@@ -147,4 +148,40 @@ fn exit_code_two_and_no_output_on_bad_input_shape() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("expected [N, T, 64]"), "{}", stderr(&o));
     assert!(!Path::new(&y).exists());
+}
+
+#[test]
+fn prune_writes_a_sparser_model_and_masks_that_apply_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = golden("digits_mlp");
+    let (pruned, masks) = (dir.path().join("p.nir"), dir.path().join("m.safetensors"));
+    let model = g.join("model.nir");
+    let o = spikeforge(&[
+        "prune",
+        model.to_str().unwrap(),
+        "--passes",
+        "prune(method=lamp, sparsity=0.7)",
+        "-o",
+        pruned.to_str().unwrap(),
+        "--export-masks",
+        masks.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let limits = Limits::default();
+    let p = spikeforge_compiler::nir::read_nir(&pruned, &limits).unwrap();
+    let zeros: usize = p.node_ids().filter_map(|n| p.op(n).weight()).map(|w| w.numel() - w.nnz()).sum();
+    assert_eq!(zeros, (9472.0f64 * 0.7).round() as usize, "70 % of 9,472 weights pruned");
+    // The masks reproduce the same sparsity pattern on the dense model.
+    let back = dir.path().join("b.nir");
+    let mask_pass = format!("mask(path=\"{}\")", masks.display());
+    let o = spikeforge(&["convert", model.to_str().unwrap(), "-o", back.to_str().unwrap(), "--passes", &mask_pass]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let b = spikeforge_compiler::nir::read_nir(&back, &limits).unwrap();
+    for n in p.node_ids().filter(|&n| p.op(n).weight().is_some()) {
+        let (wp, wb) = (p.op(n).weight().unwrap(), b.op(b.find(p.name(n)).unwrap()).weight().unwrap());
+        let same = wp.data().iter().zip(wb.data()).all(|(x, y)| (*x == 0.0) == (*y == 0.0));
+        assert!(same, "layer `{}`: mask pattern differs", p.name(n));
+    }
+    let o = spikeforge(&["prune", model.to_str().unwrap(), "-o", pruned.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "prune without --passes is refused");
 }

@@ -38,11 +38,14 @@ pub struct PassReport {
     pub lines: Vec<String>,
     /// Bits per stored weight of the layers the pass quantized: (node name, bits).
     pub weight_bits: Vec<(String, u32)>,
+    /// Scores a pruning pass ranked by, keyed by weight-layer name: one per weight
+    /// (unstructured methods) or one per output channel (structured ones).
+    pub scores: Vec<(String, crate::ir::Tensor)>,
 }
 
 impl PassReport {
     pub fn new(pass: &str) -> Self {
-        PassReport { pass: pass.into(), lines: Vec::new(), weight_bits: Vec::new() }
+        PassReport { pass: pass.into(), lines: Vec::new(), weight_bits: Vec::new(), scores: Vec::new() }
     }
     pub fn line(&mut self, s: String) {
         self.lines.push(s);

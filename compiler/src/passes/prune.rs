@@ -345,26 +345,29 @@ impl Pass for Prune {
             }
         };
         // Which weights go (magnitude/lamp/slamp), or how many per layer (sbc).
+        let layer_scores: Vec<Vec<f64>> = if self.per_layer || self.method == Method::Magnitude {
+            keyed.iter().map(|w| w.iter().map(|v| v.abs()).collect()).collect()
+        } else {
+            keyed.iter().map(|w| lamp_scores(w)).collect()
+        };
         let selected: Vec<Vec<usize>> = if self.per_layer {
-            keyed
+            layer_scores
                 .iter()
                 .enumerate()
-                .map(|(l, k)| {
-                    let abs: Vec<f64> = k.iter().map(|v| v.abs()).collect();
-                    lowest_global(&[abs], count(k.len(), s_of(l))).remove(0)
-                })
+                .map(|(l, sc)| lowest_global(std::slice::from_ref(sc), count(sc.len(), s_of(l))).remove(0))
                 .collect()
         } else {
             let total: usize = keyed.iter().map(Vec::len).sum();
-            let k = count(total, self.sparsity[0]);
-            let scores: Vec<Vec<f64>> = match self.method {
-                Method::Magnitude => keyed.iter().map(|w| w.iter().map(|v| v.abs()).collect()).collect(),
-                _ => keyed.iter().map(|w| lamp_scores(w)).collect(),
-            };
-            lowest_global(&scores, k)
+            lowest_global(&layer_scores, count(total, self.sparsity[0]))
         };
 
         let mut report = PassReport::new("prune");
+        for (&n, sc) in layers.iter().zip(&layer_scores) {
+            let shape = graph.op(n).weight().expect("weight layer").shape().clone();
+            if let Ok(t) = crate::ir::Tensor::new(shape, sc.clone()) {
+                report.scores.push((graph.name(n).to_string(), t));
+            }
+        }
         let hessians = if self.method == Method::Sbc {
             let (calib, verified) = calib_data.as_ref().expect("needs calibration");
             layer_hessians(graph, verified, &layers, calib, ctx.dynamics, ctx.limits).map_err(fail)?
@@ -477,6 +480,10 @@ impl Prune {
             for &ch in &gone {
                 channel::remove_channel(graph, l, n, ch, c);
             }
+            report.scores.push((
+                graph.name(l).to_string(),
+                crate::ir::Tensor::new(vec![c], sc.clone()).expect("one score per channel"),
+            ));
             report.line(format!(
                 "`{}`: removed {} of {c} channels by {:?} (kept score range {:.4}..{:.4})",
                 graph.name(l),

@@ -1,0 +1,61 @@
+//! `spikeforge prune MODEL --passes "prune(…)" -o OUT [--export-masks M]`: prune (and
+//! otherwise transform) a model, write it back as NIR or `.snn` for fine-tuning in a
+//! training framework, and export masks and scores keyed by node name.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use spikeforge_compiler::passes::mask::export_masks;
+use spikeforge_compiler::{nir, text};
+
+use crate::model::{self, Format};
+use crate::options::{DynamicsArgs, LimitArgs};
+use crate::pipeline::PassArgs;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Model file: .nir or .snn.
+    pub model: PathBuf,
+    /// The pruned model (.nir or .snn).
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// Masks (1 where a weight survives, `<node>.weight`) and the scores the passes ranked
+    /// by (`<node>.score`), as safetensors; `mask(path=…)` applies such a file.
+    #[arg(long)]
+    pub export_masks: Option<PathBuf>,
+    #[command(flatten)]
+    pub passes: PassArgs,
+    #[command(flatten)]
+    pub dynamics: DynamicsArgs,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+pub fn run(a: Args) -> Result<()> {
+    if a.passes.passes.is_none() {
+        bail!("prune needs --passes, e.g. --passes \"prune(method=sbc, sparsity=0.8)\" with --calib X.npy");
+    }
+    if a.output.is_none() && a.export_masks.is_none() {
+        bail!("nothing to write: give -o OUT.nir|OUT.snn and/or --export-masks M.safetensors");
+    }
+    let out_format = a.output.as_deref().map(Format::of).transpose()?;
+    let limits = a.limits.limits();
+    let dynamics = a.dynamics.dynamics();
+    let (mut graph, mut verified, _) = model::load(&a.model, &limits)?;
+    let calib = a.passes.calibration(&graph, &verified, None, dynamics, &limits)?;
+    let reports = a.passes.apply(&mut graph, &mut verified, calib.as_ref(), dynamics, &limits)?;
+    if let (Some(path), Some(format)) = (&a.output, out_format) {
+        match format {
+            Format::Nir => nir::write_nir(&graph, path).map_err(anyhow::Error::new),
+            Format::Snn => text::write_snn(&graph, path).map_err(anyhow::Error::new),
+        }
+        .with_context(|| format!("writing {}", path.display()))?;
+        println!("wrote {} ({})", path.display(), format.describe());
+    }
+    if let Some(path) = &a.export_masks {
+        let scores: Vec<_> = reports.into_iter().flat_map(|r| r.scores).collect();
+        export_masks(&graph, &scores, path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        println!("wrote masks and {} score tensors to {}", scores.len(), path.display());
+    }
+    Ok(())
+}
