@@ -639,6 +639,21 @@ impl Op {
         }
     }
 
+    /// Neuron parameter tensors, mutably, in the same order as [`Op::neuron_params`].
+    pub fn neuron_params_mut(&mut self) -> Vec<&mut Tensor> {
+        match self {
+            Op::I { r } => vec![r],
+            Op::IF { r, v_threshold, v_reset } => vec![r, v_threshold, v_reset],
+            Op::LI { tau, r, v_leak } => vec![tau, r, v_leak],
+            Op::LIF { tau, r, v_leak, v_threshold, v_reset } => vec![tau, r, v_leak, v_threshold, v_reset],
+            Op::CubaLI { tau_syn, tau_mem, r, v_leak, w_in } => vec![tau_syn, tau_mem, r, v_leak, w_in],
+            Op::CubaLIF { tau_syn, tau_mem, r, v_leak, v_threshold, v_reset, w_in } => {
+                vec![tau_syn, tau_mem, r, v_leak, v_threshold, v_reset, w_in]
+            }
+            _ => vec![],
+        }
+    }
+
     /// Every parameter tensor, for counting and for passes that walk all weights.
     pub fn tensors(&self) -> Vec<(&'static str, &Tensor)> {
         self.attrs_ref()

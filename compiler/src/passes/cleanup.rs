@@ -31,21 +31,6 @@ fn dense(op: &Op) -> Option<&Tensor> {
     }
 }
 
-/// Every per-neuron parameter tensor of a neuron op, mutably.
-fn neuron_tensors(op: &mut Op) -> Vec<&mut Tensor> {
-    match op {
-        Op::I { r } => vec![r],
-        Op::IF { r, v_threshold, v_reset } => vec![r, v_threshold, v_reset],
-        Op::LI { tau, r, v_leak } => vec![tau, r, v_leak],
-        Op::LIF { tau, r, v_leak, v_threshold, v_reset } => vec![tau, r, v_leak, v_threshold, v_reset],
-        Op::CubaLI { tau_syn, tau_mem, r, v_leak, w_in } => vec![tau_syn, tau_mem, r, v_leak, w_in],
-        Op::CubaLIF { tau_syn, tau_mem, r, v_leak, v_threshold, v_reset, w_in } => {
-            vec![tau_syn, tau_mem, r, v_leak, v_threshold, v_reset, w_in]
-        }
-        _ => vec![],
-    }
-}
-
 fn keep_rows(t: &Tensor, keep: &[usize]) -> Tensor {
     let dims = t.dims();
     let row = t.numel() / dims[0].max(1);
@@ -131,7 +116,7 @@ impl Pass for Cleanup {
                 Op::Linear { weight } => *weight = keep_rows(weight, &keep),
                 _ => unreachable!("dense"),
             }
-            for t in neuron_tensors(graph.op_mut(n)) {
+            for t in graph.op_mut(n).neuron_params_mut() {
                 if t.numel() == size {
                     *t = keep_rows(t, &keep);
                 }
