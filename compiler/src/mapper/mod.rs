@@ -8,13 +8,15 @@
 //! router tables within limits), [`emit`] the core map, and [`report`] on it. The human
 //! summary is [`render_summary`].
 //!
-//! A placement unit ("piece" in [`place`]) is a core load: one or more contiguous neuron
-//! ranges of consecutive populations that share a core.
+//! A placement unit ("piece" in [`place`]) is a core load: contiguous neuron ranges of one
+//! or more populations that share a core (one segment per population: a range, or one range
+//! per channel of a spatial tile; see [`fill`]).
 
 pub mod accounting;
 pub mod bound;
 pub mod emit;
 pub mod error;
+pub mod fill;
 pub mod lower;
 pub mod partition;
 pub mod place;

@@ -26,9 +26,12 @@
 //! All pieces of one population on a bin count as one segment: one axon per event, one
 //! row over all its targets there.
 //!
-//! Algorithm: populations are filled in reverse evaluation order, in fill order, into
-//! the current bin until some limit would break, then a new bin opens (a bin may hold the
-//! end of one population and the start of the next, so small layers share cores). Accounting
+//! Algorithm ([`super::fill`]): populations are filled in reverse evaluation order, in fill
+//! order, into the current bin until some limit would break, then a new bin opens (a bin may
+//! hold the end of one population and the start of the next, so small layers share cores).
+//! On single-type targets, populations bound by a resource other than neurons may instead
+//! lead each bin up to a quota, topped up by neuron-bound ones, when that needs fewer bins
+//! (a mix; falls back to the plain fill if the mix breaks an out-side limit). Accounting
 //! is incremental (per neuron, the synapses into it), so a pass is linear in synapses.
 //! Filling targets before sources makes the destinations of forward projections exact when
 //! a source is filled; for recurrent projections the previous pass's destinations are used
@@ -44,10 +47,11 @@ use spikeforge_targets::Target;
 pub use super::accounting::capacity;
 use super::accounting::{position_ranges, Filler, Open};
 use super::error::{MapError, Resource};
+use super::fill::{choose_mix, Mix};
 use super::lower::{for_events, Network};
 
 /// Per population, its pieces `(bin, first, count)`.
-type Pieces = Vec<Vec<(u32, u32, u32)>>;
+pub(super) type Pieces = Vec<Vec<(u32, u32, u32)>>;
 
 /// Passes of the fill before out-side limits must hold.
 pub const MAX_PASSES: usize = 4;
@@ -98,7 +102,7 @@ pub struct Partition {
 impl<'a> Filler<'a> {
     /// How many neurons of `pop` from `j` an empty bin of type `ty` takes, and, when none,
     /// the limit the first one breaks.
-    fn probe(&mut self, pop: usize, j: usize, ty: usize) -> (usize, Option<(Resource, u64)>) {
+    pub(super) fn probe(&mut self, pop: usize, j: usize, ty: usize) -> (usize, Option<(Resource, u64)>) {
         let mut o = self.open(ty, u32::MAX);
         Self::start_segment(&mut o, pop, j);
         let n = self.net.populations[pop].n;
@@ -122,7 +126,7 @@ impl<'a> Filler<'a> {
     }
 
     /// The error for the neuron at fill position `j` of `pop`, which fits on no core type.
-    fn not_fit(&mut self, pop: usize, j: usize, fails: &[(usize, (Resource, u64))]) -> MapError {
+    pub(super) fn not_fit(&mut self, pop: usize, j: usize, fails: &[(usize, (Resource, u64))]) -> MapError {
         let j = self.neuron(pop, j);
         // The failure furthest down the list of limits: the most capable core's.
         let &(_, (resource, _)) = fails.iter().max_by_key(|(_, (r, _))| *r).expect("at least one core type");
@@ -155,7 +159,13 @@ impl<'a> Filler<'a> {
     }
 
     /// Chooses the core type of a new bin for neuron `j` of `pop`.
-    fn choose_type(&mut self, pop: usize, j: usize, used: &[usize], avail: &[u32]) -> Result<usize, MapError> {
+    pub(super) fn choose_type(
+        &mut self,
+        pop: usize,
+        j: usize,
+        used: &[usize],
+        avail: &[u32],
+    ) -> Result<usize, MapError> {
         let n_types = self.types.len();
         if n_types == 1 {
             // No choice to make; an empty bin that cannot take `j` is reported by the caller.
@@ -197,7 +207,7 @@ impl<'a> Filler<'a> {
     }
 
     /// Destinations of every event of `q` given the pieces of its target.
-    fn dests_of(&self, q: usize, pieces: &[(u32, u32, u32)]) -> Dests {
+    pub(super) fn dests_of(&self, q: usize, pieces: &[(u32, u32, u32)]) -> Dests {
         let proj = &self.net.projections[q];
         let n_ev = proj.n_events;
         let mut last = vec![u32::MAX; n_ev];
@@ -234,75 +244,10 @@ impl<'a> Filler<'a> {
 
     /// Records the current segment of `o` (fill positions) as pieces: its neurons as
     /// ascending contiguous ranges. A population's pieces stay grouped by bin, bins ascending.
-    fn push_pieces(&self, pieces: &mut Vec<(u32, u32, u32)>, p: usize, o: &Open) {
+    pub(super) fn push_pieces(&self, pieces: &mut Vec<(u32, u32, u32)>, p: usize, o: &Open) {
         for (first, count) in position_ranges(self.order[p].as_deref(), o.seg_first, o.seg_count) {
             pieces.push((o.index, first, count));
         }
-    }
-
-    /// One fill of every population; bins with their in-side usage.
-    fn pass(&mut self) -> Result<(Vec<Open>, Pieces), MapError> {
-        let net = self.net;
-        let avail = self.target.cores_per_type();
-        let mut used = vec![0usize; self.types.len()];
-        let mut bins: Vec<Open> = Vec::new();
-        let mut pieces: Vec<Vec<(u32, u32, u32)>> = vec![Vec::new(); net.populations.len()];
-        let mut open: Option<Open> = None;
-        self.cur.iter_mut().for_each(|d| *d = None);
-        for p in (0..net.populations.len()).rev() {
-            if p == net.input {
-                continue;
-            }
-            let n = net.populations[p].n;
-            if let Some(o) = open.as_mut() {
-                Self::start_segment(o, p, 0);
-            }
-            let mut j = 0;
-            while j < n {
-                let mut o = match open.take() {
-                    Some(o) => o,
-                    None => {
-                        let ty = self.choose_type(p, j, &used, &avail)?;
-                        used[ty] += 1;
-                        let mut o = self.open(ty, bins.len() as u32);
-                        Self::start_segment(&mut o, p, j);
-                        o
-                    }
-                };
-                let nj = self.neuron(p, j);
-                match self.try_add(&mut o, nj) {
-                    Ok(()) => {
-                        j += 1;
-                        open = Some(o);
-                    }
-                    Err(v) if o.segments.is_empty() && o.seg_count == 0 => {
-                        let ty = o.ty;
-                        self.end_segment(&mut o);
-                        return Err(self.not_fit(p, j, &[(ty, v)]));
-                    }
-                    Err(_) => {
-                        if o.seg_count > 0 {
-                            self.push_pieces(&mut pieces[p], p, &o);
-                        }
-                        self.end_segment(&mut o);
-                        bins.push(o);
-                    }
-                }
-            }
-            if let Some(o) = open.as_mut() {
-                if o.seg_count > 0 {
-                    self.push_pieces(&mut pieces[p], p, o);
-                }
-                self.end_segment(o);
-            }
-            for &q in &self.incoming[p].clone() {
-                self.cur[q] = Some(self.dests_of(q, &pieces[p]));
-            }
-        }
-        if let Some(o) = open.take() {
-            bins.push(o);
-        }
-        Ok((bins, pieces))
     }
 
     /// Exact out-side usage of every bin with the final destinations: (out-axons, routing
@@ -351,10 +296,25 @@ impl<'a> Filler<'a> {
 /// Partitions the network's populations into bins.
 pub fn partition(net: &Network, target: &Target) -> Result<Partition, MapError> {
     let mut f = Filler::new(net, target);
+    let mix = choose_mix(&mut f);
+    match partition_with(&mut f, &mix) {
+        Err(_) if !mix.is_plain() => {
+            // The mix broke an out-side limit the plain fill may keep: fall back to it.
+            let mut f = Filler::new(net, target);
+            let plain = Mix::plain(&f);
+            partition_with(&mut f, &plain)
+        }
+        r => r,
+    }
+}
+
+/// Fills in the order of `mix` until the out-side limits hold with the final destinations.
+fn partition_with(f: &mut Filler<'_>, mix: &Mix) -> Result<Partition, MapError> {
+    let net = f.net;
     let mut passes = 0;
     loop {
         passes += 1;
-        let (bins, pieces) = f.pass()?;
+        let (bins, pieces) = f.pass(mix)?;
         let out = f.out_side(&bins);
         let broken = bins.iter().zip(&out).find_map(|(o, u)| {
             let spec = &f.types[o.ty];
