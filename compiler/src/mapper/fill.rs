@@ -1,5 +1,5 @@
-//! The fill: one pass that packs every population's neurons into bins ("next fit"), either
-//! one population after another or as two interleaved streams ([`Mix`]).
+//! The fill: one pass that packs every population's neurons into bins ("next fit"), in
+//! the order and with the per-core caps of a [`Mix`].
 //!
 //! Needs: a [`Filler`] (per-core accounting) and, for the out side, destinations of earlier
 //! passes where a projection's target is not filled yet. Establishes: every non-input neuron
@@ -7,88 +7,107 @@
 //! is within all in-side limits of its type (out-side limits are checked by the caller with
 //! the final destinations).
 //!
-//! Why two streams: layers are bound by different resources. A convolution with many input
+//! A mix is a list of *lanes*, one per population, each with a cap: the most neurons of
+//! that population one bin takes. A bin visits the unfinished lanes in order, taking from
+//! each up to its cap or until a limit breaks, and closes when every lane has been visited.
+//! With no caps this is the plain fill — one population after another, the next one starting
+//! in the bin where the last one ended, a bin closing at the first limit it breaks.
+//!
+//! Why caps: layers are bound by different resources. A convolution with many input
 //! channels fills a core's synapse memory long before its neuron memory, while a first
-//! layer with few input channels fills the neurons and leaves synapse memory idle. Filled
-//! one after another, each leaves the other resource unused and the core count exceeds the
-//! lower bound (the largest total demand ÷ capacity) by a quarter or more. With a mix, each
-//! bin first takes up to `quota` neurons of the *primary* stream (populations bound by
-//! something other than neurons) and is then topped up from the *secondary* stream
-//! (neuron-bound populations) until a limit breaks, so both resources fill.
-//! [`choose_mix`] classifies populations by probing an empty core and tries a few quotas,
-//! keeping the plain fill unless a mix needs fewer bins.
+//! layer with few input channels fills the neurons and leaves synapse memory idle; filled
+//! one after another, each leaves the other resource unused. Capping the synapse-bound
+//! layers and letting the neuron-bound ones top bins up fills both. Caps also bound a
+//! segment's length, which sets the index width of every synapse row into it (a row indexes
+//! its targets within the segment), so a cap of `2^k` neurons can store the same synapses
+//! in fewer bits. [`choose_mix`] classifies populations by probing an empty core, tries caps
+//! (fractions of a core's neurons and powers of two) and keeps the plain fill unless a mix
+//! needs fewer bins.
 
 use super::accounting::{Filler, Open};
 use super::error::{MapError, Resource};
 use super::partition::Pieces;
 
-/// The order in which populations are filled.
+/// The order in which populations are filled, with per-bin caps.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct Mix {
-    /// Populations filled first into each bin, in this order.
-    pub primary: Vec<usize>,
-    /// Populations that top up each bin, in this order (empty: the plain fill).
-    pub secondary: Vec<usize>,
-    /// Neurons of the primary stream a bin takes before it switches to the secondary one.
-    pub quota: u64,
+    /// `(population, most neurons of it per bin)`, in visiting order.
+    pub lanes: Vec<(usize, u64)>,
 }
 
 impl Mix {
     /// One population after another, targets before sources (reverse evaluation order).
     pub(super) fn plain(f: &Filler<'_>) -> Mix {
-        let primary = (0..f.net.populations.len()).rev().filter(|&p| p != f.net.input).collect();
-        Mix { primary, secondary: Vec::new(), quota: u64::MAX }
+        let lanes = (0..f.net.populations.len()).rev().filter(|&p| p != f.net.input).map(|p| (p, u64::MAX)).collect();
+        Mix { lanes }
     }
 
     pub(super) fn is_plain(&self) -> bool {
-        self.secondary.is_empty()
+        self.lanes.iter().all(|&(_, cap)| cap == u64::MAX)
     }
 }
 
-/// Quotas tried first, in tenths of a core's neuron capacity; the best is then refined in
-/// fortieths around it.
-const QUOTA_TENTHS: [u64; 8] = [2, 3, 4, 5, 6, 7, 8, 9];
+/// Caps tried first, in tenths of a core's neuron capacity (powers of two are tried too);
+/// the best fraction is then refined in fortieths around it.
+const CAP_TENTHS: [u64; 8] = [2, 3, 4, 5, 6, 7, 8, 9];
 
-/// The plain fill, or a mix of populations bound by different resources when that needs
-/// fewer bins (see the module docs). Only single-type targets are mixed.
+/// The plain fill, or capped lanes when they need fewer bins (see the module docs). Only
+/// single-type targets are mixed.
 pub(super) fn choose_mix(f: &mut Filler<'_>) -> Mix {
     let plain = Mix::plain(f);
     if f.types.len() != 1 {
         return plain;
     }
-    let (mut primary, mut secondary) = (Vec::new(), Vec::new());
-    for &p in &plain.primary {
+    let max_neurons = f.types[0].max_neurons as u64;
+    // Lanes that get capped: populations more than one core holds whose first core is full
+    // on something other than neurons. The others (neuron-bound ones top bins up) follow.
+    let (mut capped, mut free) = (Vec::new(), Vec::new());
+    // The longest segment a capped lane gets on an empty core, and whether some lane is
+    // neuron-bound (something to top bins up with).
+    let (mut longest, mut neuron_bound) = (0u64, false);
+    for &(p, _) in &plain.lanes {
         let n = f.net.populations[p].n;
         let k = if n == 0 { 0 } else { f.probe(p, 0, 0).0 };
-        // Neuron-bound populations top bins up; the others, and those one core holds, lead.
-        if k > 0 && k < n && f.probe_breaks_on(p, k, Resource::Neurons) {
-            secondary.push(p);
+        if k > 0 && k < n && !f.probe_breaks_on(p, k, Resource::Neurons) {
+            capped.push(p);
+            longest = longest.max(k as u64);
         } else {
-            primary.push(p);
+            neuron_bound |= k > 0 && k < n;
+            free.push(p);
         }
     }
-    if primary.is_empty() || secondary.is_empty() {
+    if capped.is_empty() {
         return plain;
     }
     let Ok((bins, _)) = f.pass(&plain) else { return plain };
     let mut best = (bins.len(), plain);
-    let max_neurons = f.types[0].max_neurons as u64;
-    let try_quota = |f: &mut Filler<'_>, best: &mut (usize, Mix), quota: u64| {
-        let mix = Mix { primary: primary.clone(), secondary: secondary.clone(), quota };
+    let try_cap = |f: &mut Filler<'_>, best: &mut (usize, Mix), cap: u64| {
+        let lanes = capped.iter().map(|&p| (p, cap)).chain(free.iter().map(|&p| (p, u64::MAX))).collect();
+        let mix = Mix { lanes };
         if let Ok((bins, _)) = f.pass(&mix) {
             if bins.len() < best.0 {
                 *best = (bins.len(), mix);
             }
         }
     };
-    for tenths in QUOTA_TENTHS {
-        try_quota(f, &mut best, max_neurons * tenths / 10);
+    // Fractions of a core make room for neuron-bound lanes; powers of two below the longest
+    // segment narrow the synapse index.
+    if neuron_bound {
+        for tenths in CAP_TENTHS {
+            try_cap(f, &mut best, max_neurons * tenths / 10);
+        }
     }
-    if !best.1.is_plain() {
-        let centre = best.1.quota * 40 / max_neurons.max(1);
+    let mut pow2 = 16;
+    while pow2 < longest {
+        try_cap(f, &mut best, pow2);
+        pow2 *= 2;
+    }
+    let cap = best.1.lanes.first().map_or(u64::MAX, |l| l.1);
+    if cap != u64::MAX && !cap.is_power_of_two() {
+        let centre = cap * 40 / max_neurons.max(1);
         for fortieths in centre.saturating_sub(3)..=centre + 3 {
             if fortieths % 4 != 0 && (1..40).contains(&fortieths) {
-                try_quota(f, &mut best, max_neurons * fortieths / 40);
+                try_cap(f, &mut best, max_neurons * fortieths / 40);
             }
         }
     }
@@ -141,90 +160,71 @@ impl<'a> Filler<'a> {
         let mut bins: Vec<Open> = Vec::new();
         let mut pieces: Pieces = vec![Vec::new(); net.populations.len()];
         self.cur.iter_mut().for_each(|d| *d = None);
-        let streams = [&mix.primary[..], &mix.secondary[..]];
-        // Per stream: (index into the stream, next fill position).
-        let mut cursor = [(0usize, 0usize); 2];
-        let mut open: Option<Open> = None;
-        // In the open bin: primary neurons taken, and whether it moved on to the secondary stream.
-        let (mut taken, mut switched) = (0u64, false);
+        // Next fill position per lane; lanes before `first` are finished.
+        let mut next = vec![0usize; mix.lanes.len()];
+        let mut finished = vec![false; mix.lanes.len()];
+        let mut first = 0;
+        let plain = mix.is_plain();
         loop {
-            // Populations with no neurons left in a stream are complete.
-            for s in 0..2 {
-                while let Some(&p) = streams[s].get(cursor[s].0) {
-                    if cursor[s].1 < net.populations[p].n {
-                        break;
-                    }
-                    if let Some(o) = open.as_mut() {
-                        if o.seg_pop == p {
-                            self.leave(o, &mut pieces);
+            // Finished lanes at the front (empty populations finish here).
+            while let Some(&(p, _)) = mix.lanes.get(first) {
+                if next[first] < net.populations[p].n {
+                    break;
+                }
+                if !finished[first] {
+                    self.finish(p, &pieces);
+                }
+                first += 1;
+            }
+            let Some(&(p0, _)) = mix.lanes.get(first) else { break };
+            let ty = self.choose_type(p0, next[first], &used, &avail)?;
+            used[ty] += 1;
+            let mut o = self.open(ty, bins.len() as u32);
+            'lanes: for l in first..mix.lanes.len() {
+                let (p, cap) = mix.lanes[l];
+                let n = net.populations[p].n;
+                if next[l] >= n {
+                    continue;
+                }
+                // A cap keeps room for the lanes after it; the last unfinished lane has none.
+                let last = (l + 1..mix.lanes.len()).all(|m| next[m] >= net.populations[mix.lanes[m].0].n);
+                let cap = if last { u64::MAX } else { cap };
+                self.enter(&mut o, &mut pieces, p, next[l]);
+                let mut taken = 0u64;
+                while next[l] < n && taken < cap {
+                    let nj = self.neuron(p, next[l]);
+                    match self.try_add(&mut o, nj) {
+                        Ok(()) => {
+                            next[l] += 1;
+                            taken += 1;
                         }
+                        Err(v) if o.segments.is_empty() && o.seg_count == 0 => {
+                            let ty = o.ty;
+                            self.end_segment(&mut o);
+                            return Err(self.not_fit(p, next[l], &[(ty, v)]));
+                        }
+                        // The plain fill closes the bin; a mix lets the later lanes top it up.
+                        Err(_) if plain => break 'lanes,
+                        Err(_) => break,
                     }
-                    for &q in &self.incoming[p].clone() {
-                        self.cur[q] = Some(self.dests_of(q, &pieces[p]));
-                    }
-                    cursor[s] = (cursor[s].0 + 1, 0);
+                }
+                self.leave(&mut o, &mut pieces);
+                if next[l] >= n {
+                    // Its destinations are final: the sources filled from now on see them.
+                    self.finish(p, &pieces);
+                    finished[l] = true;
                 }
             }
-            let done = |s: usize| cursor[s].0 >= streams[s].len();
-            if done(0) && done(1) {
-                break;
-            }
-            let s = if !switched && !done(0) && (taken < mix.quota || done(1)) {
-                0
-            } else if !done(1) {
-                if open.is_some() {
-                    switched = true;
-                }
-                1
-            } else {
-                // The bin moved on to the secondary stream, which is exhausted: a population
-                // never returns to a bin it left, so the bin closes.
-                if let Some(mut o) = open.take() {
-                    self.leave(&mut o, &mut pieces);
-                    bins.push(o);
-                }
-                (taken, switched) = (0, false);
-                continue;
-            };
-            let (p, j) = (streams[s][cursor[s].0], cursor[s].1);
-            let mut o = match open.take() {
-                Some(o) => o,
-                None => {
-                    let ty = self.choose_type(p, j, &used, &avail)?;
-                    used[ty] += 1;
-                    (taken, switched) = (0, s == 1);
-                    self.open(ty, bins.len() as u32)
-                }
-            };
-            self.enter(&mut o, &mut pieces, p, j);
-            let nj = self.neuron(p, j);
-            match self.try_add(&mut o, nj) {
-                Ok(()) => {
-                    cursor[s].1 += 1;
-                    taken += (s == 0) as u64;
-                    open = Some(o);
-                }
-                Err(v) if o.segments.is_empty() && o.seg_count == 0 => {
-                    let ty = o.ty;
-                    self.end_segment(&mut o);
-                    return Err(self.not_fit(p, j, &[(ty, v)]));
-                }
-                Err(_) if s == 0 && !done(1) => {
-                    // The primary population is full here; top the bin up from the secondary.
-                    switched = true;
-                    open = Some(o);
-                }
-                Err(_) => {
-                    self.leave(&mut o, &mut pieces);
-                    bins.push(o);
-                    (taken, switched) = (0, false);
-                }
-            }
-        }
-        if let Some(mut o) = open.take() {
             self.leave(&mut o, &mut pieces);
             bins.push(o);
         }
         Ok((bins, pieces))
+    }
+
+    /// Records the final destinations of every projection into the finished population `p`.
+    fn finish(&mut self, p: usize, pieces: &Pieces) {
+        for &q in &self.incoming[p].clone() {
+            self.cur[q] = Some(self.dests_of(q, &pieces[p]));
+        }
     }
 }
