@@ -149,7 +149,7 @@ pub fn context(
     let mut out = String::new();
     for (name, label, cells) in rows {
         let cells: Vec<String> = cells.iter().map(|c| format!("{c:>wc$}")).collect();
-        out.push_str(&format!("  {name:<w0$}  {label:<w1$}  {}\n", cells.join(" ")).trim_end().to_string());
+        out.push_str(format!("  {name:<w0$}  {label:<w1$}  {}", cells.join(" ")).trim_end());
         out.push('\n');
     }
     out
