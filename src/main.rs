@@ -1,15 +1,23 @@
 //! The `spikeforge` command line. Exit codes: 0 success, 2 bad input or a model that does
-//! not fit (the message names the file, node and limit), 1 internal failure.
+//! not fit (the message names the file, node and limit), 1 internal failure or, for
+//! `trace diff` and `regress`, spikes that differ.
 
+mod bundle;
+mod bundle_stats;
 mod cmd_check;
 mod cmd_compile;
 mod cmd_convert;
 mod cmd_eval;
 mod cmd_prune;
+mod cmd_regress;
 mod cmd_run;
 mod cmd_simulate;
 mod cmd_target;
+mod cmd_trace;
+mod divergence;
+mod engines;
 mod inputs;
+mod junit;
 mod model;
 mod options;
 mod pipeline;
@@ -47,6 +55,12 @@ enum Command {
     /// Prune a model with a pass pipeline, write it back (NIR or .snn) and export masks
     /// and scores for fine-tuning in the training framework.
     Prune(cmd_prune::Args),
+    /// Golden traces: record a bundle from a run, or diff two spike arrays.
+    #[command(subcommand)]
+    Trace(cmd_trace::Command),
+    /// Run golden bundles on the reference executor and, where they name a target, the
+    /// simulator; print a table, write JUnit XML, exit 1 on any divergence.
+    Regress(cmd_regress::Args),
     /// Chip descriptions (targets).
     #[command(subcommand)]
     Target(cmd_target::Command),
@@ -63,6 +77,19 @@ impl std::fmt::Display for Rendered {
 }
 
 impl std::error::Error for Rendered {}
+
+/// Not a failure to run: the command compared spikes and they differ (exit code 1). Its
+/// report is already printed; the message, if any, goes to stderr.
+#[derive(Debug)]
+pub struct Differs(pub String);
+
+impl std::fmt::Display for Differs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Differs {}
 
 /// The error and its causes, skipping a cause whose text the message already contains
 /// (library errors often embed their source in their own message).
@@ -91,10 +118,18 @@ fn main() -> ExitCode {
         Command::Simulate(a) => cmd_simulate::run(a),
         Command::Compile(a) => cmd_compile::run(a),
         Command::Prune(a) => cmd_prune::run(a),
+        Command::Trace(c) => cmd_trace::run(c),
+        Command::Regress(a) => cmd_regress::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            if let Some(d) = e.downcast_ref::<Differs>() {
+                if !d.0.is_empty() {
+                    eprintln!("{}", d.0);
+                }
+                return ExitCode::from(1);
+            }
             match e.downcast_ref::<Rendered>() {
                 Some(r) => eprint!("{}", r.0),
                 None => eprintln!("error: {}", chain_message(&e)),
