@@ -6,6 +6,7 @@ mod cmd_compile;
 mod cmd_convert;
 mod cmd_eval;
 mod cmd_prune;
+mod cmd_report;
 mod cmd_run;
 mod cmd_simulate;
 mod cmd_target;
@@ -13,6 +14,7 @@ mod inputs;
 mod model;
 mod options;
 mod pipeline;
+mod report;
 
 use std::process::ExitCode;
 
@@ -47,6 +49,9 @@ enum Command {
     /// Prune a model with a pass pipeline, write it back (NIR or .snn) and export masks
     /// and scores for fine-tuning in the training framework.
     Prune(cmd_prune::Args),
+    /// One self-contained HTML page about a core map and a run of it: utilisation heatmap,
+    /// link load, spike raster, latency per step, energy breakdown, with their numbers.
+    Report(cmd_report::Args),
     /// Chip descriptions (targets).
     #[command(subcommand)]
     Target(cmd_target::Command),
@@ -91,6 +96,7 @@ fn main() -> ExitCode {
         Command::Simulate(a) => cmd_simulate::run(a),
         Command::Compile(a) => cmd_compile::run(a),
         Command::Prune(a) => cmd_prune::run(a),
+        Command::Report(a) => cmd_report::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
