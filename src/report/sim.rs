@@ -96,3 +96,45 @@ fn raster_of(r: &SimResult, traced: usize, label: usize, file: &str) -> Result<R
         source: format!("sample {label} of {file}, simulated"),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use spikeforge_compiler::exec::Dynamics;
+    use spikeforge_compiler::mapper::{compile, CompileOptions};
+    use spikeforge_compiler::nir::read_nir;
+    use spikeforge_targets::load_target;
+
+    use super::*;
+
+    /// The raster's spikes per (step, population) equal the simulator's per-layer counts,
+    /// for a sample that is not the first (pulse times are offset by earlier samples).
+    #[test]
+    fn raster_counts_match_layer_spikes_per_step() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let limits = Limits::default();
+        let graph = read_nir(&root.join("examples/digits_mlp/model.nir"), &limits).unwrap();
+        let verified = graph.verify(&limits).unwrap();
+        let target = load_target(root.join("targets/test_4x4.ron")).unwrap();
+        let (map, _) = compile(&graph, &verified, &target, Dynamics::default(), &CompileOptions::default()).unwrap();
+        let x = read_input(&root.join("examples/digits_mlp/input.npy"), &map, &limits).unwrap();
+        let (n, t) = (4, x.shape[1]);
+        let x = NdArray { shape: vec![n, t, x.shape[2]], data: x.data[..n * t * x.shape[2]].to_vec() };
+        let traced = 2;
+        let got = run(&map, &x, 0, n, traced, NumericMode::Exact, "x.npy").unwrap();
+        let r = simulate(&map, &x.data, n, t, &SimOptions::default()).unwrap();
+        let layers = r.layer_names.len();
+        assert_eq!(
+            got.raster.populations.iter().map(|p| &p.0).collect::<Vec<_>>(),
+            r.layer_names.iter().collect::<Vec<_>>()
+        );
+        let mut counts = vec![0u64; t * layers];
+        for &(step, p, _) in &got.raster.spikes {
+            counts[step as usize * layers + p as usize] += 1;
+        }
+        assert_eq!(counts, r.layer_spikes[traced * t * layers..(traced + 1) * t * layers]);
+        assert!(counts.iter().sum::<u64>() > 0);
+        // The same sample simulated alone gives the same raster.
+        let alone = run(&map, &x, traced, 1, traced, NumericMode::Exact, "x.npy").unwrap();
+        assert_eq!(alone.raster.spikes, got.raster.spikes);
+    }
+}
