@@ -10,6 +10,7 @@ mod cmd_convert;
 mod cmd_eval;
 mod cmd_prune;
 mod cmd_regress;
+mod cmd_report;
 mod cmd_run;
 mod cmd_simulate;
 mod cmd_target;
@@ -21,6 +22,7 @@ mod junit;
 mod model;
 mod options;
 mod pipeline;
+mod report;
 
 use std::process::ExitCode;
 
@@ -61,6 +63,9 @@ enum Command {
     /// Run golden bundles on the reference executor and, where they name a target, the
     /// simulator; print a table, write JUnit XML, exit 1 on any divergence.
     Regress(cmd_regress::Args),
+    /// One self-contained HTML page about a core map and a run of it: utilisation heatmap,
+    /// link load, spike raster, latency per step, energy breakdown, with their numbers.
+    Report(cmd_report::Args),
     /// Chip descriptions (targets).
     #[command(subcommand)]
     Target(cmd_target::Command),
@@ -120,6 +125,7 @@ fn main() -> ExitCode {
         Command::Prune(a) => cmd_prune::run(a),
         Command::Trace(c) => cmd_trace::run(c),
         Command::Regress(a) => cmd_regress::run(a),
+        Command::Report(a) => cmd_report::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

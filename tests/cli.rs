@@ -28,7 +28,7 @@ fn stderr(o: &Output) -> String {
 
 #[test]
 fn every_command_has_help() {
-    let cmds = ["check", "run", "convert", "eval", "compile", "simulate", "prune", "target"];
+    let cmds = ["check", "run", "convert", "eval", "compile", "simulate", "prune", "report", "target"];
     for cmd in std::iter::once(vec!["--help"]).chain(cmds.iter().map(|c| vec![*c, "--help"])) {
         let o = spikeforge(&cmd);
         assert_eq!(o.status.code(), Some(0), "{cmd:?}: {}", stderr(&o));

@@ -41,7 +41,7 @@ pub mod writers;
 pub use error::SimError;
 pub use options::{NumericMode, SimOptions, TraceOptions};
 pub use stats::{CoreMemory, EnergyPj, LayerSpikes, LinkLoad, SimStats, StepRow};
-pub use trace::TraceData;
+pub use trace::{TraceData, TracedSpikes};
 pub use writers::{
     perfetto_json, steps_csv, vcd_text, write_atomically, write_perfetto, write_stats_json, write_steps_csv, write_vcd,
 };

@@ -91,3 +91,23 @@ pub struct TraceData {
     pub(crate) clock_mhz: f64,
     pub(crate) model: String,
 }
+
+/// The traced sample's spikes per neuron (recorded with [`crate::TraceOptions::vcd`]).
+#[derive(Clone, Copy, Debug)]
+pub struct TracedSpikes<'a> {
+    /// Spiking populations in layout order: (name, first signal, neurons); a neuron's
+    /// signal is `first + index`.
+    pub populations: &'a [(String, u32, u32)],
+    /// (rise cycle, fall cycle, signal): from the neuron's update to the end of its step,
+    /// in cycles from the start of the run (all samples back to back).
+    pub pulses: &'a [(u64, u64, u32)],
+}
+
+impl TraceData {
+    /// The recorded spikes; `None` when they were not recorded or the size limit cut the
+    /// recording short.
+    pub fn spikes(&self) -> Option<TracedSpikes<'_>> {
+        let v = self.vcd.as_ref().filter(|v| !v.overflow)?;
+        Some(TracedSpikes { populations: &v.populations, pulses: &v.pulses })
+    }
+}
