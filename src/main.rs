@@ -8,11 +8,13 @@ mod cmd_eval;
 mod cmd_prune;
 mod cmd_run;
 mod cmd_simulate;
+mod cmd_sweep;
 mod cmd_target;
 mod inputs;
 mod model;
 mod options;
 mod pipeline;
+mod sweep;
 
 use std::process::ExitCode;
 
@@ -47,6 +49,10 @@ enum Command {
     /// Prune a model with a pass pipeline, write it back (NIR or .snn) and export masks
     /// and scores for fine-tuning in the training framework.
     Prune(cmd_prune::Args),
+    /// Design-space sweep: compile and simulate the model on every chip configuration of a
+    /// grid (in parallel), one CSV row each, Pareto front over energy, latency and silicon
+    /// cost; `sweep merge` joins `--shard` slices.
+    Sweep(cmd_sweep::Args),
     /// Chip descriptions (targets).
     #[command(subcommand)]
     Target(cmd_target::Command),
@@ -91,6 +97,7 @@ fn main() -> ExitCode {
         Command::Simulate(a) => cmd_simulate::run(a),
         Command::Compile(a) => cmd_compile::run(a),
         Command::Prune(a) => cmd_prune::run(a),
+        Command::Sweep(a) => cmd_sweep::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
