@@ -188,12 +188,12 @@ pub fn run(a: Args) -> Result<()> {
     let mut table =
         Table { keys: grid.axes.iter().map(|ax| ax.key.clone()).collect(), configs: grid.len(), sweep_id, rows };
     table.mark_pareto();
-    let title = format!("{} on {}: {}", model_path.display(), target.name(), grid);
-    write_results(&table, &output, a.plot.as_ref(), &title)?;
+    let title = format!("{} on {}", model_path.display(), target.name());
+    write_results(&table, &output, a.plot.as_ref(), &title, &grid.to_string())?;
     let count = |s: Status| table.rows.iter().filter(|r| r.status == s).count();
     let shard = a.shard.map_or(String::new(), |s| format!(" (shard {}/{} of {})", s.k, s.n, grid.len()));
     println!(
-        "swept {} configurations{shard} of {} samples × {} steps on `{}` in {seconds:.2} s with {threads} threads: \
+        "swept {} configurations{shard} of {} samples × {} steps on `{}` in {seconds:.2} s with {threads} thread(s): \
          {} fit, {} do not fit, {} invalid targets, {} failed in simulation; {} on the Pareto front; wrote {}",
         table.rows.len(),
         n_samples,
@@ -238,9 +238,9 @@ fn fingerprint(a: &Args, grid: &Grid, target: &spikeforge_targets::Target, input
 }
 
 /// Renders everything first, then writes: a failure leaves no partial output.
-fn write_results(table: &Table, output: &PathBuf, plot_path: Option<&PathBuf>, title: &str) -> Result<()> {
+fn write_results(table: &Table, output: &PathBuf, plot_path: Option<&PathBuf>, title: &str, sub: &str) -> Result<()> {
     let csv = table.to_csv()?;
-    let svg = plot_path.map(|_| plot::render(table, title)).transpose()?;
+    let svg = plot_path.map(|_| plot::render(table, title, sub)).transpose()?;
     write_atomically(output, &csv).with_context(|| format!("writing {}", output.display()))?;
     if let (Some(p), Some(svg)) = (plot_path, svg) {
         write_atomically(p, svg.as_bytes()).with_context(|| format!("writing {}", p.display()))?;
@@ -264,7 +264,15 @@ fn run_merge(files: &[PathBuf], output: &PathBuf, plot_path: Option<&PathBuf>, l
         parts.push((f.display().to_string(), Table::from_csv(&bytes, f)?));
     }
     let table = merge(parts)?;
-    write_results(&table, output, plot_path, &format!("merged sweep {}", table.sweep_id))?;
+    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    let title = format!("sweep {} (merged)", table.sweep_id);
+    write_results(
+        &table,
+        output,
+        plot_path,
+        &title,
+        &format!("grid keys: {}; from {}", table.keys.join(", "), names.join(", ")),
+    )?;
     println!(
         "merged {} files: {} configurations, {} fit, {} on the Pareto front; wrote {}",
         files.len(),
