@@ -4,7 +4,7 @@
 //! `spikeforge sweep merge A.csv B.csv … -o all.csv` joins `--shard` slices.
 
 use std::ops::Range;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
@@ -101,7 +101,7 @@ pub enum Command {
 
 pub fn run(a: Args) -> Result<()> {
     if let Some(Command::Merge { files, output, plot, limits }) = a.command {
-        return run_merge(&files, &output, plot.as_ref(), &limits);
+        return run_merge(&files, &output, plot.as_deref(), &limits);
     }
     let need = |name: &str| anyhow::anyhow!("--{name} is required");
     let model_path = a.model.clone().ok_or_else(|| need("model"))?;
@@ -189,7 +189,7 @@ pub fn run(a: Args) -> Result<()> {
         Table { keys: grid.axes.iter().map(|ax| ax.key.clone()).collect(), configs: grid.len(), sweep_id, rows };
     table.mark_pareto();
     let title = format!("{} on {}", model_path.display(), target.name());
-    write_results(&table, &output, a.plot.as_ref(), &title, &grid.to_string())?;
+    write_results(&table, &output, a.plot.as_deref(), &title, &grid.to_string())?;
     let count = |s: Status| table.rows.iter().filter(|r| r.status == s).count();
     let shard = a.shard.map_or(String::new(), |s| format!(" (shard {}/{} of {})", s.k, s.n, grid.len()));
     println!(
@@ -238,7 +238,7 @@ fn fingerprint(a: &Args, grid: &Grid, target: &spikeforge_targets::Target, input
 }
 
 /// Renders everything first, then writes: a failure leaves no partial output.
-fn write_results(table: &Table, output: &PathBuf, plot_path: Option<&PathBuf>, title: &str, sub: &str) -> Result<()> {
+fn write_results(table: &Table, output: &Path, plot_path: Option<&Path>, title: &str, sub: &str) -> Result<()> {
     let csv = table.to_csv()?;
     let svg = plot_path.map(|_| plot::render(table, title, sub)).transpose()?;
     write_atomically(output, &csv).with_context(|| format!("writing {}", output.display()))?;
@@ -248,7 +248,7 @@ fn write_results(table: &Table, output: &PathBuf, plot_path: Option<&PathBuf>, t
     Ok(())
 }
 
-fn run_merge(files: &[PathBuf], output: &PathBuf, plot_path: Option<&PathBuf>, limits: &LimitArgs) -> Result<()> {
+fn run_merge(files: &[PathBuf], output: &Path, plot_path: Option<&Path>, limits: &LimitArgs) -> Result<()> {
     let mut parts = Vec::new();
     for f in files {
         let meta = std::fs::metadata(f).with_context(|| format!("{}: cannot read", f.display()))?;
