@@ -13,6 +13,7 @@ mod cmd_regress;
 mod cmd_report;
 mod cmd_run;
 mod cmd_simulate;
+mod cmd_sweep;
 mod cmd_target;
 mod cmd_trace;
 mod divergence;
@@ -23,6 +24,7 @@ mod model;
 mod options;
 mod pipeline;
 mod report;
+mod sweep;
 
 use std::process::ExitCode;
 
@@ -66,6 +68,10 @@ enum Command {
     /// One self-contained HTML page about a core map and a run of it: utilisation heatmap,
     /// link load, spike raster, latency per step, energy breakdown, with their numbers.
     Report(cmd_report::Args),
+    /// Design-space sweep: compile and simulate the model on every chip configuration of a
+    /// grid (in parallel), one CSV row each, Pareto front over energy, latency and silicon
+    /// cost; `sweep merge` joins `--shard` slices.
+    Sweep(cmd_sweep::Args),
     /// Chip descriptions (targets).
     #[command(subcommand)]
     Target(cmd_target::Command),
@@ -126,6 +132,7 @@ fn main() -> ExitCode {
         Command::Trace(c) => cmd_trace::run(c),
         Command::Regress(a) => cmd_regress::run(a),
         Command::Report(a) => cmd_report::run(a),
+        Command::Sweep(a) => cmd_sweep::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -14,6 +14,7 @@
 //! * [`memory`] — exact synapse/neuron memory footprints (nengo-loihi and sinabs formulas).
 //! * [`numerics`] — the fixed-point arithmetic shared by compiler and simulator;
 //!   [`fixed`] — the fixed-point neuron update and weight quantization built on it.
+//! * [`overrides`] — set fields by path (`core.max_neurons`), the knobs of a design-space sweep.
 //! * [`show`] — the human-readable report.
 //! * [`coremap`] — the compiled program a mapper emits and the simulator runs;
 //!   [`coremap_io`] reads, writes and validates it.
@@ -30,6 +31,7 @@ pub mod load;
 pub mod memory;
 pub mod mesh;
 pub mod numerics;
+pub mod overrides;
 pub mod show;
 pub mod target;
 pub mod validate;

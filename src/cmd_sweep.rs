@@ -1,0 +1,285 @@
+//! `spikeforge sweep --model M --target T --grid G --input X -o results.csv`: compile and
+//! simulate a model on every chip configuration of a grid, in parallel; one CSV row per
+//! configuration, the Pareto front over energy, latency and silicon cost marked and plotted.
+//! `spikeforge sweep merge A.csv B.csv … -o all.csv` joins `--shard` slices.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
+use spikeforge_compiler::exec::Executor;
+use spikeforge_compiler::mapper::{calibration_from_run, CompileOptions, PlacementMethod};
+use spikeforge_simulator::{NumericMode, SimOptions};
+use spikeforge_targets::atomic::write_atomically;
+
+use crate::cmd_compile::Placement;
+use crate::cmd_simulate::Numeric;
+use crate::inputs::{parse_range, read_samples};
+use crate::options::{DynamicsArgs, LimitArgs};
+use crate::pipeline::PassArgs;
+use crate::sweep::eval::{evaluate, Job};
+use crate::sweep::grid::{Grid, Shard};
+use crate::sweep::table::{merge, Status, Table};
+use crate::sweep::{plot, Fingerprint};
+use crate::{cmd_target, model};
+
+#[derive(clap::Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Model file: .nir or .snn.
+    #[arg(long, required = true)]
+    pub model: Option<PathBuf>,
+    /// Base target: a .ron file or a preset name; the grid overrides its fields.
+    #[arg(short, long, required = true)]
+    pub target: Option<String>,
+    /// Axes `KEY=[V1, V2, …]` separated by `;` (or repeat --grid). Keys are field paths of
+    /// the target: `core.max_neurons`, `core.synapse_memory_bits`, `noc.link_bits_per_cycle`,
+    /// `noc.mesh` (values like 4x4), `timing.synop_cycles`, `energy.synop_pj`, …; one core
+    /// type: `core_types[NAME].FIELD`. Aliases: `core.synapse_memory_kib`,
+    /// `noc.link_bandwidth` (= link_bits_per_cycle), `weight_bits` (numerics and every core's
+    /// encoding). The first axis varies slowest.
+    #[arg(long, required = true)]
+    pub grid: Vec<String>,
+    /// Input spikes `[N, T, *input_shape]` (.npy) simulated on every configuration.
+    #[arg(short, long, required = true)]
+    pub input: Option<PathBuf>,
+    /// Use these samples of the input only, e.g. 0..16.
+    #[arg(long, value_parser = parse_range)]
+    pub samples: Option<Range<usize>>,
+    /// Results CSV: one row per configuration.
+    #[arg(short, long, required = true)]
+    pub output: Option<PathBuf>,
+    /// SVG of energy vs latency and vs silicon cost, Pareto front highlighted.
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
+    /// Run only slice K of N (1-based; configuration i belongs to slice i mod N + 1), e.g.
+    /// from a Slurm array (`--shard $((SLURM_ARRAY_TASK_ID+1))/$SLURM_ARRAY_TASK_COUNT`).
+    /// Join the slices with `spikeforge sweep merge`.
+    #[arg(long, value_parser = Shard::parse)]
+    pub shard: Option<Shard>,
+    /// Worker threads (default: all cores, or RAYON_NUM_THREADS).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    #[arg(long, value_enum, default_value = "exact")]
+    pub numeric: Numeric,
+    #[arg(long, value_enum, default_value = "optimized")]
+    pub placement: Placement,
+    /// Seed of the optimizing placement.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub passes: PassArgs,
+    #[command(flatten)]
+    pub dynamics: DynamicsArgs,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Join the CSVs of `--shard` slices: checks they come from the same sweep and that every
+    /// configuration is there exactly once, recomputes the Pareto front.
+    Merge {
+        /// Slice CSVs written by `spikeforge sweep --shard K/N`.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The joined CSV.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// SVG of the joined results.
+        #[arg(long)]
+        plot: Option<PathBuf>,
+        #[command(flatten)]
+        limits: LimitArgs,
+    },
+}
+
+pub fn run(a: Args) -> Result<()> {
+    if let Some(Command::Merge { files, output, plot, limits }) = a.command {
+        return run_merge(&files, &output, plot.as_deref(), &limits);
+    }
+    let need = |name: &str| anyhow::anyhow!("--{name} is required");
+    let model_path = a.model.clone().ok_or_else(|| need("model"))?;
+    let input_path = a.input.clone().ok_or_else(|| need("input"))?;
+    let output = a.output.clone().ok_or_else(|| need("output"))?;
+    let target = cmd_target::load(a.target.as_deref().ok_or_else(|| need("target"))?)?;
+    let limits = a.limits.limits();
+    let dynamics = a.dynamics.dynamics();
+
+    let grid = Grid::parse(&a.grid.join(";"))?;
+    grid.check(target.spec())?;
+
+    let (mut graph, mut verified, _) = model::load(&model_path, &limits)?;
+    let calib = a.passes.calibration(&graph, &verified, None, dynamics, &limits)?;
+    a.passes.apply(&mut graph, &mut verified, calib.as_ref(), dynamics, &limits)?;
+    let exec = Executor::new(&graph, &verified, dynamics, &limits)?;
+    let calibration =
+        calib.as_ref().map(|c| calibration_from_run(&graph, &exec.run(&c.data, c.n_samples, c.n_steps, 0)));
+    let x = read_samples(&input_path, &a.samples, &limits)?;
+    let (n_samples, n_steps) = exec.check_input(&x.shape).with_context(|| input_path.display().to_string())?;
+    if n_samples == 0 || n_steps == 0 {
+        bail!("{}: input has no samples or no time steps", input_path.display());
+    }
+
+    let compile = CompileOptions {
+        placement: match a.placement {
+            Placement::Optimized => PlacementMethod::Optimized { seed: a.seed },
+            Placement::Sequential => PlacementMethod::Sequential,
+        },
+        calibration,
+        seed: a.seed,
+        model: model_path.display().to_string(),
+    };
+    let sim = SimOptions {
+        mode: match a.numeric {
+            Numeric::Exact => NumericMode::Exact,
+            Numeric::Hardware => NumericMode::Hardware,
+        },
+        ..SimOptions::default()
+    };
+    let sweep_id = fingerprint(&a, &grid, &target, &x.data)?;
+    let job = Job {
+        base: target.spec(),
+        target_file: target.file(),
+        graph: &graph,
+        verified: &verified,
+        dynamics,
+        compile: &compile,
+        sim: &sim,
+        input: &x.data,
+        n_samples,
+        n_steps,
+    };
+
+    let configs: Vec<usize> = (0..grid.len()).filter(|&i| a.shard.is_none_or(|s| s.contains(i))).collect();
+    let bar = ProgressBar::with_draw_target(Some(configs.len() as u64), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} configurations, {elapsed} (eta {eta})") {
+        bar.set_style(style);
+    }
+    let start = Instant::now();
+    let work = || -> Result<Vec<_>> {
+        configs
+            .par_iter()
+            .map(|&i| {
+                let assignment: Vec<(&str, &str)> =
+                    grid.axes.iter().map(|ax| ax.key.as_str()).zip(grid.config(i)).collect();
+                let row = evaluate(&job, i, &assignment);
+                bar.inc(1);
+                row
+            })
+            .collect()
+    };
+    let (rows, threads) = match a.jobs {
+        Some(0) => bail!("--jobs must be at least 1"),
+        Some(j) => {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(j).build().context("starting worker threads")?;
+            (pool.install(work)?, j)
+        }
+        None => (work()?, rayon::current_num_threads()),
+    };
+    bar.finish_and_clear();
+    let seconds = start.elapsed().as_secs_f64();
+
+    let mut table =
+        Table { keys: grid.axes.iter().map(|ax| ax.key.clone()).collect(), configs: grid.len(), sweep_id, rows };
+    table.mark_pareto();
+    let title = format!("{} on {}", model_path.display(), target.name());
+    write_results(&table, &output, a.plot.as_deref(), &title, &grid.to_string())?;
+    let count = |s: Status| table.rows.iter().filter(|r| r.status == s).count();
+    let shard = a.shard.map_or(String::new(), |s| format!(" (shard {}/{} of {})", s.k, s.n, grid.len()));
+    println!(
+        "swept {} configurations{shard} of {} samples × {} steps on `{}` in {seconds:.2} s with {threads} thread(s): \
+         {} fit, {} do not fit, {} invalid targets, {} failed in simulation; {} on the Pareto front; wrote {}",
+        table.rows.len(),
+        n_samples,
+        n_steps,
+        target.name(),
+        count(Status::Fits),
+        count(Status::DoesNotFit),
+        count(Status::InvalidTarget),
+        count(Status::SimFailed),
+        table.rows.iter().filter(|r| r.pareto).count(),
+        output.display()
+    );
+    Ok(())
+}
+
+/// What the rows depend on: the grid, the base target, the model and calibration files,
+/// the input samples and every option that changes compile or simulate.
+fn fingerprint(a: &Args, grid: &Grid, target: &spikeforge_targets::Target, input: &[f64]) -> Result<String> {
+    let mut f = Fingerprint::new();
+    f.field("version", b"spikeforge-sweep-1");
+    f.field("grid", grid.to_string().as_bytes());
+    f.field("target", spikeforge_targets::to_ron(target.spec()).as_bytes());
+    if let Some(m) = &a.model {
+        f.file("model", m)?;
+    }
+    let bits: Vec<u8> = input.iter().flat_map(|v| v.to_bits().to_le_bytes()).collect();
+    f.field("input", &bits);
+    f.field("passes", a.passes.passes.as_deref().unwrap_or("").as_bytes());
+    if let Some(c) = &a.passes.calib {
+        f.file("calib", c)?;
+    }
+    let options = format!(
+        "{:?} {:?} {:?} {:?} {}",
+        a.passes.calib_samples,
+        a.dynamics.dynamics(),
+        a.numeric,
+        a.placement,
+        a.seed
+    );
+    f.field("options", options.as_bytes());
+    Ok(f.hex())
+}
+
+/// Renders everything first, then writes: a failure leaves no partial output.
+fn write_results(table: &Table, output: &Path, plot_path: Option<&Path>, title: &str, sub: &str) -> Result<()> {
+    let csv = table.to_csv()?;
+    let svg = plot_path.map(|_| plot::render(table, title, sub)).transpose()?;
+    write_atomically(output, &csv).with_context(|| format!("writing {}", output.display()))?;
+    if let (Some(p), Some(svg)) = (plot_path, svg) {
+        write_atomically(p, svg.as_bytes()).with_context(|| format!("writing {}", p.display()))?;
+    }
+    Ok(())
+}
+
+fn run_merge(files: &[PathBuf], output: &Path, plot_path: Option<&Path>, limits: &LimitArgs) -> Result<()> {
+    let mut parts = Vec::new();
+    for f in files {
+        let meta = std::fs::metadata(f).with_context(|| format!("{}: cannot read", f.display()))?;
+        if meta.len() > limits.max_memory {
+            bail!(
+                "{}: {} bytes, above the memory limit of {} (raise it with --max-memory)",
+                f.display(),
+                meta.len(),
+                limits.max_memory
+            );
+        }
+        let bytes = std::fs::read(f).with_context(|| format!("{}: cannot read", f.display()))?;
+        parts.push((f.display().to_string(), Table::from_csv(&bytes, f)?));
+    }
+    let table = merge(parts)?;
+    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    let title = format!("sweep {} (merged)", table.sweep_id);
+    write_results(
+        &table,
+        output,
+        plot_path,
+        &title,
+        &format!("grid keys: {}; from {}", table.keys.join(", "), names.join(", ")),
+    )?;
+    println!(
+        "merged {} files: {} configurations, {} fit, {} on the Pareto front; wrote {}",
+        files.len(),
+        table.rows.len(),
+        table.rows.iter().filter(|r| r.status == Status::Fits).count(),
+        table.rows.iter().filter(|r| r.pareto).count(),
+        output.display()
+    );
+    Ok(())
+}
