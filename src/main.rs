@@ -18,6 +18,7 @@ mod cmd_target;
 mod cmd_trace;
 mod divergence;
 mod engines;
+mod fonts;
 mod inputs;
 mod junit;
 mod model;

@@ -56,6 +56,7 @@ fn label(v: &f64) -> String {
 /// The SVG text of the plot of `table`; `title` names the model and target, `subtitle`
 /// the grid.
 pub fn render(table: &Table, title: &str, subtitle: &str) -> Result<String> {
+    crate::fonts::register()?;
     draw(table, title, subtitle).map_err(|e| anyhow::anyhow!("drawing the plot: {e}"))
 }
 
