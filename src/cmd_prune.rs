@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use spikeforge_compiler::passes::mask::export_masks;
+use spikeforge_compiler::passes::mask::{export_masks, MaskFormat};
 use spikeforge_compiler::{nir, text};
 
 use crate::model::{self, Format};
@@ -20,7 +20,8 @@ pub struct Args {
     #[arg(short, long)]
     pub output: Option<PathBuf>,
     /// Masks (1 where a weight survives, `<node>.weight`) and the scores the passes ranked
-    /// by (`<node>.score`), as safetensors; `mask(path=…)` applies such a file.
+    /// by (`<node>.score`), as safetensors or, for a path ending in `.npz`, numpy's npz;
+    /// `mask(path=…)` applies such a file.
     #[arg(long)]
     pub export_masks: Option<PathBuf>,
     #[command(flatten)]
@@ -36,7 +37,10 @@ pub fn run(a: Args) -> Result<()> {
         bail!("prune needs --passes, e.g. --passes \"prune(method=sbc, sparsity=0.8)\" with --calib X.npy");
     }
     if a.output.is_none() && a.export_masks.is_none() {
-        bail!("nothing to write: give -o OUT.nir|OUT.snn and/or --export-masks M.safetensors");
+        bail!("nothing to write: give -o OUT.nir|OUT.snn and/or --export-masks M.safetensors|M.npz");
+    }
+    if let Some(path) = &a.export_masks {
+        MaskFormat::of(path).map_err(anyhow::Error::msg)?;
     }
     let out_format = a.output.as_deref().map(Format::of).transpose()?;
     let limits = a.limits.limits();

@@ -185,3 +185,39 @@ fn prune_writes_a_sparser_model_and_masks_that_apply_back() {
     let o = spikeforge(&["prune", model.to_str().unwrap(), "-o", pruned.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2), "prune without --passes is refused");
 }
+
+#[test]
+fn prune_cleanup_shrinks_a_conv_net_and_exports_npz_masks() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = golden("digits_cnn");
+    let (model, input) = (g.join("model.nir"), g.join("input.npy"));
+    let (small, masks) = (dir.path().join("small.nir"), dir.path().join("m.npz"));
+    let passes = "prune(method=sca, sparsity=0.5); cleanup";
+    let (m, i, s, k) =
+        (model.to_str().unwrap(), input.to_str().unwrap(), small.to_str().unwrap(), masks.to_str().unwrap());
+    let o = spikeforge(&["prune", m, "--passes", passes, "--calib", i, "-o", s, "--export-masks", k]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("`1`: removed 4 of 8 channels"), "{}", stderr(&o));
+    let limits = Limits::default();
+    let p = spikeforge_compiler::nir::read_nir(&small, &limits).unwrap();
+    assert_eq!(p.op(p.find("3").unwrap()).weight().unwrap().dims(), [8, 4, 3, 3]);
+    let read = spikeforge_compiler::npz::read_npz(&masks, &limits).unwrap();
+    let keys: Vec<&str> = read.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys, ["0.weight", "3.weight", "6.weight", "0.score", "3.score"]);
+    // Another extension is refused before anything runs or is written.
+    let bad = dir.path().join("m.txt");
+    let other = dir.path().join("other.nir");
+    let o = spikeforge(&[
+        "prune",
+        m,
+        "--passes",
+        "cleanup",
+        "-o",
+        other.to_str().unwrap(),
+        "--export-masks",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("`.safetensors` or `.npz`"), "{}", stderr(&o));
+    assert!(!other.exists() && !bad.exists());
+}

@@ -9,6 +9,7 @@ pub mod limits;
 pub mod linalg;
 pub mod mapper;
 pub mod nir;
+pub mod npz;
 pub mod passes;
 pub mod summary;
 pub mod synth;

@@ -5,9 +5,10 @@
 //! (output neurons are classes and are never pruned). A channel is output row / filter c of
 //! L and neuron channel c of N (a dense layer: one neuron; conv: its `H×W` positions).
 //! In each layer `round(s·C)` channels go (at least one stays). Removing a channel zeroes
-//! its weight row / filter and bias in L, and its outgoing column (dense consumer) or input
-//! slice (conv consumer with `groups = 1`) in every weight layer fed only by N, so that
-//! `cleanup` can delete dense neurons afterwards. Neuron parameters are untouched.
+//! its weight row / filter and bias in L, and its outgoing columns (dense consumer, also
+//! behind a Flatten) or input slice (conv consumer with `groups = 1`, also behind pooling) in
+//! every weight layer N reaches through nodes private to it (`fanout.rs`), so that `cleanup`
+//! can delete the channel afterwards. Neuron parameters are untouched.
 //!
 //! Scores come from one calibration run of the unpruned graph ([`ChannelProbe`]); the
 //! pre-reset membrane potential `u[t]` is recomputed in the probe from N's summed input with
@@ -314,7 +315,8 @@ pub fn criticality_select(magnitude: &[f64], crit: &[f64], k: usize, m: usize) -
     out
 }
 
-/// Zeroes channel `c` of L (row/filter and bias) and its outgoing weights in consumers of N.
+/// Zeroes channel `c` of L (row/filter and bias) and its outgoing weights in N's uses
+/// ([`super::fanout::fanout`]).
 pub fn remove_channel(graph: &mut Graph, l: NodeId, n: NodeId, c: usize, channels: usize) {
     match graph.op_mut(l) {
         Op::Affine { weight, bias } => {
@@ -337,31 +339,8 @@ pub fn remove_channel(graph: &mut Graph, l: NodeId, n: NodeId, c: usize, channel
         }
         _ => {}
     }
-    for b in graph.outputs(n) {
-        if graph.inputs(b) != vec![n] {
-            continue;
-        }
-        match graph.op_mut(b) {
-            Op::Affine { weight, .. } | Op::Linear { weight } if weight.dims().len() == 2 => {
-                let (rows, cols) = (weight.dims()[0], weight.dims()[1]);
-                if cols % channels != 0 {
-                    continue;
-                }
-                let per = cols / channels; // a flattened map feeds `per` columns per channel
-                for r in 0..rows {
-                    weight.data_mut()[r * cols + c * per..r * cols + (c + 1) * per].fill(0.0);
-                }
-            }
-            Op::Conv1d(cv) | Op::Conv2d(cv) if cv.groups == 1 && cv.weight.dims()[1] == channels => {
-                let o = cv.weight.dims()[0];
-                let k: usize = cv.weight.dims()[2..].iter().product();
-                for r in 0..o {
-                    let base = (r * channels + c) * k;
-                    cv.weight.data_mut()[base..base + k].fill(0.0);
-                }
-            }
-            _ => {}
-        }
+    for u in super::fanout::fanout(graph, n).uses {
+        super::fanout::zero_use(graph, &u, c, channels);
     }
 }
 

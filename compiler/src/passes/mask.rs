@@ -2,9 +2,11 @@
 //! training framework's regrow step), and [`export_masks`], which writes masks and scores
 //! for one.
 //!
-//! The file is a safetensors file keyed by NIR node name: `<node>.weight` (or `<node>`) holds
-//! a mask of the weight's exact shape, any dtype; zero = pruned, anything else = kept. Keys
-//! `<node>.score` (written by [`export_masks`]) are ignored.
+//! The file is a safetensors file or an `.npz` (numpy's `savez`; see `crate::npz`), chosen by
+//! extension ([`MaskFormat`]; any other extension is refused), keyed by NIR node name:
+//! `<node>.weight` (or `<node>`) holds a mask of the weight's exact shape, any dtype; zero =
+//! pruned, anything else = kept. Keys `<node>.score` (written by [`export_masks`]) are
+//! ignored. Both formats hold the same tensors, f32 when exact, else f64.
 //!
 //! Needs: a verified graph. Establishes: every masked weight is exactly 0 where its mask is
 //! 0 and unchanged elsewhere; biases and neuron parameters are untouched. Errors name the
@@ -32,17 +34,47 @@ pub struct Mask {
 impl Mask {
     pub fn from_spec(spec: &PassSpec) -> Result<Mask, SpecError> {
         let mut a = Args::new(spec);
-        let path = a
-            .string("path")?
-            .ok_or_else(|| SpecError::new("`mask` needs `path=\"masks.safetensors\"`", spec.span.clone()))?;
+        let path = a.string("path")?.ok_or_else(|| {
+            SpecError::new("`mask` needs `path=\"masks.safetensors\"` (or `.npz`)", spec.span.clone())
+        })?;
+        MaskFormat::of(Path::new(&path)).map_err(|m| SpecError::new(m, spec.span.clone()))?;
         let layers = a.strings("layers")?;
         a.finish(&["path", "layers"])?;
         Ok(Mask { path: PathBuf::from(path), layers })
     }
 }
 
-/// Reads every tensor of a safetensors file as f64, keyed by name (sorted).
+/// The file format of masks and scores, by extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MaskFormat {
+    Safetensors,
+    Npz,
+}
+
+impl MaskFormat {
+    /// `.safetensors` or `.npz` (any case); anything else is an error naming the file.
+    pub fn of(path: &Path) -> Result<MaskFormat, String> {
+        match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+            Some("safetensors") => Ok(MaskFormat::Safetensors),
+            Some("npz") => Ok(MaskFormat::Npz),
+            _ => Err(format!(
+                "mask file `{}` must end in `.safetensors` or `.npz` (the format is chosen by extension)",
+                path.display()
+            )),
+        }
+    }
+}
+
+/// Reads every tensor of a mask file (safetensors or `.npz`) as f64, keyed by name (sorted).
 pub fn read_masks(path: &Path, limits: &Limits) -> Result<Vec<(String, Tensor)>, String> {
+    if MaskFormat::of(path)? == MaskFormat::Npz {
+        let mut all = crate::npz::read_npz(path, limits).map_err(|e| e.to_string())?;
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        if let Some(w) = all.windows(2).find(|w| w[0].0 == w[1].0) {
+            return Err(format!("`{}` holds key `{}` twice", path.display(), w[0].0));
+        }
+        return Ok(all);
+    }
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read mask file `{}`: {e}", path.display()))?;
     let st = SafeTensors::deserialize(&bytes)
         .map_err(|e| format!("`{}` is not a valid safetensors file: {e}", path.display()))?;
@@ -123,7 +155,9 @@ pub fn apply_masks(
 }
 
 /// Writes, atomically, a mask per weight layer (`<node>.weight`: 1.0 where the weight is
-/// nonzero, else 0.0, the weight's shape) and each given score (`<node>.score`).
+/// nonzero, else 0.0, the weight's shape) and each given score (`<node>.score`), as
+/// safetensors or `.npz` by extension. Scores index channels as the pruning pass saw them:
+/// after `cleanup` deleted some, masks have the smaller shapes, scores the original length.
 pub fn export_masks(graph: &Graph, scores: &[(String, Tensor)], path: &Path) -> Result<(), String> {
     let mut owned: Vec<(String, Tensor)> = graph
         .node_ids()
@@ -139,9 +173,13 @@ pub fn export_masks(graph: &Graph, scores: &[(String, Tensor)], path: &Path) -> 
     write_tensors(&owned, path)
 }
 
-/// Writes named tensors to a safetensors file atomically (F32 when exact, else F64).
+/// Writes named tensors atomically to a safetensors or `.npz` file, by extension ([`MaskFormat`];
+/// F32 when exact, else F64).
 pub fn write_tensors(tensors: &[(String, Tensor)], path: &Path) -> Result<(), String> {
     let entries: Vec<(String, &Tensor)> = tensors.iter().map(|(k, t)| (k.clone(), t)).collect();
+    if MaskFormat::of(path)? == MaskFormat::Npz {
+        return crate::npz::write_npz(path, &entries).map_err(|e| e.to_string());
+    }
     let bytes = crate::text::sidecar::safetensors_bytes(&entries).map_err(|e| format!("encoding tensors: {e}"))?;
     crate::atomic::write_atomically(path, &bytes).map_err(|e| format!("cannot write `{}`: {e}", path.display()))
 }

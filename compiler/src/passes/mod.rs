@@ -9,6 +9,7 @@ pub mod args;
 pub mod calib;
 pub mod channel;
 pub mod cleanup;
+pub mod fanout;
 pub mod gptq;
 pub mod mask;
 pub mod prune;
