@@ -51,13 +51,14 @@ pub struct Args {
 pub fn run(a: Args) -> Result<()> {
     let limits = a.limits.limits();
     let dynamics = a.dynamics.dynamics();
-    let target = cmd_target::load(&a.target)?;
+    let target = cmd_target::load(&a.target, &limits)?;
     let (mut graph, mut verified, _) = model::load(&a.model, &limits)?;
     let calib = a.passes.calibration(&graph, &verified, None, dynamics, &limits)?;
     a.passes.apply(&mut graph, &mut verified, calib.as_ref(), dynamics, &limits)?;
     let calibration = match &calib {
         Some(c) => {
             let exec = Executor::new(&graph, &verified, dynamics, &limits)?;
+            exec.check_run_size(c.n_samples, c.n_steps, &limits)?;
             Some(calibration_from_run(&graph, &exec.run(&c.data, c.n_samples, c.n_steps, 0)))
         }
         None => None,

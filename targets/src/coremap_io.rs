@@ -76,7 +76,21 @@ impl CoreMap {
                 return Err(format!("cores are not in ascending order at {}", c.core));
             }
             core_index.insert(c.core, i);
-            let n = c.n_neurons() as usize;
+            // Group counts are numbers in the file: sum them without overflow and hold
+            // them to the core type's capacity before anything is sized by them.
+            let n = c.groups.iter().try_fold(0u32, |a, g| a.checked_add(g.2));
+            let capacity = target.core(c.core).max_neurons;
+            let n = match n {
+                Some(n) if n <= capacity => n as usize,
+                _ => {
+                    return Err(format!(
+                        "core {} holds {} neurons; its core type `{}` holds at most {capacity}",
+                        c.core,
+                        c.groups.iter().map(|g| g.2 as u64).sum::<u64>(),
+                        target.core(c.core).name
+                    ))
+                }
+            };
             let p = &c.params;
             for (name, v) in [
                 ("decay", &p.decay),
@@ -162,7 +176,7 @@ impl CoreMap {
             }
             let mut next = 0u32;
             for piece in &pop.pieces {
-                if piece.first != next || piece.count == 0 {
+                if piece.first != next || piece.count == 0 || next.checked_add(piece.count).is_none() {
                     return Err(format!("population `{}`: pieces do not tile its neurons at {next}", pop.name));
                 }
                 next += piece.count;
