@@ -78,6 +78,8 @@ const CASES: &[(&str, &[&str])] = &[
     ("target_unknown_field", &["target", "show", "tests/bad_inputs/target_unknown_field.ron"]),
     ("target_empty", &["target", "show", "tests/bad_inputs/target_empty.ron"]),
     ("target_unknown_preset", &["target", "show", "loihi3"]),
+    // Found by fuzzing: a multi-byte character before a `:` made the field lookup panic.
+    ("target_multibyte_before_colon", &["target", "show", "tests/bad_inputs/target_multibyte_before_colon.ron"]),
     (
         "compile_huge_target_leaves_no_output",
         &["compile", "examples/tiny_mlp.snn", "--target", "tests/bad_inputs/target_huge_mesh.ron", "-o", "OUT.map"],

@@ -74,7 +74,7 @@ fn net_gen() -> impl Strategy<Value = NetGen> {
 }
 
 fn target_gen() -> impl Strategy<Value = TargetGen> {
-    (1u32..4, 1u32..4, 1u32..3, 4u32..40, 256u64..8192, 4u32..64, 1u32..4, any::<bool>(), any::<bool>()).prop_map(
+    (1u32..4, 1u32..4, 1u32..3, 4u32..24, 256u64..8192, 4u32..64, 1u32..4, any::<bool>(), any::<bool>()).prop_map(
         |(mx, my, per_tile, max_neurons, memory_bits, in_axons, buffer, multicast, dense)| TargetGen {
             mesh: [mx, my],
             per_tile,
@@ -248,6 +248,8 @@ struct Tally {
     accepted: Cell<u32>,
     rejected: Cell<u32>,
     packets: Cell<u64>,
+    deliveries: Cell<u64>,
+    multi_core: Cell<u32>,
 }
 
 fn check_case(net: &NetGen, tg: &TargetGen, tally: &Tally) {
@@ -255,7 +257,10 @@ fn check_case(net: &NetGen, tg: &TargetGen, tally: &Tally) {
     let (graph, input_len) = build_net(net);
     let limits = Limits::default();
     let v = graph.verify(&limits).expect("generated graphs verify");
-    let opts = CompileOptions { placement: PlacementMethod::Optimized { seed: 1 }, ..CompileOptions::default() };
+    // Both placements: the optimizing one keeps traffic local, the sequential one does not.
+    let placement =
+        if net.seed % 2 == 0 { PlacementMethod::Optimized { seed: 1 } } else { PlacementMethod::Sequential };
+    let opts = CompileOptions { placement, ..CompileOptions::default() };
     let map = match compile(&graph, &v, &target, Dynamics::default(), &opts) {
         Ok((map, _)) => map,
         Err(e) => {
@@ -274,12 +279,14 @@ fn check_case(net: &NetGen, tg: &TargetGen, tally: &Tally) {
     check_limits(&map, &conv_kernels(&graph, &map));
 
     let exec = Executor::new(&graph, &v, Dynamics::default(), &limits).unwrap();
-    let (n, t) = (2, 5);
-    let x = Rng::new(net.seed ^ 0x5eed).spikes(n * t * input_len, 0.6);
+    let (n, t) = (2, 8);
+    let x = Rng::new(net.seed ^ 0x5eed).spikes(n * t * input_len, 0.7);
     let want = exec.run(&x, n, t, 1);
     let r = simulate(&map, &x, n, t, &SimOptions::default()).expect("a valid map simulates");
     assert_eq!(r.stats.deliveries_injected, r.stats.deliveries_delivered, "packet conservation");
     tally.packets.set(tally.packets.get() + r.stats.packets);
+    tally.deliveries.set(tally.deliveries.get() + r.stats.deliveries_injected);
+    tally.multi_core.set(tally.multi_core.get() + (map.cores.len() > 1) as u32);
     let differ = r.outputs.iter().zip(&want.output).filter(|(a, b)| a.to_bits() != b.to_bits()).count();
     assert_eq!(r.outputs.len(), want.output.len());
     assert_eq!(differ, 0, "exact-mode simulation differs from the reference executor in {differ} values");
@@ -300,10 +307,12 @@ fn random_models_map_simulate_and_match_the_reference() {
         })
         .unwrap();
     let (a, r) = (tally.accepted.get(), tally.rejected.get());
-    eprintln!("accepted {a}, rejected {r}, {} packets simulated", tally.packets.get());
+    let (p, d, m) = (tally.packets.get(), tally.deliveries.get(), tally.multi_core.get());
+    eprintln!("accepted {a} ({m} on several cores), rejected {r}; {p} network packets, {d} deliveries simulated");
     assert!(a >= 30, "only {a} of the random cases were mappable");
     assert!(r >= 5, "only {r} random cases were refused: the limits are not exercised");
-    assert!(tally.packets.get() > 0, "no traffic was simulated");
+    assert!(m >= 20, "only {m} accepted cases used several cores");
+    assert!(p >= 300, "only {p} network packets were simulated");
 }
 
 #[test]
