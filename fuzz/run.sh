@@ -43,6 +43,7 @@ seeds_for() {
 }
 
 echo "building ${targets[*]} (sanitizer: $sanitizer)"
+triple=$(rustc -vV | sed -n 's/^host: //p')
 # One build of all targets: the libraries dominate, the targets are small.
 if ! cargo fuzz build -s "$sanitizer" >"$fuzz_dir/build.log" 2>&1; then
   tail -20 "$fuzz_dir/build.log" >&2
@@ -57,13 +58,14 @@ for t in "${targets[@]}"; do
   rm -rf "$seeds"
   mkdir -p "$seeds" "corpus/$t" "artifacts/$t"
   seeds_for "$t" | while read -r f; do cp "$f" "$seeds/"; done
-  before=$(ls "artifacts/$t" | wc -l)
+  before=$(ls "artifacts/$t" | grep -cE "^(crash|timeout|oom|leak)-")
   log="$fuzz_dir/artifacts/$t.log"
-  cargo fuzz run -s "$sanitizer" "$t" "corpus/$t" "$seeds" -- \
+  # The binary built above, run directly (`cargo fuzz run` would rebuild on any edit).
+  "$CARGO_TARGET_DIR/$triple/release/$t" "corpus/$t" "$seeds" -artifact_prefix="artifacts/$t/" \
     -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
     -print_final_stats=1 >"$log" 2>&1
   rc=$?
-  after=$(ls "artifacts/$t" | wc -l)
+  after=$(ls "artifacts/$t" | grep -cE "^(crash|timeout|oom|leak)-")
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
   rate=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
   crashes=$((after - before))
@@ -72,6 +74,7 @@ for t in "${targets[@]}"; do
     echo "== $t: FAILED (exit $rc); log: $log" >&2
     grep -m 5 -E 'panicked|ERROR|Test unit written|SUMMARY' "$log" >&2
   fi
+  echo "$t: ${execs:-?} executions in ${seconds}s, $crashes new crashes"
   summary+=("$(printf '%-12s %6ss %12s execs %8s exec/s %3s new crashes' "$t" "$seconds" "${execs:-?}" "${rate:-?}" "$crashes")")
 done
 printf '%s\n' "${summary[@]}"

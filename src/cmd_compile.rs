@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use spikeforge_compiler::exec::Executor;
 use spikeforge_compiler::mapper::{calibration_from_run, compile, render_summary, CompileOptions, PlacementMethod};
+use spikeforge_compiler::summary::Summary;
 
 use crate::options::{DynamicsArgs, LimitArgs};
 use crate::pipeline::PassArgs;
@@ -72,6 +73,8 @@ pub fn run(a: Args) -> Result<()> {
         seed: a.seed,
         model: a.model.display().to_string(),
     };
+    let synapses: u64 = Summary::new(&graph, &verified).nodes.iter().map(|n| n.synapses).sum();
+    limits.check_synapses(&format!("{}: the model's unrolled synapses", a.model.display()), synapses)?;
     let (map, report) = compile(&graph, &verified, &target, dynamics, &opts)
         .with_context(|| format!("{} does not map onto `{}`", a.model.display(), target.name()))?;
     spikeforge_compiler::atomic::write_atomically(&a.output, &map.to_bytes())

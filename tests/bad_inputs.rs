@@ -88,6 +88,10 @@ const CASES: &[(&str, &[&str])] = &[
         "compile_target_over_small_max_memory",
         &["compile", "examples/tiny_mlp.snn", "--target", "truenorth", "-o", "OUT.map", "--max-memory", "1M"],
     ),
+    (
+        "compile_huge_unrolled_conv",
+        &["compile", "tests/bad_inputs/huge_unrolled_conv.snn", "--target", "loihi", "-o", "OUT.map"],
+    ),
     // --passes strings.
     ("passes_missing_comma", &["check", "examples/tiny_mlp.snn", "--passes", "quantize(bits=4 scheme=uniform)"]),
     ("passes_unknown_pass", &["check", "examples/tiny_mlp.snn", "--passes", "quantise(bits=4)"]),

@@ -10,6 +10,7 @@
 //! | elements of one tensor, input or output array (f64) | `B / 8` |
 //! | neurons of one node per time step; neurons of one core type (`max_neurons`); neurons of a core map in all | `B / 64` |
 //! | core positions of a target (chips × tiles × cores per tile) | `B / BYTES_PER_CORE_POSITION` and at most 2^24 |
+//! | unrolled synapses of a model to map (convolutions over positions) | `B / BYTES_PER_SYNAPSE` |
 //!
 //! Limits that are not about memory (2^24 core positions, 32-bit weights) live with the
 //! types they protect (`spikeforge_targets::validate`).
@@ -32,6 +33,10 @@ pub const DEFAULT_MAX_MEMORY_BYTES: u64 = 4 << 30;
 /// core indices, placement occupancy, router ports and their queues): an upper estimate
 /// used to refuse targets whose tables alone would exhaust the budget.
 pub const BYTES_PER_CORE_POSITION: u64 = 512;
+
+/// Bytes the mapper keeps per unrolled synapse (its sparse matrices while composing paths,
+/// the axon tables of the core map, the encoded rows): an upper estimate.
+pub const BYTES_PER_SYNAPSE: u64 = 32;
 
 /// A size read from a file (or computed from such sizes) above a limit.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -100,6 +105,16 @@ impl Limits {
                 unit: "positions",
                 limit,
             });
+        }
+        Ok(())
+    }
+
+    /// Checks the unrolled synapse count of a model before the mapper builds its tables
+    /// (a small convolution kernel over a large image unrolls into billions).
+    pub fn check_synapses(&self, what: &str, synapses: u64) -> Result<(), LimitError> {
+        let limit = self.max_memory_bytes() / BYTES_PER_SYNAPSE;
+        if synapses > limit {
+            return Err(LimitError { what: what.into(), need: synapses.to_string(), unit: "synapses", limit });
         }
         Ok(())
     }
