@@ -69,6 +69,20 @@ const CASES: &[(&str, &[&str])] = &[
     ("check_bad_dt", &["check", "examples/tiny_mlp.snn", "--dt", "-1"]),
     ("check_bad_max_memory", &["check", "examples/tiny_mlp.snn", "--max-memory", "lots"]),
     ("check_small_max_memory", &["check", "examples/digits_mlp/model.nir", "--max-memory", "1K"]),
+    ("snn_over_small_max_memory", &["check", "examples/tiny_mlp.snn", "--max-memory", "1K"]),
+    (
+        "run_input_over_small_max_memory",
+        &[
+            "run",
+            "examples/tiny_mlp.snn",
+            "--input",
+            "examples/digits_mlp/input.npy",
+            "--output",
+            "OUT",
+            "--max-memory",
+            "4K",
+        ],
+    ),
     // Targets: syntax, validation, and sizes checked against --max-memory before allocation.
     ("target_huge_mesh", &["target", "show", "tests/bad_inputs/target_huge_mesh.ron"]),
     ("target_absurd_max_neurons", &["target", "show", "tests/bad_inputs/target_absurd_max_neurons.ron"]),
