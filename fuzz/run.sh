@@ -20,6 +20,12 @@ all=(snn_text nir_hdf5 target_ron npy passes_spec core_map)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
 sanitizer=${FUZZ_SANITIZER:-address}
+# FUZZ_PROFILE=dev builds without optimisation: several times faster to build, slower to
+# run; CI's smoke run uses it. Default: release (with debug assertions).
+profile=${FUZZ_PROFILE:-release}
+build_flags=()
+[ "$profile" = dev ] && build_flags=(--dev)
+bin_dir=$([ "$profile" = dev ] && echo debug || echo release)
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "cargo-fuzz is not installed: cargo install cargo-fuzz" >&2
@@ -42,10 +48,10 @@ seeds_for() {
   esac 2>/dev/null
 }
 
-echo "building ${targets[*]} (sanitizer: $sanitizer)"
+echo "building ${targets[*]} (sanitizer: $sanitizer, profile: $profile)"
 triple=$(rustc -vV | sed -n 's/^host: //p')
 # One build of all targets: the libraries dominate, the targets are small.
-if ! cargo fuzz build -s "$sanitizer" >"$fuzz_dir/build.log" 2>&1; then
+if ! cargo fuzz build "${build_flags[@]}" -s "$sanitizer" >"$fuzz_dir/build.log" 2>&1; then
   tail -20 "$fuzz_dir/build.log" >&2
   echo "fuzz build failed (log: fuzz/build.log)" >&2
   exit 2
@@ -61,7 +67,7 @@ for t in "${targets[@]}"; do
   before=$(ls "artifacts/$t" | grep -cE "^(crash|timeout|oom|leak)-")
   log="$fuzz_dir/artifacts/$t.log"
   # The binary built above, run directly (`cargo fuzz run` would rebuild on any edit).
-  "$CARGO_TARGET_DIR/$triple/release/$t" "corpus/$t" "$seeds" -artifact_prefix="artifacts/$t/" \
+  "$CARGO_TARGET_DIR/$triple/$bin_dir/$t" "corpus/$t" "$seeds" -artifact_prefix="artifacts/$t/" \
     -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
     -print_final_stats=1 >"$log" 2>&1
   rc=$?

@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use crate::options::LimitArgs;
 use anyhow::{bail, Result};
 use spikeforge_compiler::limits::Limits;
 use spikeforge_targets::{parse_spec, preset_text, Target, TargetError, PRESETS};
@@ -13,6 +14,8 @@ pub enum Command {
     Show {
         /// A target file (`targets/loihi.ron`) or a built-in preset name (`loihi`).
         target: String,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
 }
 
@@ -43,8 +46,8 @@ pub fn load(spec: &str, limits: &Limits) -> Result<Target> {
 
 pub fn run(c: Command) -> Result<()> {
     match c {
-        Command::Show { target } => {
-            let t = load(&target, &Limits::default())?;
+        Command::Show { target, limits } => {
+            let t = load(&target, &limits.limits())?;
             print!("{}", spikeforge_targets::show::render(&t));
             Ok(())
         }

@@ -57,7 +57,9 @@ impl PassArgs {
         limits: &Limits,
     ) -> Result<Vec<PassReport>> {
         let Some(src) = &self.passes else { return Ok(Vec::new()) };
-        let passes = build_pipeline(src).map_err(|e| anyhow::Error::new(Rendered(render_spec_error(&e, src))))?;
+        let passes = check_list_nesting(src)
+            .and_then(|()| build_pipeline(src))
+            .map_err(|e| anyhow::Error::new(Rendered(render_spec_error(&e, src))))?;
         let ctx = PassContext { limits, dynamics, calib };
         let reports = run_pipeline(graph, &passes, &ctx)?;
         for r in &reports {
@@ -85,4 +87,28 @@ pub fn render_spec_error(e: &SpecError, src: &str) -> String {
     }
     e.span = start..end.max(start);
     e.render(src)
+}
+
+/// Deepest `[` nesting accepted in a `--passes` string.
+const MAX_LIST_NESTING: usize = 32;
+
+/// Refuses deeply nested lists before parsing: the pipeline parser recurses once per `[`,
+/// and `quantize(bits=[[[…` with tens of thousands of them overflowed the stack (found by
+/// fuzzing `passes_spec`; a depth limit belongs in `compiler/src/passes/spec.rs`).
+pub fn check_list_nesting(src: &str) -> Result<(), SpecError> {
+    let (mut depth, mut in_string) = (0usize, false);
+    for (i, c) in src.char_indices() {
+        match c {
+            '"' => in_string = !in_string,
+            '[' if !in_string => {
+                depth += 1;
+                if depth > MAX_LIST_NESTING {
+                    return Err(SpecError::new(format!("lists nest deeper than {MAX_LIST_NESTING} levels"), i..i + 1));
+                }
+            }
+            ']' if !in_string => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
 }

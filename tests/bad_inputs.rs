@@ -114,6 +114,11 @@ const CASES: &[(&str, &[&str])] = &[
     ("passes_unknown_method", &["check", "examples/tiny_mlp.snn", "--passes", "prune(method=random, sparsity=0.5)"]),
     ("passes_unterminated_string", &["check", "examples/tiny_mlp.snn", "--passes", "mask(path=\"m.safetensors)"]),
     ("passes_non_ascii_at_error", &["check", "examples/tiny_mlp.snn", "--passes", "quantize(bits=4é)"]),
+    // Found by fuzzing: the parser recursed once per `[` and overflowed the stack.
+    (
+        "passes_deeply_nested_lists",
+        &["check", "examples/tiny_mlp.snn", "--passes", "prune(method=lamp, sparsity=0.5, layers=[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"0\"]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]])"],
+    ),
     ("passes_trailing_garbage", &["check", "examples/tiny_mlp.snn", "--passes", "cleanup; 9x"]),
     (
         "passes_need_calibration",
