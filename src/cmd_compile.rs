@@ -74,7 +74,7 @@ pub fn run(a: Args) -> Result<()> {
         model: a.model.display().to_string(),
     };
     let synapses: u64 = Summary::new(&graph, &verified).nodes.iter().map(|n| n.synapses).sum();
-    limits.check_synapses(&format!("{}: the model's unrolled synapses", a.model.display()), synapses)?;
+    limits.check_synapses(&format!("{}: the model's unrolled synapse count", a.model.display()), synapses)?;
     let (map, report) = compile(&graph, &verified, &target, dynamics, &opts)
         .with_context(|| format!("{} does not map onto `{}`", a.model.display(), target.name()))?;
     spikeforge_compiler::atomic::write_atomically(&a.output, &map.to_bytes())

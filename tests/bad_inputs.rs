@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use spikeforge_targets::coremap::{AxonTable, CoreProgram, CoreUsage, NeuronModel, NeuronParams, Piece, Population};
 use spikeforge_targets::{CoreMap, IndexBits, RowFormat};
 
 /// (case name, command and arguments; `OUT` is replaced by a fresh output path).
@@ -175,6 +176,26 @@ const MAP_EDITS: &[(&str, Edit)] = &[
     ("map_version_field", |m| m.version = 99),
     ("map_core_claims_billions_of_neurons", |m| {
         m.cores[0].groups[0].2 = 2_000_000_000;
+    }),
+    ("map_identity_population_of_a_billion", |m| {
+        // Valid in every other respect: an identity (readout) population of 2^30 neurons
+        // needs no per-neuron data in the file, yet the simulator would keep state for each.
+        let pop = m.populations.len() as u32;
+        let core = spikeforge_targets::CoreId(m.cores.last().expect("cores").core.0 + 1);
+        m.populations.push(Population {
+            name: "huge".into(),
+            model: NeuronModel::Identity,
+            shape: vec![1 << 30],
+            n_neurons: 1 << 30,
+            pieces: vec![Piece { core, first: 0, count: 1 << 30, local_offset: 0 }],
+        });
+        m.cores.push(CoreProgram {
+            core,
+            groups: vec![(pop, 0, 1 << 30)],
+            params: NeuronParams::default(),
+            axons: AxonTable { syn_start: vec![0], ..Default::default() },
+            usage: CoreUsage::default(),
+        });
     }),
     ("map_group_counts_overflow", |m| {
         let g = m.cores[0].groups[0];

@@ -120,13 +120,17 @@ impl Limits {
     }
 
     /// Checks a core map read from disk: its target, and its neurons in all (a core's
-    /// neuron count is a number in the file, not data, so a small file can claim many).
+    /// neuron count is a number in the file, not data, so a small file can claim many; the
+    /// simulator keeps state for each).
     pub fn check_core_map(&self, map: &CoreMap, file: &str) -> Result<(), LimitError> {
         self.check_target(&map.target, &format!("{file}: embedded target"))?;
-        let neurons: u64 = map.populations.iter().map(|p| p.n_neurons as u64).sum();
+        // Populations, and the cores' groups (which a file may repeat) counted separately.
+        let populations: u64 = map.populations.iter().map(|p| p.n_neurons as u64).sum();
+        let on_cores: u64 = map.cores.iter().flat_map(|c| &c.groups).map(|g| g.2 as u64).sum();
+        let neurons = populations.max(on_cores);
         if neurons > self.max_node_elements as u64 {
             return Err(LimitError {
-                what: format!("{file}: the core map's populations"),
+                what: format!("{file}: the core map's neuron count"),
                 need: neurons.to_string(),
                 unit: "neurons",
                 limit: self.max_node_elements as u64,

@@ -76,21 +76,17 @@ impl CoreMap {
                 return Err(format!("cores are not in ascending order at {}", c.core));
             }
             core_index.insert(c.core, i);
-            // Group counts are numbers in the file: sum them without overflow and hold
-            // them to the core type's capacity before anything is sized by them.
-            let n = c.groups.iter().try_fold(0u32, |a, g| a.checked_add(g.2));
-            let capacity = target.core(c.core).max_neurons;
-            let n = match n {
-                Some(n) if n <= capacity => n as usize,
-                _ => {
-                    return Err(format!(
-                        "core {} holds {} neurons; its core type `{}` holds at most {capacity}",
-                        c.core,
-                        c.groups.iter().map(|g| g.2 as u64).sum::<u64>(),
-                        target.core(c.core).name
-                    ))
-                }
+            // Group counts are numbers in the file: sum them without overflow before
+            // anything is sized by them (hand-built maps may exceed the core type's
+            // max_neurons; the simulator models them anyway, and callers bound the total).
+            let Some(n) = c.groups.iter().try_fold(0u32, |a, g| a.checked_add(g.2)) else {
+                return Err(format!(
+                    "core {} holds {} neurons, more than 2^32",
+                    c.core,
+                    c.groups.iter().map(|g| g.2 as u64).sum::<u64>()
+                ));
             };
+            let n = n as usize;
             let p = &c.params;
             for (name, v) in [
                 ("decay", &p.decay),
