@@ -63,6 +63,18 @@ const CASES: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        // Found by fuzzing: a zero dimension beside huge ones overflowed the reader's strides.
+        "run_input_zero_dim_overflow",
+        &[
+            "run",
+            "examples/digits_mlp/model.nir",
+            "--input",
+            "tests/bad_inputs/input_zero_dim_overflow.npy",
+            "--output",
+            "OUT",
+        ],
+    ),
+    (
         "run_bad_model_leaves_no_output",
         &["run", "tests/bad_inputs/nan_weight.nir", "--input", "examples/digits_mlp/input.npy", "--output", "OUT"],
     ),

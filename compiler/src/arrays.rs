@@ -134,6 +134,7 @@ fn check_header_text(bytes: &[u8]) -> Result<(), String> {
         return Err(format!("the header is {len} bytes; at most {MAX_HEADER_BYTES} are accepted"));
     }
     let text = &bytes[start.min(bytes.len())..(start + len).min(bytes.len())];
+    check_shape_strides(text)?;
     let (mut depth, mut quote) = (0usize, None);
     for &c in text {
         match (quote, c) {
@@ -148,6 +149,27 @@ fn check_header_text(bytes: &[u8]) -> Result<(), String> {
             }
             (None, b')' | b']' | b'}') => depth = depth.saturating_sub(1),
             _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// With a zero dimension an array holds no elements whatever its other dimensions are, but
+/// npyz multiplies all of them into strides while parsing the header, which overflows
+/// (found by fuzzing: shape `(0, 277777777777777770, 6, 20, 64)`). So every `shape` tuple
+/// in the header is read here first and the product of its nonzero dimensions must fit in
+/// 64 bits; anything unreadable is left to the parser to report.
+fn check_shape_strides(text: &[u8]) -> Result<(), String> {
+    let text = String::from_utf8_lossy(text);
+    for (at, _) in text.match_indices("shape") {
+        let rest = text[at + "shape".len()..].trim_start_matches(['\'', '"']).trim_start();
+        let Some(rest) = rest.strip_prefix(':').map(str::trim_start) else { continue };
+        let Some(tuple) = rest.strip_prefix('(').and_then(|r| r.split_once(')')).map(|(t, _)| t) else { continue };
+        let dims: Option<Vec<u64>> =
+            tuple.split(',').map(str::trim).filter(|d| !d.is_empty()).map(|d| d.parse().ok()).collect();
+        let Some(dims) = dims else { continue };
+        if dims.iter().filter(|&&d| d != 0).try_fold(1u64, |a, &d| a.checked_mul(d)).is_none() {
+            return Err(format!("shape {dims:?}: the product of its dimensions overflows 64 bits"));
         }
     }
     Ok(())
@@ -247,6 +269,13 @@ mod tests {
         b.extend_from_slice(h.as_bytes());
         let e = parse_npy_f64(&b, Path::new("n.npy"), &Limits::default()).unwrap_err();
         assert!(e.to_string().contains("nests brackets deeper than 4"), "{e}");
+        // Found by fuzzing: a zero dimension hid others whose strides overflow.
+        let h = "{'descr': '|u1', 'fortran_order': False, 'shape': (0, 277777777777777770, 6, 20, 64), }";
+        let mut b = b"\x93NUMPY\x01\x00".to_vec();
+        b.extend_from_slice(&(h.len() as u16).to_le_bytes());
+        b.extend_from_slice(h.as_bytes());
+        let e = parse_npy_f64(&b, Path::new("z.npy"), &Limits::default()).unwrap_err();
+        assert!(e.to_string().contains("product of its dimensions overflows 64 bits"), "{e}");
         // Brackets inside strings do not count.
         assert_eq!(check_header_text(b"\x93NUMPY\x01\x00\x0a\x00{'((((((':1}"), Ok(()));
     }
