@@ -2,10 +2,11 @@
 
 use std::path::Path;
 
-use crate::options::LimitArgs;
 use anyhow::{bail, Result};
 use spikeforge_compiler::limits::Limits;
 use spikeforge_targets::{parse_spec, preset_text, Target, TargetError, PRESETS};
+
+use crate::options::LimitArgs;
 
 #[derive(clap::Subcommand)]
 pub enum Command {
