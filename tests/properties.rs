@@ -9,7 +9,6 @@
 //! * every rejected model is rejected with a named resource (or a core count);
 //! * absurd targets (huge meshes, huge cores) are refused by `Limits` by field name.
 
-#[allow(dead_code)]
 #[path = "../compiler/tests/mapper_common/mod.rs"]
 mod mapper_common;
 
