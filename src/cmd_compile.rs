@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use spikeforge_compiler::exec::Executor;
 use spikeforge_compiler::mapper::{calibration_from_run, compile, render_summary, CompileOptions, PlacementMethod};
+use spikeforge_compiler::summary::Summary;
 
 use crate::options::{DynamicsArgs, LimitArgs};
 use crate::pipeline::PassArgs;
@@ -51,13 +52,14 @@ pub struct Args {
 pub fn run(a: Args) -> Result<()> {
     let limits = a.limits.limits();
     let dynamics = a.dynamics.dynamics();
-    let target = cmd_target::load(&a.target)?;
+    let target = cmd_target::load(&a.target, &limits)?;
     let (mut graph, mut verified, _) = model::load(&a.model, &limits)?;
     let calib = a.passes.calibration(&graph, &verified, None, dynamics, &limits)?;
     a.passes.apply(&mut graph, &mut verified, calib.as_ref(), dynamics, &limits)?;
     let calibration = match &calib {
         Some(c) => {
             let exec = Executor::new(&graph, &verified, dynamics, &limits)?;
+            exec.check_run_size(c.n_samples, c.n_steps, &limits)?;
             Some(calibration_from_run(&graph, &exec.run(&c.data, c.n_samples, c.n_steps, 0)))
         }
         None => None,
@@ -71,6 +73,8 @@ pub fn run(a: Args) -> Result<()> {
         seed: a.seed,
         model: a.model.display().to_string(),
     };
+    let synapses: u64 = Summary::new(&graph, &verified).nodes.iter().map(|n| n.synapses).sum();
+    limits.check_synapses(&format!("{}: the model's unrolled synapse count", a.model.display()), synapses)?;
     let (map, report) = compile(&graph, &verified, &target, dynamics, &opts)
         .with_context(|| format!("{} does not map onto `{}`", a.model.display(), target.name()))?;
     spikeforge_compiler::atomic::write_atomically(&a.output, &map.to_bytes())

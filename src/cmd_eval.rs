@@ -66,6 +66,7 @@ pub fn run(a: Args) -> Result<()> {
     let exec = Executor::new(&graph, &verified, dynamics, &limits)?;
     let x = read_samples(&a.input, &a.samples, &limits)?;
     let (n, t) = exec.check_input(&x.shape).with_context(|| a.input.display().to_string())?;
+    exec.check_run_size(n, t, &limits)?;
     let labels = read_labels(&a.labels, &a.samples, n, exec.output_len(), &limits)?;
     let before = exec.run(&x.data, n, t, a.threads);
     let acc_before = accuracy(&predictions(&before.output, n, t, before.output_len), &labels);
@@ -90,7 +91,7 @@ pub fn run(a: Args) -> Result<()> {
     let mut hw_line = String::new();
     let hardware = match &a.target {
         Some(spec) => {
-            let target = crate::cmd_target::load(spec)?;
+            let target = crate::cmd_target::load(spec, &limits)?;
             let verified = graph.verify(&limits).map_err(|e| anyhow::anyhow!("{e:?}"))?;
             let net = spikeforge_compiler::mapper::lower::lower(&graph, &verified, dynamics.dt)?;
             let r =

@@ -52,6 +52,7 @@ pub fn run(a: Args) -> Result<()> {
     if n == 0 || t == 0 {
         bail!("{}: input has no samples or no time steps (shape {:?})", a.input.display(), x.shape);
     }
+    exec.check_run_size(n, t, &limits)?;
     let r = exec.run(&x.data, n, t, a.threads);
     let out_shape = [n, t, r.output_len];
     crate::inputs::write_outputs(&a.output, &out_shape, &r.output)?;

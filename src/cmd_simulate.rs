@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use spikeforge_compiler::arrays::{read_npy_f64, write_npy};
 use spikeforge_simulator::{
-    simulate, write_perfetto, write_stats_json, write_steps_csv, write_vcd, NumericMode, SimOptions,
+    simulate, write_perfetto, write_stats_json, write_steps_csv, write_vcd, NumericMode, SimOptions, StepRow,
 };
 use spikeforge_targets::CoreMap;
 
@@ -68,6 +68,7 @@ pub fn run(a: Args) -> Result<()> {
     }
     let bytes = std::fs::read(&a.map).with_context(|| format!("{}: cannot read", a.map.display()))?;
     let map = CoreMap::from_bytes(&bytes, &a.map.display().to_string())?;
+    limits.check_core_map(&map, &a.map.display().to_string())?;
     let x = read_npy_f64(&a.input, &limits)?;
     let in_shape = &map.populations[map.input as usize].shape;
     let n_in: usize = in_shape.iter().product();
@@ -84,6 +85,12 @@ pub fn run(a: Args) -> Result<()> {
     if n == 0 || t == 0 {
         bail!("{}: input has no samples or no time steps", a.input.display());
     }
+    // Outputs, per-layer spike counts and one statistics row per step, before allocating.
+    let n_out = map.populations[map.output as usize].n_neurons as usize;
+    let spiking = map.populations.iter().filter(|p| p.model.is_spiking()).count();
+    let row_words = std::mem::size_of::<StepRow>().div_ceil(8);
+    limits
+        .check_elements("the simulation's outputs, spike counts and step rows", &[n, t, n_out + spiking + row_words])?;
     let mut opts = SimOptions {
         mode: match a.numeric {
             Numeric::Exact => NumericMode::Exact,

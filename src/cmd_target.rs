@@ -3,7 +3,10 @@
 use std::path::Path;
 
 use anyhow::{bail, Result};
-use spikeforge_targets::{load_target, preset, Target, PRESETS};
+use spikeforge_compiler::limits::Limits;
+use spikeforge_targets::{parse_spec, preset_text, Target, TargetError, PRESETS};
+
+use crate::options::LimitArgs;
 
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -12,25 +15,40 @@ pub enum Command {
     Show {
         /// A target file (`targets/loihi.ron`) or a built-in preset name (`loihi`).
         target: String,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
 }
 
-/// Loads a target from a path, or from a preset name when no such file exists.
-pub fn load(spec: &str) -> Result<Target> {
+/// Loads a target from a path, or from a preset name when no such file exists; its cores
+/// and neurons per core are checked against `limits` before the cores are numbered.
+pub fn load(spec: &str, limits: &Limits) -> Result<Target> {
     let path = Path::new(spec);
-    if path.exists() || spec.ends_with(".ron") {
-        return Ok(load_target(path)?);
-    }
-    match preset(spec) {
-        Some(t) => Ok(t?),
-        None => bail!("`{spec}` is neither a target file nor a preset (presets: {})", PRESETS.join(", ")),
-    }
+    let (text, file) = if path.exists() || spec.ends_with(".ron") {
+        let file = path.display().to_string();
+        let len = std::fs::metadata(path).map_err(|source| TargetError::Io { file: file.clone(), source })?.len();
+        if len > limits.max_memory_bytes() {
+            bail!(
+                "{file}: {len} bytes, above the memory limit of {} (raise it with --max-memory)",
+                limits.max_memory_bytes()
+            );
+        }
+        (std::fs::read_to_string(path).map_err(|source| TargetError::Io { file: file.clone(), source })?, file)
+    } else {
+        match preset_text(spec) {
+            Some(t) => (t.to_string(), format!("{spec}.ron")),
+            None => bail!("`{spec}` is neither a target file nor a preset (presets: {})", PRESETS.join(", ")),
+        }
+    };
+    let parsed = parse_spec(&text, &file)?;
+    limits.check_target(&parsed, &file)?;
+    Ok(Target::from_spec(parsed, &file)?)
 }
 
 pub fn run(c: Command) -> Result<()> {
     match c {
-        Command::Show { target } => {
-            let t = load(&target)?;
+        Command::Show { target, limits } => {
+            let t = load(&target, &limits.limits())?;
             print!("{}", spikeforge_targets::show::render(&t));
             Ok(())
         }

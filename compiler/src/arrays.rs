@@ -33,19 +33,30 @@ pub enum ArrayError {
     TooLarge { path: PathBuf, shape: Vec<u64>, elements: String, limit: usize },
     #[error("{path}: truncated: the header promises {expected} bytes of data, the file has {got}")]
     Truncated { path: PathBuf, expected: u64, got: u64 },
+    #[error("{path}: {bytes} bytes, above the limit of {limit} bytes for an array file (raise it with --max-memory)")]
+    FileTooLarge { path: PathBuf, bytes: u64, limit: u64 },
     #[error("{path}: cannot write: {source}")]
     Write { path: PathBuf, source: std::io::Error },
 }
 
 /// Reads a `.npy` file as f64.
 pub fn read_npy_f64(path: &Path, limits: &Limits) -> Result<NdArray<f64>, ArrayError> {
-    let bytes = std::fs::read(path).map_err(|source| ArrayError::Io { path: path.into(), source })?;
+    let io = |source| ArrayError::Io { path: path.into(), source };
+    // The file is read whole, so its length is checked first (a header may be up to 4 GiB
+    // in format 2, but real headers are small: allow 1 MiB beyond the data budget).
+    let len = std::fs::metadata(path).map_err(io)?.len();
+    let budget = limits.max_memory_bytes().saturating_add(1 << 20);
+    if len > budget {
+        return Err(ArrayError::FileTooLarge { path: path.into(), bytes: len, limit: budget });
+    }
+    let bytes = std::fs::read(path).map_err(io)?;
     parse_npy_f64(&bytes, path, limits)
 }
 
 /// Parses `.npy` bytes as f64; `path` is only used in messages.
 pub fn parse_npy_f64(bytes: &[u8], path: &Path, limits: &Limits) -> Result<NdArray<f64>, ArrayError> {
     let fmt_err = |reason: String| ArrayError::Format { path: path.into(), reason };
+    check_header_text(bytes).map_err(fmt_err)?;
     let mut cursor = Cursor::new(bytes);
     let header = NpyHeader::from_reader(&mut cursor).map_err(|e| fmt_err(e.to_string()))?;
     let data_start = cursor.position();
@@ -101,6 +112,67 @@ pub fn parse_npy_f64(bytes: &[u8], path: &Path, limits: &Limits) -> Result<NdArr
     let shape: Vec<usize> = dims.iter().map(|&d| d as usize).collect();
     let data = if order == Order::Fortran { fortran_to_c(&shape, data) } else { data };
     Ok(NdArray { shape, data })
+}
+
+/// Largest header numpy itself reads by default (`max_header_size`, numpy ≥ 1.24).
+const MAX_HEADER_BYTES: usize = 10_000;
+/// Deepest bracket nesting accepted in a header: a plain array's header is a dict holding a
+/// shape tuple (depth 2). The header parser (npyz's Python-literal grammar) backtracks
+/// exponentially on unclosed brackets: 14 of them took four minutes (found by fuzzing).
+const MAX_HEADER_NESTING: usize = 4;
+
+/// Checks the header's size and bracket nesting before it is parsed.
+fn check_header_text(bytes: &[u8]) -> Result<(), String> {
+    let (len, start) = match bytes {
+        [0x93, b'N', b'U', b'M', b'P', b'Y', 1, _, a, b, ..] => (u16::from_le_bytes([*a, *b]) as usize, 10),
+        [0x93, b'N', b'U', b'M', b'P', b'Y', 2 | 3, _, a, b, c, d, ..] => {
+            (u32::from_le_bytes([*a, *b, *c, *d]) as usize, 12)
+        }
+        _ => return Ok(()), // not a header the limits apply to: the parser reports it
+    };
+    if len > MAX_HEADER_BYTES {
+        return Err(format!("the header is {len} bytes; at most {MAX_HEADER_BYTES} are accepted"));
+    }
+    let text = &bytes[start.min(bytes.len())..(start + len).min(bytes.len())];
+    check_shape_strides(text)?;
+    let (mut depth, mut quote) = (0usize, None);
+    for &c in text {
+        match (quote, c) {
+            (Some(q), _) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, b'\'' | b'"') => quote = Some(c),
+            (None, b'(' | b'[' | b'{') => {
+                depth += 1;
+                if depth > MAX_HEADER_NESTING {
+                    return Err(format!("the header nests brackets deeper than {MAX_HEADER_NESTING} levels"));
+                }
+            }
+            (None, b')' | b']' | b'}') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// With a zero dimension an array holds no elements whatever its other dimensions are, but
+/// npyz multiplies all of them into strides while parsing the header, which overflows
+/// (found by fuzzing: shape `(0, 277777777777777770, 6, 20, 64)`). So every `shape` tuple
+/// in the header is read here first and the product of its nonzero dimensions must fit in
+/// 64 bits; anything unreadable is left to the parser to report.
+fn check_shape_strides(text: &[u8]) -> Result<(), String> {
+    let text = String::from_utf8_lossy(text);
+    for (at, _) in text.match_indices("shape") {
+        let rest = text[at + "shape".len()..].trim_start_matches(['\'', '"']).trim_start();
+        let Some(rest) = rest.strip_prefix(':').map(str::trim_start) else { continue };
+        let Some(tuple) = rest.strip_prefix('(').and_then(|r| r.split_once(')')).map(|(t, _)| t) else { continue };
+        let dims: Option<Vec<u64>> =
+            tuple.split(',').map(str::trim).filter(|d| !d.is_empty()).map(|d| d.parse().ok()).collect();
+        let Some(dims) = dims else { continue };
+        if dims.iter().filter(|&&d| d != 0).try_fold(1u64, |a, &d| a.checked_mul(d)).is_none() {
+            return Err(format!("shape {dims:?}: the product of its dimensions overflows 64 bits"));
+        }
+    }
+    Ok(())
 }
 
 /// Reorders Fortran-order data (first index fastest) into C order.
@@ -186,6 +258,26 @@ mod tests {
         b.extend_from_slice(&[0u8; 32]);
         let e = parse_npy_f64(&b, Path::new("h.npy"), &Limits::from_max_memory(1 << 20)).unwrap_err();
         assert!(matches!(e, ArrayError::TooLarge { .. }), "{e}");
+    }
+
+    #[test]
+    fn deeply_nested_headers_are_refused_before_parsing() {
+        // Found by fuzzing: unclosed braces made the header parser backtrack for minutes.
+        let h = format!("{{'descr': '<U1', {}se, 'shape': 12, (), }}", "{".repeat(14));
+        let mut b = b"\x93NUMPY\x01\x00".to_vec();
+        b.extend_from_slice(&(h.len() as u16).to_le_bytes());
+        b.extend_from_slice(h.as_bytes());
+        let e = parse_npy_f64(&b, Path::new("n.npy"), &Limits::default()).unwrap_err();
+        assert!(e.to_string().contains("nests brackets deeper than 4"), "{e}");
+        // Found by fuzzing: a zero dimension hid others whose strides overflow.
+        let h = "{'descr': '|u1', 'fortran_order': False, 'shape': (0, 277777777777777770, 6, 20, 64), }";
+        let mut b = b"\x93NUMPY\x01\x00".to_vec();
+        b.extend_from_slice(&(h.len() as u16).to_le_bytes());
+        b.extend_from_slice(h.as_bytes());
+        let e = parse_npy_f64(&b, Path::new("z.npy"), &Limits::default()).unwrap_err();
+        assert!(e.to_string().contains("product of its dimensions overflows 64 bits"), "{e}");
+        // Brackets inside strings do not count.
+        assert_eq!(check_header_text(b"\x93NUMPY\x01\x00\x0a\x00{'((((((':1}"), Ok(()));
     }
 
     #[test]

@@ -76,7 +76,17 @@ impl CoreMap {
                 return Err(format!("cores are not in ascending order at {}", c.core));
             }
             core_index.insert(c.core, i);
-            let n = c.n_neurons() as usize;
+            // Group counts are numbers in the file: sum them without overflow before
+            // anything is sized by them (hand-built maps may exceed the core type's
+            // max_neurons; the simulator models them anyway, and callers bound the total).
+            let Some(n) = c.groups.iter().try_fold(0u32, |a, g| a.checked_add(g.2)) else {
+                return Err(format!(
+                    "core {} holds {} neurons, more than 2^32",
+                    c.core,
+                    c.groups.iter().map(|g| g.2 as u64).sum::<u64>()
+                ));
+            };
+            let n = n as usize;
             let p = &c.params;
             for (name, v) in [
                 ("decay", &p.decay),
@@ -162,7 +172,7 @@ impl CoreMap {
             }
             let mut next = 0u32;
             for piece in &pop.pieces {
-                if piece.first != next || piece.count == 0 {
+                if piece.first != next || piece.count == 0 || next.checked_add(piece.count).is_none() {
                     return Err(format!("population `{}`: pieces do not tile its neurons at {next}", pop.name));
                 }
                 next += piece.count;

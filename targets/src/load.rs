@@ -94,9 +94,16 @@ fn negative_at(text: &str, line: usize, column: usize) -> bool {
 fn field_before(text: &str, line: usize, column: usize) -> Option<String> {
     let l = text.lines().nth(line.checked_sub(1)?)?;
     let upto: String = l.chars().take(column.saturating_sub(1)).collect();
+    if upto.contains("//") {
+        return None; // in a comment
+    }
     let colon = upto.rfind(':')?;
     let head = upto[..colon].trim_end();
-    let start = head.rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).map_or(0, |i| i + 1);
+    // After the last character that cannot be in an identifier (which may be multi-byte).
+    let start = head
+        .char_indices()
+        .rfind(|&(_, c)| !(c.is_ascii_alphanumeric() || c == '_'))
+        .map_or(0, |(i, c)| i + c.len_utf8());
     let ident = &head[start..];
     (!ident.is_empty() && !ident.starts_with(|c: char| c.is_ascii_digit())).then(|| ident.to_string())
 }
@@ -114,5 +121,9 @@ mod tests {
         assert!(negative_at("    max_neurons: -16,", 1, 21));
         assert!(negative_at("    mesh: [2, -1],", 1, 17));
         assert!(!negative_at("    max_neurons: 99999999999,", 1, 29));
+        // Found by fuzzing: a multi-byte character before the colon split the string.
+        assert_eq!(field_before("// Test targ/biks (1њt: one", 1, 27), None);
+        assert_eq!(field_before("   (1њt: one", 1, 11).as_deref(), Some("t"));
+        assert_eq!(field_before("  њmesh: [1, x]", 1, 15).as_deref(), Some("mesh"));
     }
 }

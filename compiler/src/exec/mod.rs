@@ -25,7 +25,7 @@ use rayon::prelude::*;
 pub use dynamics::{Dynamics, ResetRule, SpikeTest, DEFAULT_DT};
 
 use crate::ir::{Graph, OpKind, Shape, Verified};
-use crate::limits::Limits;
+use crate::limits::{LimitError, Limits};
 use plan::Plan;
 use run::{run_sample, Counters, Workspace};
 pub use run::{NoProbe, Probe};
@@ -128,6 +128,13 @@ impl Executor {
             })
             .collect();
         Ok(Executor { plan, input_shape, node_names, neuron_nodes_extra })
+    }
+
+    /// Checks that a run of `n_samples × n_steps` fits `limits` before [`Executor::run`]
+    /// allocates its outputs (`[N, T, outputs]` f64 and `[N, T, spiking layers]` i64).
+    pub fn check_run_size(&self, n_samples: usize, n_steps: usize, limits: &Limits) -> Result<(), LimitError> {
+        let per_step = self.plan.output_len + self.plan.spiking_steps.len();
+        limits.check_elements("the run's outputs and per-layer spike counts", &[n_samples, n_steps, per_step]).map(drop)
     }
 
     pub fn input_shape(&self) -> &Shape {

@@ -103,6 +103,16 @@ pub fn parse_snn(source: &str, file_name: &str, base_dir: &Path, limits: &Limits
 /// errors are reported as [`TextErrors`] too.
 pub fn read_snn(path: &Path, limits: &Limits) -> Result<Graph, TextErrors> {
     let file_name = path.display().to_string();
+    // The file is read whole: its length is checked first.
+    if let Ok(len) = std::fs::metadata(path).map(|m| m.len()) {
+        if len > limits.max_memory_bytes() {
+            let m = format!(
+                "the file is {len} bytes, above the limit of {} (raise it with --max-memory)",
+                limits.max_memory_bytes()
+            );
+            return Err(TextErrors::new(&file_name, "", vec![Diag::nowhere(m)]));
+        }
+    }
     let bytes = std::fs::read(path)
         .map_err(|e| TextErrors::new(&file_name, "", vec![Diag::nowhere(format!("cannot read the file: {e}"))]))?;
     let source = match String::from_utf8(bytes) {

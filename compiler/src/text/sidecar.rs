@@ -57,7 +57,16 @@ impl<'a> Sidecars<'a> {
         }
         let limits = self.limits;
         let bytes = self.cache.entry(full.clone()).or_insert_with(|| {
-            std::fs::read(&full).map_err(|e| format!("cannot read sidecar `{path}` ({}): {e}", full.display()))
+            let cannot = |e: std::io::Error| format!("cannot read sidecar `{path}` ({}): {e}", full.display());
+            // Read whole, so its length is checked first.
+            let len = std::fs::metadata(&full).map_err(cannot)?.len();
+            if len > limits.max_memory_bytes() {
+                return Err(format!(
+                    "sidecar `{path}` is {len} bytes, above the limit of {} (raise it with --max-memory)",
+                    limits.max_memory_bytes()
+                ));
+            }
+            std::fs::read(&full).map_err(cannot)
         });
         let bytes = bytes.as_ref().map_err(|m| path_err(m.clone()))?;
         let st = SafeTensors::deserialize(bytes)
@@ -160,6 +169,25 @@ mod tests {
         let limits = Limits::default();
         assert!(convert(&st.tensor("a.weight").unwrap(), &limits).unwrap().bit_eq(&a));
         assert!(convert(&st.tensor("b.bias").unwrap(), &limits).unwrap().bit_eq(&b));
+    }
+
+    #[test]
+    fn sidecar_files_are_checked_by_length_before_reading() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Tensor::new(vec![64], vec![0.5; 64]).unwrap();
+        std::fs::write(dir.path().join("w.safetensors"), safetensors_bytes(&[("w".into(), &a)]).unwrap()).unwrap();
+        std::fs::write(dir.path().join("w.npy"), crate::arrays::to_npy_bytes(&[64], &[0.5f64; 64])).unwrap();
+        let fits = Limits::default();
+        assert!(Sidecars::new(dir.path(), &fits).load("w.safetensors", Some("w")).unwrap().bit_eq(&a));
+        let small = Limits::from_max_memory(128);
+        for (path, key) in [("w.safetensors", Some("w")), ("w.npy", None)] {
+            match Sidecars::new(dir.path(), &small).load(path, key) {
+                Err(SidecarError::Path { message, .. }) => {
+                    assert!(message.contains("above the limit of"), "{message}")
+                }
+                other => panic!("{path}: expected a size error, got {other:?}"),
+            }
+        }
     }
 
     #[test]
