@@ -94,7 +94,7 @@ pub fn run(a: Args) -> Result<()> {
     let mut bundles = Vec::new();
     for dir in &a.dirs {
         for (name, path) in bundle::discover(dir)? {
-            bundles.push(bundle::load(&name, &path)?);
+            bundles.push(bundle::load(&name, &path, &limits)?);
         }
     }
     let mut outcomes = Vec::new();

@@ -107,8 +107,8 @@ pub fn run(a: Args) -> Result<()> {
     let model_path = a.model.clone().ok_or_else(|| need("model"))?;
     let input_path = a.input.clone().ok_or_else(|| need("input"))?;
     let output = a.output.clone().ok_or_else(|| need("output"))?;
-    let target = cmd_target::load(a.target.as_deref().ok_or_else(|| need("target"))?)?;
     let limits = a.limits.limits();
+    let target = cmd_target::load(a.target.as_deref().ok_or_else(|| need("target"))?, &limits)?;
     let dynamics = a.dynamics.dynamics();
 
     let grid = Grid::parse(&a.grid.join(";"))?;

@@ -190,7 +190,7 @@ fn record(a: RecordArgs) -> Result<()> {
     }
     let target = match &a.target {
         Some(t) => {
-            let loaded = crate::cmd_target::load(t)?;
+            let loaded = crate::cmd_target::load(t, &limits)?;
             if Path::new(t).exists() {
                 copy(Path::new(t), &file("target.ron"))?;
                 spec.target = Some("target.ron".into());
@@ -209,7 +209,7 @@ fn record(a: RecordArgs) -> Result<()> {
         spec.passes.as_deref(),
         calib.as_deref(),
         dynamics,
-        limits,
+        limits.clone(),
     )?;
     let r = engines::run_reference(&p)?;
     let shape = [p.n, p.t, r.output_len];
@@ -241,7 +241,7 @@ fn record(a: RecordArgs) -> Result<()> {
     }
     spikeforge_compiler::atomic::write_atomically(&file(BUNDLE_FILE), bundle::to_ron(&spec)?.as_bytes())
         .context("writing bundle.ron")?;
-    bundle::load("recorded", &tmp).context("the recorded bundle does not read back")?;
+    bundle::load("recorded", &tmp, &limits).context("the recorded bundle does not read back")?;
 
     if out.exists() {
         let old = sibling(out, "old");
