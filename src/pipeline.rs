@@ -8,7 +8,6 @@ use anyhow::{Context, Result};
 use spikeforge_compiler::exec::{Dynamics, Executor};
 use spikeforge_compiler::ir::{Graph, Verified};
 use spikeforge_compiler::limits::Limits;
-use spikeforge_compiler::passes::spec::SpecError;
 use spikeforge_compiler::passes::{build_pipeline, run_pipeline, Calibration, PassContext, PassReport};
 
 use crate::inputs::{parse_range, read_samples};
@@ -57,9 +56,7 @@ impl PassArgs {
         limits: &Limits,
     ) -> Result<Vec<PassReport>> {
         let Some(src) = &self.passes else { return Ok(Vec::new()) };
-        let passes = check_list_nesting(src)
-            .and_then(|()| build_pipeline(src))
-            .map_err(|e| anyhow::Error::new(Rendered(render_spec_error(&e, src))))?;
+        let passes = build_pipeline(src).map_err(|e| anyhow::Error::new(Rendered(e.render(src))))?;
         let ctx = PassContext { limits, dynamics, calib };
         let reports = run_pipeline(graph, &passes, &ctx)?;
         for r in &reports {
@@ -70,45 +67,4 @@ impl PassArgs {
         *verified = graph.verify(limits).map_err(|e| anyhow::anyhow!("after --passes: {e:?}"))?;
         Ok(reports)
     }
-}
-
-/// Renders a `--passes` error with its span widened to whole characters first:
-/// `SpecError::render` slices the pipeline string by the span, and spans of one byte at a
-/// non-ASCII character (`quantize(bits=4é)`) would split it and panic (found by fuzzing
-/// `passes_spec`; the parser's spans should be fixed in `compiler/src/passes/spec.rs`).
-pub fn render_spec_error(e: &SpecError, src: &str) -> String {
-    let mut e = e.clone();
-    let (mut start, mut end) = (e.span.start.min(src.len()), e.span.end.min(src.len()));
-    while !src.is_char_boundary(start) {
-        start -= 1;
-    }
-    while !src.is_char_boundary(end) {
-        end += 1;
-    }
-    e.span = start..end.max(start);
-    e.render(src)
-}
-
-/// Deepest `[` nesting accepted in a `--passes` string.
-const MAX_LIST_NESTING: usize = 32;
-
-/// Refuses deeply nested lists before parsing: the pipeline parser recurses once per `[`,
-/// and `quantize(bits=[[[…` with tens of thousands of them overflowed the stack (found by
-/// fuzzing `passes_spec`; a depth limit belongs in `compiler/src/passes/spec.rs`).
-pub fn check_list_nesting(src: &str) -> Result<(), SpecError> {
-    let (mut depth, mut in_string) = (0usize, false);
-    for (i, c) in src.char_indices() {
-        match c {
-            '"' => in_string = !in_string,
-            '[' if !in_string => {
-                depth += 1;
-                if depth > MAX_LIST_NESTING {
-                    return Err(SpecError::new(format!("lists nest deeper than {MAX_LIST_NESTING} levels"), i..i + 1));
-                }
-            }
-            ']' if !in_string => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    Ok(())
 }

@@ -53,8 +53,16 @@ impl SpecError {
 
     /// The message with the pipeline string and a caret line under the offending part.
     pub fn render(&self, pipeline: &str) -> String {
-        let start = self.span.start.min(pipeline.len());
-        let end = self.span.end.clamp(start, pipeline.len());
+        // The span widened to whole characters: a one-byte span at a multi-byte character
+        // (`quantize(bits=4é)`) must not split it (found by fuzzing).
+        let mut start = self.span.start.min(pipeline.len());
+        while !pipeline.is_char_boundary(start) {
+            start -= 1;
+        }
+        let mut end = self.span.end.clamp(start, pipeline.len());
+        while !pipeline.is_char_boundary(end) {
+            end += 1;
+        }
         let width = pipeline[start..end].chars().count().max(1);
         format!(
             "error: --passes: {}\n  | {}\n  | {}{}\n",
@@ -184,6 +192,7 @@ impl<'s> Parser0<'s> {
 
 /// Parses a pipeline string into pass specifications.
 pub fn parse_pipeline(src: &str) -> Result<Vec<PassSpec>, SpecError> {
+    check_list_nesting(src)?;
     let p = Parser0 { src };
     let mut out = Vec::new();
     let mut i = src;
@@ -205,6 +214,30 @@ pub fn parse_pipeline(src: &str) -> Result<Vec<PassSpec>, SpecError> {
         }
     }
     Ok(out)
+}
+
+/// Deepest `[` nesting a pipeline may have.
+pub const MAX_LIST_NESTING: usize = 32;
+
+/// Refuses lists nested deeper than [`MAX_LIST_NESTING`] before parsing: the parser
+/// recurses once per `[`, and tens of thousands of them overflowed the stack (found by
+/// fuzzing).
+fn check_list_nesting(src: &str) -> Result<(), SpecError> {
+    let (mut depth, mut in_string) = (0usize, false);
+    for (i, c) in src.char_indices() {
+        match c {
+            '"' => in_string = !in_string,
+            '[' if !in_string => {
+                depth += 1;
+                if depth > MAX_LIST_NESTING {
+                    return Err(SpecError::new(format!("lists nest deeper than {MAX_LIST_NESTING} levels"), i..i + 1));
+                }
+            }
+            ']' if !in_string => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -239,5 +272,16 @@ mod tests {
         assert_eq!(e.span.start, 18);
         let e = parse_pipeline("quantize(bits=)").unwrap_err();
         assert!(e.message.contains("expected a value"), "{}", e.message);
+    }
+
+    #[test]
+    fn deep_nesting_and_multibyte_spans_are_errors_not_crashes() {
+        let deep = format!("quantize(bits={})", "[".repeat(60_000));
+        let e = parse_pipeline(&deep).expect_err("refused");
+        assert!(e.message.contains("deeper than 32"), "{}", e.message);
+        let src = "quantize(bits=4é)";
+        // A one-byte span inside `é` (bytes 15..17).
+        let rendered = SpecError::new("bad value", 16..17).render(src);
+        assert!(rendered.contains("^"), "{rendered}");
     }
 }
