@@ -134,16 +134,6 @@ impl<'a> Filler<'a> {
         broken
     }
 
-    /// Ends the current segment of `o` (recording its pieces) if it belongs to another
-    /// population than `p`, and starts one of `p` at fill position `j`.
-    fn enter(&mut self, o: &mut Open, pieces: &mut Pieces, p: usize, j: usize) {
-        if o.seg_pop == p {
-            return;
-        }
-        self.leave(o, pieces);
-        Self::start_segment(o, p, j);
-    }
-
     /// Ends the current segment of `o`, recording its pieces.
     fn leave(&mut self, o: &mut Open, pieces: &mut Pieces) {
         if o.seg_pop != usize::MAX && o.seg_count > 0 {
@@ -189,7 +179,8 @@ impl<'a> Filler<'a> {
                 // A cap keeps room for the lanes after it; the last unfinished lane has none.
                 let last = (l + 1..mix.lanes.len()).all(|m| next[m] >= net.populations[mix.lanes[m].0].n);
                 let cap = if last { u64::MAX } else { cap };
-                self.enter(&mut o, &mut pieces, p, next[l]);
+                // The previous lane's segment, if any, has been left.
+                Self::start_segment(&mut o, p, next[l]);
                 let mut taken = 0u64;
                 while next[l] < n && taken < cap {
                     let nj = self.neuron(p, next[l]);
