@@ -3,12 +3,10 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use spikeforge_compiler::exec::Executor;
-use spikeforge_compiler::mapper::{calibration_from_run, compile, render_summary, CompileOptions, PlacementMethod};
-use spikeforge_compiler::summary::Summary;
+use spikeforge_compiler::mapper::{compile, render_summary, CompileOptions, PlacementMethod};
 
 use crate::options::{DynamicsArgs, LimitArgs};
-use crate::pipeline::PassArgs;
+use crate::pipeline::{prepare_mapping, PassArgs};
 use crate::{cmd_target, model};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -56,14 +54,8 @@ pub fn run(a: Args) -> Result<()> {
     let (mut graph, mut verified, _) = model::load(&a.model, &limits)?;
     let calib = a.passes.calibration(&graph, &verified, None, dynamics, &limits)?;
     a.passes.apply(&mut graph, &mut verified, calib.as_ref(), dynamics, &limits)?;
-    let calibration = match &calib {
-        Some(c) => {
-            let exec = Executor::new(&graph, &verified, dynamics, &limits)?;
-            exec.check_run_size(c.n_samples, c.n_steps, &limits)?;
-            Some(calibration_from_run(&graph, &exec.run(&c.data, c.n_samples, c.n_steps, 0)))
-        }
-        None => None,
-    };
+    let model_name = a.model.display().to_string();
+    let calibration = prepare_mapping(&graph, &verified, &model_name, calib.as_ref(), dynamics, &limits)?;
     let opts = CompileOptions {
         placement: match a.placement {
             Placement::Optimized => PlacementMethod::Optimized { seed: a.seed },
@@ -73,8 +65,6 @@ pub fn run(a: Args) -> Result<()> {
         seed: a.seed,
         model: a.model.display().to_string(),
     };
-    let synapses: u64 = Summary::new(&graph, &verified).nodes.iter().map(|n| n.synapses).sum();
-    limits.check_synapses(&format!("{}: the model's unrolled synapse count", a.model.display()), synapses)?;
     let (map, report) = compile(&graph, &verified, &target, dynamics, &opts)
         .with_context(|| format!("{} does not map onto `{}`", a.model.display(), target.name()))?;
     spikeforge_compiler::atomic::write_atomically(&a.output, &map.to_bytes())

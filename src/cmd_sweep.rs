@@ -11,7 +11,7 @@ use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 use spikeforge_compiler::exec::Executor;
-use spikeforge_compiler::mapper::{calibration_from_run, CompileOptions, PlacementMethod};
+use spikeforge_compiler::mapper::{CompileOptions, PlacementMethod};
 use spikeforge_simulator::{NumericMode, SimOptions};
 use spikeforge_targets::atomic::write_atomically;
 
@@ -19,7 +19,7 @@ use crate::cmd_compile::Placement;
 use crate::cmd_simulate::Numeric;
 use crate::inputs::{parse_range, read_samples};
 use crate::options::{DynamicsArgs, LimitArgs};
-use crate::pipeline::PassArgs;
+use crate::pipeline::{prepare_mapping, PassArgs};
 use crate::sweep::eval::{evaluate, Job};
 use crate::sweep::grid::{Grid, Shard};
 use crate::sweep::table::{merge, Status, Table};
@@ -117,9 +117,9 @@ pub fn run(a: Args) -> Result<()> {
     let (mut graph, mut verified, _) = model::load(&model_path, &limits)?;
     let calib = a.passes.calibration(&graph, &verified, None, dynamics, &limits)?;
     a.passes.apply(&mut graph, &mut verified, calib.as_ref(), dynamics, &limits)?;
-    let exec = Executor::new(&graph, &verified, dynamics, &limits)?;
     let calibration =
-        calib.as_ref().map(|c| calibration_from_run(&graph, &exec.run(&c.data, c.n_samples, c.n_steps, 0)));
+        prepare_mapping(&graph, &verified, &model_path.display().to_string(), calib.as_ref(), dynamics, &limits)?;
+    let exec = Executor::new(&graph, &verified, dynamics, &limits)?;
     let x = read_samples(&input_path, &a.samples, &limits)?;
     let (n_samples, n_steps) = exec.check_input(&x.shape).with_context(|| input_path.display().to_string())?;
     if n_samples == 0 || n_steps == 0 {

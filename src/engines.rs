@@ -19,7 +19,7 @@ use spikeforge_targets::{CoreMap, Target};
 
 use crate::inputs::read_samples;
 use crate::model;
-use crate::pipeline::PassArgs;
+use crate::pipeline::{prepare_mapping, PassArgs};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Engine {
@@ -154,6 +154,7 @@ pub fn run_simulator(p: &Prepared, target: &Target, seed: u64, mode: NumericMode
         seed,
         model: p.model_name.clone(),
     };
+    prepare_mapping(&p.graph, &p.verified, &p.model_name, None, p.dynamics, &p.limits)?;
     let (map, _) = compile(&p.graph, &p.verified, target, p.dynamics, &opts)
         .with_context(|| format!("{} does not map onto `{}`", p.model_name, target.name()))?;
     let map = CoreMap::from_bytes(&map.to_bytes(), "compiled map")?;

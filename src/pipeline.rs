@@ -8,7 +8,9 @@ use anyhow::{Context, Result};
 use spikeforge_compiler::exec::{Dynamics, Executor};
 use spikeforge_compiler::ir::{Graph, Verified};
 use spikeforge_compiler::limits::Limits;
+use spikeforge_compiler::mapper::calibration_from_run;
 use spikeforge_compiler::passes::{build_pipeline, run_pipeline, Calibration, PassContext, PassReport};
+use spikeforge_compiler::summary::Summary;
 
 use crate::inputs::{parse_range, read_samples};
 use crate::Rendered;
@@ -67,4 +69,23 @@ impl PassArgs {
         *verified = graph.verify(limits).map_err(|e| anyhow::anyhow!("after --passes: {e:?}"))?;
         Ok(reports)
     }
+}
+
+/// Everything the mapper needs checked first, for every command that compiles: the model's
+/// unrolled synapses within the budget (refused before the mapper allocates them), and,
+/// with a calibration input, the spike counts of a reference run that weight placement.
+pub fn prepare_mapping(
+    graph: &Graph,
+    verified: &Verified,
+    model_name: &str,
+    calib: Option<&Calibration>,
+    dynamics: Dynamics,
+    limits: &Limits,
+) -> Result<Option<Vec<u64>>> {
+    let synapses: u64 = Summary::new(graph, verified).nodes.iter().map(|n| n.synapses).sum();
+    limits.check_synapses(&format!("{model_name}: the model's unrolled synapse count"), synapses)?;
+    let Some(c) = calib else { return Ok(None) };
+    let exec = Executor::new(graph, verified, dynamics, limits)?;
+    exec.check_run_size(c.n_samples, c.n_steps, limits)?;
+    Ok(Some(calibration_from_run(graph, &exec.run(&c.data, c.n_samples, c.n_steps, 0))))
 }
