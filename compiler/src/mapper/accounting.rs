@@ -156,6 +156,10 @@ pub(super) struct Filler<'a> {
     /// Per population, its fill order (position → neuron) when it is tiled spatially
     /// (see [`fill_order`]); `None` fills neurons ascending.
     pub(super) order: Vec<Option<Vec<u32>>>,
+    /// Per population, the cumulative weight of its first `i + 1` fill positions, a
+    /// neuron's weight being its incoming synapses plus one: what a
+    /// [`super::fill::Cap::Share`] lane spreads evenly over bins.
+    pub(super) weight_prefix: Vec<Vec<u64>>,
 }
 
 /// The fill order of a population: for a convolution's output on cores that store
@@ -199,7 +203,7 @@ pub(super) fn position_ranges(order: Option<&[u32]>, first: usize, count: usize)
 impl<'a> Filler<'a> {
     pub(super) fn new(net: &'a Network, target: &'a Target) -> Filler<'a> {
         let types = &target.spec().core_types;
-        Filler {
+        let mut f = Filler {
             net,
             target,
             types,
@@ -220,8 +224,30 @@ impl<'a> Filler<'a> {
             undo: Undo::default(),
             events: Vec::new(),
             multicast: target.spec().noc.cast == Cast::Multicast,
-            order: (0..net.populations.len()).map(|p| fill_order(net, types, p)).collect(),
+            order: Vec::new(),
+            weight_prefix: Vec::new(),
+        };
+        f.order = (0..net.populations.len()).map(|p| fill_order(net, types, p)).collect();
+        f.weight_prefix = (0..net.populations.len()).map(|p| f.weight_prefix_of(p)).collect();
+        f
+    }
+
+    fn weight_prefix_of(&self, p: usize) -> Vec<u64> {
+        if p == self.net.input {
+            return Vec::new();
         }
+        let mut acc = 0u64;
+        (0..self.net.populations[p].n)
+            .map(|k| {
+                let j = self.neuron(p, k);
+                let mut w = 1u64;
+                for &q in &self.incoming[p] {
+                    self.net.projections[q].synapses.for_target(j, |_, _| w += 1);
+                }
+                acc += w;
+                acc
+            })
+            .collect()
     }
 
     pub(super) fn open(&mut self, ty: usize, index: u32) -> Open {

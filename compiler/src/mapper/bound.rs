@@ -11,8 +11,24 @@
 //!   of the narrowest index the encoding offers, rounded up to whole words once for the row
 //!   (a row split over pieces has at least as many groups, slots, index bits and padding);
 //!   a weight-shared kernel stored once for all its output channels (padding channels only
-//!   adds). This is below the exact footprint of [`spikeforge_targets::memory`] by the
-//!   index widths and per-group padding the pieces end up with.
+//!   adds); and, where the index width fits the targets (`Fit { min, .. }`), the index bits
+//!   above `min` that `K` cores force ([`extra_index_bits`]), so the synapse bound is the
+//!   least `K` whose demand fits `K` cores. What remains below the exact footprint of
+//!   [`spikeforge_targets::memory`] is per-group padding and rows split over pieces.
+//!
+//! **Index widths on `K` cores.** A row indexes its targets among the neurons of the
+//! target population on its core, so a core holding `n` of them stores every synapse into
+//! them with `ℓ(n) = max(min, ⌈log2 n⌉)` index bits. On `K` cores a population of `N`
+//! neurons is in at most `K` blocks. `g(n) = n·ℓ(n)` lies above the convex function
+//! through `(0, 0)`, `(2^min, min·2^min)` and then `(2^b, b·2^b)` (between `2^b` and
+//! `2^(b+1)` it is `n(b+2) − 2^(b+1) ≤ n(b+1)`), so by Jensen the blocks carry at least
+//! `X(N, K) = N(L+1) − K·2^L − N·min` index bits above `min` in all, `L = ⌈log2(N/K)⌉`
+//! (0 when `N ≤ K·2^min`). Synapses weigh neurons unequally: for every threshold `t`, the
+//! neurons with at least `t` synapses are themselves in at most `K` blocks, no larger than
+//! the blocks they sit in, so `Σ_j s_j (ℓ_j − min) = ∫ Σ_{s_j ≥ t} (ℓ_j − min) dt ≥
+//! ∫ X(|{j : s_j ≥ t}|, K) dt`, a sum over the distinct synapse counts. Padding rounds
+//! bits up and can hide index bits, so the synapse demand is the larger of the padded
+//! rows at width `min` and the unpadded rows plus these bits.
 
 use serde::Serialize;
 use spikeforge_targets::memory;
@@ -25,6 +41,15 @@ use super::sparse::ConvGeom;
 
 /// Fewest bits a row of `s` synapses takes however it is split (see the module docs).
 fn row_lower_bits(spec: &CoreSpec, s: u64) -> u64 {
+    let raw = row_lower_bits_unpadded(spec, s);
+    match spec.encoding.padding {
+        Padding::Words => raw.div_ceil(spec.synapse_word_bits as u64).saturating_mul(spec.synapse_word_bits as u64),
+        Padding::None | Padding::PowerOfTwo => raw,
+    }
+}
+
+/// Fewest bits of a row of `s` synapses before padding to words, at the narrowest index.
+fn row_lower_bits_unpadded(spec: &CoreSpec, s: u64) -> u64 {
     let enc = &spec.encoding;
     let index = match enc.format {
         RowFormat::Dense => 0,
@@ -33,11 +58,95 @@ fn row_lower_bits(spec: &CoreSpec, s: u64) -> u64 {
     };
     let slot = (enc.weight_bits + enc.extra_bits_per_synapse + index) as u64;
     let groups = enc.group_max_synapses.map_or(1, |g| s.div_ceil(g as u64));
-    let raw = groups.saturating_mul(enc.group_header_bits as u64).saturating_add(s.saturating_mul(slot));
-    match enc.padding {
-        Padding::Words => raw.div_ceil(spec.synapse_word_bits as u64).saturating_mul(spec.synapse_word_bits as u64),
-        Padding::None | Padding::PowerOfTwo => raw,
+    groups.saturating_mul(enc.group_header_bits as u64).saturating_add(s.saturating_mul(slot))
+}
+
+/// `X(n, k)` of the module docs: index bits above `min` that `n` neurons in at most `k`
+/// blocks carry in all (each block of `m` neurons indexed in `max(min, ⌈log2 m⌉)` bits).
+fn block_index_excess(n: u64, k: u64, min: u32) -> u64 {
+    let k = k.max(1);
+    if n <= k.saturating_mul(1u64 << min.min(62)) {
+        return 0;
     }
+    let level = memory::ceil_log2(n.div_ceil(k)) as u64;
+    // N(L+1) − K·2^L − N·min, in u128 (exact; non-negative for L > min).
+    let (n, k) = (n as u128, k as u128);
+    let v = n * (level as u128 + 1) - k * (1u128 << level.min(100)) - n * min as u128;
+    v.min(u64::MAX as u128) as u64
+}
+
+/// Per population that stores rows with a fitted index (`Fit { min, .. }`) on `spec`: the
+/// distinct synapse counts of its neurons, descending, each with how many neurons have at
+/// least that many synapses.
+fn row_stored_in_degrees(net: &Network, spec: &CoreSpec) -> Vec<Vec<(u64, u64)>> {
+    if !matches!(spec.encoding.format, RowFormat::Sparse { index_bits: IndexBits::Fit { .. } }) {
+        return Vec::new();
+    }
+    let mut degree: Vec<Vec<u64>> = net.populations.iter().map(|p| vec![0u64; p.n]).collect();
+    for p in &net.projections {
+        if spec.weight_sharing && p.synapses.conv().is_some() {
+            continue;
+        }
+        let d = &mut degree[p.target];
+        for (t, dt) in d.iter_mut().enumerate() {
+            p.synapses.for_target(t, |_, _| *dt += 1);
+        }
+    }
+    degree
+        .into_iter()
+        .map(|mut d| {
+            d.sort_unstable_by(|a, b| b.cmp(a));
+            let mut out: Vec<(u64, u64)> = Vec::new();
+            for (i, &s) in d.iter().enumerate() {
+                if s == 0 {
+                    break;
+                }
+                match out.last_mut() {
+                    Some((v, c)) if *v == s => *c = i as u64 + 1,
+                    _ => out.push((s, i as u64 + 1)),
+                }
+            }
+            out
+        })
+        .collect()
+}
+
+/// Index bits above `min` that `k` cores force on the synapses of every population (the
+/// module docs' integral over synapse-count thresholds).
+fn extra_index_bits(degrees: &[Vec<(u64, u64)>], min: u32, k: u64) -> u64 {
+    let mut total = 0u64;
+    for d in degrees {
+        // Thresholds descend; `count` neurons have at least `s` synapses.
+        for (i, &(s, count)) in d.iter().enumerate() {
+            let below = d.get(i + 1).map_or(0, |x| x.0);
+            total = total.saturating_add((s - below).saturating_mul(block_index_excess(count, k, min)));
+        }
+    }
+    total
+}
+
+/// The synapse-memory demand on `k` cores of type `spec` and the least `k` it fits
+/// (see the module docs); `padded` and `unpadded` are the rows at the narrowest index.
+fn synapse_cores(spec: &CoreSpec, degrees: &[Vec<(u64, u64)>], padded: u64, unpadded: u64) -> (u64, u64) {
+    let cap = capacity(spec, Resource::SynapseMemory).max(1);
+    let min = match spec.encoding.format {
+        RowFormat::Sparse { index_bits: IndexBits::Fit { min, .. } } => min,
+        _ => return (padded, padded.div_ceil(cap)),
+    };
+    let demand = |k: u64| padded.max(unpadded.saturating_add(extra_index_bits(degrees, min, k)));
+    // `demand` falls as `k` grows: the least `k` with demand(k) ≤ k·cap, by bisection
+    // between the bound without index excess and the cores the demand there needs.
+    let mut lo = padded.div_ceil(cap).max(1);
+    let mut hi = demand(lo).div_ceil(cap).max(lo);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if demand(mid) <= mid.saturating_mul(cap) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    (demand(lo), lo)
 }
 
 /// Fewest bits of a weight-shared kernel split over pieces by output channel: the shared
@@ -58,7 +167,8 @@ fn shared_kernel_lower_bits(spec: &CoreSpec, g: &ConvGeom) -> u64 {
     }
 }
 
-/// One resource's demand and the cores it needs on its best core type.
+/// One resource's demand and the cores it needs on its best core type (for synapse
+/// memory, the demand on that many cores: see the module docs).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Demand {
     pub resource: String,
@@ -91,35 +201,44 @@ pub fn demands(net: &Network, target: &Target) -> Vec<Demand> {
     for r in [Resource::Neurons, Resource::SynapseMemory, Resource::InAxons, Resource::OutAxons] {
         let mut best: Option<Demand> = None;
         for spec in types {
-            let demand = match r {
-                Resource::Neurons => net
-                    .populations
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, _)| *i != net.input)
-                    .map(|(_, p)| {
-                        memory::neuron_entries(spec, p.grid[0] as u64, [p.grid[1] as u64, p.grid[2] as u64])
-                            .unwrap_or(u64::MAX)
-                    })
-                    .fold(0u64, u64::saturating_add),
-                Resource::SynapseMemory => net
-                    .projections
-                    .iter()
-                    .enumerate()
-                    .map(|(q, p)| match (spec.weight_sharing, p.synapses.conv()) {
-                        (true, Some(g)) => shared_kernel_lower_bits(spec, g),
-                        _ => per_event[q]
-                            .iter()
-                            .filter(|&&s| s > 0)
-                            .map(|&s| row_lower_bits(spec, s as u64))
-                            .fold(0u64, u64::saturating_add),
-                    })
-                    .fold(0u64, u64::saturating_add),
-                Resource::InAxons => in_axons,
-                _ => out_axons,
-            };
             let cap = capacity(spec, r);
-            let cores = demand.div_ceil(cap.max(1));
+            let (demand, cores) = match r {
+                Resource::SynapseMemory => {
+                    let rows = |bits: &dyn Fn(&CoreSpec, u64) -> u64| -> u64 {
+                        net.projections
+                            .iter()
+                            .enumerate()
+                            .map(|(q, p)| match (spec.weight_sharing, p.synapses.conv()) {
+                                (true, Some(g)) => shared_kernel_lower_bits(spec, g),
+                                _ => per_event[q]
+                                    .iter()
+                                    .filter(|&&s| s > 0)
+                                    .map(|&s| bits(spec, s as u64))
+                                    .fold(0u64, u64::saturating_add),
+                            })
+                            .fold(0u64, u64::saturating_add)
+                    };
+                    let (padded, unpadded) = (rows(&row_lower_bits), rows(&row_lower_bits_unpadded));
+                    synapse_cores(spec, &row_stored_in_degrees(net, spec), padded, unpadded)
+                }
+                _ => {
+                    let d = match r {
+                        Resource::Neurons => net
+                            .populations
+                            .iter()
+                            .enumerate()
+                            .filter(|(i, _)| *i != net.input)
+                            .map(|(_, p)| {
+                                memory::neuron_entries(spec, p.grid[0] as u64, [p.grid[1] as u64, p.grid[2] as u64])
+                                    .unwrap_or(u64::MAX)
+                            })
+                            .fold(0u64, u64::saturating_add),
+                        Resource::InAxons => in_axons,
+                        _ => out_axons,
+                    };
+                    (d, d.div_ceil(cap.max(1)))
+                }
+            };
             if best.as_ref().is_none_or(|b| cores < b.cores) {
                 best = Some(Demand {
                     resource: r.name().to_string(),
@@ -140,4 +259,82 @@ pub fn lower_bound(demands: &[Demand], any_neurons: bool) -> (u64, String) {
     let best = demands.iter().max_by_key(|d| d.cores);
     let cores = best.map_or(0, |d| d.cores).max(any_neurons as u64);
     (cores, best.map_or_else(String::new, |d| d.resource.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The least `Σ_j s_j (ℓ_j − min)` over every assignment of the neurons to `k` blocks.
+    fn brute_force(s: &[u64], k: usize, min: u32) -> u64 {
+        let n = s.len();
+        let mut best = u64::MAX;
+        let mut block = vec![0usize; n];
+        loop {
+            let mut size = vec![0u64; k];
+            block.iter().for_each(|&b| size[b] += 1);
+            let level = |m: u64| memory::ceil_log2(m).max(min) as u64;
+            let cost = s.iter().zip(&block).map(|(&w, &b)| w * (level(size[b]) - min as u64)).sum();
+            best = best.min(cost);
+            // Next assignment, counting in base k.
+            let mut i = 0;
+            while i < n && block[i] + 1 == k {
+                block[i] = 0;
+                i += 1;
+            }
+            if i == n {
+                return best;
+            }
+            block[i] += 1;
+        }
+    }
+
+    fn degrees(s: &[u64]) -> Vec<(u64, u64)> {
+        let mut d = s.to_vec();
+        d.sort_unstable_by(|a, b| b.cmp(a));
+        let mut out: Vec<(u64, u64)> = Vec::new();
+        for (i, &v) in d.iter().enumerate().filter(|(_, &v)| v > 0) {
+            match out.last_mut() {
+                Some((w, c)) if *w == v => *c = i as u64 + 1,
+                _ => out.push((v, i as u64 + 1)),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn index_excess_never_exceeds_the_best_split() {
+        // Equal and unequal synapse counts, including one heavy neuron that a split would
+        // put alone in a narrow block.
+        let cases: [&[u64]; 6] = [
+            &[1; 7],
+            &[3, 3, 3, 3, 3, 3, 3, 3],
+            &[9, 1, 1, 1, 1, 1, 1],
+            &[5, 4, 3, 2, 1, 1],
+            &[100, 1, 1, 1, 1],
+            &[2, 0, 2, 0, 2],
+        ];
+        for s in cases {
+            for k in 1..=3 {
+                for min in 0..=2 {
+                    let bound = extra_index_bits(&[degrees(s)], min, k as u64);
+                    let best = brute_force(s, k, min);
+                    assert!(bound <= best, "{s:?} on {k} blocks, min {min}: bound {bound} > best {best}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn index_excess_is_exact_when_blocks_are_full_powers_of_two() {
+        // 8 equal neurons on 2 blocks of 4 (2 bits each, min 0): 8 × 2.
+        assert_eq!(block_index_excess(8, 2, 0), 16);
+        assert_eq!(brute_force(&[1; 8], 2, 0), 16);
+        // 16384 neurons on 128 cores with Loihi's 6-bit minimum: blocks of 128, 1 bit each.
+        assert_eq!(block_index_excess(16384, 128, 6), 16384);
+        // Enough cores for blocks of 64: nothing above the minimum.
+        assert_eq!(block_index_excess(16384, 256, 6), 0);
+        // Halfway: 16384 on 192 cores is 64 blocks of 128 and 128 of 64 at best.
+        assert_eq!(block_index_excess(16384, 192, 6), 64 * 128);
+    }
 }

@@ -7,8 +7,9 @@
 //! is within all in-side limits of its type (out-side limits are checked by the caller with
 //! the final destinations).
 //!
-//! A mix is a list of *lanes*, one per population, each with a cap: the most neurons of
-//! that population one bin takes. A bin visits the unfinished lanes in order, taking from
+//! A mix is a list of *lanes*, one per population, each with a [`Cap`]: the most neurons
+//! of that population one bin takes, either a count or a *share* that keeps the lane in
+//! pace with a number of bins. A bin visits the unfinished lanes in order, taking from
 //! each up to its cap or until a limit breaks, and closes when every lane has been visited.
 //! With no caps this is the plain fill — one population after another, the next one starting
 //! in the bin where the last one ended, a bin closing at the first limit it breaks.
@@ -20,30 +21,64 @@
 //! layers and letting the neuron-bound ones top bins up fills both. Caps also bound a
 //! segment's length, which sets the index width of every synapse row into it (a row indexes
 //! its targets within the segment), so a cap of `2^k` neurons can store the same synapses
-//! in fewer bits. [`choose_mix`] classifies populations by probing an empty core, tries caps
-//! (fractions of a core's neurons and powers of two) and keeps the plain fill unless a mix
-//! needs fewer bins.
+//! in fewer bits. Shares spread every layer evenly over the bins, weighted by synapses, so
+//! every core gets the same mix of resource demands and segments stay short (on a deep
+//! conv net, 147 Loihi cores where the plain fill needs 153 and the bound is 135).
+//! [`rank_mixes`] classifies populations by probing an empty core, tries count caps
+//! (fractions of a core's neurons and powers of two) and shares, and ranks the mixes that
+//! need fewer bins than the plain fill.
 
 use super::accounting::{Filler, Open};
 use super::error::{MapError, Resource};
 use super::partition::Pieces;
 
+/// How much of a lane one bin takes (at most; limits may stop it earlier).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Cap {
+    /// Up to this many neurons per bin (`u64::MAX`: no cap).
+    Count(u64),
+    /// Keeps pace with `k` bins: after bin `b` the lane has filled `(b+1)/k` of its weight
+    /// (synapses in, plus one per neuron; see [`Filler::weight_prefix`]), so every bin gets
+    /// about the same load and a bin cut short by a limit is caught up by the next ones.
+    Share(u64),
+}
+
+const UNCAPPED: Cap = Cap::Count(u64::MAX);
+
+impl Cap {
+    /// Neurons bin `bin` may take from lane `p`, already filled up to position `next`.
+    fn room(self, f: &Filler<'_>, p: usize, bin: usize, next: usize) -> u64 {
+        match self {
+            Cap::Count(c) => c,
+            Cap::Share(k) => {
+                // The fill position where the lane's cumulative weight reaches its share.
+                let w = &f.weight_prefix[p];
+                let total = w.last().copied().unwrap_or(0);
+                let goal = ((bin as u128 + 1) * total as u128).div_ceil(k.max(1) as u128).min(total as u128) as u64;
+                // Positions `0..end` reach the goal: the first whose cumulative weight does, included.
+                let end = if goal == 0 { 0 } else { (w.partition_point(|&c| c < goal) + 1).min(w.len()) };
+                (end as u64).saturating_sub(next as u64)
+            }
+        }
+    }
+}
+
 /// The order in which populations are filled, with per-bin caps.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct Mix {
-    /// `(population, most neurons of it per bin)`, in visiting order.
-    pub lanes: Vec<(usize, u64)>,
+    /// `(population, cap)`, in visiting order.
+    pub lanes: Vec<(usize, Cap)>,
 }
 
 impl Mix {
     /// One population after another, targets before sources (reverse evaluation order).
     pub(super) fn plain(f: &Filler<'_>) -> Mix {
-        let lanes = (0..f.net.populations.len()).rev().filter(|&p| p != f.net.input).map(|p| (p, u64::MAX)).collect();
+        let lanes = (0..f.net.populations.len()).rev().filter(|&p| p != f.net.input).map(|p| (p, UNCAPPED)).collect();
         Mix { lanes }
     }
 
     pub(super) fn is_plain(&self) -> bool {
-        self.lanes.iter().all(|&(_, cap)| cap == u64::MAX)
+        self.lanes.iter().all(|&(_, cap)| cap == UNCAPPED)
     }
 }
 
@@ -51,12 +86,17 @@ impl Mix {
 /// the best fraction is then refined in fortieths around it.
 const CAP_TENTHS: [u64; 8] = [2, 3, 4, 5, 6, 7, 8, 9];
 
-/// The plain fill, or capped lanes when they need fewer bins (see the module docs). Only
-/// single-type targets are mixed.
-pub(super) fn choose_mix(f: &mut Filler<'_>) -> Mix {
+/// Share mixes tried after the last one that saved a bin.
+const SHARE_MISSES: usize = 4;
+
+/// Mixes worth a full partition, fewest bins first, ending with the plain fill (see the
+/// module docs): a mix's in-side fill is cheap to count, but its out-side limits need the
+/// final destinations, so the caller tries these in order. Only single-type targets are
+/// mixed.
+pub(super) fn rank_mixes(f: &mut Filler<'_>) -> Vec<Mix> {
     let plain = Mix::plain(f);
     if f.types.len() != 1 {
-        return plain;
+        return vec![plain];
     }
     let max_neurons = f.types[0].max_neurons as u64;
     // Lanes that get capped: populations more than one core holds whose first core is full
@@ -77,41 +117,81 @@ pub(super) fn choose_mix(f: &mut Filler<'_>) -> Mix {
         }
     }
     if capped.is_empty() {
-        return plain;
+        return vec![plain];
     }
-    let Ok((bins, _)) = f.pass(&plain) else { return plain };
-    let mut best = (bins.len(), plain);
-    let try_cap = |f: &mut Filler<'_>, best: &mut (usize, Mix), cap: u64| {
-        let lanes = capped.iter().map(|&p| (p, cap)).chain(free.iter().map(|&p| (p, u64::MAX))).collect();
-        let mix = Mix { lanes };
+    let Ok((bins, _)) = f.pass(&plain) else { return vec![plain] };
+    let plain_bins = bins.len();
+    // Mixes that beat the plain fill, with their bins; `best` is the first of the fewest.
+    let mut found: Vec<(usize, Mix)> = Vec::new();
+    let try_mix = |f: &mut Filler<'_>, found: &mut Vec<(usize, Mix)>, mix: Mix| {
         if let Ok((bins, _)) = f.pass(&mix) {
-            if bins.len() < best.0 {
-                *best = (bins.len(), mix);
+            if bins.len() < plain_bins {
+                found.push((bins.len(), mix));
             }
         }
+    };
+    let best = |found: &[(usize, Mix)]| found.iter().min_by_key(|(b, _)| *b).map(|(_, m)| m.clone());
+    let try_cap = |f: &mut Filler<'_>, found: &mut Vec<(usize, Mix)>, cap: u64| {
+        let lanes = capped.iter().map(|&p| (p, Cap::Count(cap))).chain(free.iter().map(|&p| (p, UNCAPPED))).collect();
+        try_mix(f, found, Mix { lanes });
     };
     // Fractions of a core make room for neuron-bound lanes; powers of two below the longest
     // segment narrow the synapse index.
     if neuron_bound {
         for tenths in CAP_TENTHS {
-            try_cap(f, &mut best, max_neurons * tenths / 10);
+            try_cap(f, &mut found, max_neurons * tenths / 10);
         }
     }
     let mut pow2 = 16;
     while pow2 < longest {
-        try_cap(f, &mut best, pow2);
+        try_cap(f, &mut found, pow2);
         pow2 *= 2;
     }
-    let cap = best.1.lanes.first().map_or(u64::MAX, |l| l.1);
-    if cap != u64::MAX && !cap.is_power_of_two() {
-        let centre = cap * 40 / max_neurons.max(1);
-        for fortieths in centre.saturating_sub(3)..=centre + 3 {
-            if fortieths % 4 != 0 && (1..40).contains(&fortieths) {
-                try_cap(f, &mut best, max_neurons * fortieths / 40);
+    if let Some(Cap::Count(cap)) = best(&found).and_then(|m| m.lanes.first().map(|l| l.1)) {
+        if !cap.is_power_of_two() {
+            let centre = cap * 40 / max_neurons.max(1);
+            for fortieths in centre.saturating_sub(3)..=centre + 3 {
+                if fortieths % 4 != 0 && (1..40).contains(&fortieths) {
+                    try_cap(f, &mut found, max_neurons * fortieths / 40);
+                }
             }
         }
     }
-    best.1
+    // Shares: every lane keeps pace with `k` bins, so each bin holds the same stretch of
+    // every layer (a layer's row widths and the synapse-bound / neuron-bound balance are
+    // the same on every core, and traffic stays between neighbouring bins). Walk `k` down
+    // from the fewest bins so far while it keeps paying, in steps of about 2 %, then one
+    // by one below the best step.
+    let fewest = |found: &[(usize, Mix)]| found.iter().map(|(b, _)| *b).min().unwrap_or(plain_bins);
+    let try_share = |f: &mut Filler<'_>, found: &mut Vec<(usize, Mix)>, k: usize| -> bool {
+        let before = fewest(found);
+        let lanes = plain.lanes.iter().map(|&(p, _)| (p, Cap::Share(k as u64))).collect();
+        try_mix(f, found, Mix { lanes });
+        fewest(found) < before
+    };
+    let step = (fewest(&found) / 50).max(1);
+    let (mut k, mut best_k, mut misses) = (fewest(&found), None, 0);
+    while k > step && misses < SHARE_MISSES {
+        k -= step;
+        misses = if try_share(f, &mut found, k) {
+            best_k = Some(k);
+            0
+        } else {
+            misses + 1
+        };
+    }
+    if let (Some(best_k), true) = (best_k, step > 1) {
+        let mut misses = 0;
+        for k in (best_k.saturating_sub(step - 1).max(1)..best_k).rev() {
+            misses = if try_share(f, &mut found, k) { 0 } else { misses + 1 };
+            if misses >= SHARE_MISSES {
+                break;
+            }
+        }
+    }
+    // Stable: among equals, the mix tried first.
+    found.sort_by_key(|(b, _)| *b);
+    found.into_iter().map(|(_, m)| m).chain(std::iter::once(plain)).collect()
 }
 
 impl<'a> Filler<'a> {
@@ -172,13 +252,15 @@ impl<'a> Filler<'a> {
             let mut o = self.open(ty, bins.len() as u32);
             'lanes: for l in first..mix.lanes.len() {
                 let (p, cap) = mix.lanes[l];
+                // The first unfinished lane takes at least one neuron: every bin makes progress.
+                let cap = cap.room(self, p, bins.len(), next[l]).max((l == first) as u64);
                 let n = net.populations[p].n;
                 if next[l] >= n {
                     continue;
                 }
                 // A cap keeps room for the lanes after it; the last unfinished lane has none.
                 let last = (l + 1..mix.lanes.len()).all(|m| next[m] >= net.populations[mix.lanes[m].0].n);
-                let cap = if last { u64::MAX } else { cap };
+                let cap = if last && matches!(mix.lanes[l].1, Cap::Count(_)) { u64::MAX } else { cap };
                 // The previous lane's segment, if any, has been left.
                 Self::start_segment(&mut o, p, next[l]);
                 let mut taken = 0u64;

@@ -30,8 +30,10 @@
 //! order, into the current bin until some limit would break, then a new bin opens (a bin may
 //! hold the end of one population and the start of the next, so small layers share cores).
 //! On single-type targets, populations bound by a resource other than neurons may instead
-//! lead each bin up to a quota, topped up by neuron-bound ones, when that needs fewer bins
-//! (a mix; falls back to the plain fill if the mix breaks an out-side limit). Accounting
+//! lead each bin up to a quota, topped up by neuron-bound ones, or every population may be
+//! spread evenly over the bins, when that needs fewer bins (a mix, [`super::fill`]; the
+//! [`MAX_MIXES`] best are tried in turn, and the plain fill is the fallback when each
+//! breaks an out-side limit). Accounting
 //! is incremental (per neuron, the synapses into it), so a pass is linear in synapses.
 //! Filling targets before sources makes the destinations of forward projections exact when
 //! a source is filled; for recurrent projections the previous pass's destinations are used
@@ -47,7 +49,7 @@ use spikeforge_targets::Target;
 pub use super::accounting::capacity;
 use super::accounting::{position_ranges, Filler, Open};
 use super::error::{MapError, Resource};
-use super::fill::{choose_mix, Mix};
+use super::fill::{rank_mixes, Mix};
 use super::lower::{for_events, Network};
 
 /// Per population, its pieces `(bin, first, count)`.
@@ -55,6 +57,9 @@ pub(super) type Pieces = Vec<Vec<(u32, u32, u32)>>;
 
 /// Passes of the fill before out-side limits must hold.
 pub const MAX_PASSES: usize = 4;
+
+/// Mixes tried in full before the plain fill (each may break an out-side limit).
+const MAX_MIXES: usize = 3;
 
 /// A contiguous range of one population's neurons inside a bin.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -296,16 +301,16 @@ impl<'a> Filler<'a> {
 /// Partitions the network's populations into bins.
 pub fn partition(net: &Network, target: &Target) -> Result<Partition, MapError> {
     let mut f = Filler::new(net, target);
-    let mix = choose_mix(&mut f);
-    match partition_with(&mut f, &mix) {
-        Err(_) if !mix.is_plain() => {
-            // The mix broke an out-side limit the plain fill may keep: fall back to it.
-            let mut f = Filler::new(net, target);
-            let plain = Mix::plain(&f);
-            partition_with(&mut f, &plain)
+    let mixes = rank_mixes(&mut f);
+    let plain = mixes.last().expect("the plain fill ends the ranking");
+    // The best mixes may break an out-side limit: try a few, then the plain fill.
+    for mix in mixes.iter().take(MAX_MIXES).filter(|m| !m.is_plain()) {
+        if let Ok(p) = partition_with(&mut f, mix) {
+            return Ok(p);
         }
-        r => r,
+        f = Filler::new(net, target);
     }
+    partition_with(&mut f, plain)
 }
 
 /// Fills in the order of `mix` until the out-side limits hold with the final destinations.
