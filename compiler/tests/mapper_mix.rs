@@ -43,3 +43,28 @@ fn neuron_bound_and_synapse_bound_layers_share_cores() {
     let exec = Executor::new(&g, &v, Dynamics::default(), &limits).expect("executor").run(&x, n, steps, 1);
     assert_eq!(run.output, exec.output, "mapped network differs from the reference");
 }
+
+#[test]
+fn synapse_bound_layers_spread_over_cores_near_the_index_aware_bound() {
+    // 2 → 16 × 4 channels on 16 × 16: every layer after the first fills a Loihi core's
+    // synapse memory at about 450 neurons, so a layer spreads over more cores than one and
+    // its rows' index width depends on how many of its neurons each core holds.
+    let g = deep_conv_net([2, 16, 16], &[16, 16, 16, 16], 3, 5).expect("generated net");
+    let v = g.verify(&Limits::default()).expect("verifies");
+    let t = target("loihi");
+    let (map, report) = compile(&g, &v, &t, Dynamics::default(), &CompileOptions::default()).expect("maps");
+    check_map(&map);
+    check_limits(&map, &conv_kernels(&g, &map));
+    // The plain fill needs 32 cores; mixes get 29 against an index-aware bound of 26
+    // (1.115: at this size the index width steps at 128 neurons per core bite; conv10m
+    // in `examples/map_bench.rs` is at 1.09).
+    assert_eq!(report.cores_lower_bound, 26, "{:?}", report.demand);
+    assert!(report.cores_used <= 29, "cores {} vs bound {}", report.cores_used, report.cores_lower_bound);
+    // Same spikes as the reference executor.
+    let (n, steps) = (2, 3);
+    let x = Rng::new(9).spikes(n * steps * 2 * 16 * 16, 0.3);
+    let run = run_map(&map, &x, n, steps);
+    let limits = Limits::default();
+    let exec = Executor::new(&g, &v, Dynamics::default(), &limits).expect("executor").run(&x, n, steps, 1);
+    assert_eq!(run.output, exec.output, "mapped network differs from the reference");
+}
