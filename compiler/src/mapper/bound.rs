@@ -130,7 +130,7 @@ fn extra_index_bits(degrees: &[Vec<(u64, u64)>], min: u32, k: u64) -> u64 {
 fn synapse_cores(spec: &CoreSpec, degrees: &[Vec<(u64, u64)>], padded: u64, unpadded: u64) -> (u64, u64) {
     let cap = capacity(spec, Resource::SynapseMemory).max(1);
     let min = match spec.encoding.format {
-        RowFormat::Sparse { index_bits: IndexBits::Fit { min, .. } } => min,
+        RowFormat::Sparse { index_bits: IndexBits::Fit { min, .. } } if padded > 0 => min,
         _ => return (padded, padded.div_ceil(cap)),
     };
     let demand = |k: u64| padded.max(unpadded.saturating_add(extra_index_bits(degrees, min, k)));
