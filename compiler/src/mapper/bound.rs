@@ -92,23 +92,21 @@ fn row_stored_in_degrees(net: &Network, spec: &CoreSpec) -> Vec<Vec<(u64, u64)>>
             p.synapses.for_target(t, |_, _| *dt += 1);
         }
     }
-    degree
-        .into_iter()
-        .map(|mut d| {
-            d.sort_unstable_by(|a, b| b.cmp(a));
-            let mut out: Vec<(u64, u64)> = Vec::new();
-            for (i, &s) in d.iter().enumerate() {
-                if s == 0 {
-                    break;
-                }
-                match out.last_mut() {
-                    Some((v, c)) if *v == s => *c = i as u64 + 1,
-                    _ => out.push((s, i as u64 + 1)),
-                }
-            }
-            out
-        })
-        .collect()
+    degree.into_iter().map(count_thresholds).collect()
+}
+
+/// Distinct non-zero synapse counts, descending, each with how many neurons have at least
+/// that many.
+fn count_thresholds(mut d: Vec<u64>) -> Vec<(u64, u64)> {
+    d.sort_unstable_by(|a, b| b.cmp(a));
+    let mut out: Vec<(u64, u64)> = Vec::new();
+    for (i, &s) in d.iter().enumerate().take_while(|(_, &s)| s > 0) {
+        match out.last_mut() {
+            Some((v, c)) if *v == s => *c = i as u64 + 1,
+            _ => out.push((s, i as u64 + 1)),
+        }
+    }
+    out
 }
 
 /// Index bits above `min` that `k` cores force on the synapses of every population (the
@@ -289,19 +287,6 @@ mod tests {
         }
     }
 
-    fn degrees(s: &[u64]) -> Vec<(u64, u64)> {
-        let mut d = s.to_vec();
-        d.sort_unstable_by(|a, b| b.cmp(a));
-        let mut out: Vec<(u64, u64)> = Vec::new();
-        for (i, &v) in d.iter().enumerate().filter(|(_, &v)| v > 0) {
-            match out.last_mut() {
-                Some((w, c)) if *w == v => *c = i as u64 + 1,
-                _ => out.push((v, i as u64 + 1)),
-            }
-        }
-        out
-    }
-
     #[test]
     fn index_excess_never_exceeds_the_best_split() {
         // Equal and unequal synapse counts, including one heavy neuron that a split would
@@ -317,7 +302,7 @@ mod tests {
         for s in cases {
             for k in 1..=3 {
                 for min in 0..=2 {
-                    let bound = extra_index_bits(&[degrees(s)], min, k as u64);
+                    let bound = extra_index_bits(&[count_thresholds(s.to_vec())], min, k as u64);
                     let best = brute_force(s, k, min);
                     assert!(bound <= best, "{s:?} on {k} blocks, min {min}: bound {bound} > best {best}");
                 }
