@@ -305,3 +305,26 @@ fn module_doc_example_parses() {
     assert_eq!(g.len(), 7);
     assert_eq!(back_edges(&g), BTreeSet::from([("rec".to_string(), "lif0".to_string())]));
 }
+
+/// Found by `text_format_prop`: a skip edge into a node of a cycle's downstream, and an
+/// edge back into the cycle's recurrent node. Printing the parsed graph must list every
+/// node's inputs as the text wrote them.
+#[test]
+fn argument_order_survives_a_skip_edge_out_of_a_cycle() {
+    let src = "snn 1\n0 = Input<shape=[1]>()\n\
+        1 = LIF<tau=full([1], 0.001), r=full([1], 0.0), v_leak=full([1], 0.0), v_threshold=full([1], 0.0), v_reset=full([1], 0.0)>(0, 1001)\n\
+        2 = Scale<scale=full([1], 0.0)>(1)\n\
+        3 = Affine<weight=full([1, 1], 0.0), bias=full([1], 0.0)>(2, 1)\n\
+        4 = Affine<weight=full([1, 1], 0.0), bias=full([1], 0.0)>(3)\n\
+        999 = Output<shape=[1]>(4)\n\
+        1001 = Linear<weight=full([1, 1], 0.0)>(1, 2)\n";
+    let g = parse(src);
+    let name = |n| g.name(n).to_string();
+    let inputs = |node: &str| g.inputs(g.find(node).unwrap()).into_iter().map(name).collect::<Vec<_>>();
+    assert_eq!(inputs("3"), ["2", "1"]);
+    assert_eq!(inputs("1001"), ["1", "2"]);
+    assert_eq!(inputs("1"), ["0", "1001"]);
+    let (back, text) = round_trip(&g, &PrintOptions::default());
+    assert!(g.same_as(&back));
+    assert_eq!(print_snn(&back, &PrintOptions::default()).text, text);
+}

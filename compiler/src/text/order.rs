@@ -49,50 +49,43 @@ pub(crate) fn plan(n: usize, is_input: &[bool], edges: &[(usize, usize)]) -> Pla
     let Some(sigma) = topo_without(n, edges, &recurrent) else { return Plan { order: natural, recurrent } };
     let targets: Vec<Vec<usize>> = outs.iter().map(|o| o.iter().map(|&(d, _)| d).collect()).collect();
     let Some(search) = Recon::run(&sigma, is_input, &targets) else { return Plan { order: natural, recurrent } };
-    let seqs: Vec<Vec<usize>> = (0..n).map(|s| out_sequence(&outs[s], &search.tree[s], &search.after[s])).collect();
-    Plan { order: merge(edges, &seqs), recurrent }
+    let arcs: Vec<(usize, usize)> =
+        (0..n).flat_map(|s| out_arcs(&outs[s], &search.tree[s], &search.after[s])).collect();
+    Plan { order: merge(edges, &arcs), recurrent }
 }
 
-/// A node's out-edges in an order that makes the search take `children` in turn: each
-/// child after the previous ones, an edge to a node first reached inside child `k`'s
-/// search (`after`) after child `k`; otherwise statement and argument order.
-fn out_sequence(outs: &[(usize, usize)], children: &[usize], after: &[(usize, usize)]) -> Vec<usize> {
-    let mut rest: Vec<(usize, usize)> = outs.to_vec();
-    let mut seq = Vec::with_capacity(outs.len());
-    let mut done = 0;
-    while !rest.is_empty() {
-        let allowed = |d: usize| match children.iter().position(|&c| c == d) {
-            Some(k) => k == done,
-            None => after.iter().find(|&&(t, _)| t == d).is_none_or(|&(_, k)| k < done),
-        };
-        let i = rest.iter().position(|&(d, _)| allowed(d)).expect("the next child is always allowed");
-        let (d, e) = rest.remove(i);
-        done += usize::from(children.get(done) == Some(&d));
-        seq.push(e);
+/// What the search needs of a node's out-edge order, as "edge before edge" arcs: each
+/// child's edge before the next child's, and before every edge to a node first reached
+/// inside that child's search (`after`). Edges to nodes the search had already reached
+/// are free; leaving them free (rather than fixing a whole sequence) is what lets
+/// [`merge`] keep every node's inputs in argument order.
+fn out_arcs(outs: &[(usize, usize)], children: &[usize], after: &[(usize, usize)]) -> Vec<(usize, usize)> {
+    let edge_to = |d: usize| outs.iter().find(|&&(t, _)| t == d).map(|&(_, e)| e);
+    let child_edges: Vec<usize> = children.iter().filter_map(|&c| edge_to(c)).collect();
+    let mut arcs: Vec<(usize, usize)> = child_edges.windows(2).map(|w| (w[0], w[1])).collect();
+    for &(w, k) in after {
+        if let (Some(&first), Some(e)) = (child_edges.get(k), edge_to(w)) {
+            arcs.push((first, e));
+        }
     }
-    seq
+    arcs
 }
 
-/// One creation order for all edges: each node's out-edges in `seqs` order (required for
-/// the search) and, when that is compatible, each node's in-edges in argument order (so
-/// printing lists the inputs as written); otherwise as close to statement order as the
-/// out-edge orders allow.
-fn merge(edges: &[(usize, usize)], seqs: &[Vec<usize>]) -> Vec<usize> {
+/// One creation order for all edges that honours the search's `arcs` (required) and,
+/// when that is compatible, each node's in-edges in argument order (so printing lists
+/// the inputs as written); otherwise as close to statement order as the arcs allow.
+fn merge(edges: &[(usize, usize)], arcs: &[(usize, usize)]) -> Vec<usize> {
     let m = edges.len();
-    let chains_in = (0..m)
-        .collect::<Vec<_>>()
-        .chunk_by(|&a, &b| edges[a].1 == edges[b].1)
-        .map(<[usize]>::to_vec)
-        .collect::<Vec<_>>();
+    let mut in_arcs: Vec<(usize, usize)> = Vec::new();
+    for chain in (0..m).collect::<Vec<_>>().chunk_by(|&a, &b| edges[a].1 == edges[b].1) {
+        in_arcs.extend(chain.windows(2).map(|w| (w[0], w[1])));
+    }
     for with_inputs in [true, false] {
         let mut succ = vec![Vec::new(); m];
         let mut indeg = vec![0usize; m];
-        let chains = seqs.iter().chain(if with_inputs { chains_in.as_slice() } else { &[] });
-        for chain in chains {
-            for w in chain.windows(2) {
-                succ[w[0]].push(w[1]);
-                indeg[w[1]] += 1;
-            }
+        for &(a, b) in arcs.iter().chain(if with_inputs { in_arcs.as_slice() } else { &[] }) {
+            succ[a].push(b);
+            indeg[b] += 1;
         }
         let mut ready: BinaryHeap<Reverse<usize>> = (0..m).filter(|&e| indeg[e] == 0).map(Reverse).collect();
         let mut order = Vec::with_capacity(m);
@@ -109,7 +102,7 @@ fn merge(edges: &[(usize, usize)], seqs: &[Vec<usize>]) -> Vec<usize> {
             return order;
         }
     }
-    unreachable!("per-node out-edge chains alone are always compatible")
+    unreachable!("the search's arcs only order edges of one source, children first, so they have no cycle")
 }
 
 fn scc_ids(n: usize, edges: &[(usize, usize)]) -> Vec<usize> {
@@ -366,13 +359,20 @@ mod tests {
                 at[v] = p;
             }
             let mut re: Vec<(usize, usize)> = edges.iter().map(|&(a, b)| (at[a], at[b])).collect();
-            re.sort_by_key(|&(a, b)| (b, a));
+            // Arguments in creation order, as the printer lists them.
+            re.sort_by_key(|&(_, b)| b);
             let mut want: Vec<(usize, usize)> =
                 edges.iter().filter(|&&(a, b)| s.is_back_edge(ids[a], ids[b])).map(|&(a, b)| (at[a], at[b])).collect();
             want.sort();
             let p = plan(n, &inp, &re);
             assert_eq!(intended(&p, &re), want, "text marks the IR's back edges");
             assert_eq!(back_edges(n, &inp, &re, &p.order), want, "edges {edges:?}");
+            let mut rank = vec![0; re.len()];
+            for (r, &e) in p.order.iter().enumerate() {
+                rank[e] = r;
+            }
+            let args_kept = (1..re.len()).all(|e| re[e - 1].1 != re[e].1 || rank[e - 1] < rank[e]);
+            assert!(args_kept, "arguments out of order: edges {edges:?}, plan {:?}", p.order);
             cyclic += usize::from(!want.is_empty());
         }
         assert!(cyclic > 500, "only {cyclic} graphs with cycles");
