@@ -12,16 +12,19 @@
 //!   `β_syn = 1 − syn_decay`). Every synapse stores `k·w` and the bias is `k·bias`.
 //! * **Scale.** One LSB of a stored weight is worth `scale = max |k·w| / w_max` over every
 //!   synapse into the population (`w_max = 2^(b−1) − 1` signed, `2^b − 1` unsigned)
-//!   ([`weight_scale`]); state, bias, `v_leak`, `v_reset` and leak are in the same units
-//!   ([`quantize_state`](crate::numerics::quantize_state)), the threshold is a mantissa
-//!   `<< threshold_shift` ([`quantize_threshold`](crate::numerics::quantize_threshold)).
-//!   Weights round with the target's `numerics.rounding` and saturate to the weight range.
+//!   ([`weight_scale`]). The state has `threshold_shift` more fraction bits: one state unit
+//!   is worth `scale / 2^threshold_shift` ([`state_scale`]), and bias, `v_leak`, `v_reset`
+//!   and leak are in state units ([`quantize_state`](crate::numerics::quantize_state)); the
+//!   threshold is a mantissa `<< threshold_shift`
+//!   ([`quantize_threshold`](crate::numerics::quantize_threshold)), so its resolution is one
+//!   weight LSB. Constants round to nearest and saturate to their ranges.
 //! * **Decay.** `β` becomes the target's decay ([`decay_from_factor`]: a multiplier
 //!   `m = round_half_even(β·2^s)`, or the nearest bit-shift). A chip with a linear leak
 //!   has no multiplicative decay: `β` is taken as 1 and the state-independent part of the
 //!   Euler step, `decay·v_leak`, becomes the constant leak ([`quantize_leak`]).
 //! * **Input.** A delivered event of real value `x` on a synapse of stored weight `q` adds
-//!   `q` when `x = 1` (a spike), else `round(x·q)` (target rounding). The sum
+//!   `q << threshold_shift` state units when `x = 1` (a spike), else
+//!   `round(x·q·2^threshold_shift)` (the target's run-time rounding). The sum
 //!   `bias + Σ contributions` is exact in 64 bits (saturating at ±2^63), then fitted to the
 //!   state range once ([`fit_state`]: saturate or wrap).
 //! * **Update** ([`step`]), every intermediate fitted to the state range:
@@ -33,7 +36,7 @@ use crate::chip::{DecayFormat, Numerics};
 use crate::coremap::{NeuronModel, ResetRule, SpikeTest};
 use crate::numerics::{
     apply_decay, decay_from_factor, fit_state, quantize_leak, quantize_state, quantize_threshold, quantize_weight,
-    round_real, weight_range, Decay,
+    round_real, state_scale, weight_range, Decay,
 };
 
 /// A neuron's coefficients in hardware units.
@@ -102,8 +105,10 @@ pub fn weight_scale(max_abs: f64, n: &Numerics) -> f64 {
     }
 }
 
-/// Quantizes a neuron at `scale`; the second value counts clamped coefficients.
-pub fn quantize_neuron(model: NeuronModel, p: &RealNeuron, scale: f64, n: &Numerics) -> (FixedNeuron, u32) {
+/// Quantizes a neuron whose weights have LSB `weight_scale`; the second value counts
+/// clamped coefficients.
+pub fn quantize_neuron(model: NeuronModel, p: &RealNeuron, weight_scale: f64, n: &Numerics) -> (FixedNeuron, u32) {
+    let scale = state_scale(weight_scale, n);
     let k = input_factor(model, p);
     let mut sat = 0;
     let mut q = |x: crate::numerics::Quantized| {
@@ -137,12 +142,13 @@ pub fn quantize_synapse(w: f64, k: f64, scale: f64, n: &Numerics) -> crate::nume
     quantize_weight(k * w, scale, n)
 }
 
-/// What an event of real value `x` adds through a stored weight `q`.
+/// What an event of real value `x` adds through a stored weight `q`, in state units.
 pub fn contribution(x: f64, q: i64, n: &Numerics) -> i64 {
+    let shifted = q.saturating_mul(1i64 << n.threshold_shift.min(62));
     if x == 1.0 {
-        return q;
+        return shifted;
     }
-    let y = round_real(x * q as f64, n.rounding);
+    let y = round_real(x * shifted as f64, n.rounding);
     if y.is_nan() {
         0
     } else {

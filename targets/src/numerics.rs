@@ -5,10 +5,17 @@
 //! * **Weights** are integers of `weight_bits` bits, two's complement when
 //!   `weight_signed` (range `[−2^(b−1), 2^(b−1)−1]`), else `[0, 2^b−1]`. A real weight `w`
 //!   with scale `s` (the real value of one LSB) quantizes to `round(w / s)`, saturated to
-//!   that range; rounding follows `numerics.rounding`.
-//! * **State** (membrane potential, synaptic current) is a signed `state_bits` integer in
-//!   the same scale as the weights arriving at it; overflow saturates or wraps
-//!   (`numerics.overflow`).
+//!   that range.
+//! * **State** (membrane potential, synaptic current) is a signed `state_bits` integer with
+//!   `threshold_shift` more fraction bits than the weights: a weight `q` enters the state
+//!   as `q << threshold_shift` (Loihi: `w·2^(6+wgtExp)` against `vth·2^6`, nengo-loihi), so
+//!   the threshold mantissa has the weights' resolution and the state finer; overflow
+//!   saturates or wraps (`numerics.overflow`).
+//! * **Rounding.** Constants the compiler writes (weights, thresholds, biases, reset and
+//!   leak values) round to nearest, ties to even, as the vendors' discretisers do
+//!   (nengo-loihi and sinabs use `round`): that is a compile-time choice, and truncating
+//!   thresholds would bias every neuron toward firing. `numerics.rounding` is the
+//!   hardware's run-time rounding: multiplier decays and graded inputs.
 //! * **Decay** by `β`: with [`DecayFormat::Multiplier`] `{ shift_bits: s }` the hardware
 //!   stores `m = round(β·2^s) ∈ [0, 2^s]` and computes `v·m / 2^s` rounded by
 //!   `numerics.rounding` (Loihi: `s = 12`, toward zero, as nengo-loihi's `decay_int`:
@@ -152,9 +159,12 @@ fn quantize(x: f64, bits: u32, signed: bool, r: Rounding) -> Quantized {
     }
 }
 
+/// How the compiler rounds the constants it writes (see the module docs).
+const COMPILE_ROUNDING: Rounding = Rounding::NearestEven;
+
 /// Quantize a real weight with `scale` = real value of one LSB (`scale > 0`).
 pub fn quantize_weight(w: f64, scale: f64, n: &Numerics) -> Quantized {
-    quantize(w / scale, n.weight_bits, n.weight_signed, n.rounding)
+    quantize(w / scale, n.weight_bits, n.weight_signed, COMPILE_ROUNDING)
 }
 
 /// The real value of a stored weight.
@@ -162,17 +172,25 @@ pub fn dequantize(q: i64, scale: f64) -> f64 {
     q as f64 * scale
 }
 
-/// Quantize a real state value (reset potential, leak, bias) into state units.
-pub fn quantize_state(x: f64, scale: f64, n: &Numerics) -> Quantized {
-    quantize(x / scale, n.state_bits, true, n.rounding)
+/// Real value of one state unit when one weight LSB is worth `weight_scale`: the state has
+/// `threshold_shift` more fraction bits than the weights.
+pub fn state_scale(weight_scale: f64, n: &Numerics) -> f64 {
+    weight_scale / (1u64 << n.threshold_shift) as f64
 }
 
-/// Quantize a real threshold: the mantissa is `round(θ / scale / 2^threshold_shift)`,
+/// Quantize a real state value (reset potential, leak, bias) into state units (`scale` =
+/// real value of one state unit, see [`state_scale`]).
+pub fn quantize_state(x: f64, scale: f64, n: &Numerics) -> Quantized {
+    quantize(x / scale, n.state_bits, true, COMPILE_ROUNDING)
+}
+
+/// Quantize a real threshold (`scale` = real value of one state unit): the mantissa is
+/// `round(θ / scale / 2^threshold_shift)`,
 /// saturated to `threshold_bits` unsigned bits; returns the threshold **in state units**
 /// (`mantissa << threshold_shift`).
 pub fn quantize_threshold(theta: f64, scale: f64, n: &Numerics) -> Quantized {
     let unit = scale * (1u64 << n.threshold_shift) as f64;
-    let m = quantize(theta / unit, n.threshold_bits, false, n.rounding);
+    let m = quantize(theta / unit, n.threshold_bits, false, COMPILE_ROUNDING);
     Quantized { value: m.value << n.threshold_shift, saturated: m.saturated }
 }
 
@@ -205,7 +223,7 @@ pub fn decay_from_factor(beta: f64, n: &Numerics) -> Decay {
 /// leak is a state value (see [`quantize_state`]).
 pub fn quantize_leak(leak: f64, scale: f64, n: &Numerics) -> Quantized {
     match n.decay {
-        DecayFormat::Linear { leak_bits } => quantize(leak / scale, leak_bits, true, n.rounding),
+        DecayFormat::Linear { leak_bits } => quantize(leak / scale, leak_bits, true, COMPILE_ROUNDING),
         _ => quantize_state(leak, scale, n),
     }
 }
@@ -303,8 +321,10 @@ mod tests {
         assert_eq!(quantize_weight(-40.0, 0.25, &n), Quantized { value: -128, saturated: true });
         assert_eq!(quantize_weight(-32.0, 0.25, &n), Quantized { value: -128, saturated: false });
         assert!(quantize_weight(f64::NAN, 0.25, &n).saturated);
+        // The chip's run-time rounding does not apply to constants the compiler writes:
+        // −12.9 rounds to −13 even on a truncating chip.
         n.rounding = Rounding::TowardZero;
-        assert_eq!(quantize_weight(-0.129, 0.01, &n).value, -12);
+        assert_eq!(quantize_weight(-0.129, 0.01, &n).value, -13);
         assert!((dequantize(-12, 0.01) + 0.12).abs() < 1e-12);
     }
 
@@ -362,8 +382,10 @@ mod tests {
         let n = loihi();
         // θ = 1.0 with scale 1/1024 → 1024 state units → mantissa 16 (1024 >> 6)
         assert_eq!(quantize_threshold(1.0, 1.0 / 1024.0, &n), Quantized { value: 1024, saturated: false });
-        // 1000 units → 15.6 mantissa → 15 (toward zero) → 960 units
-        assert_eq!(quantize_threshold(1000.0, 1.0, &n).value, 960);
+        // 1000 units → 15.6 mantissa → 16 (to nearest, although Loihi's run-time rounding
+        // truncates: a truncated threshold would make every neuron fire early) → 1024 units
+        assert_eq!(quantize_threshold(1000.0, 1.0, &n).value, 1024);
+        assert_eq!(quantize_threshold(1000.0 - 40.0, 1.0, &n).value, 960);
         let huge = quantize_threshold(1e12, 1.0, &n);
         assert_eq!(huge, Quantized { value: ((1 << 17) - 1) << 6, saturated: true });
     }
