@@ -145,6 +145,10 @@ fn warn_if_differs(what: &str, want: (&[f64], &[i64]), got: &EngineRun) {
 }
 
 fn record(a: RecordArgs) -> Result<()> {
+    crate::outputs::check_output_paths(
+        &[("model", Some(&a.model)), ("--input", Some(&a.input)), ("--calib", a.passes.calib.as_deref())],
+        &[("--output", Some(&a.output))],
+    )?;
     let limits = a.limits.limits();
     let dynamics = a.dynamics.dynamics();
     if a.hardware && a.target.is_none() {

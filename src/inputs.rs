@@ -4,7 +4,7 @@ use std::ops::Range;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use spikeforge_compiler::arrays::{read_npy_f64, write_npy, NdArray};
+use spikeforge_compiler::arrays::{check_finite_input, read_npy_f64, write_npy, NdArray};
 use spikeforge_compiler::limits::Limits;
 
 /// `A..B` (B exclusive), `A..` or `..B`.
@@ -38,8 +38,11 @@ pub fn select_samples(a: NdArray<f64>, range: &Option<Range<usize>>, path: &Path
     Ok(NdArray { shape, data: a.data[r.start * per..end * per].to_vec() })
 }
 
+/// Reads an input (or label, calibration) array, refuses non-finite values, and selects
+/// the samples `range`: the one input gate of every command.
 pub fn read_samples(path: &Path, range: &Option<Range<usize>>, limits: &Limits) -> Result<NdArray<f64>> {
     let a = read_npy_f64(path, limits)?;
+    check_finite_input(&a, path)?;
     select_samples(a, range, path).with_context(|| format!("reading {}", path.display()))
 }
 

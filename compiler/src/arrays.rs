@@ -37,6 +37,23 @@ pub enum ArrayError {
     FileTooLarge { path: PathBuf, bytes: u64, limit: u64 },
     #[error("{path}: cannot write: {source}")]
     Write { path: PathBuf, source: std::io::Error },
+    #[error("{path}: the value at {position} is {value}; inputs must be finite numbers")]
+    NonFinite { path: PathBuf, value: f64, position: String },
+}
+
+/// Refuses an input array holding NaN or ±∞ (a NaN membrane never recovers), naming the
+/// first such value as `[sample, step, index]` (index within the step, flattened) for
+/// arrays `[N, T, ...]`, else by its flat index.
+pub fn check_finite_input(a: &NdArray<f64>, path: &Path) -> Result<(), ArrayError> {
+    let Some(i) = a.data.iter().position(|v| !v.is_finite()) else { return Ok(()) };
+    let position = if a.shape.len() >= 2 {
+        let per_step: usize = a.shape[2..].iter().product();
+        let per_sample = per_step * a.shape[1];
+        format!("[sample {}, step {}, index {}]", i / per_sample, i % per_sample / per_step, i % per_step)
+    } else {
+        format!("[{i}]")
+    };
+    Err(ArrayError::NonFinite { path: path.into(), value: a.data[i], position })
 }
 
 /// Reads a `.npy` file as f64.
