@@ -23,6 +23,7 @@ mod inputs;
 mod junit;
 mod model;
 mod options;
+mod outputs;
 mod pipeline;
 mod report;
 mod sweep;
@@ -76,6 +77,22 @@ enum Command {
     /// Chip descriptions (targets).
     #[command(subcommand)]
     Target(cmd_target::Command),
+}
+
+/// Most worker threads per available core: more only adds memory and scheduling cost.
+const MAX_THREADS_PER_CORE: usize = 4;
+
+/// `--threads N`: 0 means all cores; above [`MAX_THREADS_PER_CORE`] × the available cores
+/// it is capped, with a note (results never depend on the thread count).
+pub fn parse_threads(s: &str) -> Result<usize, String> {
+    let n: usize = s.trim().parse().map_err(|_| format!("`{s}` is not a thread count"))?;
+    let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+    let cap = cores.saturating_mul(MAX_THREADS_PER_CORE);
+    if n > cap {
+        eprintln!("note: --threads {n} capped at {cap} ({MAX_THREADS_PER_CORE} × {cores} available cores)");
+        return Ok(cap);
+    }
+    Ok(n)
 }
 
 /// An error whose message is already rendered (e.g. diagnostics with source snippets).
