@@ -12,6 +12,9 @@
 //! | core positions of a target (chips × tiles × cores per tile) | `B / BYTES_PER_CORE_POSITION` and at most 2^24 |
 //! | unrolled synapses of a model to map (convolutions over positions) | `B / BYTES_PER_SYNAPSE` |
 //!
+//! | nodes of one NIR file, at every nesting level, and at most one per 48 bytes of the file | [`MAX_NIR_NODES`] |
+//! | edges of one NIR file, all graphs, and at most one per 2 bytes of the file | [`MAX_NIR_EDGES`] |
+//!
 //! Limits that are not about memory (2^24 core positions, 32-bit weights) live with the
 //! types they protect (`spikeforge_targets::validate`).
 
@@ -25,6 +28,13 @@ pub struct Limits {
     /// Largest number of neurons (elements) a node may produce per time step.
     pub max_node_elements: usize,
 }
+
+/// Most nodes one NIR file may hold (all nesting levels): the bound on work when HDF5
+/// hard links make one group a child of many parents.
+pub const MAX_NIR_NODES: usize = 1 << 16;
+
+/// Most edges one NIR file may hold (all graphs).
+pub const MAX_NIR_EDGES: usize = 1 << 22;
 
 /// Default memory budget: 4 GiB.
 pub const DEFAULT_MAX_MEMORY_BYTES: u64 = 4 << 30;
