@@ -161,6 +161,14 @@ fn record(a: RecordArgs) -> Result<()> {
     if out.exists() && !a.force {
         bail!("{}: already exists (use --force to replace it)", out.display());
     }
+    // Folders left by killed runs (their process is gone) are removed first.
+    let name = out.file_name().map_or_else(|| "bundle".into(), |n| n.to_string_lossy().into_owned());
+    for tag in ["tmp", "old"] {
+        let dir = out.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        spikeforge_targets::atomic::remove_stale_temporaries(dir, &format!(".{name}.{tag}-"), |p| {
+            std::fs::remove_dir_all(p)
+        });
+    }
     let tmp = sibling(out, "tmp");
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;

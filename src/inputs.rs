@@ -28,9 +28,21 @@ pub fn parse_range(s: &str) -> Result<Range<usize>, String> {
 pub fn select_samples(a: NdArray<f64>, range: &Option<Range<usize>>, path: &Path) -> Result<NdArray<f64>> {
     let Some(r) = range else { return Ok(a) };
     let n = *a.shape.first().unwrap_or(&0);
+    // An open end (`A..`) means "to the last sample"; an explicit end past it is an error,
+    // not silently clamped.
+    if r.end != usize::MAX && r.end > n {
+        bail!(
+            "{}: has {n} samples; the range {}..{} reaches past them (write {}.. for all from {})",
+            path.display(),
+            r.start,
+            r.end,
+            r.start,
+            r.start
+        );
+    }
     let end = r.end.min(n);
     if r.start >= end {
-        bail!("{}: has {n} samples; the range {}..{} selects none", path.display(), r.start, r.end);
+        bail!("{}: has {n} samples; the range {}.. selects none", path.display(), r.start);
     }
     let per: usize = a.shape[1..].iter().product();
     let mut shape = a.shape.clone();

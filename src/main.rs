@@ -120,6 +120,20 @@ impl std::fmt::Display for Differs {
 
 impl std::error::Error for Differs {}
 
+/// `text` safe for a terminal: control characters (other than newline and tab) and Unicode
+/// bidirectional controls, which a file may put into node names to garble or disguise the
+/// message, are shown as escapes.
+fn terminal_safe(text: &str) -> String {
+    let bidi = |c: char| matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    text.chars()
+        .flat_map(|c| {
+            let escape = (c.is_control() && c != '\n' && c != '\t') || bidi(c);
+            let shown: Vec<char> = if escape { c.escape_unicode().collect() } else { vec![c] };
+            shown
+        })
+        .collect()
+}
+
 /// The error and its causes, skipping a cause whose text the message already contains
 /// (library errors often embed their source in their own message).
 fn chain_message(e: &anyhow::Error) -> String {
@@ -163,7 +177,7 @@ fn main() -> ExitCode {
             }
             match e.downcast_ref::<Rendered>() {
                 Some(r) => eprint!("{}", r.0),
-                None => eprintln!("error: {}", chain_message(&e)),
+                None => eprintln!("error: {}", terminal_safe(&chain_message(&e))),
             }
             ExitCode::from(2)
         }

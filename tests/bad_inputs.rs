@@ -78,6 +78,8 @@ const CASES: &[(&str, &[&str])] = &[
             "OUT",
         ],
     ),
+    // A device is written in place, never replaced; its write error is reported.
+    ("run_output_dev_full", &["run", "examples/tiny_mlp.snn", "--input", "examples/tiny_input.npy", "-o", "/dev/full"]),
     (
         "run_bad_model_leaves_no_output",
         &["run", "tests/bad_inputs/nan_weight.nir", "--input", "examples/digits_mlp/input.npy", "--output", "OUT"],
@@ -147,6 +149,24 @@ const CASES: &[(&str, &[&str])] = &[
             "OUT.snn",
         ],
     ),
+    // A bundle's paths stay inside its folder.
+    ("regress_bundle_outside", &["regress", "tests/bad_inputs/bundle_outside"]),
+    // Sample ranges past the end of the input are refused, not clamped.
+    (
+        "run_samples_past_the_end",
+        &[
+            "trace",
+            "record",
+            "examples/tiny_mlp.snn",
+            "--input",
+            "examples/tiny_input.npy",
+            "--samples",
+            "0..1000000000000",
+            "-o",
+            "OUT.dir",
+        ],
+    ),
+    ("passes_duplicate_argument", &["check", "examples/tiny_mlp.snn", "--passes", "quantize(bits=4, bits=8)"]),
     // Targets: syntax, validation, and sizes checked against --max-memory before allocation.
     ("target_huge_mesh", &["target", "show", "tests/bad_inputs/target_huge_mesh.ron"]),
     ("target_absurd_max_neurons", &["target", "show", "tests/bad_inputs/target_absurd_max_neurons.ron"]),

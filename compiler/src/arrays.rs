@@ -103,6 +103,13 @@ pub fn parse_npy_f64(bytes: &[u8], path: &Path, limits: &Limits) -> Result<NdArr
     if available < item * n as u64 {
         return Err(ArrayError::Truncated { path: path.into(), expected: item * n as u64, got: available });
     }
+    if available > item * n as u64 {
+        return Err(fmt_err(format!(
+            "{} bytes after the {} bytes of data its header declares (a damaged or concatenated file)",
+            available - item * n as u64,
+            item * n as u64
+        )));
+    }
     let order = npy.order();
     let descr = ts.to_string();
     let code = descr.trim_start_matches(['<', '>', '|', '=']);
@@ -181,6 +188,9 @@ fn check_shape_strides(text: &[u8]) -> Result<(), String> {
     for (at, _) in text.match_indices("shape") {
         let rest = text[at + "shape".len()..].trim_start_matches(['\'', '"']).trim_start();
         let Some(rest) = rest.strip_prefix(':').map(str::trim_start) else { continue };
+        if rest.starts_with('[') {
+            return Err("the shape is a list; numpy writes a tuple such as (4, 20, 16)".into());
+        }
         let Some(tuple) = rest.strip_prefix('(').and_then(|r| r.split_once(')')).map(|(t, _)| t) else { continue };
         let dims: Option<Vec<u64>> =
             tuple.split(',').map(str::trim).filter(|d| !d.is_empty()).map(|d| d.parse().ok()).collect();

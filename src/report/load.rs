@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use spikeforge_compiler::arrays::read_npy_f64;
-use spikeforge_compiler::limits::Limits;
+use spikeforge_compiler::limits::{excerpt, Limits};
 use spikeforge_simulator::{EnergyPj, SimStats, StepRow};
 use spikeforge_targets::coremap::CoreMap;
 
@@ -67,7 +67,7 @@ pub fn check_stats_match(
     match fingerprint {
         None => return differ(format!("the stats record no `{MAP_FINGERPRINT_KEY}`; the map's is {expected}")),
         Some(f) if f != expected => {
-            return differ(format!("map fingerprint {} in the stats, {expected} of the map", crate::report::load::quoted(f)))
+            return differ(format!("map fingerprint `{}` in the stats, {expected} of the map", excerpt(f)))
         }
         Some(_) => {}
     }
@@ -262,11 +262,3 @@ pub fn raster_from_output(
     })
 }
 
-/// `s` for a message: at most 64 characters, control characters escaped.
-pub fn quoted(s: &str) -> String {
-    let mut out: String = s.chars().take(64).flat_map(char::escape_debug).collect();
-    if s.chars().count() > 64 {
-        out.push('…');
-    }
-    format!("`{out}`")
-}

@@ -1,7 +1,11 @@
-"""Writes shared_groups.nir: the golden digits_mlp model with a chain of 40 extra NIRGraph
-groups appended (HDF5 v1 structures, written by hand) in which every graph's `nodes`
-group holds four hard links to the next graph. The file is ~110 KB, acyclic and only 41
-graphs deep, yet read as a tree it holds 4^40 graphs. Pure Python: run from this folder.
+"""Writes two NIR files whose HDF5 groups are shared through hard links, from the golden
+digits_mlp model (HDF5 v1 structures, patched or appended by hand; pure Python, run from
+this folder):
+
+* cyclic_groups.nir: every child of `node/nodes` is a hard link to `node` itself.
+* shared_groups.nir: a chain of 40 extra NIRGraph groups in which every graph's `nodes`
+  group holds four hard links to the next graph: 131 KB, acyclic and 41 graphs deep, yet
+  4^40 graphs when read as a tree.
 """
 import struct
 
@@ -65,8 +69,16 @@ def group(members):
     return append(header)
 
 
+original = bytes(b)
 root = symbols(u64(0x38 + 24), u64(0x38 + 32))
-node = symbols(u64(root["node"] + 24), u64(root["node"] + 32))
+node_entry = root["node"]
+tables = lambda e: (u64(e + 24), u64(e + 32))  # B-tree and heap cached in an entry
+for e in symbols(*tables(symbols(*tables(node_entry))["nodes"])).values():
+    b[e + 8:e + 40] = b[node_entry + 8:node_entry + 40]  # address, cache type, scratch pad
+open("cyclic_groups.nir", "wb").write(bytes(b))
+b[:] = original
+
+node = symbols(*tables(node_entry))
 graph_type, edges, leaves = u64(node["type"] + 8), u64(node["edges"] + 8), u64(node["nodes"] + 8)
 # The deepest graph holds the model's real nodes; each one above links its four nodes to it.
 graph = group({"edges": edges, "nodes": leaves, "type": graph_type})

@@ -9,11 +9,14 @@ use std::collections::BTreeMap;
 use super::h5::{Value, H5};
 use super::NirError;
 use crate::ir::OpKind;
-use crate::limits::{MAX_NIR_EDGES, MAX_NIR_NODES};
+use crate::limits::{excerpt, MAX_NIR_EDGES, MAX_NIR_NODES};
 
 /// Nested graphs deeper than this are refused (a cycle of links could otherwise recurse
 /// without end).
 const MAX_DEPTH: usize = 64;
+
+/// Major NIR releases whose layout this reader knows.
+const SUPPORTED_VERSIONS: [&str; 2] = ["0", "1"];
 
 /// Fewest bytes one distinct node takes in an HDF5 file: its group's object header and the
 /// object header of its `type` dataset are each larger. A file of `B` bytes holding more
@@ -102,11 +105,28 @@ impl RawGraph {
 
 /// Reads the root graph at `/node`.
 pub(super) fn read_root(h5: &H5) -> Result<RawGraph, NirError> {
-    let (groups, _) = h5.members(&h5.file.root(), "/")?;
+    let root = h5.file.root();
+    let (groups, datasets) = h5.members(&root, "/")?;
     if !groups.iter().any(|g| g == "node") {
         return Err(NirError::NotNir {
             file: h5.source.clone(),
             detail: "the HDF5 file has no `node` group (nir.write stores the graph there)".into(),
+        });
+    }
+    if !datasets.iter().any(|d| d == "version") {
+        return Err(NirError::NotNir {
+            file: h5.source.clone(),
+            detail: "the HDF5 file has no `version` dataset (nir.write stores the NIR release there)".into(),
+        });
+    }
+    let version = h5.read_str(&root, "version", "version")?;
+    if !SUPPORTED_VERSIONS.iter().any(|v| version.split('.').next() == Some(v)) {
+        return Err(NirError::NotNir {
+            file: h5.source.clone(),
+            detail: format!(
+                "NIR version `{}`; this build reads NIR 0.x and 1.x files",
+                excerpt(&version)
+            ),
         });
     }
     let budget = Budget::new(h5.file.file_size());
@@ -143,6 +163,7 @@ fn read_node(h5: &H5, budget: &Budget, name: &str, path: &str, depth: usize) -> 
         });
     }
     let Some(kind) = OpKind::from_name(&type_name) else {
+        let type_name = excerpt(&type_name);
         return Err(NirError::UnknownNodeType { file: h5.source.clone(), object: path.into(), type_name });
     };
     let mut values = BTreeMap::new();
