@@ -242,6 +242,7 @@ fn check(name: &str, dir: &Path, spec: BundleSpec, limits: &Limits) -> Result<Bu
         files.extend(h.layer_spikes.as_ref().map(|p| ("hardware.layer_spikes", p)));
     }
     for (field, rel) in files {
+        inside_bundle(&src, dir, field, rel)?;
         if !dir.join(rel).is_file() {
             bail!("{src}: field `{field}`: {} does not exist", dir.join(rel).display());
         }
@@ -254,6 +255,9 @@ fn check(name: &str, dir: &Path, spec: BundleSpec, limits: &Limits) -> Result<Bu
     bundle_stats::check_spec(&spec.stats).map_err(|e| anyhow::anyhow!("{src}: {e}"))?;
     let target = match &spec.target {
         Some(t) => {
+            if t.contains(['/', '\\']) || t.ends_with(".ron") {
+                inside_bundle(&src, dir, "target", t)?;
+            }
             let local = dir.join(t);
             let spec_str = if local.exists() { local.display().to_string() } else { t.clone() };
             Some(crate::cmd_target::load(&spec_str, limits).with_context(|| format!("{src}: field `target`"))?)
@@ -265,6 +269,26 @@ fn check(name: &str, dir: &Path, spec: BundleSpec, limits: &Limits) -> Result<Bu
     }
     let dynamics = Dynamics { dt: spec.dt_s, reset, spike_test };
     Ok(Bundle { name: name.to_string(), dir: dir.to_path_buf(), spec, dynamics, target })
+}
+
+/// A bundle names files inside its folder only: a relative path without `..` that, with
+/// symbolic links resolved, stays in the folder. Nothing outside is read or quoted.
+fn inside_bundle(src: &str, dir: &Path, field: &str, rel: &str) -> Result<()> {
+    let path = Path::new(rel);
+    let plain = path.components().all(|c| matches!(c, std::path::Component::Normal(_) | std::path::Component::CurDir));
+    let escapes = !plain
+        || match (std::fs::canonicalize(dir), std::fs::canonicalize(dir.join(path))) {
+            (Ok(d), Ok(f)) => !f.starts_with(d),
+            _ => false, // a missing file is reported by the caller
+        };
+    if escapes {
+        bail!(
+            "{src}: field `{field}`: `{}` is outside the bundle folder; a bundle names its files by paths \
+             relative to its folder, without `..`",
+            spikeforge_compiler::limits::excerpt(rel)
+        );
+    }
+    Ok(())
 }
 
 /// `bundle.ron`'s text for a spec.

@@ -48,6 +48,10 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<()> {
+    crate::outputs::check_output_paths(
+        &[("model", Some(&a.model)), ("--target", Some(a.target.as_ref())), ("--calib", a.passes.calib.as_deref())],
+        &[("--output", Some(&a.output)), ("--report", a.report.as_deref())],
+    )?;
     let limits = a.limits.limits();
     let dynamics = a.dynamics.dynamics();
     let target = cmd_target::load(&a.target, &limits)?;
@@ -70,7 +74,7 @@ pub fn run(a: Args) -> Result<()> {
     spikeforge_compiler::atomic::write_atomically(&a.output, &map.to_bytes())
         .with_context(|| format!("writing {}", a.output.display()))?;
     if let Some(p) = &a.report {
-        let text = serde_json::to_string_pretty(&report)? + "\n";
+        let text = crate::outputs::json_with_fingerprint(&report, &map.fingerprint())?;
         spikeforge_compiler::atomic::write_atomically(p, text.as_bytes())
             .with_context(|| format!("writing {}", p.display()))?;
     }

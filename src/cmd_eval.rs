@@ -37,7 +37,8 @@ pub struct Args {
     /// Write the figures as JSON.
     #[arg(long)]
     pub json: Option<PathBuf>,
-    #[arg(long, default_value_t = 0)]
+    /// Worker threads over samples (0 = all cores; at most 4 × the cores).
+    #[arg(long, default_value_t = 0, value_parser = crate::parse_threads)]
     pub threads: usize,
     #[command(flatten)]
     pub dynamics: DynamicsArgs,
@@ -60,6 +61,15 @@ fn weight_figures(graph: &Graph, bits: &[(String, u32)]) -> (f64, u64) {
 }
 
 pub fn run(a: Args) -> Result<()> {
+    crate::outputs::check_output_paths(
+        &[
+            ("model", Some(&a.model)),
+            ("--input", Some(&a.input)),
+            ("--labels", Some(&a.labels)),
+            ("--calib", a.passes.calib.as_deref()),
+        ],
+        &[("--json", a.json.as_deref())],
+    )?;
     let limits = a.limits.limits();
     let dynamics = a.dynamics.dynamics();
     let (mut graph, verified, _) = model::load(&a.model, &limits)?;

@@ -33,6 +33,10 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<()> {
+    crate::outputs::check_output_paths(
+        &[("model", Some(&a.model)), ("--calib", a.passes.calib.as_deref())],
+        &[("--output", a.output.as_deref()), ("--export-masks", a.export_masks.as_deref())],
+    )?;
     if a.passes.passes.is_none() {
         bail!("prune needs --passes, e.g. --passes \"prune(method=sbc, sparsity=0.8)\" with --calib X.npy");
     }

@@ -90,12 +90,12 @@ fn read_map(path: &Path, max_bytes: u64) -> Result<CoreMap> {
 fn gather(a: &Args, map: CoreMap) -> Result<ReportData> {
     let limits = a.limits.limits();
     let map_file = a.map.display().to_string();
-    let mut sources = Vec::new();
+    let mut sources = vec![("core map fingerprint".to_string(), map.fingerprint())];
     let (stats, steps, means, raster): (_, _, _, Option<Raster>) = match &a.stats {
         Some(stats_path) => {
             let stats_file = stats_path.display().to_string();
-            let stats = load::read_stats(stats_path, a.limits.max_memory)?;
-            load::check_stats_match(&stats, &map, &stats_file, &map_file)?;
+            let (stats, fingerprint) = load::read_stats(stats_path, a.limits.max_memory)?;
+            load::check_stats_match(&stats, fingerprint.as_deref(), &map, &stats_file, &map_file)?;
             let mode = match stats.mode.as_str() {
                 "hardware" => NumericMode::Hardware,
                 _ => NumericMode::Exact,
@@ -164,6 +164,16 @@ fn gather(a: &Args, map: CoreMap) -> Result<ReportData> {
 }
 
 pub fn run(a: Args) -> Result<()> {
+    crate::outputs::check_output_paths(
+        &[
+            ("map", Some(&a.map)),
+            ("--stats", a.stats.as_deref()),
+            ("--input", a.input.as_deref()),
+            ("--steps-csv", a.steps_csv.as_deref()),
+            ("--spikes", a.spikes.as_deref()),
+        ],
+        &[("--output", Some(&a.output))],
+    )?;
     let map = read_map(&a.map, a.limits.max_memory)?;
     let d = gather(&a, map)?;
     // Everything is rendered before anything is written.

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use serde_json::json;
-use spikeforge_compiler::arrays::{read_npy_f64, write_npy};
+use spikeforge_compiler::arrays::write_npy;
 use spikeforge_compiler::exec::Executor;
 
 use crate::model;
@@ -27,8 +27,9 @@ pub struct Args {
     /// Statistics as JSON: spikes, synaptic operations (NeuroBench Effective_ACs), sparsity.
     #[arg(long)]
     pub stats: Option<PathBuf>,
-    /// Worker threads over samples (0 = all cores). Results do not depend on it.
-    #[arg(long, default_value_t = 0)]
+    /// Worker threads over samples (0 = all cores; at most 4 × the cores). Results do not
+    /// depend on it.
+    #[arg(long, default_value_t = 0, value_parser = crate::parse_threads)]
     pub threads: usize,
     #[command(flatten)]
     pub dynamics: DynamicsArgs,
@@ -39,6 +40,10 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<()> {
+    crate::outputs::check_output_paths(
+        &[("model", Some(&a.model)), ("input", Some(&a.input)), ("--calib", a.passes.calib.as_deref())],
+        &[("--output", Some(&a.output)), ("--layers", a.layers.as_deref()), ("--stats", a.stats.as_deref())],
+    )?;
     let limits = a.limits.limits();
     let (mut graph, mut verified, _) = model::load(&a.model, &limits)?;
     let dynamics = a.dynamics.dynamics();
@@ -47,7 +52,7 @@ pub fn run(a: Args) -> Result<()> {
         a.passes.apply(&mut graph, &mut verified, calib.as_ref(), dynamics, &limits)?;
     }
     let exec = Executor::new(&graph, &verified, dynamics, &limits).with_context(|| format!("{}", a.model.display()))?;
-    let x = read_npy_f64(&a.input, &limits)?;
+    let x = crate::inputs::read_samples(&a.input, &None, &limits)?;
     let (n, t) = exec.check_input(&x.shape).with_context(|| format!("{}", a.input.display()))?;
     if n == 0 || t == 0 {
         bail!("{}: input has no samples or no time steps (shape {:?})", a.input.display(), x.shape);

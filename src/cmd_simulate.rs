@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use spikeforge_compiler::arrays::{read_npy_f64, write_npy};
+use spikeforge_compiler::arrays::write_npy;
 use spikeforge_simulator::{
-    simulate, write_perfetto, write_stats_json, write_steps_csv, write_vcd, NumericMode, SimOptions, StepRow,
+    simulate, write_atomically, write_perfetto, write_steps_csv, write_vcd, NumericMode, SimOptions, StepRow,
 };
 use spikeforge_targets::CoreMap;
 
@@ -56,6 +56,17 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<()> {
+    crate::outputs::check_output_paths(
+        &[("map", Some(&a.map)), ("--input", Some(&a.input))],
+        &[
+            ("--output", Some(&a.output)),
+            ("--layers", a.layers.as_deref()),
+            ("--stats", a.stats.as_deref()),
+            ("--steps-csv", a.steps_csv.as_deref()),
+            ("--vcd", a.vcd.as_deref()),
+            ("--perfetto", a.perfetto.as_deref()),
+        ],
+    )?;
     let limits = a.limits.limits();
     let meta = std::fs::metadata(&a.map).with_context(|| format!("{}: cannot read", a.map.display()))?;
     if meta.len() > a.limits.max_memory {
@@ -69,7 +80,7 @@ pub fn run(a: Args) -> Result<()> {
     let bytes = std::fs::read(&a.map).with_context(|| format!("{}: cannot read", a.map.display()))?;
     let map = CoreMap::from_bytes(&bytes, &a.map.display().to_string())?;
     limits.check_core_map(&map, &a.map.display().to_string())?;
-    let x = read_npy_f64(&a.input, &limits)?;
+    let x = crate::inputs::read_samples(&a.input, &None, &limits)?;
     let in_shape = &map.populations[map.input as usize].shape;
     let n_in: usize = in_shape.iter().product();
     let ok = x.shape.len() >= 2 && (&x.shape[2..] == in_shape.as_slice() || x.shape[2..] == [n_in]);
@@ -118,7 +129,8 @@ pub fn run(a: Args) -> Result<()> {
         write_npy(p, &[n, t, r.layer_names.len()], &l)?;
     }
     if let Some(p) = &a.stats {
-        write_stats_json(p, &r)?;
+        let text = crate::outputs::json_with_fingerprint(&r.stats, &map.fingerprint())?;
+        write_atomically(p, text.as_bytes())?;
     }
     if let Some(p) = &a.steps_csv {
         write_steps_csv(p, &r)?;
@@ -130,3 +142,4 @@ pub fn run(a: Args) -> Result<()> {
     );
     Ok(())
 }
+

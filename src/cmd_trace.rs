@@ -145,6 +145,10 @@ fn warn_if_differs(what: &str, want: (&[f64], &[i64]), got: &EngineRun) {
 }
 
 fn record(a: RecordArgs) -> Result<()> {
+    crate::outputs::check_output_paths(
+        &[("model", Some(&a.model)), ("--input", Some(&a.input)), ("--calib", a.passes.calib.as_deref())],
+        &[("--output", Some(&a.output))],
+    )?;
     let limits = a.limits.limits();
     let dynamics = a.dynamics.dynamics();
     if a.hardware && a.target.is_none() {
@@ -156,6 +160,14 @@ fn record(a: RecordArgs) -> Result<()> {
     let out = &a.output;
     if out.exists() && !a.force {
         bail!("{}: already exists (use --force to replace it)", out.display());
+    }
+    // Folders left by killed runs (their process is gone) are removed first.
+    let name = out.file_name().map_or_else(|| "bundle".into(), |n| n.to_string_lossy().into_owned());
+    for tag in ["tmp", "old"] {
+        let dir = out.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        spikeforge_targets::atomic::remove_stale_temporaries(dir, &format!(".{name}.{tag}-"), |p| {
+            std::fs::remove_dir_all(p)
+        });
     }
     let tmp = sibling(out, "tmp");
     let _ = std::fs::remove_dir_all(&tmp);

@@ -4,7 +4,7 @@ use std::ops::Range;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use spikeforge_compiler::arrays::{read_npy_f64, write_npy, NdArray};
+use spikeforge_compiler::arrays::{check_finite_input, read_npy_f64, write_npy, NdArray};
 use spikeforge_compiler::limits::Limits;
 
 /// `A..B` (B exclusive), `A..` or `..B`.
@@ -28,9 +28,21 @@ pub fn parse_range(s: &str) -> Result<Range<usize>, String> {
 pub fn select_samples(a: NdArray<f64>, range: &Option<Range<usize>>, path: &Path) -> Result<NdArray<f64>> {
     let Some(r) = range else { return Ok(a) };
     let n = *a.shape.first().unwrap_or(&0);
+    // An open end (`A..`) means "to the last sample"; an explicit end past it is an error,
+    // not silently clamped.
+    if r.end != usize::MAX && r.end > n {
+        bail!(
+            "{}: has {n} samples; the range {}..{} reaches past them (write {}.. for all from {})",
+            path.display(),
+            r.start,
+            r.end,
+            r.start,
+            r.start
+        );
+    }
     let end = r.end.min(n);
     if r.start >= end {
-        bail!("{}: has {n} samples; the range {}..{} selects none", path.display(), r.start, r.end);
+        bail!("{}: has {n} samples; the range {}.. selects none", path.display(), r.start);
     }
     let per: usize = a.shape[1..].iter().product();
     let mut shape = a.shape.clone();
@@ -38,8 +50,11 @@ pub fn select_samples(a: NdArray<f64>, range: &Option<Range<usize>>, path: &Path
     Ok(NdArray { shape, data: a.data[r.start * per..end * per].to_vec() })
 }
 
+/// Reads an input (or label, calibration) array, refuses non-finite values, and selects
+/// the samples `range`: the one input gate of every command.
 pub fn read_samples(path: &Path, range: &Option<Range<usize>>, limits: &Limits) -> Result<NdArray<f64>> {
     let a = read_npy_f64(path, limits)?;
+    check_finite_input(&a, path)?;
     select_samples(a, range, path).with_context(|| format!("reading {}", path.display()))
 }
 

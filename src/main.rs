@@ -23,6 +23,7 @@ mod inputs;
 mod junit;
 mod model;
 mod options;
+mod outputs;
 mod pipeline;
 mod report;
 mod sweep;
@@ -78,6 +79,22 @@ enum Command {
     Target(cmd_target::Command),
 }
 
+/// Most worker threads per available core: more only adds memory and scheduling cost.
+const MAX_THREADS_PER_CORE: usize = 4;
+
+/// `--threads N`: 0 means all cores; above [`MAX_THREADS_PER_CORE`] × the available cores
+/// it is capped, with a note (results never depend on the thread count).
+pub fn parse_threads(s: &str) -> Result<usize, String> {
+    let n: usize = s.trim().parse().map_err(|_| format!("`{s}` is not a thread count"))?;
+    let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+    let cap = cores.saturating_mul(MAX_THREADS_PER_CORE);
+    if n > cap {
+        eprintln!("note: --threads {n} capped at {cap} ({MAX_THREADS_PER_CORE} × {cores} available cores)");
+        return Ok(cap);
+    }
+    Ok(n)
+}
+
 /// An error whose message is already rendered (e.g. diagnostics with source snippets).
 #[derive(Debug)]
 pub struct Rendered(pub String);
@@ -102,6 +119,20 @@ impl std::fmt::Display for Differs {
 }
 
 impl std::error::Error for Differs {}
+
+/// `text` safe for a terminal: control characters (other than newline and tab) and Unicode
+/// bidirectional controls, which a file may put into node names to garble or disguise the
+/// message, are shown as escapes.
+fn terminal_safe(text: &str) -> String {
+    let bidi = |c: char| matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    text.chars()
+        .flat_map(|c| {
+            let escape = (c.is_control() && c != '\n' && c != '\t') || bidi(c);
+            let shown: Vec<char> = if escape { c.escape_unicode().collect() } else { vec![c] };
+            shown
+        })
+        .collect()
+}
 
 /// The error and its causes, skipping a cause whose text the message already contains
 /// (library errors often embed their source in their own message).
@@ -146,7 +177,7 @@ fn main() -> ExitCode {
             }
             match e.downcast_ref::<Rendered>() {
                 Some(r) => eprint!("{}", r.0),
-                None => eprintln!("error: {}", chain_message(&e)),
+                None => eprintln!("error: {}", terminal_safe(&chain_message(&e))),
             }
             ExitCode::from(2)
         }

@@ -20,6 +20,10 @@ const CASES: &[(&str, &[&str])] = &[
     ("nir_absurd_dimensions", &["check", "tests/bad_inputs/absurd_dimensions.nir"]),
     ("nir_missing_parameter", &["check", "tests/bad_inputs/missing_parameter.nir"]),
     ("nir_edge_to_unknown_node", &["check", "tests/bad_inputs/edge_to_unknown_node.nir"]),
+    // HDF5 hard links: every node of the root graph is the root graph again (a cycle), and
+    // a 131 KB chain of 40 graphs each holding four links to the next (4^40 as a tree).
+    ("nir_cyclic_groups", &["check", "tests/bad_inputs/cyclic_groups.nir"]),
+    ("nir_shared_groups", &["check", "tests/bad_inputs/shared_groups.nir"]),
     ("snn_syntax_error", &["check", "tests/bad_inputs/syntax_error.snn"]),
     ("snn_two_errors", &["check", "tests/bad_inputs/two_errors.snn"]),
     ("snn_missing_sidecar", &["check", "tests/bad_inputs/missing_sidecar.snn"]),
@@ -74,6 +78,8 @@ const CASES: &[(&str, &[&str])] = &[
             "OUT",
         ],
     ),
+    // A device is written in place, never replaced; its write error is reported.
+    ("run_output_dev_full", &["run", "examples/tiny_mlp.snn", "--input", "examples/tiny_input.npy", "-o", "/dev/full"]),
     (
         "run_bad_model_leaves_no_output",
         &["run", "tests/bad_inputs/nan_weight.nir", "--input", "examples/digits_mlp/input.npy", "--output", "OUT"],
@@ -96,6 +102,71 @@ const CASES: &[(&str, &[&str])] = &[
             "4K",
         ],
     ),
+    // Non-finite inputs are refused by every command, naming the file and position.
+    ("run_input_nan", &["run", "examples/tiny_mlp.snn", "--input", "tests/bad_inputs/input_nan.npy", "-o", "OUT"]),
+    (
+        "eval_input_inf",
+        &[
+            "eval",
+            "examples/tiny_mlp.snn",
+            "--input",
+            "tests/bad_inputs/input_inf.npy",
+            "--labels",
+            "examples/digits_mlp/labels.npy",
+            "--target",
+            "test_2x2",
+            "--json",
+            "OUT.json",
+        ],
+    ),
+    (
+        "trace_record_input_nan",
+        &["trace", "record", "examples/tiny_mlp.snn", "--input", "tests/bad_inputs/input_nan.npy", "-o", "OUT.dir"],
+    ),
+    (
+        "compile_calib_nan",
+        &[
+            "compile",
+            "examples/tiny_mlp.snn",
+            "--target",
+            "test_2x2",
+            "--calib",
+            "tests/bad_inputs/input_nan.npy",
+            "-o",
+            "OUT.map",
+        ],
+    ),
+    (
+        "prune_calib_inf",
+        &[
+            "prune",
+            "examples/tiny_mlp.snn",
+            "--passes",
+            "prune(method=sbc, sparsity=0.5)",
+            "--calib",
+            "tests/bad_inputs/input_inf.npy",
+            "-o",
+            "OUT.snn",
+        ],
+    ),
+    // A bundle's paths stay inside its folder.
+    ("regress_bundle_outside", &["regress", "tests/bad_inputs/bundle_outside"]),
+    // Sample ranges past the end of the input are refused, not clamped.
+    (
+        "run_samples_past_the_end",
+        &[
+            "trace",
+            "record",
+            "examples/tiny_mlp.snn",
+            "--input",
+            "examples/tiny_input.npy",
+            "--samples",
+            "0..1000000000000",
+            "-o",
+            "OUT.dir",
+        ],
+    ),
+    ("passes_duplicate_argument", &["check", "examples/tiny_mlp.snn", "--passes", "quantize(bits=4, bits=8)"]),
     // Targets: syntax, validation, and sizes checked against --max-memory before allocation.
     ("target_huge_mesh", &["target", "show", "tests/bad_inputs/target_huge_mesh.ron"]),
     ("target_absurd_max_neurons", &["target", "show", "tests/bad_inputs/target_absurd_max_neurons.ron"]),
@@ -105,6 +176,7 @@ const CASES: &[(&str, &[&str])] = &[
     ("target_unknown_field", &["target", "show", "tests/bad_inputs/target_unknown_field.ron"]),
     ("target_empty", &["target", "show", "tests/bad_inputs/target_empty.ron"]),
     ("target_unknown_preset", &["target", "show", "loihi3"]),
+    ("target_overflowing_sizes", &["target", "show", "tests/bad_inputs/target_overflowing_sizes.ron"]),
     // Found by fuzzing: a multi-byte character before a `:` made the field lookup panic.
     ("target_multibyte_before_colon", &["target", "show", "tests/bad_inputs/target_multibyte_before_colon.ron"]),
     (
@@ -158,7 +230,7 @@ fn check_case(name: &str, args: &[&str], dir: &Path, failures: &mut Vec<String>)
     let args: Vec<String> =
         args.iter().map(|a| if a.starts_with("OUT") { out.display().to_string() } else { a.to_string() }).collect();
     let o = Command::new(env!("CARGO_BIN_EXE_spikeforge")).args(&args).current_dir(&root).output().unwrap();
-    let err = String::from_utf8_lossy(&o.stderr).replace(&dir.display().to_string(), "$TMP");
+    let err = redact_fingerprints(&String::from_utf8_lossy(&o.stderr).replace(&dir.display().to_string(), "$TMP"));
     if o.status.code() != Some(2) {
         failures.push(format!("{name}: exit code {:?}, stderr:\n{err}", o.status.code()));
     }
@@ -169,6 +241,28 @@ fn check_case(name: &str, args: &[&str], dir: &Path, failures: &mut Vec<String>)
         failures.push(format!("{name}: left an output file behind"));
     }
     insta::assert_snapshot!(name, err);
+}
+
+/// Replaces 16-hex-digit core-map fingerprints (they change with any compiler change) by
+/// `<fingerprint>`.
+fn redact_fingerprints(text: &str) -> String {
+    let mut out = String::new();
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        let is_fp = word.len() == 16 && word.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
+        out.push_str(if is_fp { "<fingerprint>" } else { word.as_str() });
+        word.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
 }
 
 #[test]
@@ -286,7 +380,179 @@ fn corrupt_core_maps_fail_cleanly_with_exit_code_two() {
     let g = good.display().to_string();
     let wrong_input = ["simulate", &g, "--input", "examples/digits_mlp/input.npy", "--output", "OUT"];
     check_case("map_input_wrong_shape", &wrong_input, dir.path(), &mut failures);
+    let nan = ["simulate", &g, "--input", "tests/bad_inputs/input_nan.npy", "--output", "OUT"];
+    check_case("simulate_input_nan", &nan, dir.path(), &mut failures);
     let small = ["simulate", &g, "--input", "examples/tiny_input.npy", "--output", "OUT", "--max-memory", "1K"];
     check_case("map_over_small_max_memory", &small, dir.path(), &mut failures);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Compiles `examples/tiny_mlp.snn` for `test_2x2` into `dir/name` with extra arguments.
+fn compile_tiny(dir: &Path, name: &str, extra: &[&str]) -> PathBuf {
+    let path = dir.join(name);
+    let o = Command::new(env!("CARGO_BIN_EXE_spikeforge"))
+        .args(["compile", "examples/tiny_mlp.snn", "--target", "test_2x2", "-o"])
+        .arg(&path)
+        .args(extra)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    path
+}
+
+/// Simulates `map` on the tiny input: Ok(output bytes) on exit 0, Err(exit code, stderr).
+fn simulate_tiny(map: &Path, out: &Path) -> Result<Vec<u8>, (Option<i32>, String)> {
+    let _ = std::fs::remove_file(out);
+    let o = Command::new(env!("CARGO_BIN_EXE_spikeforge"))
+        .arg("simulate")
+        .arg(map)
+        .args(["--input", "examples/tiny_input.npy", "--output"])
+        .arg(out)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    match o.status.code() {
+        Some(0) => Ok(std::fs::read(out).unwrap()),
+        code => Err((code, String::from_utf8_lossy(&o.stderr).into_owned())),
+    }
+}
+
+/// A damaged map is never silently run: 100 seeded single-byte corruptions anywhere in a
+/// compiled map are each refused (exit 2, no panic) or give the uncorrupted map's output.
+#[test]
+fn single_byte_corruptions_are_refused_or_harmless() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = compile_tiny(dir.path(), "good.map", &[]);
+    let out = dir.path().join("y.npy");
+    let expected = simulate_tiny(&good, &out).expect("the compiled map simulates");
+    let bytes = std::fs::read(&good).unwrap();
+    let bad = dir.path().join("bad.map");
+    // SplitMix64, seeded: the same positions on every run.
+    let mut state = 0x5eed_u64;
+    let mut next = || {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    let (mut refused, mut harmless, mut wrong) = (0, 0, Vec::new());
+    for _ in 0..100 {
+        let at = (next() % bytes.len() as u64) as usize;
+        let flip = (next() % 255 + 1) as u8;
+        let mut b = bytes.clone();
+        b[at] ^= flip;
+        std::fs::write(&bad, &b).unwrap();
+        match simulate_tiny(&bad, &out) {
+            Ok(y) if y == expected => harmless += 1,
+            Ok(_) => wrong.push(format!("byte {at} ^ {flip:#04x}: exit 0 with different spikes")),
+            Err((Some(2), err)) if !err.contains("panicked") => refused += 1,
+            Err((code, err)) => wrong.push(format!("byte {at} ^ {flip:#04x}: exit {code:?}: {err}")),
+        }
+    }
+    assert!(wrong.is_empty(), "{} refused, {} harmless, wrong:\n{}", refused, harmless, wrong.join("\n"));
+}
+
+/// Trailing bytes, a map concatenated with itself, and a truncated trailer are refused.
+#[test]
+fn map_framing_is_consumed_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = compile_tiny(dir.path(), "good.map", &[]);
+    let bytes = std::fs::read(&good).unwrap();
+    let cases: [(&str, Vec<u8>); 3] = [
+        ("map_trailing_junk", [bytes.as_slice(), b"junk"].concat()),
+        ("map_concatenated", [bytes.as_slice(), bytes.as_slice()].concat()),
+        ("map_trailer_cut", bytes[..bytes.len() - 3].to_vec()),
+    ];
+    let mut failures = Vec::new();
+    for (name, data) in &cases {
+        let path = dir.path().join(format!("{name}.map"));
+        std::fs::write(&path, data).unwrap();
+        let p = path.display().to_string();
+        let args = ["simulate", &p, "--input", "examples/tiny_input.npy", "--output", "OUT"];
+        check_case(name, &args, dir.path(), &mut failures);
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Statistics of another build of the map (same cores and usage, other coefficients) are
+/// refused by `report`: the stats carry the map's fingerprint.
+#[test]
+fn report_refuses_stats_of_another_build() {
+    let dir = tempfile::tempdir().unwrap();
+    let map = compile_tiny(dir.path(), "a.map", &[]);
+    let other = compile_tiny(dir.path(), "b.map", &["--dt", "0.002"]);
+    assert_ne!(std::fs::read(&map).unwrap(), std::fs::read(&other).unwrap());
+    let stats = dir.path().join("b.json");
+    let o = Command::new(env!("CARGO_BIN_EXE_spikeforge"))
+        .arg("simulate")
+        .arg(&other)
+        .args(["--input", "examples/tiny_input.npy", "--output"])
+        .arg(dir.path().join("y.npy"))
+        .arg("--stats")
+        .arg(&stats)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (m, s) = (map.display().to_string(), stats.display().to_string());
+    let mut failures = Vec::new();
+    check_case("report_stats_of_another_build", &["report", &m, "--stats", &s, "-o", "OUT.html"], dir.path(), &mut failures);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Runs `args` (`$D` is replaced by a temporary folder holding copies of the tiny model and
+/// input) and requires exit 2, the copies unchanged and no new file; snapshots stderr.
+fn check_paths_case(name: &str, args: &[&str], failures: &mut Vec<String>) {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display().to_string();
+    let model = std::fs::read(root.join("examples/tiny_mlp.snn")).unwrap();
+    let input = std::fs::read(root.join("examples/tiny_input.npy")).unwrap();
+    std::fs::write(dir.path().join("m.snn"), &model).unwrap();
+    std::fs::write(dir.path().join("x.npy"), &input).unwrap();
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(dir.path().join("x.npy"), dir.path().join("link.npy")).unwrap();
+        std::fs::hard_link(dir.path().join("m.snn"), dir.path().join("hard.snn")).unwrap();
+    }
+    let args: Vec<String> = args.iter().map(|a| a.replace("$D", &d)).collect();
+    let o = Command::new(env!("CARGO_BIN_EXE_spikeforge")).args(&args).current_dir(&root).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).replace(&d, "$TMP");
+    if o.status.code() != Some(2) {
+        failures.push(format!("{name}: exit code {:?}, stderr:\n{err}", o.status.code()));
+    }
+    if std::fs::read(dir.path().join("m.snn")).unwrap() != model
+        || std::fs::read(dir.path().join("x.npy")).unwrap() != input
+    {
+        failures.push(format!("{name}: an input was overwritten"));
+    }
+    let n_files = std::fs::read_dir(dir.path()).unwrap().count();
+    if n_files != 4 {
+        failures.push(format!("{name}: {n_files} files in the folder, expected the 4 inputs"));
+    }
+    insta::assert_snapshot!(name, err);
+}
+
+/// An output path that is an input, or that two outputs share, is refused before any work.
+#[test]
+#[cfg(unix)]
+fn outputs_never_overwrite_inputs_or_each_other() {
+    let cases: &[(&str, &[&str])] = &[
+        ("output_is_the_model", &["compile", "$D/m.snn", "--target", "test_2x2", "-o", "$D/m.snn"]),
+        ("output_is_the_model_by_hard_link", &["convert", "$D/m.snn", "-o", "$D/hard.snn"]),
+        ("output_is_the_input", &["run", "$D/m.snn", "--input", "$D/x.npy", "-o", "$D/x.npy"]),
+        ("output_is_the_input_by_symlink", &["run", "$D/m.snn", "--input", "$D/x.npy", "-o", "$D/./link.npy"]),
+        (
+            "two_outputs_one_path",
+            &["compile", "$D/m.snn", "--target", "test_2x2", "-o", "$D/m.map", "--report", "$D/m.map"],
+        ),
+        ("two_outputs_one_path_run", &["run", "$D/m.snn", "--input", "$D/x.npy", "-o", "$D/s.npy", "--stats", "$D/s.npy"]),
+    ];
+    let mut failures = Vec::new();
+    for (name, args) in cases {
+        check_paths_case(name, args, &mut failures);
+    }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -37,6 +37,23 @@ pub enum ArrayError {
     FileTooLarge { path: PathBuf, bytes: u64, limit: u64 },
     #[error("{path}: cannot write: {source}")]
     Write { path: PathBuf, source: std::io::Error },
+    #[error("{path}: the value at {position} is {value}; inputs must be finite numbers")]
+    NonFinite { path: PathBuf, value: f64, position: String },
+}
+
+/// Refuses an input array holding NaN or ±∞ (a NaN membrane never recovers), naming the
+/// first such value as `[sample, step, index]` (index within the step, flattened) for
+/// arrays `[N, T, ...]`, else by its flat index.
+pub fn check_finite_input(a: &NdArray<f64>, path: &Path) -> Result<(), ArrayError> {
+    let Some(i) = a.data.iter().position(|v| !v.is_finite()) else { return Ok(()) };
+    let position = if a.shape.len() >= 2 {
+        let per_step: usize = a.shape[2..].iter().product();
+        let per_sample = per_step * a.shape[1];
+        format!("[sample {}, step {}, index {}]", i / per_sample, i % per_sample / per_step, i % per_step)
+    } else {
+        format!("[{i}]")
+    };
+    Err(ArrayError::NonFinite { path: path.into(), value: a.data[i], position })
 }
 
 /// Reads a `.npy` file as f64.
@@ -85,6 +102,13 @@ pub fn parse_npy_f64(bytes: &[u8], path: &Path, limits: &Limits) -> Result<NdArr
     }
     if available < item * n as u64 {
         return Err(ArrayError::Truncated { path: path.into(), expected: item * n as u64, got: available });
+    }
+    if available > item * n as u64 {
+        return Err(fmt_err(format!(
+            "{} bytes after the {} bytes of data its header declares (a damaged or concatenated file)",
+            available - item * n as u64,
+            item * n as u64
+        )));
     }
     let order = npy.order();
     let descr = ts.to_string();
@@ -164,6 +188,9 @@ fn check_shape_strides(text: &[u8]) -> Result<(), String> {
     for (at, _) in text.match_indices("shape") {
         let rest = text[at + "shape".len()..].trim_start_matches(['\'', '"']).trim_start();
         let Some(rest) = rest.strip_prefix(':').map(str::trim_start) else { continue };
+        if rest.starts_with('[') {
+            return Err("the shape is a list; numpy writes a tuple such as (4, 20, 16)".into());
+        }
         let Some(tuple) = rest.strip_prefix('(').and_then(|r| r.split_once(')')).map(|(t, _)| t) else { continue };
         let dims: Option<Vec<u64>> =
             tuple.split(',').map(str::trim).filter(|d| !d.is_empty()).map(|d| d.parse().ok()).collect();

@@ -12,8 +12,20 @@
 //! | core positions of a target (chips × tiles × cores per tile) | `B / BYTES_PER_CORE_POSITION` and at most 2^24 |
 //! | unrolled synapses of a model to map (convolutions over positions) | `B / BYTES_PER_SYNAPSE` |
 //!
+//! | nodes of one NIR file, at every nesting level, and at most one per 48 bytes of the file | [`MAX_NIR_NODES`] |
+//! | edges of one NIR file, all graphs, and at most one per 2 bytes of the file | [`MAX_NIR_EDGES`] |
+//!
 //! Limits that are not about memory (2^24 core positions, 32-bit weights) live with the
 //! types they protect (`spikeforge_targets::validate`).
+//!
+//! **What the budget does not bound.** Each limit applies to one allocation a file can ask
+//! for, checked before it is made. The process as a whole is not metered: a model of many
+//! tensors each within `B / 8` elements, the executor's per-sample state, the mapper's
+//! intermediate matrices and the simulator's queues add up, so peak memory can be several
+//! times `B` (a probe with `B` = 512 MB peaked at 1.2 GB). A `.snn` file's `full([...])`
+//! tensors are each checked against the limit before they are allocated, but all of them
+//! are built before the graph is verified. Cap the process with the operating system
+//! (`ulimit -v`, cgroups) where that matters.
 
 use spikeforge_targets::{CoreMap, TargetSpec};
 
@@ -24,6 +36,26 @@ pub struct Limits {
     pub max_tensor_elements: usize,
     /// Largest number of neurons (elements) a node may produce per time step.
     pub max_node_elements: usize,
+}
+
+/// Most nodes one NIR file may hold (all nesting levels): the bound on work when HDF5
+/// hard links make one group a child of many parents.
+pub const MAX_NIR_NODES: usize = 1 << 16;
+
+/// Most edges one NIR file may hold (all graphs).
+pub const MAX_NIR_EDGES: usize = 1 << 22;
+
+/// Most characters of a string read from a file that a message quotes.
+pub const MAX_QUOTED_CHARS: usize = 64;
+
+/// `s` for quoting in a message: at most [`MAX_QUOTED_CHARS`] characters (then `…` and the
+/// full length), control characters escaped, so a 16 MiB string is not echoed whole.
+pub fn excerpt(s: &str) -> String {
+    let mut out: String = s.chars().take(MAX_QUOTED_CHARS).flat_map(char::escape_debug).collect();
+    if s.chars().nth(MAX_QUOTED_CHARS).is_some() {
+        out.push_str(&format!("… ({} bytes)", s.len()));
+    }
+    out
 }
 
 /// Default memory budget: 4 GiB.

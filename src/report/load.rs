@@ -6,11 +6,12 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use spikeforge_compiler::arrays::read_npy_f64;
-use spikeforge_compiler::limits::Limits;
+use spikeforge_compiler::limits::{excerpt, Limits};
 use spikeforge_simulator::{EnergyPj, SimStats, StepRow};
 use spikeforge_targets::coremap::CoreMap;
 
 use super::Raster;
+use crate::outputs::MAP_FINGERPRINT_KEY;
 
 /// Reads a file after checking its size against the memory budget.
 fn read_bounded(path: &Path, max_bytes: u64) -> Result<Vec<u8>> {
@@ -25,28 +26,51 @@ fn read_bounded(path: &Path, max_bytes: u64) -> Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))
 }
 
-/// The stats JSON of `spikeforge simulate --stats`.
-pub fn read_stats(path: &Path, max_bytes: u64) -> Result<SimStats> {
+/// The stats JSON of `spikeforge simulate --stats` and the fingerprint of the map it ran.
+pub fn read_stats(path: &Path, max_bytes: u64) -> Result<(SimStats, Option<String>)> {
     let bytes = read_bounded(path, max_bytes)?;
-    serde_json::from_slice(&bytes).map_err(|e| {
+    let not_stats = |e: serde_json::Error| {
         anyhow::anyhow!(
             "{}: not a stats file of `spikeforge simulate --stats` (line {}, column {}: {e})",
             path.display(),
             e.line(),
             e.column()
         )
-    })
+    };
+    let mut value: serde_json::Value = serde_json::from_slice(&bytes).map_err(not_stats)?;
+    let fingerprint = match value.as_object_mut().and_then(|o| o.remove(MAP_FINGERPRINT_KEY)) {
+        None => None,
+        Some(serde_json::Value::String(f)) => Some(f),
+        Some(other) => bail!("{}: `{MAP_FINGERPRINT_KEY}` is {other}, not a string", path.display()),
+    };
+    let stats = serde_json::from_value(value).map_err(not_stats)?;
+    Ok((stats, fingerprint))
 }
 
-/// Refuses statistics that were not produced by simulating `map`: target, model, every
-/// core's usage and the spiking populations must agree.
-pub fn check_stats_match(stats: &SimStats, map: &CoreMap, stats_file: &str, map_file: &str) -> Result<()> {
+/// Refuses statistics that were not produced by simulating `map`: the map's fingerprint
+/// must be the one recorded in the stats (a rebuilt map differs even when its shape does
+/// not), and target, model, every core's usage and the spiking populations must agree.
+pub fn check_stats_match(
+    stats: &SimStats,
+    fingerprint: Option<&str>,
+    map: &CoreMap,
+    stats_file: &str,
+    map_file: &str,
+) -> Result<()> {
     let differ = |what: String| -> Result<()> {
         bail!(
             "{stats_file}: these statistics are of a different core map than {map_file}: {what} \
              (write them with `spikeforge simulate {map_file} --stats {stats_file}`)"
         )
     };
+    let expected = map.fingerprint();
+    match fingerprint {
+        None => return differ(format!("the stats record no `{MAP_FINGERPRINT_KEY}`; the map's is {expected}")),
+        Some(f) if f != expected => {
+            return differ(format!("map fingerprint `{}` in the stats, {expected} of the map", excerpt(f)))
+        }
+        Some(_) => {}
+    }
     if stats.target != map.target.name {
         return differ(format!("target `{}` in the stats, `{}` in the map", stats.target, map.target.name));
     }
@@ -237,3 +261,4 @@ pub fn raster_from_output(
         source: format!("output spikes of sample {sample} from {file} (the output population only)"),
     })
 }
+

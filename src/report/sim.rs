@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use anyhow::{bail, Result};
-use spikeforge_compiler::arrays::{read_npy_f64, NdArray};
+use spikeforge_compiler::arrays::NdArray;
 use spikeforge_compiler::limits::Limits;
 use spikeforge_simulator::{simulate, NumericMode, SimOptions, SimResult, SimStats, StepRow};
 use spikeforge_targets::coremap::CoreMap;
@@ -22,7 +22,7 @@ pub struct Simulated {
 
 /// Reads `[N, T, *input_shape]` and checks it fits the map's input population.
 pub fn read_input(path: &Path, map: &CoreMap, limits: &Limits) -> Result<NdArray<f64>> {
-    let x = read_npy_f64(path, limits)?;
+    let x = crate::inputs::read_samples(path, &None, limits)?;
     let in_shape = &map.populations[map.input as usize].shape;
     let n_in: usize = in_shape.iter().product();
     let ok = x.shape.len() >= 2 && (&x.shape[2..] == in_shape.as_slice() || x.shape[2..] == [n_in]);

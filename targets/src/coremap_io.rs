@@ -17,16 +17,36 @@ pub enum CoreMapError {
     Invalid { file: String, reason: String },
 }
 
+/// Bytes after the payload: its length (u64) and the CRC-32 of everything before the CRC.
+const TRAILER_BYTES: usize = 12;
+
 impl CoreMap {
-    /// Signature, version, then the postcard encoding.
+    /// Signature, version, the postcard encoding, then a trailer holding the payload's
+    /// length (u64 LE) and the CRC-32 (IEEE) of all preceding bytes (u32 LE). Any single
+    /// corrupted byte, a truncation, trailing bytes or a concatenation is detected.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = CORE_MAP_MAGIC.to_vec();
         out.extend_from_slice(&self.version.to_le_bytes());
-        out.extend(postcard::to_allocvec(self).expect("core maps always serialise"));
+        let payload = postcard::to_allocvec(self).expect("core maps always serialise");
+        out.extend_from_slice(&payload);
+        out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+        let crc = crc32fast::hash(&out);
+        out.extend_from_slice(&crc.to_le_bytes());
         out
     }
 
-    /// Decodes and validates; `file` names the source in messages.
+    /// A short identifier of this map's bytes (FNV-1a 64 of [`CoreMap::to_bytes`], 16 hex
+    /// digits), written into stats, traces and reports so that they can be checked against
+    /// the map they describe.
+    pub fn fingerprint(&self) -> String {
+        let hash = self.to_bytes().iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+            (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+        format!("{hash:016x}")
+    }
+
+    /// Checks the framing, decodes the whole payload (no byte left over) and validates;
+    /// `file` names the source in messages.
     pub fn from_bytes(bytes: &[u8], file: &str) -> Result<CoreMap, CoreMapError> {
         let n = CORE_MAP_MAGIC.len();
         if bytes.len() < n + 4 || &bytes[..n] != CORE_MAP_MAGIC {
@@ -36,8 +56,32 @@ impl CoreMap {
         if found != CORE_MAP_VERSION {
             return Err(CoreMapError::Version { file: file.into(), found, expected: CORE_MAP_VERSION });
         }
-        let map: CoreMap = postcard::from_bytes(&bytes[n + 4..])
-            .map_err(|e| CoreMapError::Decode { file: file.into(), reason: e.to_string() })?;
+        let decode = |reason: String| CoreMapError::Decode { file: file.into(), reason };
+        if bytes.len() < n + 4 + TRAILER_BYTES {
+            return Err(decode(format!("{} bytes, too short to hold a map and its checksum", bytes.len())));
+        }
+        let (body, crc_bytes) = bytes.split_at(bytes.len() - 4);
+        let (framed, len_bytes) = body.split_at(body.len() - 8);
+        let declared_len = u64::from_le_bytes(len_bytes.try_into().expect("8 bytes"));
+        let payload = &framed[n + 4..];
+        if declared_len != payload.len() as u64 {
+            return Err(decode(format!(
+                "the trailer declares a {declared_len}-byte payload but the file holds {} bytes between \
+                 header and trailer (truncated, extended or concatenated)",
+                payload.len()
+            )));
+        }
+        let stored = u32::from_le_bytes(crc_bytes.try_into().expect("4 bytes"));
+        let computed = crc32fast::hash(body);
+        if stored != computed {
+            return Err(decode(format!(
+                "checksum mismatch (stored {stored:08x}, computed {computed:08x}): the file was damaged"
+            )));
+        }
+        let (map, rest): (CoreMap, &[u8]) = postcard::take_from_bytes(payload).map_err(|e| decode(e.to_string()))?;
+        if !rest.is_empty() {
+            return Err(decode(format!("{} bytes after the encoded map", rest.len())));
+        }
         map.validate().map_err(|reason| CoreMapError::Invalid { file: file.into(), reason })?;
         Ok(map)
     }

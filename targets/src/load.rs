@@ -19,8 +19,10 @@ fn options() -> ron::Options {
     ron::Options::default().with_default_extension(Extensions::IMPLICIT_SOME)
 }
 
-/// Parse RON text into an unvalidated spec.
+/// Parse RON text into an unvalidated spec. A UTF-8 byte-order mark (which some editors
+/// write) is skipped.
 pub fn parse_spec(text: &str, file_name: &str) -> Result<TargetSpec, TargetError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     options().from_str::<TargetSpec>(text).map_err(|e| {
         let (line, column) = (e.position.line, e.position.col);
         let mut message = e.code.to_string();
@@ -111,6 +113,13 @@ fn field_before(text: &str, line: usize, column: usize) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_byte_order_mark_is_skipped() {
+        let text = crate::preset_text("test_2x2").expect("a preset");
+        let spec = parse_spec(&format!("\u{feff}{text}"), "bom.ron").expect("a BOM is not a syntax error");
+        assert_eq!(spec, parse_spec(text, "plain.ron").unwrap());
+    }
 
     #[test]
     fn field_before_finds_the_field_being_written() {

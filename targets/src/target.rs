@@ -172,7 +172,12 @@ impl Target {
         self.sum(|k| k.max_neurons as u64 * k.neuron_state_bits as u64)
     }
 
+    /// Σ over cores of `f(core type)`. Validation bounds every per-core memory figure
+    /// (below 2^39 bits) and the core count (2^24), so the total fits in a `u64`; it is
+    /// computed in `u128` and saturates rather than wrap should those bounds ever change.
     fn sum(&self, f: impl Fn(&CoreSpec) -> u64) -> u64 {
-        self.cores_per_type().iter().zip(&self.spec.core_types).map(|(&n, k)| n as u64 * f(k)).sum()
+        let total: u128 =
+            self.cores_per_type().iter().zip(&self.spec.core_types).map(|(&n, k)| n as u128 * f(k) as u128).sum();
+        u64::try_from(total).unwrap_or(u64::MAX)
     }
 }

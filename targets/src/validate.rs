@@ -3,7 +3,11 @@
 //! The rules are the invariants later code relies on without re-checking: positive sizes
 //! and counts, widths the arithmetic supports (weights ≤ 32 bits, state ≤ 62), a core
 //! type for every named tile or slot, at least one core (at most [`MAX_CORES`] positions), a synapse row of one synapse fits in
-//! every core, finite non-negative energies, a positive clock.
+//! every core, sizes within [`MAX_SYNAPSE_MEMORY_BITS`] and [`MAX_BITS_PER_ITEM`] so that
+//! every total over the chip fits in a `u64`, energies finite in `0..=`[`MAX_ENERGY_PJ`]
+//! (static power in `0..=`[`MAX_STATIC_POWER_MW`]), a clock in
+//! [`MIN_CLOCK_MHZ`]`..=`[`MAX_CLOCK_MHZ`]. Within these ranges every total and energy a
+//! run can produce is a finite number.
 
 use std::collections::HashSet;
 
@@ -13,6 +17,21 @@ use crate::memory;
 
 /// Most cores a target may have (`CoreId` is a `u32`; tables are allocated per core).
 pub const MAX_CORES: u64 = 1 << 24;
+/// Largest synapse memory of one core: 2^36 bits (8 GiB), far above any chip. With at most
+/// [`MAX_CORES`] cores the chip's total stays below 2^60 bits.
+pub const MAX_SYNAPSE_MEMORY_BITS: u64 = 1 << 36;
+/// Largest per-neuron state and synapse word width in bits.
+pub const MAX_BITS_PER_ITEM: u32 = 1 << 16;
+/// Largest neuron state of one core (`max_neurons × neuron_state_bits`): 2^38 bits. With
+/// synapse memory, one core holds below 2^39 bits and a chip of [`MAX_CORES`] below 2^63.
+pub const MAX_NEURON_MEMORY_BITS: u64 = 1 << 38;
+/// Largest energy of one event (synaptic op, neuron update, spike, hop): 1 µJ.
+pub const MAX_ENERGY_PJ: f64 = 1e6;
+/// Largest static power of one chip: 1 kW.
+pub const MAX_STATIC_POWER_MW: f64 = 1e6;
+/// Clock range: 1 kHz to 100 GHz.
+pub const MIN_CLOCK_MHZ: f64 = 1e-3;
+pub const MAX_CLOCK_MHZ: f64 = 1e5;
 
 struct Checker {
     problems: Vec<Problem>,
@@ -47,11 +66,17 @@ impl Checker {
         }
     }
 
-    fn energy(&mut self, field: &str, v: Option<f64>) {
+    fn energy(&mut self, field: &str, v: Option<f64>, max: f64) {
         if let Some(x) = v {
-            if !x.is_finite() || x < 0.0 {
-                self.report(field, x.to_string(), "must be a finite number ≥ 0 (write None when unknown)");
+            if !(x.is_finite() && (0.0..=max).contains(&x)) {
+                self.report(field, x.to_string(), format!("must be a number in 0..={max:e} (write None when unknown)"));
             }
+        }
+    }
+
+    fn at_most(&mut self, field: &str, v: u64, max: u64, what: &str) {
+        if v > max {
+            self.report(field, v.to_string(), format!("must be at most {max} ({what})"));
         }
     }
 }
@@ -97,18 +122,22 @@ pub fn validate(spec: &TargetSpec) -> Vec<Problem> {
         DecayFormat::Linear { leak_bits } => c.range("numerics.decay.leak_bits", leak_bits, 1, num.state_bits.max(1)),
     }
 
-    if !(spec.timing.clock_mhz.is_finite() && spec.timing.clock_mhz > 0.0) {
-        c.report("timing.clock_mhz", spec.timing.clock_mhz.to_string(), "must be a finite number > 0");
+    if !(MIN_CLOCK_MHZ..=MAX_CLOCK_MHZ).contains(&spec.timing.clock_mhz) {
+        c.report(
+            "timing.clock_mhz",
+            spec.timing.clock_mhz.to_string(),
+            format!("must be a number in {MIN_CLOCK_MHZ:e}..={MAX_CLOCK_MHZ:e} (1 kHz to 100 GHz)"),
+        );
     }
 
     let e = &spec.energy;
-    c.energy("energy.synop_pj", e.synop_pj);
-    c.energy("energy.neuron_update_pj", e.neuron_update_pj);
-    c.energy("energy.spike_out_pj", e.spike_out_pj);
-    c.energy("energy.hop_ew_pj", e.hop_ew_pj);
-    c.energy("energy.hop_ns_pj", e.hop_ns_pj);
-    c.energy("energy.chip_hop_pj", e.chip_hop_pj);
-    c.energy("energy.static_power_mw", e.static_power_mw);
+    c.energy("energy.synop_pj", e.synop_pj, MAX_ENERGY_PJ);
+    c.energy("energy.neuron_update_pj", e.neuron_update_pj, MAX_ENERGY_PJ);
+    c.energy("energy.spike_out_pj", e.spike_out_pj, MAX_ENERGY_PJ);
+    c.energy("energy.hop_ew_pj", e.hop_ew_pj, MAX_ENERGY_PJ);
+    c.energy("energy.hop_ns_pj", e.hop_ns_pj, MAX_ENERGY_PJ);
+    c.energy("energy.chip_hop_pj", e.chip_hop_pj, MAX_ENERGY_PJ);
+    c.energy("energy.static_power_mw", e.static_power_mw, MAX_STATIC_POWER_MW);
 
     check_core_types(&mut c, spec);
     check_layout(&mut c, spec);
@@ -149,8 +178,22 @@ fn check_core_types(c: &mut Checker, spec: &TargetSpec) {
                 ),
             );
         }
+        c.at_most(&f("neuron_state_bits"), k.neuron_state_bits as u64, MAX_BITS_PER_ITEM as u64, "bits per neuron");
+        let neuron_bits = k.max_neurons as u64 * k.neuron_state_bits as u64;
+        if neuron_bits > MAX_NEURON_MEMORY_BITS {
+            c.report(
+                f("max_neurons"),
+                k.max_neurons.to_string(),
+                format!(
+                    "× neuron_state_bits = {neuron_bits} bits of neuron state, above the {MAX_NEURON_MEMORY_BITS} \
+                     (2^38) supported per core"
+                ),
+            );
+        }
         c.positive(&f("synapse_memory_bits"), k.synapse_memory_bits);
+        c.at_most(&f("synapse_memory_bits"), k.synapse_memory_bits, MAX_SYNAPSE_MEMORY_BITS, "2^36 bits, 8 GiB per core");
         c.positive(&f("synapse_word_bits"), k.synapse_word_bits as u64);
+        c.at_most(&f("synapse_word_bits"), k.synapse_word_bits as u64, MAX_BITS_PER_ITEM as u64, "bits per word");
         c.positive(&f("in_axons"), k.in_axons as u64);
         c.positive(&f("out_axons"), k.out_axons as u64);
         c.positive_opt(&f("max_destination_cores"), k.max_destination_cores);

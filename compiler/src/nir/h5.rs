@@ -74,6 +74,15 @@ pub(super) fn translate(source: &str, object: &str, e: H5Error) -> NirError {
     let file = source.to_string();
     let object = object.to_string();
     match e {
+        // A read this large cannot be a short file: the reader followed an address that is
+        // undefined (all ones), as soft and external links, which NIR never writes, leave it.
+        H5Error::Format(FormatError::UnexpectedEof { expected, .. }) if expected >= 1 << 62 => NirError::Corrupt {
+            file,
+            object,
+            detail: "names an object at an undefined address: a soft or external HDF5 link (NIR files \
+                     hold hard links only) or a corrupt address"
+                .into(),
+        },
         H5Error::Format(FormatError::SignatureNotFound) => NirError::NotHdf5 { file },
         H5Error::Format(FormatError::UnexpectedEof { expected, available }) => NirError::Truncated {
             file,

@@ -171,6 +171,9 @@ impl<'s> Parser0<'s> {
                     return Err(SpecError::new(format!("expected `=` after `{}`", key.value), at..at + 1));
                 };
                 let (r3, v) = self.value(r3)?;
+                if args.iter().any(|(k, _): &(Spanned<String>, _)| k.value == key.value) {
+                    return Err(SpecError::new(format!("`{}` is given twice", key.value), key.span));
+                }
                 args.push((key, v));
                 let (r3, _) = ws(r3).expect("whitespace never fails");
                 if let Some(r4) = r3.strip_prefix(',') {
