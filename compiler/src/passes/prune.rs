@@ -46,8 +46,8 @@
 //! solution ranks weights by importance per SOP saved, `score_w / c_w` (the method's score:
 //! LAMP's for lamp/slamp/sbc, |w| for magnitude), and removes them in that order until
 //! `s` of the calibration SOPs are gone; the layer sparsities follow from where the weights
-//! fell. Weights whose input never fired cost nothing and stay. `sbc` takes its per-layer
-//! counts from this selection.
+//! fell. Weights whose input never fired cost nothing and stay. `sbc` takes each row's count
+//! from this selection and, within the row, prunes by OBS loss per SOP saved.
 use std::collections::HashMap;
 
 use rayon::prelude::*;
@@ -187,13 +187,15 @@ fn count(n: usize, s: f64) -> usize {
 /// `hinv` (a pruned index is swapped to the end), so each downdate touches only the
 /// `m × m` block of the `m` weights still in play, in contiguous rows: removing 80 % of a
 /// row costs about a third of the full-matrix downdates. Ties in the loss go to the lowest
-/// original index.
-pub fn obs_prune_row(w: &mut [f64], hinv: &mut [f64], target: usize) {
+/// original index. With `cost` (`allocate=sops`: each weight's SOPs), the weight of least
+/// loss per SOP saved goes first; a weight of cost 0 only when nothing else is left.
+pub fn obs_prune_row(w: &mut [f64], hinv: &mut [f64], target: usize, cost: Option<&[f64]>) {
     let d = w.len();
     let target = target.min(d);
     // Position k holds original index perm[k]; positions 0..m are unpruned.
     let mut perm: Vec<usize> = (0..d).collect();
     let mut wp = w.to_vec();
+    let per_sop = |k: usize, perm: &[usize]| cost.map_or(1.0, |c| c[perm[k]]);
     let mut m = d;
     let mut done = 0;
     let mut k = 0;
@@ -210,7 +212,8 @@ pub fn obs_prune_row(w: &mut [f64], hinv: &mut [f64], target: usize) {
         let mut best: Option<(f64, usize, usize)> = None;
         for k in 0..m {
             let hqq = hinv[k * d + k];
-            let loss = if hqq > 0.0 { wp[k] * wp[k] / (2.0 * hqq) } else { f64::INFINITY };
+            let c = per_sop(k, &perm);
+            let loss = if hqq > 0.0 && c > 0.0 { wp[k] * wp[k] / (2.0 * hqq) / c } else { f64::INFINITY };
             let better = match best {
                 None => true,
                 Some((b, _, orig)) => loss < b || (loss == b && perm[k] < orig),
@@ -397,17 +400,19 @@ impl Pass for Prune {
             keyed.iter().map(|w| lamp_scores(w)).collect()
         };
         let mut sops_line = None;
+        let mut costs: Option<Vec<Vec<f64>>> = None;
         let selected: Vec<Vec<usize>> = if self.allocate_sops {
             let (_, verified) = calib_data.as_ref().expect("needs calibration");
             let totals = totals.as_ref().expect("computed for allocate=sops");
-            let costs: Vec<Vec<f64>> = layers
+            let c: Vec<Vec<f64>> = layers
                 .iter()
                 .map(|&n| {
                     let input = verified.shape(graph.inputs(n)[0]).dims().to_vec();
                     sop_costs(graph.op(n), &input, verified.shape(n).dims(), &totals[&n])
                 })
                 .collect();
-            let (sel, removed, total) = select_by_sops(&weights, &layer_scores, &costs, self.sparsity[0]);
+            let (sel, removed, total) = select_by_sops(&weights, &layer_scores, &c, self.sparsity[0]);
+            costs = Some(c);
             sops_line = Some(format!(
                 "allocate=sops: removes {removed:.1} of {total:.1} calibration SOPs per sample ({:.1} %)",
                 100.0 * removed / total.max(f64::MIN_POSITIVE)
@@ -444,9 +449,20 @@ impl Pass for Prune {
             if self.method == Method::Sbc {
                 let h = &hessians[&n];
                 let d = h.d;
-                // The layer's count spread over its rows as evenly as whole numbers allow.
+                // The layer's count spread over its rows as evenly as whole numbers allow, or,
+                // under a SOP budget, each row's share of the selection.
                 let (k, nr) = (selected[l].len(), rows[l].max(1));
-                let target = |r: usize| (k * (r + 1)) / nr - (k * r) / nr;
+                let mut per_row = vec![0usize; nr];
+                for &i in &selected[l] {
+                    per_row[(i / d).min(nr - 1)] += 1;
+                }
+                let target = |r: usize| {
+                    if costs.is_some() {
+                        per_row[r]
+                    } else {
+                        (k * (r + 1)) / nr - (k * r) / nr
+                    }
+                };
                 let hinvs: Vec<Vec<f64>> =
                     h.h.iter()
                         .map(|m| {
@@ -460,7 +476,8 @@ impl Pass for Prune {
                 // Rows are independent (each starts from its own Hessian's inverse): in parallel.
                 w[..rows[l] * d].par_chunks_mut(d).enumerate().for_each(|(r, row)| {
                     let mut hinv = hinvs[h.row_matrix[r]].clone();
-                    obs_prune_row(row, &mut hinv, target(r));
+                    let cost = costs.as_ref().map(|c| &c[l][r * d..(r + 1) * d]);
+                    obs_prune_row(row, &mut hinv, target(r), cost);
                 });
             } else {
                 for &i in &selected[l] {
@@ -597,7 +614,7 @@ mod tests {
         let q = (0..3).min_by(|&a, &b| losses[a].total_cmp(&losses[b])).unwrap();
         let mut w = w0;
         let mut hinv = hinv0.clone();
-        obs_prune_row(&mut w, &mut hinv, 1);
+        obs_prune_row(&mut w, &mut hinv, 1, None);
         assert_eq!(w[q], 0.0);
         let r: Vec<usize> = (0..3).filter(|&i| i != q).collect();
         let (a, b, c) = (h[r[0] * 3 + r[0]], h[r[0] * 3 + r[1]], h[r[1] * 3 + r[1]]);
@@ -616,7 +633,7 @@ mod tests {
         // Two removed: the survivor i gets w_i + (H_iS w_S) / H_ii.
         let mut w2 = w0;
         let mut hinv2 = hinv0;
-        obs_prune_row(&mut w2, &mut hinv2, 2);
+        obs_prune_row(&mut w2, &mut hinv2, 2, None);
         let i = (0..3).find(|&i| w2[i] != 0.0).unwrap();
         let s: f64 = (0..3).filter(|&j| j != i).map(|j| h[i * 3 + j] * w0[j]).sum();
         assert!((w2[i] - (w0[i] + s / h[i * 3 + i])).abs() < 1e-12, "{w2:?}");
@@ -627,7 +644,7 @@ mod tests {
         let h = [2.0, 0.0, 0.0, 2.0];
         let mut hinv = [0.5, 0.0, 0.0, 0.5];
         let mut w = [0.0, 1.0];
-        obs_prune_row(&mut w, &mut hinv, 1);
+        obs_prune_row(&mut w, &mut hinv, 1, None);
         assert_eq!(w, [0.0, 1.0]);
         let _ = h;
     }
