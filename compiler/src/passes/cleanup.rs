@@ -76,6 +76,25 @@ fn no_input(graph: &Graph, g: &Group, ch: usize) -> bool {
     })
 }
 
+/// The record of structured pruning that later passes read: per unobserved channel group,
+/// the channels with no input in any source and no output in any use (what `prune` with
+/// svs/sca/criticality leaves, and what `cleanup` deletes when the group is complete). A
+/// training pass that keeps these rows, biases and uses at exactly 0 keeps them pruned.
+pub fn removed_channels(graph: &Graph, verified: &crate::ir::Verified) -> Vec<(Group, Vec<usize>)> {
+    fanout::groups(graph, verified)
+        .into_iter()
+        .filter(|g| !g.observed && !g.uses.is_empty())
+        .map(|g| {
+            let c = g.channels;
+            let dead: Vec<usize> = (0..c)
+                .filter(|&ch| no_input(graph, &g, ch) && g.uses.iter().all(|u| fanout::use_is_zero(graph, u, ch, c)))
+                .collect();
+            (g, dead)
+        })
+        .filter(|(_, dead)| !dead.is_empty())
+        .collect()
+}
+
 fn shrink(graph: &mut Graph, g: &Group, keep: &[usize]) {
     let c = g.channels;
     for &s in &g.sources {
@@ -117,15 +136,14 @@ impl Pass for Cleanup {
         let mut report = PassReport::new("cleanup");
         let (mut neurons_removed, mut channels_removed) = (0usize, 0usize);
         // Removing channel c of one group deletes only zero weights of its neighbours and
-        // leaves their channel counts alone, so every group's test can be made on the current
-        // graph, one group after another.
-        for g in fanout::groups(graph, &verified) {
-            if !g.complete || g.observed || g.uses.is_empty() {
+        // leaves their channel counts alone, so every group's test, made on the graph before
+        // any removal, still holds when its turn comes.
+        for (g, dead) in removed_channels(graph, &verified) {
+            if !g.complete {
                 continue;
             }
             let c = g.channels;
-            let dead = |ch: usize| no_input(graph, &g, ch) && g.uses.iter().all(|u| fanout::use_is_zero(graph, u, ch, c));
-            let mut keep: Vec<usize> = (0..c).filter(|&ch| !dead(ch)).collect();
+            let mut keep: Vec<usize> = (0..c).filter(|ch| !dead.contains(ch)).collect();
             if keep.is_empty() {
                 keep.push(0);
             }
