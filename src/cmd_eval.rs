@@ -46,18 +46,39 @@ pub struct Args {
     pub limits: LimitArgs,
 }
 
-/// Zero weights ÷ all weights, and Σ weights × bits (32 for unquantized layers).
-fn weight_figures(graph: &Graph, bits: &[(String, u32)]) -> (f64, u64) {
-    let (mut zeros, mut total, mut weight_bits) = (0usize, 0usize, 0u64);
-    for n in graph.node_ids() {
-        if let Some(w) = graph.op(n).weight() {
-            zeros += w.numel() - w.nnz();
-            total += w.numel();
-            let b = bits.iter().rev().find(|(name, _)| name == graph.name(n)).map_or(32, |(_, b)| *b);
-            weight_bits += w.numel() as u64 * b as u64;
+/// Weights of a model: how many are stored, how many are nonzero, and the bits the nonzero
+/// ones take (32 per weight of an unquantized layer, else its `bits`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WeightCounts {
+    pub stored: usize,
+    pub nonzero: usize,
+    pub nonzero_bits: u64,
+}
+
+impl WeightCounts {
+    pub fn of(graph: &Graph, bits: &[(String, u32)]) -> WeightCounts {
+        let mut c = WeightCounts { stored: 0, nonzero: 0, nonzero_bits: 0 };
+        for n in graph.node_ids() {
+            if let Some(w) = graph.op(n).weight() {
+                let b = bits.iter().rev().find(|(name, _)| name == graph.name(n)).map_or(32, |(_, b)| *b);
+                c.stored += w.numel();
+                c.nonzero += w.nnz();
+                c.nonzero_bits += w.nnz() as u64 * u64::from(b);
+            }
+        }
+        c
+    }
+
+    /// Connection sparsity against `original`: weights that are zero or were deleted (by
+    /// `cleanup`) ÷ the original model's weights, so that shrinking a model does not hide
+    /// its pruning.
+    pub fn sparsity_against(&self, original: &WeightCounts) -> f64 {
+        if original.stored == 0 {
+            0.0
+        } else {
+            1.0 - self.nonzero as f64 / original.stored as f64
         }
     }
-    (if total == 0 { 0.0 } else { zeros as f64 / total as f64 }, weight_bits)
 }
 
 pub fn run(a: Args) -> Result<()> {
@@ -80,7 +101,7 @@ pub fn run(a: Args) -> Result<()> {
     let labels = read_labels(&a.labels, &a.samples, n, exec.output_len(), &limits)?;
     let before = exec.run(&x.data, n, t, a.threads);
     let acc_before = accuracy(&predictions(&before.output, n, t, before.output_len), &labels);
-    let (sparsity_before, bits_before) = weight_figures(&graph, &[]);
+    let original = WeightCounts::of(&graph, &[]);
 
     let mut bits = Vec::new();
     let after: RunResult = if a.passes.passes.is_some() {
@@ -96,7 +117,9 @@ pub fn run(a: Args) -> Result<()> {
     let acc = accuracy(&predictions(&after.output, n, t, after.output_len), &labels);
     let mismatch = before.output.iter().zip(&after.output).filter(|(p, q)| p != q).count() as f64
         / before.output.len().max(1) as f64;
-    let (sparsity, weight_bits) = weight_figures(&graph, &bits);
+    let after_counts = WeightCounts::of(&graph, &bits);
+    let (sparsity, sparsity_before) = (after_counts.sparsity_against(&original), original.sparsity_against(&original));
+    let (weight_bits, bits_before) = (after_counts.nonzero_bits, original.nonzero_bits);
     let sops = after.sops_weight_layers() as f64 / n as f64;
     let mut hw_line = String::new();
     let hardware = match &a.target {
@@ -130,8 +153,14 @@ pub fn run(a: Args) -> Result<()> {
         sops,
         before.sops_weight_layers() as f64 / n as f64
     );
-    println!("connection sparsity            {:.4} (before {:.4})", sparsity, sparsity_before);
-    println!("weight memory                  {} bits (before {})", weight_bits, bits_before);
+    println!(
+        "connection sparsity            {:.4} (before {:.4}; zero or deleted weights of the original {})",
+        sparsity, sparsity_before, original.stored
+    );
+    println!(
+        "weight memory                  {} bits in {} nonzero weights (before {} bits in {})",
+        weight_bits, after_counts.nonzero, bits_before, original.nonzero
+    );
     if !hw_line.is_empty() {
         println!("{hw_line}");
     }
@@ -147,6 +176,10 @@ pub fn run(a: Args) -> Result<()> {
             "sops_weight_layers_per_sample": sops,
             "sops_weight_layers_per_sample_before": before.sops_weight_layers() as f64 / n as f64,
             "connection_sparsity": sparsity,
+            "connection_sparsity_before": sparsity_before,
+            "weights_original": original.stored,
+            "weights_stored": after_counts.stored,
+            "weights_nonzero": after_counts.nonzero,
             "weight_bits_total": weight_bits,
             "weight_bits_total_before": bits_before,
             "hardware": hardware,

@@ -8,6 +8,7 @@ use anyhow::{bail, Context, Result};
 use spikeforge_compiler::passes::mask::{export_masks, MaskFormat};
 use spikeforge_compiler::{nir, text};
 
+use crate::cmd_eval::WeightCounts;
 use crate::model::{self, Format};
 use crate::options::{DynamicsArgs, LimitArgs};
 use crate::pipeline::PassArgs;
@@ -50,8 +51,20 @@ pub fn run(a: Args) -> Result<()> {
     let limits = a.limits.limits();
     let dynamics = a.dynamics.dynamics();
     let (mut graph, mut verified, _) = model::load(&a.model, &limits)?;
+    let original = WeightCounts::of(&graph, &[]);
     let calib = a.passes.calibration(&graph, &verified, None, dynamics, &limits)?;
     let reports = a.passes.apply(&mut graph, &mut verified, calib.as_ref(), dynamics, &limits)?;
+    let bits: Vec<(String, u32)> = reports.iter().flat_map(|r| r.weight_bits.iter().cloned()).collect();
+    let after = WeightCounts::of(&graph, &bits);
+    println!(
+        "weights: {} nonzero of {} stored, {} in the original model: connection sparsity {:.4}; {} bits in nonzero weights (before {})",
+        after.nonzero,
+        after.stored,
+        original.stored,
+        after.sparsity_against(&original),
+        after.nonzero_bits,
+        original.nonzero_bits
+    );
     if let (Some(path), Some(format)) = (&a.output, out_format) {
         match format {
             Format::Nir => nir::write_nir(&graph, path).map_err(anyhow::Error::new),

@@ -1,6 +1,8 @@
-//! The `prune` pass on the golden digits MLP: exact sparsity per layer and globally,
-//! SLAMP's reductions to LAMP, and accuracy of every method at 50/70/80/90 % sparsity
-//! (calibrate on samples 0..120, evaluate on 120..360). Run with `--nocapture` for the table.
+//! The `prune` pass on the golden digits models: exact sparsity per layer and globally,
+//! SLAMP's reductions to LAMP, SOP costs, and accuracy and SOPs of every method at
+//! 50/70/90 % (unstructured; by weights and by SOPs) and 25/50/75 % (structured), and of
+//! ReScaW's γ choices at 4 and 2 bits (calibrate on samples 0..120, evaluate on 120..360).
+//! Run with `--nocapture` for the tables.
 
 use std::path::{Path, PathBuf};
 
@@ -11,9 +13,10 @@ use spikeforge_compiler::limits::Limits;
 use spikeforge_compiler::nir::read_nir;
 use spikeforge_compiler::passes::{build_pipeline, run_pipeline, Calibration, PassContext, PassReport};
 
-fn dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/golden/digits_mlp")
+fn dir_of(case: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/golden").join(case)
 }
+
 
 struct Data {
     graph: Graph,
@@ -25,11 +28,15 @@ struct Data {
 }
 
 fn load() -> Data {
+    load_case("digits_mlp")
+}
+
+fn load_case(case: &str) -> Data {
     let limits = Limits::default();
-    let graph = read_nir(&dir().join("model.nir"), &limits).unwrap();
-    let x = read_npy_f64(&dir().join("input.npy"), &limits).unwrap();
-    let labels = read_npy_f64(&dir().join("labels.npy"), &limits).unwrap().data;
-    let (n, t, len) = (x.shape[0], x.shape[1], x.shape[2]);
+    let graph = read_nir(&dir_of(case).join("model.nir"), &limits).unwrap();
+    let x = read_npy_f64(&dir_of(case).join("input.npy"), &limits).unwrap();
+    let labels = read_npy_f64(&dir_of(case).join("labels.npy"), &limits).unwrap().data;
+    let (n, t, len) = (x.shape[0], x.shape[1], x.shape[2..].iter().product());
     Data { graph, x: x.data, labels, n, t, len }
 }
 
@@ -43,6 +50,10 @@ impl Data {
         }
     }
     fn accuracy(&self, g: &Graph, samples: std::ops::Range<usize>) -> f64 {
+        self.accuracy_and_sops(g, samples).0
+    }
+    /// Accuracy and weight-layer SOPs per sample.
+    fn accuracy_and_sops(&self, g: &Graph, samples: std::ops::Range<usize>) -> (f64, f64) {
         let limits = Limits::default();
         let v = g.verify(&limits).unwrap();
         let exec = Executor::new(g, &v, Dynamics::default(), &limits).unwrap();
@@ -65,7 +76,7 @@ impl Data {
                 best as f64 == self.labels[samples.start + s]
             })
             .count();
-        correct as f64 / c.n_samples as f64
+        (correct as f64 / c.n_samples as f64, r.sops_weight_layers() as f64 / c.n_samples as f64)
     }
 }
 
@@ -158,14 +169,15 @@ fn slamp_reduces_to_lamp() {
     assert_ne!(weights(&slamp), weights(&lamp));
 }
 
-#[test]
-fn accuracy_table_on_digits_mlp() {
-    let d = load();
-    assert_eq!(d.n, 360);
+/// Accuracy (and SOPs per sample) of every unstructured method, by weights and by SOPs.
+fn unstructured_table(d: &Data, case: &str) -> std::collections::HashMap<(String, String), (f64, f64)> {
     let calib = d.calib(0..120);
-    let dense = d.accuracy(&d.graph, 120..360);
-    println!("digits_mlp, calibration 0..120, evaluation 120..360; dense accuracy {:.1} %", 100.0 * dense);
-    println!("{:<26} {:>7} {:>7} {:>7} {:>7}", "method", "50 %", "70 %", "80 %", "90 %");
+    let (dense, dense_sops) = d.accuracy_and_sops(&d.graph, 120..360);
+    println!(
+        "{case}, calibration 0..120, evaluation 120..360; dense accuracy {:.1} %, {dense_sops:.0} SOPs/sample",
+        100.0 * dense
+    );
+    println!("{:<30} {:>16} {:>16} {:>16}", "method (accuracy, SOPs kept)", "50 %", "70 %", "90 %");
     let methods = [
         ("magnitude (per layer)", "method=magnitude"),
         ("magnitude (global)", "method=magnitude, scope=global"),
@@ -173,29 +185,111 @@ fn accuracy_table_on_digits_mlp() {
         ("slamp", "method=slamp"),
         ("sbc (LAMP allocation)", "method=sbc"),
         ("sbc (per layer)", "method=sbc, scope=layer"),
+        ("magnitude, allocate=sops", "method=magnitude, scope=global, allocate=sops"),
+        ("lamp, allocate=sops", "method=lamp, allocate=sops"),
+        ("slamp, allocate=sops", "method=slamp, allocate=sops"),
+        ("sbc, allocate=sops", "method=sbc, allocate=sops"),
     ];
-    let mut at80 = std::collections::HashMap::new();
+    let mut out = std::collections::HashMap::new();
     for (label, args) in methods {
-        let mut row = format!("{label:<26}");
-        for s in [0.5, 0.7, 0.8, 0.9] {
-            let (g, reports) = prune(&d.graph, &format!("prune({args}, sparsity={s})"), Some(&calib));
-            let acc = d.accuracy(&g, 120..360);
-            row += &format!(" {:>6.1}%", 100.0 * acc);
-            if s == 0.8 {
-                at80.insert(label, acc);
-                if label.starts_with("sbc (LAMP") {
-                    println!("  {}", reports[0].lines.join("\n  "));
-                }
-            }
+        let mut row = format!("{label:<30}");
+        for s in [0.5, 0.7, 0.9] {
+            let (g, _) = prune(&d.graph, &format!("prune({args}, sparsity={s})"), Some(&calib));
+            let (acc, sops) = d.accuracy_and_sops(&g, 120..360);
+            row += &format!("  {:>5.1}% {:>6.1}%", 100.0 * acc, 100.0 * sops / dense_sops);
+            out.insert((label.to_string(), s.to_string()), (acc, sops));
         }
         println!("{row}");
     }
+    out
+}
+
+#[test]
+fn accuracy_table_on_digits_mlp() {
+    let d = load();
+    assert_eq!(d.n, 360);
+    let t = unstructured_table(&d, "digits_mlp");
+    let at = |m: &str, s: &str| t[&(m.to_string(), s.to_string())];
     assert!(
-        at80["sbc (LAMP allocation)"] >= at80["magnitude (per layer)"],
-        "sbc {} < magnitude {} at 80 %",
-        at80["sbc (LAMP allocation)"],
-        at80["magnitude (per layer)"]
+        at("sbc (LAMP allocation)", "0.7").0 >= at("magnitude (per layer)", "0.7").0,
+        "sbc {:?} < magnitude {:?} at 70 %",
+        at("sbc (LAMP allocation)", "0.7"),
+        at("magnitude (per layer)", "0.7")
     );
+}
+
+/// On a conv net, counting weights keeps the busy early synapses: the SOP budget removes
+/// more synaptic operations at the same fraction.
+#[test]
+fn accuracy_table_on_digits_cnn_and_the_sop_budget() {
+    let d = load_case("digits_cnn");
+    let t = unstructured_table(&d, "digits_cnn");
+    let at = |m: &str| t[&(m.to_string(), "0.7".to_string())];
+    for m in ["lamp", "slamp", "sbc"] {
+        let short = if m == "sbc" { "sbc (LAMP allocation)" } else { m };
+        let (by_weights, by_sops) = (at(short), at(&format!("{m}, allocate=sops")));
+        assert!(by_weights.1 > by_sops.1, "{m}: (accuracy, SOPs) by weights {by_weights:?} vs by SOPs {by_sops:?}");
+    }
+}
+
+/// The SOP costs the `allocate=sops` budget counts are exactly the executor's SOPs: their
+/// sum over nonzero weights, times the samples, is each layer's Effective_ACs count.
+#[test]
+fn sop_costs_are_the_executors_count() {
+    use spikeforge_compiler::passes::sop_cost::layer_sop_costs;
+    for case in ["digits_mlp", "digits_cnn"] {
+        let d = load_case(case);
+        let calib = d.calib(0..40);
+        let limits = Limits::default();
+        let v = d.graph.verify(&limits).unwrap();
+        let layers: Vec<_> = d.graph.node_ids().filter(|&n| d.graph.op(n).weight().is_some()).collect();
+        let ctx = PassContext { limits: &limits, dynamics: Dynamics::default(), calib: Some(&calib) };
+        let costs = layer_sop_costs(&d.graph, &v, &layers, &calib, &ctx).unwrap();
+        let r = Executor::new(&d.graph, &v, Dynamics::default(), &limits).unwrap().run(
+            &calib.data,
+            calib.n_samples,
+            calib.n_steps,
+            2,
+        );
+        for &n in &layers {
+            let w = d.graph.op(n).weight().unwrap().data();
+            let sum: f64 = w.iter().zip(&costs[&n]).filter(|(w, _)| **w != 0.0).map(|(_, c)| c).sum();
+            let exec = r.nodes.iter().find(|s| s.name == d.graph.name(n)).unwrap().sops as f64;
+            assert!((sum * 40.0 - exec).abs() < 1e-6 * exec.max(1.0), "{case} `{}`: {} vs {exec}", d.graph.name(n), sum * 40.0);
+        }
+    }
+}
+
+/// ReScaW post-training: γ = mean|W| clips every weight above the mean; the default γ
+/// keeps the accuracy of uniform quantization at 4 bits.
+#[test]
+fn rescaw_gamma_table() {
+    for case in ["digits_mlp", "digits_cnn"] {
+        let d = load_case(case);
+        let dense = d.accuracy(&d.graph, 120..360);
+        println!("{case}: ReScaW γ, per channel, evaluation 120..360; dense {:.1} %", 100.0 * dense);
+        println!("{:<24} {:>7} {:>7}", "γ", "4 bit", "2 bit");
+        let mut acc = std::collections::HashMap::new();
+        for (label, q) in [
+            ("uniform (symmetric)", "scheme=uniform"),
+            ("rescaw γ = mean", "scheme=rescaw, gamma=mean"),
+            ("rescaw γ = p99", "scheme=rescaw, gamma=p99"),
+            ("rescaw γ = mse", "scheme=rescaw, gamma=mse"),
+            ("rescaw (default γ)", "scheme=rescaw"),
+        ] {
+            let mut row = format!("{label:<24}");
+            for bits in [4, 2] {
+                let (g, _) = prune(&d.graph, &format!("quantize(bits={bits}, {q}, granularity=channel)"), None);
+                let a = d.accuracy(&g, 120..360);
+                acc.insert((label, bits), a);
+                row += &format!(" {:>6.1}%", 100.0 * a);
+            }
+            println!("{row}");
+        }
+        let default4 = acc[&("rescaw (default γ)", 4)];
+        assert!(default4 >= acc[&("uniform (symmetric)", 4)] - 0.02, "{case}: {acc:?}");
+        assert!(default4 > acc[&("rescaw γ = mean", 4)] + 0.1, "{case}: {acc:?}");
+    }
 }
 
 /// A hidden neuron with no inputs (zero row and bias) and no outputs (zero column) is
@@ -339,16 +433,24 @@ fn structured_pruning_on_digits_mlp() {
     assert!(rep[0].lines[0].contains("removed"), "{:?}", rep[0].lines);
     assert_eq!(exec_out(&cleaned, 0..120).output, exec_out(&g, 0..120).output);
 
-    let base = d.accuracy(&d.graph, 120..360);
-    println!("structured, digits_mlp, calib 0..120, eval 120..360; dense {:.1} %", 100.0 * base);
-    println!("{:<14} {:>7} {:>7} {:>7} {:>7}", "method", "50 %", "70 %", "80 %", "90 %");
-    for m in ["svs", "sca", "criticality"] {
-        let mut row = format!("{m:<14}");
-        for s in [0.5, 0.7, 0.8, 0.9] {
-            let (g, _) = prune(&d.graph, &format!("prune(method={m}, sparsity={s})"), Some(&calib));
-            row += &format!(" {:>6.1}%", 100.0 * d.accuracy(&g, 120..360));
+    for case in ["digits_mlp", "digits_cnn"] {
+        let d = load_case(case);
+        let calib = d.calib(0..120);
+        let base = d.accuracy(&d.graph, 120..360);
+        println!("structured, {case}, calib 0..120, eval 120..360; dense {:.1} %", 100.0 * base);
+        println!("{:<14} {:>7} {:>7} {:>7}", "method", "25 %", "50 %", "75 %");
+        for m in ["svs", "sca", "criticality"] {
+            let mut row = format!("{m:<14}");
+            for s in [0.25, 0.5, 0.75] {
+                let (g, _) = prune(&d.graph, &format!("prune(method={m}, sparsity={s})"), Some(&calib));
+                let acc = d.accuracy(&g, 120..360);
+                if s == 0.25 {
+                    assert!(acc > base - 0.25, "{case} {m} at 25 %: {acc} (dense {base})");
+                }
+                row += &format!(" {:>6.1}%", 100.0 * acc);
+            }
+            println!("{row}");
         }
-        println!("{row}");
     }
 }
 

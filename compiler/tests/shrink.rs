@@ -4,68 +4,23 @@
 use std::path::{Path, PathBuf};
 
 use spikeforge_compiler::arrays::read_npy_f64;
-use spikeforge_compiler::exec::{Dynamics, Executor};
+use spikeforge_compiler::exec::Dynamics;
 use spikeforge_compiler::ir::{Graph, Op, Tensor};
 use spikeforge_compiler::limits::Limits;
 use spikeforge_compiler::nir::read_nir;
 use spikeforge_compiler::passes::mask::{export_masks, read_masks};
-use spikeforge_compiler::passes::{build_pipeline, run_pipeline, Calibration, PassContext, PassReport};
+use spikeforge_compiler::passes::{build_pipeline, run_pipeline, Calibration, PassContext};
 use spikeforge_compiler::summary::Summary;
 use spikeforge_compiler::text::parse_snn;
 
-/// Deterministic uniform numbers in [0, 1) (64-bit LCG, top bits).
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> f64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn tensor(&mut self, dims: &[usize], lo: f64, hi: f64) -> Tensor {
-        let n = dims.iter().product();
-        // multiples of 1/64: exact in the text format
-        Tensor::new(dims.to_vec(), (0..n).map(|_| ((lo + (hi - lo) * self.next()) * 64.0).round() / 64.0).collect())
-            .unwrap()
-    }
-}
-
-/// A tensor as a nested `.snn` list.
-fn lit(t: &Tensor) -> String {
-    fn go(dims: &[usize], data: &[f64]) -> String {
-        if dims.is_empty() {
-            return format!("{:?}", data[0]);
-        }
-        let per = data.len() / dims[0];
-        let items: Vec<String> = (0..dims[0]).map(|i| go(&dims[1..], &data[i * per..(i + 1) * per])).collect();
-        format!("[{}]", items.join(", "))
-    }
-    go(t.dims(), t.data())
-}
-
-fn run(g: &Graph, x: &[f64], n: usize, t: usize) -> spikeforge_compiler::exec::RunResult {
-    let limits = Limits::default();
-    let v = g.verify(&limits).unwrap_or_else(|e| panic!("{e:?}"));
-    Executor::new(g, &v, Dynamics::default(), &limits).unwrap().run(x, n, t, 2)
-}
-
-fn passes(g: &Graph, spec: &str, calib: Option<&Calibration>) -> (Graph, Vec<PassReport>) {
-    let limits = Limits::default();
-    let mut g = g.clone();
-    let p = build_pipeline(spec).unwrap_or_else(|e| panic!("{spec}: {}", e.render(spec)));
-    let ctx = PassContext { limits: &limits, dynamics: Dynamics::default(), calib };
-    let r = run_pipeline(&mut g, &p, &ctx).unwrap_or_else(|e| panic!("{spec}: {e}"));
-    (g, r)
-}
+mod nets;
+use nets::{dims, lit, passes, run, Lcg};
 
 /// (neurons, unrolled nonzero synapses, stored weights) as `check` prints them.
 fn summary(g: &Graph) -> (u64, u64, u64) {
     let v = g.verify(&Limits::default()).unwrap();
     let s = Summary::new(g, &v);
     (s.neurons(), s.synapses(), s.weights_stored())
-}
-
-fn dims(g: &Graph, node: &str) -> Vec<usize> {
-    g.op(g.find(node).unwrap()).weight().unwrap().dims().to_vec()
 }
 
 /// Layout of the small conv net.
@@ -144,8 +99,7 @@ fn conv_net(net: Net) -> Graph {
 }
 
 fn random_input(n: usize, t: usize, len: usize, seed: u64) -> Vec<f64> {
-    let mut r = Lcg(seed);
-    (0..n * t * len).map(|_| if r.next() < 0.35 { 1.0 } else { 0.0 }).collect()
+    nets::random_input(n, t, len, seed, 0.35)
 }
 
 #[test]

@@ -1,14 +1,15 @@
 //! Structured (channel / neuron) pruning for `prune(method=svs|sca|criticality, …)`.
 //!
-//! Candidates: a weight layer L (Affine, Linear, Conv) whose only consumer is a spiking or
-//! integrating neuron node N whose only input is L, where N does not feed an Output node
-//! (output neurons are classes and are never pruned). A channel is output row / filter c of
-//! L and neuron channel c of N (a dense layer: one neuron; conv: its `H×W` positions).
-//! In each layer `round(s·C)` channels go (at least one stays). Removing a channel zeroes
-//! its weight row / filter and bias in L, and its outgoing columns (dense consumer, also
-//! behind a Flatten) or input slice (conv consumer with `groups = 1`, also behind pooling) in
-//! every weight layer N reaches through nodes private to it (`fanout.rs`), so that `cleanup`
-//! can delete the channel afterwards. Neuron parameters are untouched.
+//! Candidates: the channel groups of `fanout.rs` that their source layers can silence (not
+//! observed: no Output or Input reads them, so output neurons — the classes — are never
+//! pruned) and that a neuron node carries. A channel is output row / filter c of every
+//! source and neuron channel c of every neuron node in the group (a dense layer: one
+//! neuron; conv: its `H×W` positions); in a residual net channels tied by an addition are
+//! one group spanning both branches, scored as the sum of their scores in each neuron node.
+//! In each group `round(s·C)` channels go (at least one stays). Removing a channel zeroes
+//! its row / filter and bias in every source and its weights in every use (columns of a
+//! dense consumer, also behind a Flatten; input slice of a conv consumer, also behind
+//! pooling), so that `cleanup` can delete it. Neuron parameters are untouched.
 //!
 //! Scores come from one calibration run of the unpruned graph ([`ChannelProbe`]); the
 //! pre-reset membrane potential `u[t]` is recomputed in the probe from N's summed input with
@@ -17,20 +18,32 @@
 //!   Jacobi SVD) of the channel's time-averaged spike map (`H×W` for conv, `1×1` for dense:
 //!   rank 1 if it spiked at all), averaged over the batch. Ties are broken by the summed
 //!   spike count, then by channel index.
-//! - `sca`: mean over batch and time of `‖U_pre-reset‖₁` over the channel's positions.
+//! - `sca` (Li et al. 2024, *spiking channel activity*): the channel's spiking activity, its
+//!   mean firing rate over batch, time and positions (spikes per neuron per step). An
+//!   earlier reading scored mean `|U_pre-reset|`, which ranks a channel held far below rest
+//!   by a negative bias, and never spiking, as the most important; the paper scores what
+//!   the channel emits. Non-spiking neurons (LI, I, CubaLI) emit their potential: `|v|`.
 //! - `criticality`: `c = E_x[max over positions (1/T) Σ_t g′(u[t] − θ)]`,
 //!   `g′(x) = (α/2) / (1 + (π α x / 2)²)`, α = 2. Selection: prune `k + m` channels of lowest
 //!   L1 filter magnitude, `m = round(margin·C)` (the extra **margin**, default
 //!   `margin=0.1`, capped so that at least one channel stays), then regenerate the `m` most
 //!   critical of them (scores from the dense network), so exactly `k` go.
 //!   Non-spiking neurons (LI, I, CubaLI) use their potential; θ = their threshold, else 0.
+//!   A channel that emitted nothing over the whole calibration set scores 0 and counts as
+//!   magnitude 0 in the selection (so it goes first and is never regenerated): g′ is
+//!   largest just below θ, so the paper's score alone would rank a channel sitting just
+//!   under threshold — silent, contributing nothing downstream — among the most critical.
+//!
+//! Under every score a channel that never spikes ranks least important (svs: rank 0; sca:
+//! rate 0; criticality: 0 by the rule above), below any channel that spiked at all.
 
 use std::collections::HashMap;
 
 use super::calib::Calibration;
+use super::fanout::{groups, source_channel, zero_source_channel, zero_use, Group};
 use super::PassContext;
 use crate::exec::{Executor, NeuronCoefficients, NeuronKind, Probe, ResetRule};
-use crate::ir::{Graph, NodeId, Op, OpKind, Verified};
+use crate::ir::{Graph, NodeId, Verified};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Score {
@@ -102,14 +115,16 @@ pub struct Watched {
     pub map: (usize, usize),
     v: Vec<f64>,
     syn: Vec<f64>,
-    /// Per position, this sample: spike counts, Σ_t g′(u − θ).
+    /// Per position, this sample: spike counts (non-spiking neurons: steps with `u ≠ 0`),
+    /// Σ_t g′(u − θ).
     spikes: Vec<f64>,
     crit: Vec<f64>,
     steps: usize,
     last_sample: usize,
-    /// Per channel totals: rank sum, Σ|u|, Σ max-criticality, spike count.
+    /// Per channel totals: rank sum, Σ|output| (spikes, or a non-spiking neuron's
+    /// potential), Σ max-criticality, spike count.
     pub rank: Vec<f64>,
-    pub abs_u: Vec<f64>,
+    pub activity: Vec<f64>,
     pub crit_max: Vec<f64>,
     pub spike_total: Vec<f64>,
     pub samples: usize,
@@ -130,7 +145,7 @@ impl Watched {
             steps: 0,
             last_sample: usize::MAX,
             rank: vec![0.0; channels],
-            abs_u: vec![0.0; channels],
+            activity: vec![0.0; channels],
             crit_max: vec![0.0; channels],
             spike_total: vec![0.0; channels],
             samples: 0,
@@ -195,7 +210,7 @@ impl Watched {
                 u
             };
             let c = i / per;
-            self.abs_u[c] += u.abs();
+            self.activity[c] += output[i].abs();
             if spiking {
                 self.spikes[i] += output[i];
             } else if u != 0.0 {
@@ -210,10 +225,13 @@ impl Watched {
         self.finish_sample();
         self.last_sample = usize::MAX;
         let n = self.samples.max(1) as f64;
+        let per_step = (self.steps_total * self.map.0 * self.map.1).max(1) as f64;
         match score {
             Score::Svs => self.rank.iter().map(|r| r / n).collect(),
-            Score::Sca => self.abs_u.iter().map(|a| a / self.steps_total.max(1) as f64).collect(),
-            Score::Criticality => self.crit_max.iter().map(|c| c / n).collect(),
+            Score::Sca => self.activity.iter().map(|a| a / per_step).collect(),
+            Score::Criticality => {
+                self.crit_max.iter().zip(&self.activity).map(|(c, a)| if *a == 0.0 { 0.0 } else { c / n }).collect()
+            }
         }
     }
 }
@@ -233,66 +251,79 @@ impl Probe for ChannelProbe {
     }
 }
 
-/// `(L, N)` pairs structured pruning may act on.
-pub fn candidates(graph: &Graph) -> Vec<(NodeId, NodeId)> {
-    let mut out = Vec::new();
-    for l in graph.node_ids() {
-        if !matches!(graph.op(l), Op::Affine { .. } | Op::Linear { .. } | Op::Conv1d(_) | Op::Conv2d(_)) {
-            continue;
-        }
-        let [n] = graph.outputs(l)[..] else { continue };
-        if !graph.op(n).kind().is_neuron() || graph.inputs(n) != vec![l] {
-            continue;
-        }
-        if graph.outputs(n).iter().any(|&o| graph.op(o).kind() == OpKind::Output) {
-            continue;
-        }
-        out.push((l, n));
-    }
-    out
+/// Channel groups structured pruning may act on: the sources can silence them (not
+/// observed) and a neuron node carries them.
+pub fn candidates(graph: &Graph, verified: &Verified) -> Vec<Group> {
+    groups(graph, verified).into_iter().filter(|g| !g.observed && !g.neurons.is_empty()).collect()
 }
 
-/// Channel scores of the given pairs from one calibration run.
+/// Per group, one score per channel from one calibration run: the sum of the scores the
+/// channel has in each of the group's neuron nodes (a residual group spans both branches).
 pub fn channel_scores(
     graph: &Graph,
     verified: &Verified,
-    pairs: &[(NodeId, NodeId)],
+    groups: &[Group],
     calib: &Calibration,
     ctx: &PassContext,
     score: Score,
-) -> Result<HashMap<NodeId, Vec<f64>>, String> {
+) -> Result<Vec<Vec<f64>>, String> {
     let mut probe = ChannelProbe { nodes: HashMap::new(), reset: ctx.dynamics.reset };
-    for &(_, n) in pairs {
-        let dims = verified.shape(n).dims().to_vec();
-        let coef = NeuronCoefficients::new(graph.op(n), ctx.dynamics.dt)
-            .ok_or_else(|| format!("`{}` is not a neuron", graph.name(n)))?;
-        let map = match dims.len() {
-            1 => (1, 1),
-            2 => (1, dims[1]),
-            3 => (dims[1], dims[2]),
-            _ => return Err(format!("`{}`: shape {dims:?} is not [C], [C, L] or [C, H, W]", graph.name(n))),
-        };
-        probe.nodes.insert(n, Watched::new(coef, dims[0], map));
+    for g in groups {
+        let c = g.channels;
+        for &n in &g.neurons {
+            let dims = verified.shape(n).dims().to_vec();
+            let coef = NeuronCoefficients::new(graph.op(n), ctx.dynamics.dt)
+                .ok_or_else(|| format!("`{}` is not a neuron", graph.name(n)))?;
+            let map = match dims.len() {
+                1 => (1, dims[0] / c),
+                2 => (1, dims[1]),
+                3 => (dims[1], dims[2]),
+                _ => return Err(format!("`{}`: shape {dims:?} is not [C], [C, L] or [C, H, W]", graph.name(n))),
+            };
+            probe.nodes.entry(n).or_insert_with(|| Watched::new(coef, c, map));
+        }
     }
     let exec = Executor::new(graph, verified, ctx.dynamics, ctx.limits).map_err(|e| e.to_string())?;
     exec.run_probed(&calib.data, calib.n_samples, calib.n_steps, &mut probe);
-    Ok(probe
-        .nodes
-        .into_iter()
-        .map(|(n, mut w)| {
-            let mut s = w.scores(score);
-            if score == Score::Svs {
-                // tie-break by activity, scaled below one rank step
-                let max = w.spike_total.iter().cloned().fold(0.0, f64::max);
-                if max > 0.0 {
-                    for (v, t) in s.iter_mut().zip(&w.spike_total) {
-                        *v += 1e-3 * t / max;
-                    }
+    let mut per_node: HashMap<NodeId, Vec<f64>> = HashMap::new();
+    for (n, mut w) in probe.nodes {
+        let mut s = w.scores(score);
+        if score == Score::Svs {
+            // tie-break by activity, scaled below one rank step
+            let max = w.spike_total.iter().cloned().fold(0.0, f64::max);
+            if max > 0.0 {
+                for (v, t) in s.iter_mut().zip(&w.spike_total) {
+                    *v += 1e-3 * t / max;
                 }
             }
-            (n, s)
+        }
+        per_node.insert(n, s);
+    }
+    Ok(groups
+        .iter()
+        .map(|g| {
+            let mut total = vec![0.0; g.channels];
+            for n in &g.neurons {
+                for (t, v) in total.iter_mut().zip(&per_node[n]) {
+                    *t += v;
+                }
+            }
+            total
         })
         .collect())
+}
+
+/// L1 magnitude of each channel's incoming weights, over every source of the group.
+pub fn channel_magnitudes(graph: &Graph, group: &Group) -> Vec<f64> {
+    (0..group.channels)
+        .map(|ch| {
+            group
+                .sources
+                .iter()
+                .map(|&s| source_channel(graph.op(s), ch, group.channels).0.iter().map(|v| v.abs()).sum::<f64>())
+                .sum()
+        })
+        .collect()
 }
 
 /// Indices of the `k` lowest scores (ties by index).
@@ -305,42 +336,27 @@ pub fn lowest(scores: &[f64], k: usize) -> Vec<usize> {
 }
 
 /// Criticality selection: the `k + m` lowest by magnitude, minus the `m` most critical of them.
+/// A channel with criticality 0 (silent over the calibration set, see the module docs)
+/// counts as magnitude 0.
 pub fn criticality_select(magnitude: &[f64], crit: &[f64], k: usize, m: usize) -> Vec<usize> {
     let c = magnitude.len();
     let m = m.min(c.saturating_sub(1).saturating_sub(k));
-    let mut cand = lowest(magnitude, k + m);
+    let magnitude: Vec<f64> = magnitude.iter().zip(crit).map(|(g, c)| if *c == 0.0 { 0.0 } else { *g }).collect();
+    let mut cand = lowest(&magnitude, k + m);
     cand.sort_by(|&a, &b| crit[b].total_cmp(&crit[a]).then(a.cmp(&b)));
     let mut out: Vec<usize> = cand[m..].to_vec();
     out.sort_unstable();
     out
 }
 
-/// Zeroes channel `c` of L (row/filter and bias) and its outgoing weights in N's uses
-/// ([`super::fanout::fanout`]).
-pub fn remove_channel(graph: &mut Graph, l: NodeId, n: NodeId, c: usize, channels: usize) {
-    match graph.op_mut(l) {
-        Op::Affine { weight, bias } => {
-            let d = weight.numel() / weight.dims()[0];
-            weight.data_mut()[c * d..(c + 1) * d].fill(0.0);
-            if bias.numel() == channels {
-                bias.data_mut()[c] = 0.0;
-            }
-        }
-        Op::Linear { weight } => {
-            let d = weight.numel() / weight.dims()[0];
-            weight.data_mut()[c * d..(c + 1) * d].fill(0.0);
-        }
-        Op::Conv1d(cv) | Op::Conv2d(cv) => {
-            let d = cv.weight.numel() / cv.weight.dims()[0];
-            cv.weight.data_mut()[c * d..(c + 1) * d].fill(0.0);
-            if cv.bias.numel() == channels {
-                cv.bias.data_mut()[c] = 0.0;
-            }
-        }
-        _ => {}
+/// Zeroes channel `ch` of a group: row/filter and bias in every source, its weights in
+/// every use, so that `cleanup` can delete it.
+pub fn remove_channel(graph: &mut Graph, group: &Group, ch: usize) {
+    for &s in &group.sources {
+        zero_source_channel(graph.op_mut(s), ch, group.channels);
     }
-    for u in super::fanout::fanout(graph, n).uses {
-        super::fanout::zero_use(graph, &u, c, channels);
+    for u in &group.uses {
+        zero_use(graph, u, ch, group.channels);
     }
 }
 
@@ -377,24 +393,56 @@ mod tests {
     }
 
     /// Two IF neurons (gain 1, θ = 1, subtract reset), one sample, T = 2.
-    /// Neuron 0: inputs 0.6, 0.6 → u = 0.6, 1.2 (spikes at t=1) → Σ|u| = 1.8.
-    /// Neuron 1: inputs −0.5, 0 → u = −0.5, −0.5 → Σ|u| = 1.0; never spikes.
+    /// Neuron 0: inputs 0.6, 0.6 → u = 0.6, 1.2 (spikes at t=1): rate 1/2.
+    /// Neuron 1: inputs −0.5, 0 → u = −0.5, −0.5; never spikes: rate 0, criticality 0.
     #[test]
     fn sca_svs_criticality_by_hand_dense() {
         let mut w = Watched::new(if_neurons(2, 1.0), 2, (1, 1));
         w.step(0, &[0.6, -0.5], &[0.0, 0.0], ResetRule::Subtract);
         w.step(0, &[0.6, 0.0], &[1.0, 0.0], ResetRule::Subtract);
-        let sca = w.scores(Score::Sca);
-        assert!((sca[0] - 1.8 / 2.0).abs() < 1e-12 && (sca[1] - 0.5).abs() < 1e-12, "{sca:?}");
+        assert_eq!(w.scores(Score::Sca), vec![0.5, 0.0]);
         assert_eq!(w.scores(Score::Svs), vec![1.0, 0.0]);
         let c = w.scores(Score::Criticality);
         let want0 = (surrogate_grad(0.6 - 1.0) + surrogate_grad(1.2 - 1.0)) / 2.0;
-        let want1 = surrogate_grad(-1.5);
-        assert!((c[0] - want0).abs() < 1e-12 && (c[1] - want1).abs() < 1e-12, "{c:?}");
+        assert!((c[0] - want0).abs() < 1e-12 && c[1] == 0.0, "{c:?}");
         assert!((surrogate_grad(0.0) - 1.0).abs() < 1e-15);
         // g'(0.5) = 1 / (1 + (π/2)²)
         let g = 1.0 / (1.0 + (std::f64::consts::PI / 2.0).powi(2));
         assert!((surrogate_grad(0.5) - g).abs() < 1e-15);
+    }
+
+    /// Three LIF-like IF channels over two samples of 20 steps: channel 0 held far below rest
+    /// by a negative input (the hyperpolarised silent channel: large |u|), channel 1 firing
+    /// now and then, channel 2 creeping up to just below threshold and never crossing it
+    /// (large g′). Both silent channels rank below the firing one under every score, and
+    /// criticality's selection prunes them first even when their filters are the largest.
+    #[test]
+    fn a_channel_that_never_spikes_ranks_least_important() {
+        let mut w = Watched::new(if_neurons(3, 1.0), 3, (1, 1));
+        for sample in 0..2 {
+            let mut u1 = 0.0;
+            for t in 0..20 {
+                u1 += 0.3;
+                let fired = u1 > 1.0;
+                if fired {
+                    u1 -= 1.0;
+                }
+                // channel 2: input 0.99 then 0 forever: u = 0.99 < θ for good.
+                let x2 = if t == 0 { 0.99 } else { 0.0 };
+                w.step(sample, &[-4.0, 0.3, x2], &[0.0, if fired { 1.0 } else { 0.0 }, 0.0], ResetRule::Subtract);
+            }
+        }
+        for score in [Score::Svs, Score::Sca, Score::Criticality] {
+            let s = w.scores(score);
+            assert!(s[0] < s[1] && s[2] < s[1], "{score:?}: {s:?}");
+            assert_eq!(lowest(&s, 2), vec![0, 2], "{score:?}: {s:?}");
+        }
+        // criticality's selection: silent channels go first whatever their filter magnitude.
+        let crit = w.scores(Score::Criticality);
+        assert_eq!(criticality_select(&[5.0, 0.1, 4.0], &crit, 1, 0), vec![0]);
+        assert_eq!(criticality_select(&[5.0, 0.1, 4.0], &crit, 2, 0), vec![0, 2]);
+        // with a margin the firing channel is a candidate too, and it is the one regenerated
+        assert_eq!(criticality_select(&[5.0, 0.1, 4.0], &crit, 2, 1), vec![0, 2]);
     }
 
     /// One conv channel with a 2×2 map, two samples: rank averaged; criticality the max over
@@ -409,18 +457,21 @@ mod tests {
         assert_eq!(w.scores(Score::Svs), vec![1.5]);
         // criticality: both samples have a position at u = θ → g'(0) = 1 is the max.
         assert_eq!(w.scores(Score::Criticality), vec![1.0]);
-        // SCA: Σ|u| = 2 + 2.5 over 2 steps.
-        assert_eq!(w.scores(Score::Sca), vec![2.25]);
+        // SCA: 4 spikes over 2 steps × 4 positions.
+        assert_eq!(w.scores(Score::Sca), vec![0.5]);
     }
 
     #[test]
     fn criticality_regenerates_the_most_critical() {
         // magnitudes: channel 0..5; k = 2, m = 1 → candidates 0, 1, 2; most critical (2) is kept.
         let mag = [0.1, 0.2, 0.3, 0.4, 0.5];
-        let crit = [0.5, 0.4, 0.9, 0.0, 0.0];
+        let crit = [0.5, 0.4, 0.9, 0.1, 0.1];
         assert_eq!(criticality_select(&mag, &crit, 2, 1), vec![0, 1]);
-        let crit = [0.9, 0.4, 0.1, 0.0, 0.0];
+        let crit = [0.9, 0.4, 0.1, 0.2, 0.2];
         assert_eq!(criticality_select(&mag, &crit, 2, 1), vec![1, 2]);
+        // a silent channel (criticality 0) counts as magnitude 0
+        let crit = [0.9, 0.4, 0.1, 0.2, 0.0];
+        assert_eq!(criticality_select(&mag, &crit, 2, 1), vec![1, 4]);
         assert_eq!(lowest(&[3.0, 1.0, 2.0], 2), vec![1, 2]);
     }
 }

@@ -3,27 +3,27 @@
 //!
 //! Needs: a verified graph (typically after `prune`; structured methods leave whole channels
 //! with zero rows, bias and outgoing weights, unstructured ones may leave single neurons).
-//! Looks at each neuron node N with a source layer A and a complete fan-out (see
-//! `fanout.rs`): A is the Affine/Linear (N `[C]`) or Conv1d/Conv2d with `groups = 1` (N
-//! `[C, …]`) that is N's only input and has N as its only consumer; every path out of N runs
-//! through pooling or Flatten nodes private to N into Affine/Linear layers (channel c =
-//! columns `c·per..(c+1)·per`) or convolutions with `groups = 1` (input channel c). Channel c
-//! is removed when A's row/filter c is all zero and bias_c is 0 (no input) and every use of
-//! c has all-zero weights (no output). Removal deletes A's row/filter c and bias_c, channel
-//! c of N's parameters (stored at N's full shape, so `[c, …]` of each), and the columns /
-//! input-channel slice c of every use; pooling and Flatten have no channel parameters and
-//! their shapes follow.
-//! Left alone (never an error): grouped convolutions on either side, N feeding an Output or
-//! anything else (Scale, Delay, another neuron, a node with several inputs), cycles through
-//! A or the uses, partial flattens of the channel dimension.
+//! Works on the complete, unobserved channel groups of `fanout.rs`: every tensor sharing a
+//! channel index — a weight layer's output, the neuron nodes, pooling and Flatten after it,
+//! and, in residual nets, everything tied to it by an addition (a node with several inputs
+//! sums them), across both branches. Channel c of a group is removed when it has no input
+//! (row/filter c and bias c of every source are zero) and no output (every use of c has
+//! all-zero weights). Removal deletes row/filter c and bias c of every source, channel c of
+//! every neuron node's parameters (stored at full shape, so block c of each), and the
+//! columns / input-channel slice c of every use; pooling and Flatten have no channel
+//! parameters and their shapes follow.
+//! Left alone (never an error): groups read by an Output or fed by an Input, groups touched
+//! by grouped convolutions, Scale, Delay or partial flattens of the channel dimension,
+//! neuron parameters stored broadcast.
 //! Establishes: the graph still verifies and computes exactly the same outputs (a channel
-//! whose outgoing weights are all zero contributes nothing, whatever it does); a node is
-//! never emptied (if every channel qualifies, channel 0 stays).
+//! whose outgoing weights are all zero contributes nothing, whatever it does, and an
+//! addition only meets it in nodes of its own group); a node is never emptied (if every
+//! channel qualifies, channel 0 stays).
 
-use super::fanout::{self, Use};
+use super::fanout::{self, Group, Use};
 use super::spec::{PassSpec, SpecError};
 use super::{Pass, PassContext, PassError, PassReport};
-use crate::ir::{Graph, NodeId, Op, Tensor};
+use crate::ir::{Graph, Op, Tensor};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Cleanup;
@@ -35,13 +35,14 @@ impl Cleanup {
     }
 }
 
-/// Keeps the listed slices of the first dimension (rows, filters, neuron channels).
-fn keep_rows(t: &Tensor, keep: &[usize]) -> Tensor {
+/// Keeps the listed channels of a tensor holding `c` equal blocks, channel-major: rows or
+/// filters `[C, …]`, or a vector `[C·per]` (the first dimension shrinks in proportion).
+fn keep_channels(t: &Tensor, keep: &[usize], c: usize) -> Tensor {
     let dims = t.dims();
-    let row = t.numel() / dims[0].max(1);
-    let data: Vec<f64> = keep.iter().flat_map(|&r| t.data()[r * row..(r + 1) * row].iter().copied()).collect();
+    let block = t.numel() / c.max(1);
+    let data: Vec<f64> = keep.iter().flat_map(|&r| t.data()[r * block..(r + 1) * block].iter().copied()).collect();
     let mut shape = dims.to_vec();
-    shape[0] = keep.len();
+    shape[0] = dims[0] / c.max(1) * keep.len();
     Tensor::new(shape, data).expect("length matches")
 }
 
@@ -67,63 +68,55 @@ fn keep_in_channels(t: &Tensor, keep: &[usize]) -> Tensor {
     Tensor::new(shape, data).expect("length matches")
 }
 
-/// A neuron node cleanup may shrink: its source, its uses, its channel count.
-struct Site {
-    a: NodeId,
-    n: NodeId,
-    uses: Vec<Use>,
-    channels: usize,
+/// Whether channel `ch` of the group has no input (zero row/filter and bias in every source).
+fn no_input(graph: &Graph, g: &Group, ch: usize) -> bool {
+    g.sources.iter().all(|&s| {
+        let (row, bias) = fanout::source_channel(graph.op(s), ch, g.channels);
+        row.iter().all(|v| *v == 0.0) && bias.is_none_or(|b| b == 0.0)
+    })
 }
 
-fn sites(graph: &Graph) -> Vec<Site> {
-    graph
-        .node_ids()
-        .filter_map(|n| {
-            let channels = fanout::channels(graph, n)?;
-            let a = fanout::source(graph, n)?;
-            let f = fanout::fanout(graph, n);
-            if !f.complete || f.uses.is_empty() || f.uses.iter().any(|u| u.layer() == a) {
-                return None;
-            }
-            let shape = graph.op(n).intrinsic_output_shape()?;
-            if !graph.op(n).neuron_params().iter().all(|t| t.shape() == &shape) {
-                return None;
-            }
-            Some(Site { a, n, uses: f.uses, channels })
+/// The record of structured pruning that later passes read: per unobserved channel group,
+/// the channels with no input in any source and no output in any use (what `prune` with
+/// svs/sca/criticality leaves, and what `cleanup` deletes when the group is complete). A
+/// training pass that keeps these rows, biases and uses at exactly 0 keeps them pruned.
+pub fn removed_channels(graph: &Graph, verified: &crate::ir::Verified) -> Vec<(Group, Vec<usize>)> {
+    fanout::groups(graph, verified)
+        .into_iter()
+        .filter(|g| !g.observed && !g.uses.is_empty())
+        .map(|g| {
+            let c = g.channels;
+            let dead: Vec<usize> = (0..c)
+                .filter(|&ch| no_input(graph, &g, ch) && g.uses.iter().all(|u| fanout::use_is_zero(graph, u, ch, c)))
+                .collect();
+            (g, dead)
         })
+        .filter(|(_, dead)| !dead.is_empty())
         .collect()
 }
 
-/// Whether channel `ch` of the site has no input (zero row/filter and bias).
-fn no_input(graph: &Graph, s: &Site, ch: usize) -> bool {
-    let op = graph.op(s.a);
-    let w = op.weight().expect("a source is a weight layer");
-    let d = w.numel() / s.channels;
-    let bias = match op {
-        Op::Affine { bias, .. } => Some(bias),
-        Op::Conv1d(cv) | Op::Conv2d(cv) => Some(&cv.bias),
-        _ => None,
-    };
-    w.data()[ch * d..(ch + 1) * d].iter().all(|v| *v == 0.0) && bias.is_none_or(|b| b.data()[ch] == 0.0)
-}
-
-fn shrink(graph: &mut Graph, s: &Site, keep: &[usize]) {
-    match graph.op_mut(s.a) {
-        Op::Affine { weight, bias } => {
-            *weight = keep_rows(weight, keep);
-            *bias = keep_rows(bias, keep);
+fn shrink(graph: &mut Graph, g: &Group, keep: &[usize]) {
+    let c = g.channels;
+    for &s in &g.sources {
+        match graph.op_mut(s) {
+            Op::Affine { weight, bias } => {
+                *weight = keep_channels(weight, keep, c);
+                *bias = keep_channels(bias, keep, c);
+            }
+            Op::Linear { weight } => *weight = keep_channels(weight, keep, c),
+            Op::Conv1d(cv) | Op::Conv2d(cv) => {
+                cv.weight = keep_channels(&cv.weight, keep, c);
+                cv.bias = keep_channels(&cv.bias, keep, c);
+            }
+            _ => unreachable!("a source is a weight layer"),
         }
-        Op::Linear { weight } => *weight = keep_rows(weight, keep),
-        Op::Conv1d(cv) | Op::Conv2d(cv) => {
-            cv.weight = keep_rows(&cv.weight, keep);
-            cv.bias = keep_rows(&cv.bias, keep);
+    }
+    for &n in &g.neurons {
+        for t in graph.op_mut(n).neuron_params_mut() {
+            *t = keep_channels(t, keep, c);
         }
-        _ => unreachable!("a source is a weight layer"),
     }
-    for t in graph.op_mut(s.n).neuron_params_mut() {
-        *t = keep_rows(t, keep);
-    }
-    for u in &s.uses {
+    for u in &g.uses {
         let w = graph.op_mut(u.layer()).weight_mut().expect("a use is a weight layer");
         *w = match u {
             Use::Columns { per, .. } => keep_col_blocks(w, keep, *per),
@@ -137,36 +130,46 @@ impl Pass for Cleanup {
         "cleanup"
     }
 
-    fn run(&self, graph: &mut Graph, _ctx: &PassContext) -> Result<PassReport, PassError> {
+    fn run(&self, graph: &mut Graph, ctx: &PassContext) -> Result<PassReport, PassError> {
+        let verified =
+            graph.verify(ctx.limits).map_err(|errors| PassError::Verify { pass: "cleanup".into(), errors })?;
         let mut report = PassReport::new("cleanup");
         let (mut neurons_removed, mut channels_removed) = (0usize, 0usize);
-        // Removing channel c of one site deletes only zero weights of its neighbours, so every
-        // site's test can be made on the current graph, one site after another.
-        for s in sites(graph) {
-            let c = s.channels;
-            let dead =
-                |ch: usize| no_input(graph, &s, ch) && s.uses.iter().all(|u| fanout::use_is_zero(graph, u, ch, c));
-            let mut keep: Vec<usize> = (0..c).filter(|&ch| !dead(ch)).collect();
+        // Removing channel c of one group deletes only zero weights of its neighbours and
+        // leaves their channel counts alone, so every group's test, made on the graph before
+        // any removal, still holds when its turn comes.
+        for (g, dead) in removed_channels(graph, &verified) {
+            if !g.complete {
+                continue;
+            }
+            let c = g.channels;
+            let mut keep: Vec<usize> = (0..c).filter(|ch| !dead.contains(ch)).collect();
             if keep.is_empty() {
                 keep.push(0);
             }
             if keep.len() == c {
                 continue;
             }
-            let shape = graph.op(s.n).intrinsic_output_shape().expect("a site is a neuron node");
-            let per_channel = shape.numel() / c;
-            shrink(graph, &s, &keep);
             let removed = c - keep.len();
+            let name = g.neurons.iter().chain(&g.sources).map(|&n| graph.name(n).to_string()).next().unwrap_or_default();
+            let maps = g.neurons.iter().any(|&n| verified.shape(n).rank() > 1);
+            let per_channel: usize = g.neurons.iter().map(|&n| verified.shape(n).numel() / c).sum();
+            shrink(graph, &g, &keep);
             neurons_removed += removed * per_channel;
-            let name = graph.name(s.n);
-            if shape.rank() == 1 {
-                report.line(format!("`{name}`: removed {removed} of {c} neurons with no inputs and no outputs"));
+            let tied = if g.sources.len() > 1 {
+                let names: Vec<&str> = g.sources.iter().map(|&n| graph.name(n)).collect();
+                format!(" (sources `{}` tied by additions)", names.join("`, `"))
             } else {
+                String::new()
+            };
+            if maps {
                 channels_removed += removed;
                 report.line(format!(
-                    "`{name}`: removed {removed} of {c} channels ({} neurons) with no inputs and no outputs",
+                    "`{name}`{tied}: removed {removed} of {c} channels ({} neurons) with no inputs and no outputs",
                     removed * per_channel
                 ));
+            } else {
+                report.line(format!("`{name}`{tied}: removed {removed} of {c} neurons with no inputs and no outputs"));
             }
         }
         report.line(format!("{neurons_removed} neurons removed ({channels_removed} whole channels of maps)"));
@@ -189,8 +192,12 @@ mod tests {
         let k = keep_in_channels(&w, &[1, 2]);
         assert_eq!(k.dims(), &[2, 2, 1, 2]);
         assert_eq!(k.data(), &[2., 3., 4., 5., 8., 9., 10., 11.]);
-        let r = keep_rows(&w, &[1]);
+        let r = keep_channels(&w, &[1], 2);
         assert_eq!(r.dims(), &[1, 3, 1, 2]);
         assert_eq!(r.data(), &[6., 7., 8., 9., 10., 11.]);
+        // A vector of 3 channels × 2: keep channel 2.
+        let v = Tensor::new(vec![6], (0..6).map(f64::from).collect()).unwrap();
+        let k = keep_channels(&v, &[2], 3);
+        assert_eq!((k.dims(), k.data()), (&[2][..], &[4., 5.][..]));
     }
 }

@@ -1,25 +1,37 @@
-//! Where a neuron node's channels come from and where they go, for the passes that act on
-//! whole channels: structured pruning zeroes them (`channel.rs`), `cleanup` deletes them.
+//! Channel groups: which tensors share a channel index, where the channels come from and
+//! where they go — for the passes that act on whole channels: structured pruning zeroes
+//! them (`channel.rs`), `cleanup` deletes them.
 //!
-//! A neuron node N has shape `[C]` (dense: a channel is one neuron) or `[C, …]` (maps:
-//! channel c is the `H×W` or `L` positions of `c`). Its **source** is the one weight layer A
-//! that feeds it: Affine/Linear for `[C]`, Conv1d/Conv2d with `groups = 1` for `[C, …]`, A's
-//! only consumer being N and N's only input A; output channel c of A is row/filter c.
+//! Needs: a verified graph (shapes). A neuron node of shape `[C]` (dense: a channel is one
+//! neuron) or `[C, …]` (maps: channel c is the `H×W` or `L` positions of c) carries C
+//! channels; so does the output of the weight layer feeding it, and every pooling or
+//! Flatten after it. A node with several incoming edges sums them, so an addition ties
+//! channel c of each addend: in a residual block `l3 = LIF(c3(…) + l1)` channel c of `l1`,
+//! of `c3` and of `l3` are one channel. A **group** is such a set of tensors, found with a
+//! union–find over node outputs: a neuron, pooling or Flatten node joins its (summed)
+//! inputs; every node joins its several inputs to each other.
 //!
-//! Its **uses** are found by walking forward through nodes private to N (each has exactly
-//! one input, the previous node): pooling (channel c stays channel c), `Flatten` with
-//! `start_dim ≥ 1` (channels stay the first dimension) and a full `Flatten` of maps into a
-//! vector (channel c becomes `per` consecutive elements). A walk ends at a weight layer
-//! whose only input is the walked node: a dense layer reads channel c as the columns
-//! `c·per..(c+1)·per` ([`Use::Columns`], `per = 1` straight from a dense N), a convolution
-//! with `groups = 1` as its input channel c ([`Use::InputChannel`]). Anything else on the
-//! way (an Output, another neuron, Scale, Delay, a shared input, a grouped convolution, a
-//! partial flatten of the channel dimension, a cycle) makes the fan-out *incomplete*: its
-//! uses are still listed, but nobody may conclude that channel c has no other consumer.
+//! Of a group:
+//! - **sources**: Affine/Linear/Conv layers with `groups = 1` whose output is in the group;
+//!   channel c is their row/filter c and bias c. They must agree on C.
+//! - **neurons**: neuron nodes in the group, parameters stored at full shape (channel c is
+//!   block c of each parameter).
+//! - **uses**: weight layers reading the group: a dense layer reads channel c as the columns
+//!   `c·per..(c+1)·per` of a vector `[C·per]` (a dense neuron, or maps flattened C-order)
+//!   ([`Use::Columns`]), a convolution with `groups = 1` as input channel c
+//!   ([`Use::InputChannel`]). A recurrent layer may be a source and a use of one group.
+//!
+//! A tensor's layout follows from its shape: `[C, …]` of rank ≥ 2 is maps, `[C·per]` a
+//! vector. A group is **observed** when its channels are not the sources' to silence or
+//! are the user's: an Input or Output node is in it or reads it, another node (Scale, Delay,
+//! a grouped convolution) adds into it, or a tensor in it does not put the channel first.
+//! It is **complete** when, besides, everything reading it is one of the above (no Scale,
+//! Delay or grouped convolution reading it, no parameters stored broadcast): only then may
+//! `cleanup` delete channels. Structured pruning acts on groups that are not observed.
 
-use crate::ir::{Graph, NodeId, Op, Shape};
+use crate::ir::{Graph, NodeId, Op, Verified};
 
-/// One weight layer reading N's channels.
+/// One weight layer reading a group's channels.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Use {
     /// An Affine/Linear layer: channel c is columns `c·per..(c+1)·per`.
@@ -36,90 +48,140 @@ impl Use {
     }
 }
 
+/// Tensors sharing one channel index (see the module documentation).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Fanout {
+pub struct Group {
+    pub channels: usize,
+    /// Weight layers whose output channel c is the group's channel c, in graph order.
+    pub sources: Vec<NodeId>,
+    /// Neuron nodes carrying the channels, in graph order.
+    pub neurons: Vec<NodeId>,
     pub uses: Vec<Use>,
-    /// Pooling and Flatten nodes walked through.
-    pub via: Vec<NodeId>,
-    /// Every path out of N ends in one of `uses`.
+    /// The channels are seen by an Input or Output node.
+    pub observed: bool,
+    /// Everything touching the channels is understood: they may be deleted.
     pub complete: bool,
 }
 
-/// N's channel count, if N is a neuron node of shape `[C]` or `[C, …]` (C ≥ 1).
-pub fn channels(graph: &Graph, n: NodeId) -> Option<usize> {
-    let op = graph.op(n);
-    if !op.kind().is_neuron() {
-        return None;
-    }
-    let shape = op.intrinsic_output_shape()?;
-    shape.dims().first().copied().filter(|&c| c > 0)
-}
+/// Union–find over node indices.
+struct Sets(Vec<usize>);
 
-/// The weight layer that is N's whole input, when its output channels are N's channels.
-pub fn source(graph: &Graph, n: NodeId) -> Option<NodeId> {
-    let c = channels(graph, n)?;
-    let rank = graph.op(n).intrinsic_output_shape()?.rank();
-    let [a] = graph.inputs(n)[..] else { return None };
-    if graph.outputs(a) != vec![n] || graph.inputs(a).contains(&n) {
-        return None;
-    }
-    let ok = match graph.op(a) {
-        Op::Affine { weight, .. } | Op::Linear { weight } => rank == 1 && weight.dims()[0] == c,
-        Op::Conv1d(cv) | Op::Conv2d(cv) => {
-            rank == cv.weight.dims().len() - 1 && cv.groups == 1 && cv.out_channels() == c
+impl Sets {
+    fn find(&mut self, mut a: usize) -> usize {
+        while self.0[a] != a {
+            self.0[a] = self.0[self.0[a]];
+            a = self.0[a];
         }
-        _ => false,
-    };
-    ok.then_some(a)
+        a
+    }
+    fn union(&mut self, a: usize, b: usize) {
+        let (ra, rb) = (self.find(a), self.find(b));
+        if ra != rb {
+            self.0[ra.max(rb)] = ra.min(rb);
+        }
+    }
 }
 
-/// Where N's channels go (see the module documentation).
-pub fn fanout(graph: &Graph, n: NodeId) -> Fanout {
-    let mut out = Fanout { complete: true, ..Fanout::default() };
-    let (Some(c), Some(shape)) = (channels(graph, n), graph.op(n).intrinsic_output_shape()) else {
-        out.complete = false;
-        return out;
-    };
-    // (node, its output shape, elements per channel if flattened to a vector, else None)
-    let flat = |s: &Shape| (s.rank() == 1).then(|| s.numel() / c);
-    let mut stack = vec![(n, shape.clone(), flat(&shape))];
-    let mut seen = vec![n];
-    while let Some((x, shape, per)) = stack.pop() {
-        for b in graph.outputs(x) {
-            if seen.contains(&b) || graph.inputs(b) != vec![x] {
-                out.complete = false;
+fn is_source(op: &Op) -> bool {
+    match op {
+        Op::Affine { .. } | Op::Linear { .. } => true,
+        Op::Conv1d(c) | Op::Conv2d(c) => c.groups == 1,
+        _ => false,
+    }
+}
+
+/// Nodes whose output carries their input's channels.
+fn passes_channels(op: &Op) -> bool {
+    op.kind().is_neuron() || matches!(op, Op::SumPool2d(_) | Op::AvgPool2d(_) | Op::Flatten { .. })
+}
+
+/// Every group with at least one source, in the order of its first source.
+pub fn groups(graph: &Graph, verified: &Verified) -> Vec<Group> {
+    let mut sets = Sets((0..graph.id_bound()).collect());
+    for y in graph.node_ids() {
+        let ins = graph.inputs(y);
+        for w in ins.windows(2) {
+            sets.union(w[0].index(), w[1].index());
+        }
+        if let (Some(&x), true) = (ins.first(), passes_channels(graph.op(y))) {
+            sets.union(x.index(), y.index());
+        }
+    }
+    let mut by_root: Vec<Option<usize>> = vec![None; graph.id_bound()];
+    let mut out: Vec<Group> = Vec::new();
+    let mut roots = Vec::new();
+    for y in graph.node_ids() {
+        if !is_source(graph.op(y)) {
+            continue;
+        }
+        let r = sets.find(y.index());
+        let g = *by_root[r].get_or_insert_with(|| {
+            out.push(Group { complete: true, ..Group::default() });
+            roots.push(r);
+            out.len() - 1
+        });
+        out[g].sources.push(y);
+    }
+    for (g, group) in out.iter_mut().enumerate() {
+        let first = group.sources[0];
+        group.channels = graph.op(first).weight().map_or(0, |w| w.dims()[0]);
+        let c = group.channels;
+        let root = roots[g];
+        if c == 0 || group.sources.iter().any(|&s| graph.op(s).weight().map(|w| w.dims()[0]) != Some(c)) {
+            group.complete = false;
+            group.observed = true;
+            continue;
+        }
+        for y in graph.node_ids() {
+            let in_group = sets.find(y.index()) == root;
+            let reads = graph.inputs(y).first().is_some_and(|x| sets.find(x.index()) == root);
+            if !in_group && !reads {
                 continue;
             }
-            seen.push(b);
-            let op = graph.op(b);
-            match (op, per) {
-                (Op::Affine { weight, .. } | Op::Linear { weight }, Some(per)) if weight.dims()[1] == c * per => {
-                    out.uses.push(Use::Columns { layer: b, per });
+            let op = graph.op(y);
+            if matches!(op, Op::Input { .. } | Op::Output { .. }) {
+                group.observed = true;
+                group.complete = false;
+                continue;
+            }
+            if in_group {
+                // Every tensor of the group must put the channel first.
+                let dims = verified.shape(y).dims();
+                let channel_first = match dims.len() {
+                    0 => false,
+                    1 => dims[0] % c == 0,
+                    _ => dims[0] == c,
+                };
+                if !channel_first {
+                    group.observed = true;
+                    group.complete = false;
                 }
-                (Op::Conv1d(cv) | Op::Conv2d(cv), None)
-                    if cv.groups == 1 && cv.in_channels() == c && shape.rank() == cv.weight.dims().len() - 1 =>
-                {
-                    out.uses.push(Use::InputChannel { layer: b });
-                }
-                (Op::SumPool2d(_) | Op::AvgPool2d(_) | Op::Flatten { .. }, _) => {
-                    let Ok(next) = op.output_shape(&shape) else {
-                        out.complete = false;
-                        continue;
-                    };
-                    let keeps_channels = next.dims().first() == Some(&c) && next.rank() > 1;
-                    let next_per = match (per, next.rank()) {
-                        (Some(p), 1) => Some(p),                      // a vector stays a vector
-                        (None, 1) if shape.rank() > 1 => flat(&next), // maps flattened whole
-                        _ => None,
-                    };
-                    if next_per.is_none() && !keeps_channels {
-                        out.complete = false;
-                        continue;
+                if op.kind().is_neuron() {
+                    group.neurons.push(y);
+                    let full = op.intrinsic_output_shape();
+                    if full.is_none() || !op.neuron_params().iter().all(|t| Some(t.shape()) == full.as_ref()) {
+                        group.complete = false;
                     }
-                    out.via.push(b);
-                    stack.push((b, next, next_per));
+                } else if !is_source(op) && !passes_channels(op) {
+                    // Something else adds into the channels: the sources cannot silence them.
+                    group.observed = true;
+                    group.complete = false;
                 }
-                _ => out.complete = false,
+            }
+            if reads {
+                let input = verified.shape(graph.inputs(y)[0]).dims();
+                match op {
+                    Op::Affine { weight, .. } | Op::Linear { weight }
+                        if input.len() == 1 && weight.dims()[1] == input[0] && input[0] % c == 0 =>
+                    {
+                        group.uses.push(Use::Columns { layer: y, per: input[0] / c })
+                    }
+                    Op::Conv1d(cv) | Op::Conv2d(cv) if cv.groups == 1 && input.len() > 1 && input[0] == c => {
+                        group.uses.push(Use::InputChannel { layer: y })
+                    }
+                    _ if in_group && passes_channels(op) => {}
+                    _ => group.complete = false,
+                }
             }
         }
     }
@@ -158,5 +220,32 @@ pub fn zero_use(graph: &mut Graph, u: &Use, ch: usize, c: usize) {
                 w.data_mut()[(o * c + ch) * k..(o * c + ch + 1) * k].fill(0.0);
             }
         }
+    }
+}
+
+/// Output channel `ch` of a source layer: its row/filter, and its bias (if any).
+pub fn source_channel(op: &Op, ch: usize, c: usize) -> (&[f64], Option<f64>) {
+    let w = op.weight().expect("a source is a weight layer");
+    let d = w.numel() / c;
+    let bias = match op {
+        Op::Affine { bias, .. } => Some(bias.data()[ch]),
+        Op::Conv1d(cv) | Op::Conv2d(cv) => Some(cv.bias.data()[ch]),
+        _ => None,
+    };
+    (&w.data()[ch * d..(ch + 1) * d], bias)
+}
+
+/// Zeroes output channel `ch` of a source layer (row/filter and bias).
+pub fn zero_source_channel(op: &mut Op, ch: usize, c: usize) {
+    let (w, bias) = match op {
+        Op::Affine { weight, bias } => (weight, Some(bias)),
+        Op::Linear { weight } => (weight, None),
+        Op::Conv1d(cv) | Op::Conv2d(cv) => (&mut cv.weight, Some(&mut cv.bias)),
+        _ => return,
+    };
+    let d = w.numel() / c;
+    w.data_mut()[ch * d..(ch + 1) * d].fill(0.0);
+    if let Some(b) = bias.filter(|b| b.numel() == c) {
+        b.data_mut()[ch] = 0.0;
     }
 }

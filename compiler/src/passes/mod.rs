@@ -15,6 +15,7 @@ pub mod mask;
 pub mod prune;
 pub mod quantize;
 pub mod quantizers;
+pub mod sop_cost;
 pub mod spec;
 
 use crate::exec::Dynamics;

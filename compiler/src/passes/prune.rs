@@ -1,5 +1,6 @@
 //! `prune(method=magnitude|lamp|slamp|sbc, sparsity=0.8 | [s₁, s₂, …], scope=layer|global,
-//! layers=[…])`: unstructured weight pruning of weight layers (Affine, Linear, Conv).
+//! allocate=weights|sops, layers=[…])`: unstructured weight pruning of weight layers
+//! (Affine, Linear, Conv).
 //!
 //! Needs: a verified graph; calibration input (`--calib`) for `slamp` and `sbc`.
 //! Establishes: in every selected layer at least `round(s·N)` weights are exactly 0 (weights
@@ -25,25 +26,39 @@
 //!   positions). LAMP scores are invariant to a per-layer scale, so uniform activity gives
 //!   exactly LAMP; in the single-timestep limit (`T = 1`) there is no temporal accumulation
 //!   and, as the paper states, the score reduces to LAMP: we then use `a_j = 1`.
-//! - `sbc` (Spiking Brain Compression, one-shot OBS): per layer the calibration Hessian `H`
-//!   of [`super::calib`] (leaky spike traces, damped by 1 % of its mean diagonal), per-layer
+//! - `sbc` (Spiking Brain Compression, one-shot OBS): per row the calibration Hessian `H`
+//!   of [`super::calib`] (spike traces under the leak of the neuron the row feeds, damped by
+//!   1 % of its mean diagonal), per-layer
 //!   sparsity from LAMP (`scope=global`) or as given; then per row, repeatedly prune the
 //!   weight q with least loss `w_q² / (2 [H⁻¹]_qq)`, update the row by
 //!   `δ = −(w_q / [H⁻¹]_qq) · H⁻¹[:, q]`, and downdate
 //!   `H⁻¹ ← H⁻¹ − H⁻¹[:, q] H⁻¹[q, :] / [H⁻¹]_qq`, until the row reaches its target.
-
+//!
+//! **Allocation.** With `scope=global`, `allocate=weights` (the default) removes `s·N`
+//! weights in the global order of the scores above (LAMP's allocation, or global magnitude),
+//! which counts parameters: on conv nets it prunes the many cheap weights of late layers and
+//! keeps the few busy ones of early layers, and 70 % of the weights removes only 42–45 % of
+//! the synaptic operations. `allocate=sops` (needs `--calib`) makes the budget synaptic
+//! operations instead (**our derivation**): each weight's cost `c_w` is the SOPs it performs
+//! per calibration sample, presynaptic activity × reuse over conv positions
+//! ([`super::sop_cost`]), so that the layer's SOPs are `Σ c_w` over its nonzero weights.
+//! Pruning is a knapsack: remove the most SOPs for the least importance. Its greedy
+//! solution ranks weights by importance per SOP saved, `score_w / c_w` (the method's score:
+//! LAMP's for lamp/slamp/sbc, |w| for magnitude), and removes them in that order until
+//! `s` of the calibration SOPs are gone; the layer sparsities follow from where the weights
+//! fell. Weights whose input never fired cost nothing and stay. `sbc` takes each row's count
+//! from this selection and, within the row, prunes by OBS loss per SOP saved.
 use std::collections::HashMap;
 
 use rayon::prelude::*;
 
 use super::args::Args;
-use super::calib::{layer_hessians, Calibration};
+use super::calib::layer_hessians;
+use super::sop_cost::{input_totals, select_by_sops, sop_costs, InputTotals};
 use super::quantize::select_layers;
 use super::spec::{PassSpec, SpecError};
 use super::{Pass, PassContext, PassError, PassReport};
-use crate::exec::{Executor, Probe};
-use crate::ir::{Graph, NodeId, Op, Verified};
-use crate::limits::Limits;
+use crate::ir::{Graph, NodeId, Op};
 use crate::linalg::{cholesky, damp, inverse_from_cholesky};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,9 +83,11 @@ pub struct Prune {
     pub layers: Option<Vec<String>>,
     /// Extra fraction of channels pruned by magnitude then regenerated (`criticality`).
     pub margin: f64,
+    /// With a global scope: the budget counts synaptic operations, not weights.
+    pub allocate_sops: bool,
 }
 
-const ACCEPTED: &[&str] = &["method", "sparsity", "scope", "layers", "margin"];
+const ACCEPTED: &[&str] = &["method", "sparsity", "scope", "allocate", "layers", "margin"];
 
 impl Prune {
     pub fn from_spec(spec: &PassSpec) -> Result<Prune, SpecError> {
@@ -111,6 +128,13 @@ impl Prune {
         if scope == "global" && sparsity.len() > 1 {
             return Err(SpecError::new("a per-layer `sparsity` list needs `scope=layer`", span));
         }
+        let allocate_sops = a.choice("allocate", &["weights", "sops"], Some("weights"))? == "sops";
+        if allocate_sops && (structured || scope == "layer") {
+            return Err(SpecError::new(
+                "`allocate=sops` spreads one budget over layers: it needs an unstructured method with scope=global",
+                spec.span.clone(),
+            ));
+        }
         let layers = a.strings("layers")?;
         if let Some(names) = &layers {
             if sparsity.len() > 1 && sparsity.len() != names.len() {
@@ -121,7 +145,7 @@ impl Prune {
             }
         }
         a.finish(ACCEPTED)?;
-        Ok(Prune { method, sparsity, per_layer: scope == "layer", layers, margin })
+        Ok(Prune { method, sparsity, per_layer: scope == "layer", layers, margin, allocate_sops })
     }
 }
 
@@ -163,13 +187,15 @@ fn count(n: usize, s: f64) -> usize {
 /// `hinv` (a pruned index is swapped to the end), so each downdate touches only the
 /// `m × m` block of the `m` weights still in play, in contiguous rows: removing 80 % of a
 /// row costs about a third of the full-matrix downdates. Ties in the loss go to the lowest
-/// original index.
-pub fn obs_prune_row(w: &mut [f64], hinv: &mut [f64], target: usize) {
+/// original index. With `cost` (`allocate=sops`: each weight's SOPs), the weight of least
+/// loss per SOP saved goes first; a weight of cost 0 only when nothing else is left.
+pub fn obs_prune_row(w: &mut [f64], hinv: &mut [f64], target: usize, cost: Option<&[f64]>) {
     let d = w.len();
     let target = target.min(d);
     // Position k holds original index perm[k]; positions 0..m are unpruned.
     let mut perm: Vec<usize> = (0..d).collect();
     let mut wp = w.to_vec();
+    let per_sop = |k: usize, perm: &[usize]| cost.map_or(1.0, |c| c[perm[k]]);
     let mut m = d;
     let mut done = 0;
     let mut k = 0;
@@ -186,7 +212,8 @@ pub fn obs_prune_row(w: &mut [f64], hinv: &mut [f64], target: usize) {
         let mut best: Option<(f64, usize, usize)> = None;
         for k in 0..m {
             let hqq = hinv[k * d + k];
-            let loss = if hqq > 0.0 { wp[k] * wp[k] / (2.0 * hqq) } else { f64::INFINITY };
+            let c = per_sop(k, &perm);
+            let loss = if hqq > 0.0 && c > 0.0 { wp[k] * wp[k] / (2.0 * hqq) / c } else { f64::INFINITY };
             let better = match best {
                 None => true,
                 Some((b, _, orig)) => loss < b || (loss == b && perm[k] < orig),
@@ -251,44 +278,19 @@ fn remove(hinv: &mut [f64], d: usize, perm: &mut [usize], wp: &mut [f64], m: usi
     }
 }
 
-/// Presynaptic activity per weight column: for each layer and group, `a_j` over its fan-in.
-struct ActivityProbe {
-    totals: HashMap<NodeId, Vec<f64>>,
-}
-
-impl Probe for ActivityProbe {
-    fn wants(&self, node: NodeId) -> bool {
-        self.totals.contains_key(&node)
-    }
-    fn record(&mut self, _: usize, _: usize, node: NodeId, input: &[f64], _: &[f64]) {
-        let t = self.totals.get_mut(&node).expect("wants() said so");
-        for (a, x) in t.iter_mut().zip(input) {
-            *a += x.abs();
-        }
-    }
-}
-
-/// Per layer, one column weight per fan-in position per group (`groups × d`), mean 1.
-fn column_activity(
-    graph: &Graph,
-    verified: &Verified,
-    layers: &[NodeId],
-    calib: &Calibration,
-    ctx: &PassContext,
-    limits: &Limits,
-) -> Result<HashMap<NodeId, Vec<Vec<f64>>>, String> {
-    let mut probe = ActivityProbe { totals: HashMap::new() };
-    for &n in layers {
-        let len: usize = verified.shape(graph.inputs(n)[0]).dims().iter().product();
-        probe.totals.insert(n, vec![0.0; len]);
-    }
-    if calib.n_steps > 1 {
-        let exec = Executor::new(graph, verified, ctx.dynamics, limits).map_err(|e| e.to_string())?;
-        exec.run_probed(&calib.data, calib.n_samples, calib.n_steps, &mut probe);
-    }
+/// SLAMP's column weights per layer: one per fan-in position per group (`groups × d`),
+/// presynaptic activity `Σ_t |x_j|` normalised to mean 1 (all 1 without totals: `T = 1`).
+fn column_activity(graph: &Graph, layers: &[NodeId], totals: Option<&HashMap<NodeId, InputTotals>>) -> HashMap<NodeId, Vec<Vec<f64>>> {
     let mut out = HashMap::new();
     for &n in layers {
-        let tot = &probe.totals[&n];
+        let Some(tot) = totals.map(|t| &t[&n].abs_sum) else {
+            let (groups, d) = match graph.op(n) {
+                Op::Conv1d(c) | Op::Conv2d(c) => (c.groups, c.weight.numel() / c.out_channels().max(1)),
+                op => (1, op.weight().expect("weight layer").dims()[1]),
+            };
+            out.insert(n, vec![vec![1.0; d]; groups]);
+            continue;
+        };
         let cols: Vec<Vec<f64>> = match graph.op(n) {
             Op::Affine { .. } | Op::Linear { .. } => vec![tot.clone()],
             Op::Conv1d(c) | Op::Conv2d(c) => {
@@ -301,17 +303,16 @@ fn column_activity(
             }
             _ => unreachable!("selected layers have weights"),
         };
-        let uniform = calib.n_steps <= 1;
         let cols = cols
             .into_iter()
             .map(|c| {
                 let mean = c.iter().sum::<f64>() / c.len().max(1) as f64;
-                c.iter().map(|v| if uniform || mean == 0.0 { 1.0 } else { v / mean }).collect()
+                c.iter().map(|v| if mean == 0.0 { 1.0 } else { v / mean }).collect()
             })
             .collect();
         out.insert(n, cols);
     }
-    Ok(out)
+    out
 }
 
 impl Pass for Prune {
@@ -320,7 +321,8 @@ impl Pass for Prune {
     }
 
     fn needs_calibration(&self) -> bool {
-        matches!(self.method, Method::Slamp | Method::Sbc | Method::Svs | Method::Sca | Method::Criticality)
+        self.allocate_sops
+            || matches!(self.method, Method::Slamp | Method::Sbc | Method::Svs | Method::Sca | Method::Criticality)
     }
 
     fn run(&self, graph: &mut Graph, ctx: &PassContext) -> Result<PassReport, PassError> {
@@ -358,13 +360,21 @@ impl Pass for Prune {
             None
         };
 
+        // Presynaptic activity: SLAMP's column weights (no temporal accumulation at T = 1)
+        // and the SOP costs of `allocate=sops`.
+        let want_totals = self.allocate_sops
+            || (self.method == Method::Slamp && calib_data.as_ref().is_some_and(|(c, _)| c.n_steps > 1));
+        let totals = match &calib_data {
+            Some((calib, verified)) if want_totals => Some(input_totals(graph, verified, &layers, calib, ctx).map_err(fail)?),
+            _ => None,
+        };
         // The ranking key of each weight (ascending = pruned first).
         let keyed: Vec<Vec<f64>> = match self.method {
             Method::Magnitude | Method::Lamp | Method::Sbc => weights.clone(),
             Method::Svs | Method::Sca | Method::Criticality => unreachable!("structured methods return above"),
             Method::Slamp => {
-                let (calib, verified) = calib_data.as_ref().expect("needs calibration");
-                let act = column_activity(graph, verified, &layers, calib, ctx, ctx.limits).map_err(fail)?;
+                let uniform = calib_data.as_ref().is_some_and(|(c, _)| c.n_steps <= 1);
+                let act = column_activity(graph, &layers, if uniform { None } else { totals.as_ref() });
                 weights
                     .iter()
                     .enumerate()
@@ -389,7 +399,26 @@ impl Pass for Prune {
         } else {
             keyed.iter().map(|w| lamp_scores(w)).collect()
         };
-        let selected: Vec<Vec<usize>> = if self.per_layer {
+        let mut sops_line = None;
+        let mut costs: Option<Vec<Vec<f64>>> = None;
+        let selected: Vec<Vec<usize>> = if self.allocate_sops {
+            let (_, verified) = calib_data.as_ref().expect("needs calibration");
+            let totals = totals.as_ref().expect("computed for allocate=sops");
+            let c: Vec<Vec<f64>> = layers
+                .iter()
+                .map(|&n| {
+                    let input = verified.shape(graph.inputs(n)[0]).dims().to_vec();
+                    sop_costs(graph.op(n), &input, verified.shape(n).dims(), &totals[&n])
+                })
+                .collect();
+            let (sel, removed, total) = select_by_sops(&weights, &layer_scores, &c, self.sparsity[0]);
+            costs = Some(c);
+            sops_line = Some(format!(
+                "allocate=sops: removes {removed:.1} of {total:.1} calibration SOPs per sample ({:.1} %)",
+                100.0 * removed / total.max(f64::MIN_POSITIVE)
+            ));
+            sel
+        } else if self.per_layer {
             layer_scores
                 .iter()
                 .enumerate()
@@ -420,9 +449,20 @@ impl Pass for Prune {
             if self.method == Method::Sbc {
                 let h = &hessians[&n];
                 let d = h.d;
-                // The layer's count spread over its rows as evenly as whole numbers allow.
+                // The layer's count spread over its rows as evenly as whole numbers allow, or,
+                // under a SOP budget, each row's share of the selection.
                 let (k, nr) = (selected[l].len(), rows[l].max(1));
-                let target = |r: usize| (k * (r + 1)) / nr - (k * r) / nr;
+                let mut per_row = vec![0usize; nr];
+                for &i in &selected[l] {
+                    per_row[(i / d).min(nr - 1)] += 1;
+                }
+                let target = |r: usize| {
+                    if costs.is_some() {
+                        per_row[r]
+                    } else {
+                        (k * (r + 1)) / nr - (k * r) / nr
+                    }
+                };
                 let hinvs: Vec<Vec<f64>> =
                     h.h.iter()
                         .map(|m| {
@@ -433,12 +473,11 @@ impl Pass for Prune {
                             })
                         })
                         .collect::<Result<_, _>>()?;
-                let rpg = (rows[l] / groups[l]).max(1);
-                // Rows are independent (each starts from its group's inverse): in parallel.
+                // Rows are independent (each starts from its own Hessian's inverse): in parallel.
                 w[..rows[l] * d].par_chunks_mut(d).enumerate().for_each(|(r, row)| {
-                    let g = (r / rpg).min(hinvs.len() - 1);
-                    let mut hinv = hinvs[g].clone();
-                    obs_prune_row(row, &mut hinv, target(r));
+                    let mut hinv = hinvs[h.row_matrix[r]].clone();
+                    let cost = costs.as_ref().map(|c| &c[l][r * d..(r + 1) * d]);
+                    obs_prune_row(row, &mut hinv, target(r), cost);
                 });
             } else {
                 for &i in &selected[l] {
@@ -464,6 +503,7 @@ impl Pass for Prune {
             if self.per_layer { " per layer" } else { " global" },
             100.0 * zeros as f64 / total.max(1) as f64
         ));
+        report.lines.extend(sops_line);
         Ok(report)
     }
 }
@@ -472,65 +512,64 @@ impl Prune {
     fn run_structured(&self, graph: &mut Graph, ctx: &PassContext) -> Result<PassReport, PassError> {
         use super::channel::{self, Score};
         let fail = |reason: String| PassError::Failed { pass: "prune".into(), reason };
-        let all = channel::candidates(graph);
-        let pairs: Vec<(NodeId, NodeId)> = match &self.layers {
+        let calib = ctx.calib.ok_or(PassError::NeedsCalibration { pass: "prune".into() })?;
+        let verified = graph.verify(ctx.limits).map_err(|errors| PassError::Verify { pass: "prune".into(), errors })?;
+        let all = channel::candidates(graph, &verified);
+        let groups: Vec<_> = match &self.layers {
             None => all,
             Some(names) => names
                 .iter()
                 .map(|name| {
                     let n = graph.find(name).ok_or_else(|| fail(format!("no node is named `{name}`")))?;
-                    all.iter().copied().find(|p| p.0 == n).ok_or_else(|| {
+                    all.iter().find(|g| g.sources.contains(&n)).cloned().ok_or_else(|| {
                         fail(format!(
-                            "`{name}` is not a weight layer feeding only a hidden neuron layer (structured pruning needs one)"
+                            "`{name}` is not a weight layer feeding hidden neurons whose channels it can silence (structured pruning needs one)"
                         ))
                     })
                 })
                 .collect::<Result<_, _>>()?,
         };
-        if self.sparsity.len() > 1 && self.sparsity.len() != pairs.len() {
+        if self.sparsity.len() > 1 && self.sparsity.len() != groups.len() {
             return Err(fail(format!(
                 "`sparsity` lists {} fractions for {} prunable layers",
                 self.sparsity.len(),
-                pairs.len()
+                groups.len()
             )));
         }
-        let calib = ctx.calib.ok_or(PassError::NeedsCalibration { pass: "prune".into() })?;
-        let verified = graph.verify(ctx.limits).map_err(|errors| PassError::Verify { pass: "prune".into(), errors })?;
         let score = match self.method {
             Method::Svs => Score::Svs,
             Method::Sca => Score::Sca,
             _ => Score::Criticality,
         };
-        let scores = channel::channel_scores(graph, &verified, &pairs, calib, ctx, score).map_err(fail)?;
+        let scores = channel::channel_scores(graph, &verified, &groups, calib, ctx, score).map_err(fail)?;
         let mut report = PassReport::new("prune");
-        for (i, &(l, n)) in pairs.iter().enumerate() {
+        for (i, (group, sc)) in groups.iter().zip(&scores).enumerate() {
             let s = if self.sparsity.len() == 1 { self.sparsity[0] } else { self.sparsity[i] };
-            let sc = &scores[&n];
-            let c = sc.len();
+            let c = group.channels;
             let k = count(c, s).min(c.saturating_sub(1));
             let gone = if score == Score::Criticality {
-                let w = graph.op(l).weight().expect("weight layer");
-                let d = w.numel() / c.max(1);
-                let mag: Vec<f64> =
-                    (0..c).map(|r| w.data()[r * d..(r + 1) * d].iter().map(|v| v.abs()).sum()).collect();
-                channel::criticality_select(&mag, sc, k, count(c, self.margin))
+                channel::criticality_select(&channel::channel_magnitudes(graph, group), sc, k, count(c, self.margin))
             } else {
                 channel::lowest(sc, k)
             };
             for &ch in &gone {
-                channel::remove_channel(graph, l, n, ch, c);
+                channel::remove_channel(graph, group, ch);
             }
-            report.scores.push((
-                graph.name(l).to_string(),
-                crate::ir::Tensor::new(vec![c], sc.clone()).expect("one score per channel"),
-            ));
+            let names: Vec<&str> = group.sources.iter().map(|&n| graph.name(n)).collect();
+            for name in &names {
+                report.scores.push((
+                    name.to_string(),
+                    crate::ir::Tensor::new(vec![c], sc.clone()).expect("one score per channel"),
+                ));
+            }
+            let kept = (0..c).filter(|i| !gone.contains(i)).map(|i| sc[i]);
             report.line(format!(
                 "`{}`: removed {} of {c} channels by {:?} (kept score range {:.4}..{:.4})",
-                graph.name(l),
+                names.join("` + `"),
                 gone.len(),
                 self.method,
-                (0..c).filter(|i| !gone.contains(i)).map(|i| sc[i]).fold(f64::INFINITY, f64::min),
-                (0..c).filter(|i| !gone.contains(i)).map(|i| sc[i]).fold(f64::NEG_INFINITY, f64::max),
+                kept.clone().fold(f64::INFINITY, f64::min),
+                kept.fold(f64::NEG_INFINITY, f64::max),
             ));
         }
         Ok(report)
@@ -575,7 +614,7 @@ mod tests {
         let q = (0..3).min_by(|&a, &b| losses[a].total_cmp(&losses[b])).unwrap();
         let mut w = w0;
         let mut hinv = hinv0.clone();
-        obs_prune_row(&mut w, &mut hinv, 1);
+        obs_prune_row(&mut w, &mut hinv, 1, None);
         assert_eq!(w[q], 0.0);
         let r: Vec<usize> = (0..3).filter(|&i| i != q).collect();
         let (a, b, c) = (h[r[0] * 3 + r[0]], h[r[0] * 3 + r[1]], h[r[1] * 3 + r[1]]);
@@ -594,7 +633,7 @@ mod tests {
         // Two removed: the survivor i gets w_i + (H_iS w_S) / H_ii.
         let mut w2 = w0;
         let mut hinv2 = hinv0;
-        obs_prune_row(&mut w2, &mut hinv2, 2);
+        obs_prune_row(&mut w2, &mut hinv2, 2, None);
         let i = (0..3).find(|&i| w2[i] != 0.0).unwrap();
         let s: f64 = (0..3).filter(|&j| j != i).map(|j| h[i * 3 + j] * w0[j]).sum();
         assert!((w2[i] - (w0[i] + s / h[i * 3 + i])).abs() < 1e-12, "{w2:?}");
@@ -605,7 +644,7 @@ mod tests {
         let h = [2.0, 0.0, 0.0, 2.0];
         let mut hinv = [0.5, 0.0, 0.0, 0.5];
         let mut w = [0.0, 1.0];
-        obs_prune_row(&mut w, &mut hinv, 1);
+        obs_prune_row(&mut w, &mut hinv, 1, None);
         assert_eq!(w, [0.0, 1.0]);
         let _ = h;
     }
