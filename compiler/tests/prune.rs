@@ -73,7 +73,7 @@ fn prune(g: &Graph, spec: &str, calib: Option<&Calibration>) -> (Graph, Vec<Pass
     let limits = Limits::default();
     let mut g = g.clone();
     let passes = build_pipeline(spec).unwrap_or_else(|e| panic!("{spec}: {}", e.render(spec)));
-    let ctx = PassContext { limits: &limits, dynamics: Dynamics::default(), calib };
+    let ctx = PassContext { limits: &limits, dynamics: Dynamics::default(), calib, train: None };
     let reports = run_pipeline(&mut g, &passes, &ctx).unwrap_or_else(|e| panic!("{spec}: {e}"));
     (g, reports)
 }
@@ -277,7 +277,7 @@ fn mask_errors_name_the_key() {
     let d = load();
     let names = layer_names(&d.graph);
     let limits = Limits::default();
-    let ctx = PassContext { limits: &limits, dynamics: Dynamics::default(), calib: None };
+    let ctx = PassContext { limits: &limits, dynamics: Dynamics::default(), calib: None, train: None };
     let run = |spec: &str| {
         let mut g = d.graph.clone();
         run_pipeline(&mut g, &build_pipeline(spec).unwrap(), &ctx).map(|_| g)

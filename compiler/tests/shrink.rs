@@ -52,7 +52,7 @@ fn passes(g: &Graph, spec: &str, calib: Option<&Calibration>) -> (Graph, Vec<Pas
     let limits = Limits::default();
     let mut g = g.clone();
     let p = build_pipeline(spec).unwrap_or_else(|e| panic!("{spec}: {}", e.render(spec)));
-    let ctx = PassContext { limits: &limits, dynamics: Dynamics::default(), calib };
+    let ctx = PassContext { limits: &limits, dynamics: Dynamics::default(), calib, train: None };
     let r = run_pipeline(&mut g, &p, &ctx).unwrap_or_else(|e| panic!("{spec}: {e}"));
     (g, r)
 }
@@ -283,7 +283,7 @@ fn bad_npz_and_extensions_are_clean_errors() {
     let bytes = std::fs::read(&good).unwrap();
     let cut = dir.path().join("cut.npz");
     std::fs::write(&cut, &bytes[..bytes.len() * 2 / 3]).unwrap();
-    let ctx = PassContext { limits: &limits, dynamics: Dynamics::default(), calib: None };
+    let ctx = PassContext { limits: &limits, dynamics: Dynamics::default(), calib: None, train: None };
     let mut g = dense.clone();
     let e = run_pipeline(&mut g, &build_pipeline(&format!("mask(path=\"{}\")", cut.display())).unwrap(), &ctx)
         .unwrap_err()
