@@ -50,7 +50,11 @@ fn check(src: &str, input_len: usize, t_steps: usize, loss: Loss) {
             net.values[p][k] = w;
             let fd = (up - down) / (2.0 * h);
             let g = r.grads[p][k];
-            assert!((fd - g).abs() <= 1e-6 * (1.0 + g.abs()), "{} element {k}: finite difference {fd} vs gradient {g}", net.params[p].name);
+            assert!(
+                (fd - g).abs() <= 1e-6 * (1.0 + g.abs()),
+                "{} element {k}: finite difference {fd} vs gradient {g}",
+                net.params[p].name
+            );
         }
     }
 }

@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 
 use spikeforge_compiler::arrays::read_npy_f64;
 use spikeforge_compiler::exec::{Dynamics, Executor};
-use spikeforge_compiler::train::bptt::{forward, Workspace};
 use spikeforge_compiler::limits::Limits;
 use spikeforge_compiler::nir::read_nir;
 use spikeforge_compiler::npz::read_npz;
+use spikeforge_compiler::train::bptt::{forward, Workspace};
 use spikeforge_compiler::train::{gradients, Loss, Net, Surrogate};
 
 fn golden_dir() -> PathBuf {

@@ -41,8 +41,19 @@ pub struct Finetune {
     pub threads: usize,
 }
 
-const ACCEPTED: &[&str] =
-    &["epochs", "lr", "batch", "optimizer", "momentum", "loss", "surrogate", "surrogate_param", "seed", "threads", "fake_quant"];
+const ACCEPTED: &[&str] = &[
+    "epochs",
+    "lr",
+    "batch",
+    "optimizer",
+    "momentum",
+    "loss",
+    "surrogate",
+    "surrogate_param",
+    "seed",
+    "threads",
+    "fake_quant",
+];
 
 impl Finetune {
     pub fn from_spec(spec: &PassSpec) -> Result<Finetune, SpecError> {
@@ -136,7 +147,8 @@ impl Progress for Bar {
         self.bar.set_message(format!("loss {loss:.4} accuracy {accuracy:.4}"));
     }
     fn epoch(&mut self, r: &EpochReport) {
-        self.bar.println(format!("finetune epoch {}: loss {:.4}, training accuracy {:.4}", r.epoch, r.loss, r.accuracy));
+        self.bar
+            .println(format!("finetune epoch {}: loss {:.4}, training accuracy {:.4}", r.epoch, r.loss, r.accuracy));
         self.bar.reset();
     }
 }
@@ -149,7 +161,8 @@ impl Pass for Finetune {
     fn run(&self, graph: &mut Graph, ctx: &PassContext) -> Result<PassReport, PassError> {
         let fail = |reason: String| PassError::Failed { pass: "finetune".into(), reason };
         let data = ctx.train.ok_or(PassError::NeedsTrainingData { pass: "finetune".into() })?;
-        let verified = graph.verify(ctx.limits).map_err(|errors| PassError::Verify { pass: "finetune".into(), errors })?;
+        let verified =
+            graph.verify(ctx.limits).map_err(|errors| PassError::Verify { pass: "finetune".into(), errors })?;
         let mut net = Net::new(graph, &verified, &ctx.dynamics).map_err(|e| fail(e.to_string()))?;
         let n = data.labels.len();
         if data.input.len() != n * data.n_steps * net.input_len {

@@ -134,7 +134,8 @@ mod tests {
                 a[i] += h;
                 b[i] -= h;
                 let mut scratch = vec![0.0; y.len()];
-                let fd = (loss.sample(&a, n_out, 2, 0.5, &mut scratch).0 - loss.sample(&b, n_out, 2, 0.5, &mut scratch).0)
+                let fd = (loss.sample(&a, n_out, 2, 0.5, &mut scratch).0
+                    - loss.sample(&b, n_out, 2, 0.5, &mut scratch).0)
                     / (2.0 * h);
                 assert!((fd - gy[i]).abs() < 1e-7, "{loss} element {i}: {fd} vs {}", gy[i]);
             }

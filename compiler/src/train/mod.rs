@@ -23,7 +23,6 @@ pub mod surrogate;
 mod synapse;
 pub mod trainer;
 
-
 pub use bptt::{batch_gradient, Batch, BatchResult};
 pub use loss::Loss;
 pub use net::{Net, Param};

@@ -54,8 +54,16 @@ pub enum Kernel {
     Input,
     /// Flatten and Output.
     Copy,
-    Dense { geom: DenseGeom, weight: usize, bias: Option<usize> },
-    Conv { geom: ConvGeom, weight: usize, bias: usize },
+    Dense {
+        geom: DenseGeom,
+        weight: usize,
+        bias: Option<usize>,
+    },
+    Conv {
+        geom: ConvGeom,
+        weight: usize,
+        bias: usize,
+    },
     Pool(PoolGeom),
     Scale(Vec<f64>),
     Threshold(Threshold),
@@ -101,7 +109,11 @@ impl Net {
         let (inputs, outputs) = (graph.input_nodes(), graph.output_nodes());
         if inputs.len() != 1 || outputs.len() != 1 {
             return Err(TrainError::Structure {
-                reason: format!("training needs one Input and one Output node; the model has {} and {}", inputs.len(), outputs.len()),
+                reason: format!(
+                    "training needs one Input and one Output node; the model has {} and {}",
+                    inputs.len(),
+                    outputs.len()
+                ),
             });
         }
         let order = &verified.schedule.order;

@@ -51,7 +51,15 @@ impl DenseGeom {
 
     /// Accumulates `∂W` (transposed), `∂b`, and writes `∂x` when `gx` is given.
     #[inline]
-    pub fn backward(&self, wt: &[f64], x: &[f64], gy: &[f64], gwt: &mut [f64], gb: Option<&mut [f64]>, gx: Option<&mut [f64]>) {
+    pub fn backward(
+        &self,
+        wt: &[f64],
+        x: &[f64],
+        gy: &[f64],
+        gwt: &mut [f64],
+        gb: Option<&mut [f64]>,
+        gx: Option<&mut [f64]>,
+    ) {
         let n = self.n_out;
         if let Some(gb) = gb {
             gb.iter_mut().zip(gy).for_each(|(g, d)| *g += *d);
@@ -198,8 +206,7 @@ impl ConvGeom {
             for k in 0..self.n_taps {
                 for col in 0..cpg {
                     let co = g * cpg + col;
-                    idx[(ci * self.n_taps + k) * cpg + col] =
-                        ((co * self.cin_per_group + cl) * self.n_taps + k) as u32;
+                    idx[(ci * self.n_taps + k) * cpg + col] = ((co * self.cin_per_group + cl) * self.n_taps + k) as u32;
                 }
             }
         }

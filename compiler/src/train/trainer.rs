@@ -110,7 +110,8 @@ pub fn train(
             project(net, &master, constraints);
             progress.batch(epoch, done, n, loss_sum / done as f64, correct as f64 / done as f64);
         }
-        let report = EpochReport { epoch, loss: loss_sum / n.max(1) as f64, accuracy: correct as f64 / n.max(1) as f64 };
+        let report =
+            EpochReport { epoch, loss: loss_sum / n.max(1) as f64, accuracy: correct as f64 / n.max(1) as f64 };
         progress.epoch(&report);
         reports.push(report);
     }
@@ -141,8 +142,11 @@ pub fn freeze_zero_weights(net: &Net) -> Vec<Constraint> {
                 weight.and_then(|wi| {
                     let w = net.params[wi].to_nir(&net.values[wi]);
                     let per_row = w.len() / v.len().max(1);
-                    let dead: Vec<bool> =
-                        v.iter().enumerate().map(|(i, &b)| b == 0.0 && w[i * per_row..(i + 1) * per_row].iter().all(|&x| x == 0.0)).collect();
+                    let dead: Vec<bool> = v
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &b)| b == 0.0 && w[i * per_row..(i + 1) * per_row].iter().all(|&x| x == 0.0))
+                        .collect();
                     dead.contains(&true).then_some(dead)
                 })
             };
