@@ -40,12 +40,7 @@ impl DenseGeom {
             if xj == 0.0 {
                 continue;
             }
-            let col = &wt[j * n..(j + 1) * n];
-            if xj == 1.0 {
-                y.iter_mut().zip(col).for_each(|(o, w)| *o += *w);
-            } else {
-                y.iter_mut().zip(col).for_each(|(o, w)| *o += xj * *w);
-            }
+            axpy(y, &wt[j * n..(j + 1) * n], xj);
         }
     }
 
@@ -68,18 +63,23 @@ impl DenseGeom {
             if xj == 0.0 {
                 continue;
             }
-            let row = &mut gwt[j * n..(j + 1) * n];
-            if xj == 1.0 {
-                row.iter_mut().zip(gy).for_each(|(g, d)| *g += *d);
-            } else {
-                row.iter_mut().zip(gy).for_each(|(g, d)| *g += xj * *d);
-            }
+            axpy(&mut gwt[j * n..(j + 1) * n], gy, xj);
         }
         if let Some(gx) = gx {
             for (j, g) in gx.iter_mut().enumerate() {
                 *g = dot(&wt[j * n..(j + 1) * n], gy);
             }
         }
+    }
+}
+
+/// `y += x·v`; a spike (x = 1) adds `v` as is, as the executor does.
+#[inline]
+fn axpy(y: &mut [f64], v: &[f64], x: f64) {
+    if x == 1.0 {
+        y.iter_mut().zip(v).for_each(|(o, w)| *o += *w);
+    } else {
+        y.iter_mut().zip(v).for_each(|(o, w)| *o += x * *w);
     }
 }
 
@@ -213,6 +213,23 @@ impl ConvGeom {
         idx
     }
 
+    /// Calls `f(weight offset, channels-last output offset, value)` for every nonzero input
+    /// and every tap it reaches, inputs in order (the executor's summation order).
+    #[inline]
+    fn for_each_event(&self, x: &[f64], mut f: impl FnMut(usize, usize, f64)) {
+        let cpg = self.cout_per_group;
+        for ci in 0..self.c_in {
+            let g = ci / self.cin_per_group;
+            for (p, &xv) in x[ci * self.hw_in..(ci + 1) * self.hw_in].iter().enumerate() {
+                if xv != 0.0 {
+                    for &(k, q) in self.window.of(p) {
+                        f((ci * self.n_taps + k as usize) * cpg, q as usize * self.c_out + g * cpg, xv);
+                    }
+                }
+            }
+        }
+    }
+
     /// Channels-last accumulator length.
     pub fn scratch_len(&self) -> usize {
         self.c_out * self.hw_out
@@ -222,24 +239,7 @@ impl ConvGeom {
     pub fn forward(&self, wt: &[f64], bias: &[f64], x: &[f64], y: &mut [f64], acc: &mut [f64]) {
         acc.fill(0.0);
         let cpg = self.cout_per_group;
-        for ci in 0..self.c_in {
-            let g = ci / self.cin_per_group;
-            for (p, &xv) in x[ci * self.hw_in..(ci + 1) * self.hw_in].iter().enumerate() {
-                if xv == 0.0 {
-                    continue;
-                }
-                for &(k, q) in self.window.of(p) {
-                    let w0 = (ci * self.n_taps + k as usize) * cpg;
-                    let a0 = q as usize * self.c_out + g * cpg;
-                    let (w, a) = (&wt[w0..w0 + cpg], &mut acc[a0..a0 + cpg]);
-                    if xv == 1.0 {
-                        a.iter_mut().zip(w).for_each(|(o, w)| *o += *w);
-                    } else {
-                        a.iter_mut().zip(w).for_each(|(o, w)| *o += xv * *w);
-                    }
-                }
-            }
-        }
+        self.for_each_event(x, |w0, a0, xv| axpy(&mut acc[a0..a0 + cpg], &wt[w0..w0 + cpg], xv));
         for co in 0..self.c_out {
             for (q, o) in y[co * self.hw_out..(co + 1) * self.hw_out].iter_mut().enumerate() {
                 *o = bias[co] + acc[q * self.c_out + co];
@@ -268,24 +268,7 @@ impl ConvGeom {
                 gy_t[q * self.c_out + co] = g;
             }
         }
-        for ci in 0..self.c_in {
-            let g = ci / self.cin_per_group;
-            for (p, &xv) in x[ci * self.hw_in..(ci + 1) * self.hw_in].iter().enumerate() {
-                if xv == 0.0 {
-                    continue;
-                }
-                for &(k, q) in self.window.of(p) {
-                    let w0 = (ci * self.n_taps + k as usize) * cpg;
-                    let a0 = q as usize * self.c_out + g * cpg;
-                    let (gw, d) = (&mut gwt[w0..w0 + cpg], &gy_t[a0..a0 + cpg]);
-                    if xv == 1.0 {
-                        gw.iter_mut().zip(d).for_each(|(o, d)| *o += *d);
-                    } else {
-                        gw.iter_mut().zip(d).for_each(|(o, d)| *o += xv * *d);
-                    }
-                }
-            }
-        }
+        self.for_each_event(x, |w0, a0, xv| axpy(&mut gwt[w0..w0 + cpg], &gy_t[a0..a0 + cpg], xv));
         if let Some(gx) = gx {
             for ci in 0..self.c_in {
                 let g = ci / self.cin_per_group;
