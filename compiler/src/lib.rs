@@ -14,3 +14,4 @@ pub mod passes;
 pub mod summary;
 pub mod synth;
 pub mod text;
+pub mod train;

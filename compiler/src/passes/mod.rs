@@ -10,6 +10,7 @@ pub mod calib;
 pub mod channel;
 pub mod cleanup;
 pub mod fanout;
+pub mod finetune;
 pub mod gptq;
 pub mod mask;
 pub mod prune;
@@ -23,6 +24,7 @@ use crate::ir::{Graph, IrError};
 use crate::limits::Limits;
 
 pub use calib::Calibration;
+pub use finetune::TrainingData;
 pub use spec::SpecError;
 
 /// What a pass may use besides the graph.
@@ -31,6 +33,8 @@ pub struct PassContext<'a> {
     pub dynamics: Dynamics,
     /// Calibration input (`--calib`), for passes that need activity statistics.
     pub calib: Option<&'a Calibration>,
+    /// Training data (`--train-input`, `--train-labels`), for passes that train.
+    pub train: Option<&'a TrainingData>,
 }
 
 /// What a pass did, in lines a user reads.
@@ -58,6 +62,8 @@ impl PassReport {
 pub enum PassError {
     #[error("{pass} needs calibration input: pass --calib X.npy")]
     NeedsCalibration { pass: String },
+    #[error("{pass} needs training data: pass --train-input X.npy --train-labels Y.npy")]
+    NeedsTrainingData { pass: String },
     #[error("{pass}: {reason}")]
     Failed { pass: String, reason: String },
     #[error("{pass} left an invalid graph: {}", errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
@@ -97,8 +103,9 @@ pub fn build_pipeline(src: &str) -> Result<Vec<Box<dyn Pass>>, SpecError> {
                 "prune" => Ok(Box::new(prune::Prune::from_spec(p)?)),
                 "cleanup" => Ok(Box::new(cleanup::Cleanup::from_spec(p)?)),
                 "mask" => Ok(Box::new(mask::Mask::from_spec(p)?)),
+                "finetune" => Ok(Box::new(finetune::Finetune::from_spec(p)?)),
                 other => Err(SpecError::new(
-                    format!("unknown pass `{other}` (passes: quantize, prune, cleanup, mask)"),
+                    format!("unknown pass `{other}` (passes: quantize, prune, cleanup, mask, finetune)"),
                     p.name.span.clone(),
                 )),
             }
