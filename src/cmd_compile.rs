@@ -49,9 +49,9 @@ pub struct Args {
 
 pub fn run(a: Args) -> Result<()> {
     let limits = a.limits.limits();
-    let dynamics = a.dynamics.dynamics();
     let target = cmd_target::load(&a.target, &limits)?;
     let (mut graph, mut verified, _) = model::load(&a.model, &limits)?;
+    let dynamics = a.dynamics.resolve(&graph);
     let calib = a.passes.calibration(&graph, &verified, None, dynamics, &limits)?;
     a.passes.apply(&mut graph, &mut verified, calib.as_ref(), dynamics, &limits)?;
     let model_name = a.model.display().to_string();

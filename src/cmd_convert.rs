@@ -30,7 +30,7 @@ pub fn run(a: Args) -> Result<()> {
     let out_format = Format::of(&a.output)?;
     let limits = a.limits.limits();
     let (mut graph, mut verified, _) = model::load(&a.input, &limits)?;
-    let dynamics = a.dynamics.dynamics();
+    let dynamics = a.dynamics.resolve(&graph);
     let calib = a.passes.calibration(&graph, &verified, None, dynamics, &limits)?;
     a.passes.apply(&mut graph, &mut verified, calib.as_ref(), dynamics, &limits)?;
     match out_format {
