@@ -33,6 +33,8 @@ pub fn run(a: Args) -> Result<()> {
     let dynamics = a.dynamics.resolve(&graph);
     let calib = a.passes.calibration(&graph, &verified, None, dynamics, &limits)?;
     a.passes.apply(&mut graph, &mut verified, calib.as_ref(), dynamics, &limits)?;
+    // A `.snn` file keeps the semantics given here (NIR has no field for it).
+    graph.semantics = a.dynamics.semantics.or(graph.semantics);
     match out_format {
         Format::Nir => nir::write_nir(&graph, &a.output).map_err(anyhow::Error::new),
         Format::Snn => text::write_snn(&graph, &a.output).map_err(anyhow::Error::new),

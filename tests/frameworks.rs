@@ -111,3 +111,30 @@ fn spikingjelly_exports_reproduce_exactly() {
 fn sinabs_exports_reproduce_exactly() {
     check("sinabs");
 }
+
+/// A bundle recorded with `--semantics` keeps it (`bundle.ron`), so `regress` replays the
+/// framework's rule on the executor and the simulator; the framework's spikes match.
+#[test]
+fn bundles_carry_the_semantics() {
+    let dir = tempfile::tempdir().unwrap();
+    let case = fixtures().join("snntorch/rsynaptic_zero");
+    let p = |p: &Path| p.to_str().unwrap().to_string();
+    let bundle = dir.path().join("b");
+    let mut args = vec![
+        "trace".into(),
+        "record".into(),
+        p(&case.join("model.nir")),
+        "--input".into(),
+        p(&case.join("input.npy")),
+        "--target".into(),
+        "test_4x4".into(),
+        "-o".into(),
+        p(&bundle),
+    ];
+    args.extend(flags(&case));
+    spikeforge(&args);
+    let ron = std::fs::read_to_string(bundle.join("bundle.ron")).unwrap();
+    assert!(ron.contains("semantics: \"snntorch\"") || ron.contains("semantics: Some(\"snntorch\")"), "{ron}");
+    assert_eq!(mismatches(&case.join("output.npy"), &bundle.join("output.npy")), 0);
+    spikeforge(&["regress".into(), p(&bundle)]);
+}

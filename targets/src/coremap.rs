@@ -88,8 +88,9 @@ pub struct MapDynamics {
     pub semantics: SemanticsName,
 }
 
-/// The frameworks whose simulators spikeforge reproduces (compiler `exec::semantics`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+/// The frameworks whose simulators spikeforge reproduces; the compiler's
+/// `exec::semantics` resolves each into per-neuron [`NeuronRule`]s.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub enum SemanticsName {
     #[default]
     Nir,
@@ -99,6 +100,47 @@ pub enum SemanticsName {
     Norse,
     Rockpool,
     Lava,
+}
+
+impl SemanticsName {
+    pub const ALL: [SemanticsName; 7] = [
+        SemanticsName::Nir,
+        SemanticsName::SnnTorch,
+        SemanticsName::SpikingJelly,
+        SemanticsName::Sinabs,
+        SemanticsName::Norse,
+        SemanticsName::Rockpool,
+        SemanticsName::Lava,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SemanticsName::Nir => "nir",
+            SemanticsName::SnnTorch => "snntorch",
+            SemanticsName::SpikingJelly => "spikingjelly",
+            SemanticsName::Sinabs => "sinabs",
+            SemanticsName::Norse => "norse",
+            SemanticsName::Rockpool => "rockpool",
+            SemanticsName::Lava => "lava",
+        }
+    }
+}
+
+impl std::fmt::Display for SemanticsName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for SemanticsName {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let lower = s.to_ascii_lowercase();
+        SemanticsName::ALL.iter().copied().find(|x| x.name() == lower).ok_or_else(|| {
+            let names: Vec<&str> = SemanticsName::ALL.iter().map(|x| x.name()).collect();
+            format!("unknown semantics `{s}` (use one of {})", names.join(", "))
+        })
+    }
 }
 
 /// The arithmetic form of a leaky update (`decay` and `gain` as in [`NeuronParams`]).

@@ -54,12 +54,21 @@ pub fn suggested(op: &Op) -> Option<Semantics> {
 
 /// Warnings for `graph` run with `d`: each names the node and the flag that fixes it.
 pub fn warnings(graph: &Graph, d: &Dynamics) -> Vec<String> {
+    collect(graph, d, true)
+}
+
+/// Only the warnings about nodes that may never spike at `d` (what `run` prints).
+pub fn silence_warnings(graph: &Graph, d: &Dynamics) -> Vec<String> {
+    collect(graph, d, false)
+}
+
+fn collect(graph: &Graph, d: &Dynamics, hints: bool) -> Vec<String> {
     let mut out = Vec::new();
     for node in graph.node_ids() {
         let op = graph.op(node);
         let name = graph.name(node);
         let Some(kind) = NeuronKind::of(op) else { continue };
-        if let Some(s) = suggested(op) {
+        if let Some(s) = suggested(op).filter(|_| hints) {
             if s != d.semantics {
                 let why = match s {
                     Semantics::SnnTorch => "r = τ/1e-4 is how snnTorch exports Leaky/Synaptic (its default Leaky subtracts the threshold after the decay, one step late)",

@@ -27,7 +27,7 @@ use std::str::FromStr;
 use spikeforge_targets::coremap::{NeuronRule, ResetTiming};
 
 use super::neuron::NeuronKind;
-use super::semantics::Semantics;
+use super::semantics::{Semantics, SemanticsRules};
 
 /// How the membrane potential is reset after a spike.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
@@ -153,7 +153,7 @@ impl Dynamics {
                 SpikeTest::Strict => m::SpikeTest::Strict,
                 SpikeTest::NonStrict => m::SpikeTest::NonStrict,
             },
-            semantics: self.semantics.to_map(),
+            semantics: self.semantics,
         }
     }
 }

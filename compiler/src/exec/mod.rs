@@ -19,7 +19,7 @@ mod synapse;
 
 pub use neuron::{NeuronCoefficients, NeuronKind};
 pub use plan::on_cycle;
-pub use semantics::Semantics;
+pub use semantics::{Semantics, SemanticsRules};
 pub use synapse::synapse_count;
 
 use std::time::Instant;

@@ -6,6 +6,7 @@ use spikeforge_targets::fixed::RealNeuron;
 use spikeforge_targets::real::step_real;
 
 use super::dynamics::{Dynamics, ResetRule, SpikeTest};
+use super::semantics::SemanticsRules;
 use crate::ir::Op;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]

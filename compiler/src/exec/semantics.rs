@@ -17,9 +17,9 @@
 //! | | | any, `reset_delay=False` (`--reset-timing delayed-corrected`) | same | `v > θ` | then `v −= (s − r)·θ` (or `·v`) | delayed-corrected |
 //! | `spikingjelly` | 1e-4 | IFNode (IF, `r = 1/dt`), LIFNode (LIF, `τ = τ_steps·dt`) | Euler (its export makes it `v + (I − v)/τ_steps`) | `v ≥ θ` | hard: `v ← v_reset` (soft: `--reset subtract`) | immediate |
 //! | `sinabs` | 1 | IAF (IF, `r = 1`), LIF (`r = 1`) | IF: `v + I`; LIF: `α·v + (1 − α)·r·I`, `α = exp(−dt/τ)` | `n = ⌊v/θ⌋` spikes for `v > 0` (MultiSpike) | `v −= n·θ` | immediate |
-//! | `norse` | 1e-3 | LIFBox (LIF), LIF (CubaLIF), LI | Euler | `v > θ` | `v ← v_reset` | immediate |
-//! | `rockpool` | 1e-3 | LIFTorch (CubaLIF) | Euler | `v ≥ θ` | subtract `θ` | immediate |
-//! | `lava` | 1 | lava-dl CUBA (CubaLIF) | Euler | `v > θ` | `v ← 0` | immediate |
+//! | `norse` | 1e-3 | LIFBox (LIF), LIFCell (CubaLIF), LIBox (LI), IAF (IF) | Euler (NIR's) | `v > θ` | `v ← v_reset` | immediate |
+//! | `rockpool` | 1e-3 | LIFTorch (CubaLIF) | Euler (NIR's) | `v ≥ θ` | subtract `θ` | immediate |
+//! | `lava` | 1 | lava-dl CUBA (CubaLIF) | Euler (NIR's) | `v > θ` | `v ← v_reset` | immediate |
 //!
 //! * **Timing.** *Immediate*: the spike test and reset happen in the same step. *Delayed*
 //!   (snnTorch's default `reset_delay=True`): the stored `v` keeps its unreset value; the
@@ -32,56 +32,47 @@
 //!   infinite-τ LIF into IF (`v ← v + I` with `r·dt/τ → 1`).
 //! * **Multi-spike** (Sinabs): the output is the spike count, a graded event that the next
 //!   layer multiplies by its weights; the simulator delivers it as one event of that value.
-//! * **Untested** rows (Norse, Rockpool, Lava) follow the frameworks' documented update
-//!   equations; the README's compatibility table says which rows the conformance suite
+//! * **Untested** rows (Norse, Rockpool, Lava) set only the framework's time step, reset
+//!   and spike test on NIR's Euler update; they are not exact. Norse 1.1 (read from
+//!   `norse/torch/functional/lif.py`) adds the input to the current *before* the voltage
+//!   step (`i' = i + I; v += dt/τ_mem·((v_leak − v) + i'); i = i' − dt/τ_syn·i'`), and its
+//!   exporter writes `τ = dt/τ_inv` (`dt·τ`, not `τ`), so its exports need `--dt` chosen
+//!   for that. The README's compatibility table says which rows the conformance suite
 //!   checks spike for spike.
-
-use std::fmt;
-use std::str::FromStr;
 
 use spikeforge_targets::coremap::{self as m, NeuronRule, ResetTiming, UpdateForm};
 
 use super::dynamics::{ResetRule, SpikeTest};
 use super::neuron::NeuronKind;
 
-/// A framework whose simulation of its own NIR export spikeforge reproduces.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Default, Hash)]
-pub enum Semantics {
-    #[default]
-    Nir,
-    SnnTorch,
-    SpikingJelly,
-    Sinabs,
-    Norse,
-    Rockpool,
-    Lava,
+/// A framework whose simulation of its own NIR export spikeforge reproduces (the core
+/// map's name for it; its rules are [`SemanticsRules`]).
+pub use spikeforge_targets::coremap::SemanticsName as Semantics;
+
+/// What a semantics means: its defaults and its rule per neuron type (the table above).
+pub trait SemanticsRules: Copy {
+    /// The time step the framework's exporter assumes, in seconds.
+    fn default_dt(self) -> f64;
+    /// The framework's default reset mechanism.
+    fn default_reset(self) -> ResetRule;
+    fn default_spike_test(self) -> SpikeTest;
+    /// Whether LIF's decay is the exact exponential `exp(−dt/τ)` rather than `dt/τ`.
+    fn exponential_decay(self) -> bool;
+    /// The rule a neuron of `kind` follows; `recurrent` says whether the node is on a
+    /// cycle (RLeaky rather than Leaky). `reset`, `spike_test` and `timing` are the run's
+    /// choices (the semantics' defaults unless overridden).
+    fn rule(
+        self,
+        kind: NeuronKind,
+        recurrent: bool,
+        reset: ResetRule,
+        spike_test: SpikeTest,
+        timing: Option<ResetTiming>,
+    ) -> NeuronRule;
 }
 
-pub const ALL_SEMANTICS: [Semantics; 7] = [
-    Semantics::Nir,
-    Semantics::SnnTorch,
-    Semantics::SpikingJelly,
-    Semantics::Sinabs,
-    Semantics::Norse,
-    Semantics::Rockpool,
-    Semantics::Lava,
-];
-
-impl Semantics {
-    pub fn name(self) -> &'static str {
-        match self {
-            Semantics::Nir => "nir",
-            Semantics::SnnTorch => "snntorch",
-            Semantics::SpikingJelly => "spikingjelly",
-            Semantics::Sinabs => "sinabs",
-            Semantics::Norse => "norse",
-            Semantics::Rockpool => "rockpool",
-            Semantics::Lava => "lava",
-        }
-    }
-
-    /// The time step the framework's exporter assumes, in seconds.
-    pub fn default_dt(self) -> f64 {
+impl SemanticsRules for Semantics {
+    fn default_dt(self) -> f64 {
         match self {
             Semantics::Nir | Semantics::SnnTorch | Semantics::SpikingJelly => 1e-4,
             Semantics::Norse | Semantics::Rockpool => 1e-3,
@@ -89,42 +80,25 @@ impl Semantics {
         }
     }
 
-    /// The framework's default reset mechanism.
-    pub fn default_reset(self) -> ResetRule {
+    fn default_reset(self) -> ResetRule {
         match self {
             Semantics::SnnTorch | Semantics::Sinabs | Semantics::Rockpool => ResetRule::Subtract,
             Semantics::Nir | Semantics::SpikingJelly | Semantics::Norse | Semantics::Lava => ResetRule::ToVReset,
         }
     }
 
-    pub fn default_spike_test(self) -> SpikeTest {
+    fn default_spike_test(self) -> SpikeTest {
         match self {
             Semantics::SpikingJelly | Semantics::Sinabs | Semantics::Rockpool => SpikeTest::NonStrict,
             _ => SpikeTest::Strict,
         }
     }
 
-    pub fn to_map(self) -> m::SemanticsName {
-        match self {
-            Semantics::Nir => m::SemanticsName::Nir,
-            Semantics::SnnTorch => m::SemanticsName::SnnTorch,
-            Semantics::SpikingJelly => m::SemanticsName::SpikingJelly,
-            Semantics::Sinabs => m::SemanticsName::Sinabs,
-            Semantics::Norse => m::SemanticsName::Norse,
-            Semantics::Rockpool => m::SemanticsName::Rockpool,
-            Semantics::Lava => m::SemanticsName::Lava,
-        }
-    }
-
-    /// Whether LIF's decay is the exact exponential `exp(−dt/τ)` rather than `dt/τ`.
-    pub fn exponential_decay(self) -> bool {
+    fn exponential_decay(self) -> bool {
         self == Semantics::Sinabs
     }
 
-    /// The rule a neuron of `kind` follows; `recurrent` says whether the node is on a
-    /// cycle (RLeaky rather than Leaky). `reset`, `spike_test` and `timing` are the run's
-    /// choices (the semantics' defaults unless overridden).
-    pub fn rule(
+    fn rule(
         self,
         kind: NeuronKind,
         recurrent: bool,
@@ -172,22 +146,6 @@ impl Semantics {
             }
             None => rule,
         }
-    }
-}
-
-impl fmt::Display for Semantics {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Semantics {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        ALL_SEMANTICS.iter().copied().find(|x| x.name() == s.to_ascii_lowercase()).ok_or_else(|| {
-            let names: Vec<&str> = ALL_SEMANTICS.iter().map(|x| x.name()).collect();
-            format!("unknown semantics `{s}` (use one of {})", names.join(", "))
-        })
     }
 }
 
