@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use ron::extensions::Extensions;
 use serde::{Deserialize, Serialize};
-use spikeforge_compiler::exec::{Dynamics, DEFAULT_DT};
+use spikeforge_compiler::exec::semantics::parse_reset_timing;
+use spikeforge_compiler::exec::{Dynamics, Semantics};
 use spikeforge_compiler::limits::Limits;
 use spikeforge_targets::Target;
 
@@ -42,12 +43,19 @@ pub struct BundleSpec {
     /// Expected spikes per spiking layer `[N, T, n_layers]`.
     #[serde(default)]
     pub layer_spikes: Option<String>,
-    #[serde(default = "default_dt")]
-    pub dt_s: f64,
-    #[serde(default = "default_reset")]
-    pub reset: String,
-    #[serde(default = "default_spike_test")]
-    pub spike_test: String,
+    /// Whose update rules (`nir`, `snntorch`, `sinabs`, …; default `nir`); it also gives
+    /// the defaults of the three fields below.
+    #[serde(default)]
+    pub semantics: Option<String>,
+    #[serde(default)]
+    pub dt_s: Option<f64>,
+    #[serde(default)]
+    pub reset: Option<String>,
+    #[serde(default)]
+    pub spike_test: Option<String>,
+    /// `immediate`, `delayed` or `delayed-corrected` (default: the semantics' rule).
+    #[serde(default)]
+    pub reset_timing: Option<String>,
     /// A pass pipeline applied to the model before every engine runs it.
     #[serde(default)]
     pub passes: Option<String>,
@@ -85,15 +93,6 @@ pub struct HardwareSpec {
 fn version_one() -> u32 {
     1
 }
-fn default_dt() -> f64 {
-    DEFAULT_DT
-}
-fn default_reset() -> String {
-    "to-v-reset".into()
-}
-fn default_spike_test() -> String {
-    "strict".into()
-}
 
 impl BundleSpec {
     /// A spec with defaults for everything but the three required files.
@@ -104,9 +103,11 @@ impl BundleSpec {
             input: input.into(),
             output: output.into(),
             layer_spikes: None,
-            dt_s: DEFAULT_DT,
-            reset: default_reset(),
-            spike_test: default_spike_test(),
+            semantics: None,
+            dt_s: None,
+            reset: None,
+            spike_test: None,
+            reset_timing: None,
             passes: None,
             calib: None,
             target: None,
@@ -247,11 +248,29 @@ fn check(name: &str, dir: &Path, spec: BundleSpec, limits: &Limits) -> Result<Bu
             bail!("{src}: field `{field}`: {} does not exist", dir.join(rel).display());
         }
     }
-    if !(spec.dt_s.is_finite() && spec.dt_s > 0.0) {
-        bail!("{src}: field `dt_s`: the time step must be a positive number of seconds, got {}", spec.dt_s);
+    let semantics: Semantics = match &spec.semantics {
+        Some(s) => s.parse().map_err(|e| anyhow::anyhow!("{src}: field `semantics`: {e}"))?,
+        None => Semantics::Nir,
+    };
+    let base = Dynamics::of(semantics);
+    let dt = spec.dt_s.unwrap_or(base.dt);
+    if !(dt.is_finite() && dt > 0.0) {
+        bail!("{src}: field `dt_s`: the time step must be a positive number of seconds, got {dt}");
     }
-    let reset = spec.reset.parse().map_err(|e| anyhow::anyhow!("{src}: field `reset`: {e}"))?;
-    let spike_test = spec.spike_test.parse().map_err(|e| anyhow::anyhow!("{src}: field `spike_test`: {e}"))?;
+    let field = |name: &str, v: &Option<String>| v.as_ref().map(|s| (name.to_string(), s.clone()));
+    let parse_err = |(name, e): (String, String)| anyhow::anyhow!("{src}: field `{name}`: {e}");
+    let reset = match field("reset", &spec.reset) {
+        Some((n, s)) => s.parse().map_err(|e| parse_err((n, e)))?,
+        None => base.reset,
+    };
+    let spike_test = match field("spike_test", &spec.spike_test) {
+        Some((n, s)) => s.parse().map_err(|e| parse_err((n, e)))?,
+        None => base.spike_test,
+    };
+    let reset_timing = match field("reset_timing", &spec.reset_timing) {
+        Some((n, s)) => Some(parse_reset_timing(&s).map_err(|e| parse_err((n, e)))?),
+        None => None,
+    };
     bundle_stats::check_spec(&spec.stats).map_err(|e| anyhow::anyhow!("{src}: {e}"))?;
     let target = match &spec.target {
         Some(t) => {
@@ -267,7 +286,7 @@ fn check(name: &str, dir: &Path, spec: BundleSpec, limits: &Limits) -> Result<Bu
     if spec.hardware.is_some() && target.is_none() {
         bail!("{src}: field `hardware` needs a `target` (hardware mode is the target's fixed point)");
     }
-    let dynamics = Dynamics { dt: spec.dt_s, reset, spike_test };
+    let dynamics = Dynamics { dt, reset, spike_test, semantics, reset_timing };
     Ok(Bundle { name: name.to_string(), dir: dir.to_path_buf(), spec, dynamics, target })
 }
 

@@ -24,12 +24,15 @@ pub struct Args {
 pub fn run(a: Args) -> Result<()> {
     let limits = a.limits.limits();
     let (mut graph, mut verified, format) = model::load(&a.model, &limits)?;
-    let dynamics = a.dynamics.dynamics();
+    let dynamics = a.dynamics.resolve(&graph);
     let calib = a.passes.calibration(&graph, &verified, None, dynamics, &limits)?;
     a.passes.apply(&mut graph, &mut verified, calib.as_ref(), dynamics, &limits)?;
     let s = Summary::new(&graph, &verified);
     println!("model     {} ({})", a.model.display(), format.describe());
-    println!("dynamics  {}", a.dynamics.dynamics());
+    println!("dynamics  {dynamics}");
+    for w in spikeforge_compiler::exec::advice::warnings(&graph, &dynamics) {
+        eprintln!("warning: {w}");
+    }
     println!("graph     {} nodes, {} edges ({} recurrent)", s.nodes.len(), s.n_edges, s.n_recurrent_edges);
     println!();
     let w_name = s.nodes.iter().map(|n| n.name.len()).max().unwrap_or(4).max(4);

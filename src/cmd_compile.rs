@@ -53,9 +53,9 @@ pub fn run(a: Args) -> Result<()> {
         &[("--output", Some(&a.output)), ("--report", a.report.as_deref())],
     )?;
     let limits = a.limits.limits();
-    let dynamics = a.dynamics.dynamics();
     let target = cmd_target::load(&a.target, &limits)?;
     let (mut graph, mut verified, _) = model::load(&a.model, &limits)?;
+    let dynamics = a.dynamics.resolve(&graph);
     let calib = a.passes.calibration(&graph, &verified, None, dynamics, &limits)?;
     a.passes.apply(&mut graph, &mut verified, calib.as_ref(), dynamics, &limits)?;
     let model_name = a.model.display().to_string();

@@ -31,9 +31,11 @@ pub fn run(a: Args) -> Result<()> {
     let out_format = Format::of(&a.output)?;
     let limits = a.limits.limits();
     let (mut graph, mut verified, _) = model::load(&a.input, &limits)?;
-    let dynamics = a.dynamics.dynamics();
+    let dynamics = a.dynamics.resolve(&graph);
     let calib = a.passes.calibration(&graph, &verified, None, dynamics, &limits)?;
     a.passes.apply(&mut graph, &mut verified, calib.as_ref(), dynamics, &limits)?;
+    // A `.snn` file keeps the semantics given here (NIR has no field for it).
+    graph.semantics = a.dynamics.semantics.or(graph.semantics);
     match out_format {
         Format::Nir => nir::write_nir(&graph, &a.output).map_err(anyhow::Error::new),
         Format::Snn => text::write_snn(&graph, &a.output).map_err(anyhow::Error::new),

@@ -92,8 +92,8 @@ pub fn run(a: Args) -> Result<()> {
         &[("--json", a.json.as_deref())],
     )?;
     let limits = a.limits.limits();
-    let dynamics = a.dynamics.dynamics();
     let (mut graph, verified, _) = model::load(&a.model, &limits)?;
+    let dynamics = a.dynamics.resolve(&graph);
     let exec = Executor::new(&graph, &verified, dynamics, &limits)?;
     let x = read_samples(&a.input, &a.samples, &limits)?;
     let (n, t) = exec.check_input(&x.shape).with_context(|| a.input.display().to_string())?;
@@ -126,9 +126,9 @@ pub fn run(a: Args) -> Result<()> {
         Some(spec) => {
             let target = crate::cmd_target::load(spec, &limits)?;
             let verified = graph.verify(&limits).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-            let net = spikeforge_compiler::mapper::lower::lower(&graph, &verified, dynamics.dt)?;
+            let net = spikeforge_compiler::mapper::lower::lower(&graph, &verified, &dynamics)?;
             let r =
-                spikeforge_compiler::exec::fixed::run_fixed(&net, &target.spec().numerics, &dynamics, &x.data, n, t);
+                spikeforge_compiler::exec::fixed::run_fixed(&net, &target.spec().numerics, &x.data, n, t);
             let acc_hw = accuracy(&predictions(&r.output, n, t, r.output_len), &labels);
             let mism = r.output.iter().zip(&after.output).filter(|(p, q)| p != q).count() as f64
                 / r.output.len().max(1) as f64;

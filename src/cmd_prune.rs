@@ -49,9 +49,9 @@ pub fn run(a: Args) -> Result<()> {
     }
     let out_format = a.output.as_deref().map(Format::of).transpose()?;
     let limits = a.limits.limits();
-    let dynamics = a.dynamics.dynamics();
     let (mut graph, mut verified, _) = model::load(&a.model, &limits)?;
     let original = WeightCounts::of(&graph, &[]);
+    let dynamics = a.dynamics.resolve(&graph);
     let calib = a.passes.calibration(&graph, &verified, None, dynamics, &limits)?;
     let reports = a.passes.apply(&mut graph, &mut verified, calib.as_ref(), dynamics, &limits)?;
     let bits: Vec<(String, u32)> = reports.iter().flat_map(|r| r.weight_bits.iter().cloned()).collect();

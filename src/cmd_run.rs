@@ -46,7 +46,10 @@ pub fn run(a: Args) -> Result<()> {
     )?;
     let limits = a.limits.limits();
     let (mut graph, mut verified, _) = model::load(&a.model, &limits)?;
-    let dynamics = a.dynamics.dynamics();
+    let dynamics = a.dynamics.resolve(&graph);
+    for w in spikeforge_compiler::exec::advice::silence_warnings(&graph, &dynamics) {
+        eprintln!("warning: {w}");
+    }
     if a.passes.passes.is_some() {
         let calib = a.passes.calibration(&graph, &verified, Some(&a.input), dynamics, &limits)?;
         a.passes.apply(&mut graph, &mut verified, calib.as_ref(), dynamics, &limits)?;

@@ -109,12 +109,12 @@ pub fn run(a: Args) -> Result<()> {
     let output = a.output.clone().ok_or_else(|| need("output"))?;
     let limits = a.limits.limits();
     let target = cmd_target::load(a.target.as_deref().ok_or_else(|| need("target"))?, &limits)?;
-    let dynamics = a.dynamics.dynamics();
 
     let grid = Grid::parse(&a.grid.join(";"))?;
     grid.check(target.spec())?;
 
     let (mut graph, mut verified, _) = model::load(&model_path, &limits)?;
+    let dynamics = a.dynamics.resolve(&graph);
     let calib = a.passes.calibration(&graph, &verified, None, dynamics, &limits)?;
     a.passes.apply(&mut graph, &mut verified, calib.as_ref(), dynamics, &limits)?;
     let calibration =
@@ -228,7 +228,7 @@ fn fingerprint(a: &Args, grid: &Grid, target: &spikeforge_targets::Target, input
     let options = format!(
         "{:?} {:?} {:?} {:?} {}",
         a.passes.calib_samples,
-        a.dynamics.dynamics(),
+        a.dynamics,
         a.numeric,
         a.placement,
         a.seed

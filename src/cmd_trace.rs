@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use spikeforge_compiler::arrays::{read_npy_f64, write_npy};
+use spikeforge_compiler::exec::semantics::reset_timing_name;
 use spikeforge_compiler::exec::Executor;
 use spikeforge_compiler::limits::Limits;
 use spikeforge_simulator::NumericMode;
@@ -150,7 +151,6 @@ fn record(a: RecordArgs) -> Result<()> {
         &[("--output", Some(&a.output))],
     )?;
     let limits = a.limits.limits();
-    let dynamics = a.dynamics.dynamics();
     if a.hardware && a.target.is_none() {
         bail!("--hardware needs --target (hardware mode is the target's fixed point)");
     }
@@ -175,14 +175,14 @@ fn record(a: RecordArgs) -> Result<()> {
     let mut guard = TempDir(Some(tmp.clone()));
     let file = |f: &str| tmp.join(f);
 
+    let (graph, _, _) = model::load(&a.model, &limits)?;
+    let dynamics = a.dynamics.resolve(&graph);
     let model_name = match Format::of(&a.model)? {
         Format::Nir => {
-            model::load(&a.model, &limits)?;
             copy(&a.model, &file("model.nir"))?;
             "model.nir"
         }
         Format::Snn => {
-            let (graph, _, _) = model::load(&a.model, &limits)?;
             spikeforge_compiler::text::write_snn(&graph, &file("model.snn")).context("writing model.snn")?;
             "model.snn"
         }
@@ -190,9 +190,11 @@ fn record(a: RecordArgs) -> Result<()> {
     let x = read_samples(&a.input, &a.samples, &limits)?;
     write_input(&file("input.npy"), &x.shape, &x.data)?;
     let mut spec = BundleSpec::new(model_name, "input.npy", "output.npy");
-    spec.dt_s = dynamics.dt;
-    spec.reset = dynamics.reset.name().into();
-    spec.spike_test = dynamics.spike_test.name().into();
+    spec.semantics = Some(dynamics.semantics.name().into());
+    spec.dt_s = Some(dynamics.dt);
+    spec.reset = Some(dynamics.reset.name().into());
+    spec.spike_test = Some(dynamics.spike_test.name().into());
+    spec.reset_timing = dynamics.reset_timing.map(|t| reset_timing_name(t).into());
     spec.passes = a.passes.passes.clone();
     spec.seed = a.seed;
     if let (Some(c), Some(_)) = (&a.passes.calib, &a.passes.passes) {
@@ -286,7 +288,7 @@ struct Names {
 fn names(model: Option<&Path>, beside: &Path, dynamics: DynamicsArgs, limits: &Limits) -> Result<Names> {
     if let Some(m) = model {
         let (graph, verified, _) = model::load(m, limits)?;
-        let exec = Executor::new(&graph, &verified, dynamics.dynamics(), limits)?;
+        let exec = Executor::new(&graph, &verified, dynamics.resolve(&graph), limits)?;
         let r = exec.run(&[], 0, 1, 1);
         let output_layer = graph
             .output_nodes()

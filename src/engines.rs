@@ -172,7 +172,7 @@ pub fn run_simulator(p: &Prepared, target: &Target, seed: u64, mode: NumericMode
 
 /// The fixed-point reference (no timing): what hardware mode must reproduce.
 pub fn run_fixed_reference(p: &Prepared, target: &Target) -> Result<(Vec<f64>, usize, Vec<i64>)> {
-    let net = spikeforge_compiler::mapper::lower::lower(&p.graph, &p.verified, p.dynamics.dt)?;
-    let r = run_fixed(&net, &target.spec().numerics, &p.dynamics, &p.input.data, p.n, p.t);
+    let net = spikeforge_compiler::mapper::lower::lower(&p.graph, &p.verified, &p.dynamics)?;
+    let r = run_fixed(&net, &target.spec().numerics, &p.input.data, p.n, p.t);
     Ok((r.output, r.output_len, r.layer_spikes))
 }

@@ -1,27 +1,57 @@
 //! Options shared by commands that load and run models.
 
 use clap::Args;
-use spikeforge_compiler::exec::{Dynamics, ResetRule, SpikeTest, DEFAULT_DT};
+use spikeforge_compiler::exec::semantics::parse_reset_timing;
+use spikeforge_compiler::exec::{Dynamics, ResetRule, Semantics, SpikeTest};
+use spikeforge_compiler::ir::Graph;
+use spikeforge_targets::coremap::ResetTiming;
 use spikeforge_compiler::limits::{Limits, DEFAULT_MAX_MEMORY_BYTES};
 
-/// How NIR's continuous-time neurons are discretised (NIR stores no time step).
+/// How NIR's continuous-time neurons are discretised (NIR stores no time step) and whose
+/// update rules they follow.
 #[derive(Args, Clone, Debug)]
 pub struct DynamicsArgs {
-    /// Time step in seconds (snnTorch's convention is 1e-4).
-    #[arg(long, default_value_t = DEFAULT_DT, value_parser = parse_dt, allow_hyphen_values = true)]
-    pub dt: f64,
-    /// Reset after a spike: `to-v-reset` (v ← v_reset, NIR's definition) or `subtract`
-    /// (v ← v − v_threshold).
-    #[arg(long, default_value = "to-v-reset")]
-    pub reset: ResetRule,
+    /// Whose simulator to reproduce: nir (the default), snntorch, spikingjelly, sinabs,
+    /// norse, rockpool or lava. Sets the time step, reset, spike test, reset timing and
+    /// multi-spike neurons per neuron type (table: compiler/src/exec/semantics.rs); a
+    /// `.snn` header `semantics=NAME` is used when this flag is absent.
+    #[arg(long)]
+    pub semantics: Option<Semantics>,
+    /// Time step in seconds (default: the semantics', 1e-4 for nir and snnTorch).
+    #[arg(long, value_parser = parse_dt, allow_hyphen_values = true)]
+    pub dt: Option<f64>,
+    /// Reset after a spike: `to-v-reset` (v ← v_reset, NIR's definition; snnTorch's "zero")
+    /// or `subtract` (v ← v − v_threshold). Default: the semantics'.
+    #[arg(long)]
+    pub reset: Option<ResetRule>,
     /// Spike when v > threshold (`strict`, snnTorch) or v ≥ threshold (`non-strict`).
-    #[arg(long, default_value = "strict")]
-    pub spike_test: SpikeTest,
+    /// Default: the semantics'.
+    #[arg(long)]
+    pub spike_test: Option<SpikeTest>,
+    /// When the reset applies: `immediate` (in the spike's step), `delayed` (snnTorch's
+    /// `reset_delay=True`) or `delayed-corrected` (snnTorch's `reset_delay=False`).
+    /// Default: the semantics' rule per neuron type.
+    #[arg(long, value_parser = parse_reset_timing)]
+    pub reset_timing: Option<ResetTiming>,
 }
 
 impl DynamicsArgs {
-    pub fn dynamics(&self) -> Dynamics {
-        Dynamics { dt: self.dt, reset: self.reset, spike_test: self.spike_test }
+    /// The dynamics for a model: the flag's semantics, else the model's declared one,
+    /// else `nir`; explicit flags override the semantics' choices.
+    pub fn resolve(&self, graph: &Graph) -> Dynamics {
+        self.with_default(graph.semantics)
+    }
+
+    /// The dynamics without a model (`declared`: a bundle's semantics).
+    pub fn with_default(&self, declared: Option<Semantics>) -> Dynamics {
+        let base = Dynamics::of(self.semantics.or(declared).unwrap_or_default());
+        Dynamics {
+            dt: self.dt.unwrap_or(base.dt),
+            reset: self.reset.unwrap_or(base.reset),
+            spike_test: self.spike_test.unwrap_or(base.spike_test),
+            reset_timing: self.reset_timing.or(base.reset_timing),
+            ..base
+        }
     }
 }
 

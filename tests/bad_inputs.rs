@@ -294,6 +294,7 @@ const MAP_EDITS: &[(&str, Edit)] = &[
             shape: vec![1 << 30],
             n_neurons: 1 << 30,
             pieces: vec![Piece { core, first: 0, count: 1 << 30, local_offset: 0 }],
+            rule: Default::default(),
         });
         m.cores.push(CoreProgram {
             core,

@@ -39,8 +39,8 @@ fn check(case: &str, samples: usize) {
         let (map, _) = compile(&graph, &verified, &target, d, &CompileOptions::default()).unwrap();
         let opts = SimOptions { mode: NumericMode::Hardware, ..SimOptions::default() };
         let sim = simulate(&map, input, n, t, &opts).unwrap();
-        let net = lower(&graph, &verified, d.dt).unwrap();
-        let reference = run_fixed(&net, &target.spec().numerics, &d, input, n, t);
+        let net = lower(&graph, &verified, &d).unwrap();
+        let reference = run_fixed(&net, &target.spec().numerics, input, n, t);
         let name = format!("{case} on {}", target.name());
         assert!(sim.outputs == reference.output, "{name}: hardware mode differs from the fixed-point reference");
         let sim_layers: Vec<i64> = sim.layer_spikes.iter().map(|&v| v as i64).collect();

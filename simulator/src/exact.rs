@@ -2,18 +2,19 @@
 //!
 //! ```text
 //! I = bias + Σ value × weight            (order: see crate::func)
-//! LIF, LI   v ← v + decay·(v_leak − v) + gain·I
-//! IF, I     v ← v + gain·I
-//! Cuba*     i ← i + syn_decay·(w_in·I − i);  v ← v + decay·(v_leak − v) + gain·i
-//! spike     v > v_threshold (Strict) or v ≥ v_threshold (NonStrict)
-//! reset     v ← v_reset (ToVReset) or v ← v − v_threshold (Subtract)
-//! output    spiking models: 1.0 or 0.0; LI, I, CubaLI: v; Identity: I
+//! neuron    spikeforge_targets::real::step_real under the population's NeuronRule
+//!           (NIR: v ← v + decay·(v_leak − v) + gain·I; spike v > θ; v ← v_reset)
+//! output    spiking models: the spike count (1.0 or 0.0 unless multi-spike);
+//!           LI, I, CubaLI: v; Identity: I
 //! ```
 //!
-//! No fused multiply-add is used (Rust never contracts), so results are bit-identical to
-//! `compiler/src/exec/neuron.rs` for the same coefficients and input.
+//! The neuron update is the function the reference executor uses for every rule but NIR's,
+//! and NIR's fast path there computes the same expressions, so results are bit-identical
+//! to `compiler/src/exec/neuron.rs` for the same coefficients and input.
 
-use spikeforge_targets::coremap::{NeuronModel, ResetRule, SpikeTest};
+use spikeforge_targets::coremap::NeuronModel;
+use spikeforge_targets::fixed::RealNeuron;
+use spikeforge_targets::real::step_real;
 
 use crate::func::Arith;
 use crate::layout::Layout;
@@ -22,26 +23,11 @@ pub(crate) struct Exact {
     acc: Vec<f64>,
     v: Vec<f64>,
     i: Vec<f64>,
-    strict: bool,
-    subtract: bool,
 }
 
 impl Exact {
     pub fn new(lay: &Layout) -> Self {
-        Exact {
-            acc: vec![0.0; lay.n_flat],
-            v: vec![0.0; lay.n_flat],
-            i: vec![0.0; lay.n_flat],
-            strict: lay.map.dynamics.spike_test == SpikeTest::Strict,
-            subtract: lay.map.dynamics.reset == ResetRule::Subtract,
-        }
-    }
-
-    #[inline(always)]
-    fn fire(&self, x: f64, th: f64, vr: f64) -> (f64, f64) {
-        let s = if self.strict { x > th } else { x >= th };
-        let after = if self.subtract { x - th } else { vr };
-        (if s { after } else { x }, s as u8 as f64)
+        Exact { acc: vec![0.0; lay.n_flat], v: vec![0.0; lay.n_flat], i: vec![0.0; lay.n_flat] }
     }
 }
 
@@ -87,61 +73,25 @@ impl Arith for Exact {
     fn update(&mut self, lay: &Layout, u: usize, out: &mut [f64]) -> u64 {
         let unit = &lay.units[u];
         let c = unit.core as usize;
-        let p = &lay.map.cores[c].params;
+        let params = &lay.map.cores[c].params;
         let base = lay.core_base[c] as usize;
-        let model = lay.map.populations[unit.pop as usize].model;
+        let pop = &lay.map.populations[unit.pop as usize];
+        let (model, rule) = (pop.model, pop.rule);
         let mut spikes = 0u64;
         for &(first, count, off) in &unit.ranges {
             for k in 0..count as usize {
                 let l = off as usize + k;
                 let f = base + l;
-                let input = self.acc[f];
                 let o = &mut out[first as usize + k];
-                match model {
-                    NeuronModel::Input => {}
-                    NeuronModel::Identity => *o = input,
-                    NeuronModel::LIF => {
-                        let v = self.v[f];
-                        let x = v + p.decay[l] * (p.v_leak[l] - v) + p.gain[l] * input;
-                        let (nv, s) = self.fire(x, p.v_threshold[l], p.v_reset[l]);
-                        self.v[f] = nv;
-                        *o = s;
-                        spikes += s as u64;
-                    }
-                    NeuronModel::LI => {
-                        let v = self.v[f];
-                        let x = v + p.decay[l] * (p.v_leak[l] - v) + p.gain[l] * input;
-                        self.v[f] = x;
-                        *o = x;
-                    }
-                    NeuronModel::IF => {
-                        let (nv, s) = self.fire(self.v[f] + p.gain[l] * input, p.v_threshold[l], p.v_reset[l]);
-                        self.v[f] = nv;
-                        *o = s;
-                        spikes += s as u64;
-                    }
-                    NeuronModel::I => {
-                        let x = self.v[f] + p.gain[l] * input;
-                        self.v[f] = x;
-                        *o = x;
-                    }
-                    NeuronModel::CubaLIF | NeuronModel::CubaLI => {
-                        let c = self.i[f];
-                        let c = c + p.syn_decay[l] * (p.w_in[l] * input - c);
-                        self.i[f] = c;
-                        let v = self.v[f];
-                        let x = v + p.decay[l] * (p.v_leak[l] - v) + p.gain[l] * c;
-                        if model == NeuronModel::CubaLIF {
-                            let (nv, s) = self.fire(x, p.v_threshold[l], p.v_reset[l]);
-                            self.v[f] = nv;
-                            *o = s;
-                            spikes += s as u64;
-                        } else {
-                            self.v[f] = x;
-                            *o = x;
-                        }
-                    }
+                if model == NeuronModel::Input {
+                    continue;
                 }
+                let p = RealNeuron::from_params(params, l);
+                let mut st = (self.v[f], self.i[f]);
+                let (y, s) = step_real(model, &rule, &p, &mut st, self.acc[f]);
+                (self.v[f], self.i[f]) = st;
+                *o = y;
+                spikes += s;
             }
         }
         spikes

@@ -5,10 +5,11 @@
 //! synapses into the population, every neuron's coefficients are quantized at that scale,
 //! and each stored synapse becomes an integer `round(k·w / scale)`. Event values are real
 //! (spikes are 1; a graded population's output is its state × its scale), so populations
-//! with different scales compose. Synaptic input is summed exactly in 64 bits, then
+//! with different scales compose. Each population updates under its own `NeuronRule`
+//! ([`fixed::step_rule`]): the framework's reset timing and multi-spike counts in integers. Synaptic input is summed exactly in 64 bits, then
 //! fitted to the state range once per step, so the sum does not depend on arrival order.
 
-use spikeforge_targets::coremap::{NeuronModel, ResetRule, SpikeTest};
+use spikeforge_targets::coremap::NeuronModel;
 use spikeforge_targets::fixed::{self, FixedNeuron, RealNeuron};
 use spikeforge_targets::Numerics;
 
@@ -25,8 +26,6 @@ pub(crate) struct Hardware {
     /// Per population, the real value of one state unit.
     scale: Vec<f64>,
     numerics: Numerics,
-    spike_test: SpikeTest,
-    reset: ResetRule,
     /// Coefficients and weights clamped by quantization.
     pub saturated: u64,
 }
@@ -100,8 +99,6 @@ impl Hardware {
             weights,
             scale,
             numerics: n,
-            spike_test: map.dynamics.spike_test,
-            reset: map.dynamics.reset,
             saturated,
         })
     }
@@ -137,15 +134,15 @@ impl Arith for Hardware {
         let unit = &lay.units[u];
         let base = lay.core_base[unit.core as usize] as usize;
         let scale = self.scale[unit.pop as usize];
+        let rule = lay.map.populations[unit.pop as usize].rule;
         let mut spikes = 0;
         for &(first, count, off) in &unit.ranges {
             for k in 0..count as usize {
                 let f = base + off as usize + k;
                 let p = &self.neurons[f];
-                let (y, s) =
-                    fixed::step(p, &mut self.state[f], self.acc[f], self.spike_test, self.reset, &self.numerics);
+                let (y, _) = fixed::step_rule(p, &mut self.state[f], self.acc[f], &rule, &self.numerics);
                 out[first as usize + k] = if p.model.is_spiking() { y as f64 } else { y as f64 * scale };
-                spikes += s as u64;
+                spikes += if p.model.is_spiking() { y as u64 } else { 0 };
             }
         }
         spikes

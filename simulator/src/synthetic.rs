@@ -88,6 +88,7 @@ fn assemble(target: TargetSpec, layers: Vec<Layer>, projections: Vec<Wiring>) ->
             shape: vec![l.neurons as usize],
             n_neurons: l.neurons,
             pieces,
+            rule: Default::default(),
         });
     }
     let mut out = Vec::new();
@@ -160,7 +161,12 @@ fn assemble(target: TargetSpec, layers: Vec<Layer>, projections: Vec<Wiring>) ->
         version: CORE_MAP_VERSION,
         target,
         model: "synthetic".into(),
-        dynamics: MapDynamics { dt_s: 1e-3, reset: ResetRule::ToVReset, spike_test: SpikeTest::Strict },
+        dynamics: MapDynamics {
+            dt_s: 1e-3,
+            reset: ResetRule::ToVReset,
+            spike_test: SpikeTest::Strict,
+            semantics: Default::default(),
+        },
         populations,
         projections: out,
         cores,

@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use crate::chip::TargetSpec;
 use crate::mesh::CoreId;
 
-pub const CORE_MAP_VERSION: u32 = 1;
+pub const CORE_MAP_VERSION: u32 = 2;
 /// File signature: `SFCOREMAP` then the version as 4 little-endian bytes, then postcard.
 pub const CORE_MAP_MAGIC: &[u8; 9] = b"SFCOREMAP";
 
@@ -63,6 +63,10 @@ impl NeuronModel {
 pub enum ResetRule {
     ToVReset,
     Subtract,
+    /// The whole update of the step after a spike is discarded: `v ← v_reset` (snnTorch's
+    /// `reset_mechanism="zero"` for Synaptic, RLeaky and RSynaptic). Only with a delayed
+    /// [`ResetTiming`]; immediate timing treats it as `ToVReset`.
+    Discard,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,12 +77,124 @@ pub enum SpikeTest {
     NonStrict,
 }
 
-/// The discretisation the coefficients were computed with.
+/// The discretisation the coefficients were computed with. `reset` and `spike_test` are the
+/// run's flags; each population's [`NeuronRule`] is what its neurons actually do.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MapDynamics {
     pub dt_s: f64,
     pub reset: ResetRule,
     pub spike_test: SpikeTest,
+    /// The named semantics (`nir`, `snntorch`, …) the rules were resolved from.
+    pub semantics: SemanticsName,
+}
+
+/// The frameworks whose simulators spikeforge reproduces; the compiler's
+/// `exec::semantics` resolves each into per-neuron [`NeuronRule`]s.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum SemanticsName {
+    #[default]
+    Nir,
+    SnnTorch,
+    SpikingJelly,
+    Sinabs,
+    Norse,
+    Rockpool,
+    Lava,
+}
+
+impl SemanticsName {
+    pub const ALL: [SemanticsName; 7] = [
+        SemanticsName::Nir,
+        SemanticsName::SnnTorch,
+        SemanticsName::SpikingJelly,
+        SemanticsName::Sinabs,
+        SemanticsName::Norse,
+        SemanticsName::Rockpool,
+        SemanticsName::Lava,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SemanticsName::Nir => "nir",
+            SemanticsName::SnnTorch => "snntorch",
+            SemanticsName::SpikingJelly => "spikingjelly",
+            SemanticsName::Sinabs => "sinabs",
+            SemanticsName::Norse => "norse",
+            SemanticsName::Rockpool => "rockpool",
+            SemanticsName::Lava => "lava",
+        }
+    }
+}
+
+impl std::fmt::Display for SemanticsName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for SemanticsName {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let lower = s.to_ascii_lowercase();
+        SemanticsName::ALL.iter().copied().find(|x| x.name() == lower).ok_or_else(|| {
+            let names: Vec<&str> = SemanticsName::ALL.iter().map(|x| x.name()).collect();
+            format!("unknown semantics `{s}` (use one of {})", names.join(", "))
+        })
+    }
+}
+
+/// The arithmetic form of a leaky update (`decay` and `gain` as in [`NeuronParams`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum UpdateForm {
+    /// Forward Euler: `v ← v + decay·(v_leak − v) + gain·I`; Cuba*:
+    /// `i ← i + syn_decay·(w_in·I − i)`.
+    #[default]
+    Euler,
+    /// A decay factor: `v ← (1 − decay)·v + decay·v_leak + gain·I`; Cuba*:
+    /// `i ← (1 − syn_decay)·i + (syn_decay·w_in)·I` (snnTorch, Sinabs: `β·v + I`).
+    Multiply,
+}
+
+/// When the reset of a spike at step t is applied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum ResetTiming {
+    /// At step t, right after the spike test (NIR, SpikingJelly, Sinabs, Norse).
+    #[default]
+    Immediate,
+    /// At step t+1, on the updated state, when the stored state is above threshold
+    /// (snnTorch `reset_delay=True`): `r = v[t−1] > θ`, then `v[t] = update(v[t−1])` and
+    /// Subtract: `v[t] −= r·θ`; ToVReset: `v[t−1] ← v_reset` before the update;
+    /// Discard: `v[t] ← v_reset` after it.
+    Delayed,
+    /// snnTorch `reset_delay=False`: as `Delayed`, then `v[t] −= (s − r)·θ` (Subtract) or
+    /// `v[t] −= (s − r)·v[t]` (ToVReset, Discard), `s` the spike at t.
+    DelayedCorrected,
+}
+
+/// How a population's neurons update: a framework's rule for one neuron type, resolved by
+/// the compiler (see its `exec::semantics` table) and evaluated the same way by the
+/// reference executor and the simulator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NeuronRule {
+    pub form: UpdateForm,
+    pub reset: ResetRule,
+    pub timing: ResetTiming,
+    pub spike_test: SpikeTest,
+    /// Several spikes per step: `n = trunc(v/θ)` for `v > 0`, the output is `n` (a graded
+    /// event) and the reset subtracts `n·θ` (Sinabs `MultiSpike`).
+    pub multi_spike: bool,
+}
+
+impl Default for NeuronRule {
+    fn default() -> Self {
+        NeuronRule {
+            form: UpdateForm::Euler,
+            reset: ResetRule::ToVReset,
+            timing: ResetTiming::Immediate,
+            spike_test: SpikeTest::Strict,
+            multi_spike: false,
+        }
+    }
 }
 
 /// A contiguous range of a population's neurons on one core.
@@ -102,6 +218,8 @@ pub struct Population {
     pub n_neurons: u32,
     /// Empty for the input population.
     pub pieces: Vec<Piece>,
+    /// How its neurons update (unused by Input and Identity).
+    pub rule: NeuronRule,
 }
 
 /// What a projection's synaptic events count as (NeuroBench: weight layers and pooling

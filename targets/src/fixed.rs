@@ -33,7 +33,7 @@
 //!   `v > θ` (strict) or `v ≥ θ`; reset `v ← v_reset` or `v ← fit(v − θ)`.
 
 use crate::chip::{DecayFormat, Numerics};
-use crate::coremap::{NeuronModel, ResetRule, SpikeTest};
+use crate::coremap::{NeuronModel, NeuronRule, ResetRule, ResetTiming, SpikeTest};
 use crate::numerics::{
     apply_decay, decay_from_factor, fit_state, quantize_leak, quantize_state, quantize_threshold, quantize_weight,
     round_real, state_scale, weight_range, Decay,
@@ -156,9 +156,8 @@ pub fn contribution(x: f64, q: i64, n: &Numerics) -> i64 {
     }
 }
 
-/// One step of a neuron: `input` is `bias + Σ contributions` (unfitted); `state` is
-/// `(v, i)`. Returns the output in state units (spiking models: 1 or 0) and whether it
-/// spiked.
+/// One step of a neuron with NIR's rule (immediate reset, one spike per step); see
+/// [`step_rule`].
 pub fn step(
     p: &FixedNeuron,
     state: &mut (i64, i64),
@@ -167,12 +166,33 @@ pub fn step(
     reset: ResetRule,
     n: &Numerics,
 ) -> (i64, bool) {
+    let rule = NeuronRule { reset, spike_test, ..NeuronRule::default() };
+    let (y, s) = step_rule(p, state, input, &rule, n);
+    (y, s)
+}
+
+/// One step of a neuron: `input` is `bias + Σ contributions` (unfitted); `state` is
+/// `(v, i)`. Returns the output in state units (spiking models: the spike count, 0 or 1
+/// unless `rule.multi_spike`) and whether it spiked. The rule's timing and reset are those
+/// of [`NeuronRule`] in integers: a delayed reset tests the stored `v` against θ, subtracts
+/// `θ` after the update, or replaces `v` by `v_reset` before (ToVReset) or after (Discard)
+/// it; a multi-spike neuron emits `⌊v/θ⌋` for `v > 0` and subtracts that many `θ`.
+pub fn step_rule(p: &FixedNeuron, state: &mut (i64, i64), input: i64, rule: &NeuronRule, n: &Numerics) -> (i64, bool) {
     let input = fit_state(input as i128, n);
+    let above = |v: i64| match rule.spike_test {
+        SpikeTest::Strict => v > p.threshold,
+        SpikeTest::NonStrict => v >= p.threshold,
+    };
+    let delayed = rule.timing != ResetTiming::Immediate && p.model.is_spiking();
+    let r = delayed && above(state.0);
+    if r && rule.reset == ResetRule::ToVReset {
+        state.0 = p.v_reset;
+    }
     let leaky = |v: i64, x: i64| {
         let d = apply_decay(fit_state(v as i128 - p.v_leak as i128, n), p.decay, n);
         fit_state(d as i128 + p.v_leak as i128 + p.leak as i128 + x as i128, n)
     };
-    let v = match p.model {
+    let mut v = match p.model {
         NeuronModel::Input | NeuronModel::Identity => return (input, false),
         NeuronModel::LIF | NeuronModel::LI => leaky(state.0, input),
         NeuronModel::IF | NeuronModel::I => fit_state(state.0 as i128 + input as i128, n),
@@ -185,16 +205,40 @@ pub fn step(
         state.0 = v;
         return (v, false);
     }
-    let spiked = match spike_test {
-        SpikeTest::Strict => v > p.threshold,
-        SpikeTest::NonStrict => v >= p.threshold,
+    if r {
+        v = match rule.reset {
+            ResetRule::Subtract => fit_state(v as i128 - p.threshold as i128, n),
+            ResetRule::Discard => p.v_reset,
+            ResetRule::ToVReset => v,
+        };
+    }
+    let count = if rule.multi_spike {
+        if v > 0 && p.threshold > 0 {
+            v / p.threshold
+        } else {
+            0
+        }
+    } else {
+        above(v) as i64
     };
-    state.0 = match (spiked, reset) {
-        (false, _) => v,
-        (true, ResetRule::ToVReset) => p.v_reset,
-        (true, ResetRule::Subtract) => fit_state(v as i128 - p.threshold as i128, n),
+    let spiked = count > 0;
+    state.0 = match rule.timing {
+        ResetTiming::Delayed => v,
+        ResetTiming::Immediate if !spiked => v,
+        ResetTiming::Immediate => match rule.reset {
+            ResetRule::Subtract => fit_state(v as i128 - count as i128 * p.threshold as i128, n),
+            ResetRule::ToVReset | ResetRule::Discard => p.v_reset,
+        },
+        // v −= (s − r)·θ, or v −= (s − r)·v.
+        ResetTiming::DelayedCorrected => {
+            let d = spiked as i64 - r as i64;
+            match rule.reset {
+                ResetRule::Subtract => fit_state(v as i128 - d as i128 * p.threshold as i128, n),
+                _ => fit_state(v as i128 - d as i128 * v as i128, n),
+            }
+        }
     };
-    (spiked as i64, spiked)
+    (count, spiked)
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@
 //! * [`memory`] — exact synapse/neuron memory footprints (nengo-loihi and sinabs formulas).
 //! * [`numerics`] — the fixed-point arithmetic shared by compiler and simulator;
 //!   [`fixed`] — the fixed-point neuron update and weight quantization built on it.
+//! * [`real`] — the f64 neuron update under any [`coremap::NeuronRule`] (executor and exact mode).
 //! * [`overrides`] — set fields by path (`core.max_neurons`), the knobs of a design-space sweep.
 //! * [`show`] — the human-readable report.
 //! * [`coremap`] — the compiled program a mapper emits and the simulator runs;
@@ -32,6 +33,7 @@ pub mod memory;
 pub mod mesh;
 pub mod numerics;
 pub mod overrides;
+pub mod real;
 pub mod show;
 pub mod target;
 pub mod validate;

@@ -16,9 +16,18 @@
 //!
 //! With snnTorch's export (tau = dt/(1−β), r = tau/dt) the LIF rule is v ← β·v + I, which
 //! is what reproduces `../shared/golden` spike for spike.
+//!
+//! That table is the `nir` semantics, the default. Other frameworks' update orders, reset
+//! timings and multi-spike neurons are named semantics ([`super::semantics`]); a
+//! [`Dynamics`] resolves one [`NeuronRule`] per neuron node from them.
 
 use std::fmt;
 use std::str::FromStr;
+
+use spikeforge_targets::coremap::{NeuronRule, ResetTiming};
+
+use super::neuron::NeuronKind;
+use super::semantics::{Semantics, SemanticsRules};
 
 /// How the membrane potential is reset after a spike.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
@@ -99,6 +108,10 @@ pub struct Dynamics {
     pub dt: f64,
     pub reset: ResetRule,
     pub spike_test: SpikeTest,
+    /// Whose update order and reset timing ([`super::semantics`]).
+    pub semantics: Semantics,
+    /// Overrides the semantics' reset timing.
+    pub reset_timing: Option<ResetTiming>,
 }
 
 /// snnTorch's convention.
@@ -106,11 +119,27 @@ pub const DEFAULT_DT: f64 = 1e-4;
 
 impl Default for Dynamics {
     fn default() -> Self {
-        Dynamics { dt: DEFAULT_DT, reset: ResetRule::default(), spike_test: SpikeTest::default() }
+        Dynamics::of(Semantics::Nir)
     }
 }
 
 impl Dynamics {
+    /// A semantics with its own time step, reset and spike test.
+    pub fn of(semantics: Semantics) -> Dynamics {
+        Dynamics {
+            dt: semantics.default_dt(),
+            reset: semantics.default_reset(),
+            spike_test: semantics.default_spike_test(),
+            semantics,
+            reset_timing: None,
+        }
+    }
+
+    /// The rule of a neuron of `kind`; `recurrent` when its node is on a cycle.
+    pub fn rule(&self, kind: NeuronKind, recurrent: bool) -> NeuronRule {
+        self.semantics.rule(kind, recurrent, self.reset, self.spike_test, self.reset_timing)
+    }
+
     /// The same choices in the core map's vocabulary (`spikeforge_targets::coremap`).
     pub fn to_map(&self) -> spikeforge_targets::coremap::MapDynamics {
         use spikeforge_targets::coremap as m;
@@ -124,12 +153,17 @@ impl Dynamics {
                 SpikeTest::Strict => m::SpikeTest::Strict,
                 SpikeTest::NonStrict => m::SpikeTest::NonStrict,
             },
+            semantics: self.semantics,
         }
     }
 }
 
 impl fmt::Display for Dynamics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "dt = {:e} s (forward Euler), reset {}, spike test {}", self.dt, self.reset, self.spike_test)
+        write!(f, "semantics {}, dt = {:e} s, reset {}, spike test {}", self.semantics, self.dt, self.reset, self.spike_test)?;
+        if let Some(t) = self.reset_timing {
+            write!(f, ", reset timing {}", super::semantics::reset_timing_name(t))?;
+        }
+        Ok(())
     }
 }

@@ -7,7 +7,8 @@
 //! Per population: scale = largest `|k·w|` over its incoming synapses ([`fixed::weight_scale`]);
 //! each synapse stores `quantize_synapse(w, k, scale)`; neurons are quantized at that
 //! scale. An event of value `x` adds `contribution(x, q)`; the sum starts at the quantized
-//! bias and is exact in 64 bits; [`fixed::step`] updates the neuron. Spikes are 1; a graded
+//! bias and is exact in 64 bits; [`fixed::step_rule`] updates the neuron under its population's
+//! rule. Spikes are counts (1, or more for a multi-spike rule); a graded
 //! population's value is its state × its scale. Pooled event values are summed in f64 over
 //! source neurons in ascending order, as on the chip.
 
@@ -15,7 +16,6 @@ use spikeforge_targets::coremap::{NeuronModel, NeuronParams};
 use spikeforge_targets::fixed::{self, FixedNeuron, RealNeuron};
 use spikeforge_targets::Numerics;
 
-use super::Dynamics;
 use crate::mapper::lower::Network;
 
 fn real(p: &NeuronParams, i: usize) -> RealNeuron {
@@ -41,12 +41,10 @@ pub struct FixedRun {
 pub fn run_fixed(
     net: &Network,
     numerics: &Numerics,
-    dynamics: &Dynamics,
     input: &[f64],
     n: usize,
     t: usize,
 ) -> FixedRun {
-    let md = dynamics.to_map();
     let pops = &net.populations;
     let k: Vec<Vec<f64>> =
         pops.iter().map(|p| (0..p.n).map(|i| fixed::input_factor(p.model, &real(&p.params, i))).collect()).collect();
@@ -129,9 +127,9 @@ pub fn run_fixed(
                     let mut n_spikes = 0;
                     for i in 0..pops[p].n {
                         let f = &neurons[p][i];
-                        let (y, fired) = fixed::step(f, &mut state[p][i], acc[i], md.spike_test, md.reset, numerics);
+                        let (y, _) = fixed::step_rule(f, &mut state[p][i], acc[i], &pops[p].rule, numerics);
                         values[p][i] = if f.model.is_spiking() { y as f64 } else { y as f64 * scale[p] };
-                        n_spikes += fired as i64;
+                        n_spikes += if f.model.is_spiking() { y } else { 0 };
                     }
                     if let Some(l) = spiking.iter().position(|&q| q == p) {
                         spikes_row[l] = n_spikes;

@@ -8,14 +8,18 @@
 //! inputs they receive. Samples are independent, so they run in parallel when asked; the
 //! result does not depend on the thread count.
 
+pub mod advice;
 pub mod dynamics;
 pub mod fixed;
 mod neuron;
 mod plan;
 mod run;
+pub mod semantics;
 mod synapse;
 
 pub use neuron::{NeuronCoefficients, NeuronKind};
+pub use plan::on_cycle;
+pub use semantics::{Semantics, SemanticsRules};
 pub use synapse::synapse_count;
 
 use std::time::Instant;

@@ -1,7 +1,12 @@
 //! Neuron dynamics and the other element-wise kernels (Scale, Threshold, Delay), with the
 //! discretisation documented in [`super::dynamics`].
 
+use spikeforge_targets::coremap::{NeuronModel, NeuronRule, ResetTiming, UpdateForm};
+use spikeforge_targets::fixed::RealNeuron;
+use spikeforge_targets::real::step_real;
+
 use super::dynamics::{Dynamics, ResetRule, SpikeTest};
+use super::semantics::SemanticsRules;
 use crate::ir::Op;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -46,13 +51,53 @@ pub struct NeuronKernel {
     w_in: Vec<f64>,
     reset: ResetRule,
     strict: bool,
+    rule: NeuronRule,
+}
+
+impl NeuronKind {
+    /// The core map's name for it.
+    pub fn model(self) -> NeuronModel {
+        match self {
+            NeuronKind::LIF => NeuronModel::LIF,
+            NeuronKind::LI => NeuronModel::LI,
+            NeuronKind::IF => NeuronModel::IF,
+            NeuronKind::I => NeuronModel::I,
+            NeuronKind::CubaLIF => NeuronModel::CubaLIF,
+            NeuronKind::CubaLI => NeuronModel::CubaLI,
+        }
+    }
+
+    /// The kind of a neuron op.
+    pub fn of(op: &Op) -> Option<NeuronKind> {
+        Some(match op {
+            Op::LIF { .. } => NeuronKind::LIF,
+            Op::LI { .. } => NeuronKind::LI,
+            Op::IF { .. } => NeuronKind::IF,
+            Op::I { .. } => NeuronKind::I,
+            Op::CubaLIF { .. } => NeuronKind::CubaLIF,
+            Op::CubaLI { .. } => NeuronKind::CubaLI,
+            _ => return None,
+        })
+    }
 }
 
 impl NeuronCoefficients {
-    /// `op` is a neuron op (verified); returns None otherwise.
+    /// `op` is a neuron op (verified); returns None otherwise. Decays are `dt/τ`.
     pub fn new(op: &Op, dt: f64) -> Option<NeuronCoefficients> {
+        Self::with_decay(op, dt, false)
+    }
+
+    /// Coefficients for a dynamics: with `exponential` (Sinabs), a LIF's membrane decay is
+    /// `1 − exp(−dt/τ)` (so `1 − decay` is its `α`) and its gain `decay·r`.
+    pub fn for_dynamics(op: &Op, d: &Dynamics) -> Option<NeuronCoefficients> {
+        Self::with_decay(op, d.dt, d.semantics.exponential_decay())
+    }
+
+    fn with_decay(op: &Op, dt: f64, exponential: bool) -> Option<NeuronCoefficients> {
         let v = |t: &crate::ir::Tensor| t.data().to_vec();
-        let ratio = |tau: &crate::ir::Tensor| tau.data().iter().map(|&t| dt / t).collect::<Vec<f64>>();
+        let ratio = |tau: &crate::ir::Tensor| {
+            tau.data().iter().map(|&t| if exponential { 1.0 - (-dt / t).exp() } else { dt / t }).collect::<Vec<f64>>()
+        };
         let mul = |a: &[f64], b: &crate::ir::Tensor| a.iter().zip(b.data()).map(|(x, y)| x * y).collect::<Vec<f64>>();
         let e = Vec::new;
         let (kind, decay, gain, v_leak, v_threshold, v_reset, syn_decay, w_in) = match op {
@@ -91,9 +136,11 @@ impl NeuronCoefficients {
 }
 
 impl NeuronKernel {
-    /// `op` is a neuron op (verified); returns None otherwise.
-    pub fn new(op: &Op, d: &Dynamics) -> Option<NeuronKernel> {
-        let c = NeuronCoefficients::new(op, d.dt)?;
+    /// `op` is a neuron op (verified); returns None otherwise. `recurrent`: the node is on
+    /// a cycle (see [`super::semantics`]).
+    pub fn new(op: &Op, d: &Dynamics, recurrent: bool) -> Option<NeuronKernel> {
+        let c = NeuronCoefficients::for_dynamics(op, d)?;
+        let rule = d.rule(c.kind, recurrent);
         Some(NeuronKernel {
             kind: c.kind,
             n: c.gain.len(),
@@ -106,7 +153,44 @@ impl NeuronKernel {
             w_in: c.w_in,
             reset: d.reset,
             strict: d.spike_test == SpikeTest::Strict,
+            rule,
         })
+    }
+
+    /// Whether the rule is NIR's (Euler, immediate reset, one spike), which has a fast path.
+    fn is_nir_rule(&self) -> bool {
+        let r = &self.rule;
+        r.form == UpdateForm::Euler && r.timing == ResetTiming::Immediate && !r.multi_spike
+    }
+
+    /// Any rule, one neuron at a time, through the update shared with the simulator.
+    fn run_rule(&self, input: &[f64], out: &mut [f64], state: &mut [f64]) -> u64 {
+        let n = self.n;
+        let model = self.kind.model();
+        let at = |v: &Vec<f64>, i: usize| v.get(i).copied().unwrap_or(0.0);
+        let mut spikes = 0;
+        let (vs, rest) = state.split_at_mut(n);
+        for i in 0..n {
+            let p = RealNeuron {
+                decay: at(&self.decay, i),
+                gain: self.gain[i],
+                v_leak: at(&self.v_leak, i),
+                v_threshold: at(&self.v_threshold, i),
+                v_reset: at(&self.v_reset, i),
+                bias: 0.0,
+                syn_decay: at(&self.syn_decay, i),
+                w_in: at(&self.w_in, i),
+            };
+            let mut st = (vs[i], rest.get(i).copied().unwrap_or(0.0));
+            let (y, s) = step_real(model, &self.rule, &p, &mut st, input[i]);
+            vs[i] = st.0;
+            if let Some(c) = rest.get_mut(i) {
+                *c = st.1;
+            }
+            out[i] = y;
+            spikes += s;
+        }
+        spikes
     }
 
     /// State floats per neuron: v, plus the synaptic current for Cuba*.
@@ -121,6 +205,9 @@ impl NeuronKernel {
     /// the membrane potential (LI, I, CubaLI) to `out`. Returns the number of spikes.
     #[inline]
     pub fn run(&self, input: &[f64], out: &mut [f64], state: &mut [f64]) -> u64 {
+        if !self.is_nir_rule() {
+            return self.run_rule(input, out, state);
+        }
         match (self.strict, self.reset) {
             (true, ResetRule::ToVReset) => self.run_with::<true, false>(input, out, state),
             (true, ResetRule::Subtract) => self.run_with::<true, true>(input, out, state),

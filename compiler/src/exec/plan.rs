@@ -14,6 +14,22 @@ use super::ExecError;
 use crate::ir::{Graph, NodeId, Op, OpKind, Verified};
 use crate::limits::Limits;
 
+/// Whether `node` lies on a cycle of the graph (a recurrent layer: snnTorch's RLeaky
+/// rather than Leaky, see [`super::semantics`]).
+pub fn on_cycle(graph: &Graph, node: NodeId) -> bool {
+    let mut seen = HashSet::new();
+    let mut stack = graph.outputs(node);
+    while let Some(n) = stack.pop() {
+        if n == node {
+            return true;
+        }
+        if seen.insert(n) {
+            stack.extend(graph.outputs(n));
+        }
+    }
+    false
+}
+
 #[derive(Clone, Debug)]
 pub enum Kernel {
     Input,
@@ -132,7 +148,7 @@ impl Plan {
                     Kernel::Delay(k)
                 }
                 _ => {
-                    let k = NeuronKernel::new(op, dynamics).expect("remaining ops are neurons");
+                    let k = NeuronKernel::new(op, dynamics, on_cycle(graph, node)).expect("remaining ops are neurons");
                     state = k.state_len();
                     Kernel::Neuron(k)
                 }

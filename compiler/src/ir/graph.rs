@@ -21,6 +21,8 @@ pub struct Node {
 pub struct Graph {
     g: StableDiGraph<Node, ()>,
     by_name: HashMap<String, NodeId>,
+    /// The semantics the model declares (a `.snn` header), if any.
+    pub semantics: Option<crate::exec::Semantics>,
 }
 
 fn ix(id: NodeId) -> NodeIndex {

@@ -87,6 +87,7 @@ pub fn emit(
         .map(|(pi, p)| coremap::Population {
             name: p.name.clone(),
             model: p.model,
+            rule: p.rule,
             shape: p.shape.clone(),
             n_neurons: p.n as u32,
             pieces: part.pieces[pi]

@@ -7,7 +7,8 @@
 //!   `v_leak` 0, `v_reset` 0, so `v = I` each step and it spikes when `I` passes the
 //!   threshold), and an `Identity` population for the value reaching the Output when that
 //!   is not a population's own output (a linear readout). Coefficients come from
-//!   [`NeuronCoefficients::new`], the executor's discretisation.
+//!   [`NeuronCoefficients::for_dynamics`] and the update rule from [`Dynamics::rule`], the
+//!   executor's discretisation and semantics (a Threshold keeps NIR's immediate rule).
 //! * **Projections**: every path from a population backwards through linear ops (Affine,
 //!   Linear, Conv1d, Conv2d, SumPool2d, AvgPool2d, Flatten, Scale) to a source population.
 //!   Pooling, scaling and flattening right after the source become the projection's
@@ -21,11 +22,11 @@
 //! * A path that crosses a back edge is `recurrent` (delivered one step later); crossing two
 //!   would need a two-step delay and is refused, as is a Delay node.
 
-use spikeforge_targets::coremap::{NeuronModel, NeuronParams, ProjectionKind, SourcePool};
+use spikeforge_targets::coremap::{NeuronModel, NeuronParams, NeuronRule, ProjectionKind, SourcePool};
 
 use super::error::MapError;
 use super::sparse::{op_bias, op_csr, ConvGeom, Csr};
-use crate::exec::{NeuronCoefficients, NeuronKind};
+use crate::exec::{on_cycle, Dynamics, NeuronCoefficients, NeuronKind};
 use crate::ir::{Graph, NodeId, Op, OpKind, Shape, Verified};
 
 /// Most paths into one population (parallel linear branches multiply paths).
@@ -45,6 +46,8 @@ pub struct Population {
     /// Discretised coefficients, one value per neuron (vectors the model does not use are
     /// empty); `bias` is empty when every bias is 0.
     pub params: NeuronParams,
+    /// How its neurons update (the semantics resolved for this node).
+    pub rule: NeuronRule,
 }
 
 /// Synapses of a projection, by target neuron.
@@ -171,7 +174,7 @@ fn grid_of(shape: &[usize]) -> [usize; 3] {
     }
 }
 
-fn params_of(op: &Op, dt: f64) -> (NeuronModel, NeuronParams) {
+fn params_of(op: &Op, d: &Dynamics) -> (NeuronModel, NeuronParams) {
     match op {
         Op::Input { .. } => (NeuronModel::Input, NeuronParams::default()),
         Op::Threshold { threshold } => {
@@ -186,16 +189,9 @@ fn params_of(op: &Op, dt: f64) -> (NeuronModel, NeuronParams) {
             };
             (NeuronModel::LIF, p)
         }
-        _ => match NeuronCoefficients::new(op, dt) {
+        _ => match NeuronCoefficients::for_dynamics(op, d) {
             Some(c) => {
-                let model = match c.kind {
-                    NeuronKind::LIF => NeuronModel::LIF,
-                    NeuronKind::LI => NeuronModel::LI,
-                    NeuronKind::IF => NeuronModel::IF,
-                    NeuronKind::I => NeuronModel::I,
-                    NeuronKind::CubaLIF => NeuronModel::CubaLIF,
-                    NeuronKind::CubaLI => NeuronModel::CubaLI,
-                };
+                let model = c.kind.model();
                 let p = NeuronParams {
                     decay: c.decay,
                     gain: c.gain,
@@ -427,8 +423,8 @@ impl Lowering<'_> {
     }
 }
 
-/// Lowers a verified graph; `dt` is the time step the coefficients are discretised with.
-pub fn lower(graph: &Graph, verified: &Verified, dt: f64) -> Result<Network, MapError> {
+/// Lowers a verified graph with the coefficients and rules of `dynamics`.
+pub fn lower(graph: &Graph, verified: &Verified, dynamics: &Dynamics) -> Result<Network, MapError> {
     let inputs = graph.input_nodes();
     if inputs.len() != 1 {
         return Err(MapError::InputCount { names: inputs.iter().map(|&n| graph.name(n).to_string()).collect() });
@@ -481,14 +477,18 @@ pub fn lower(graph: &Graph, verified: &Verified, dt: f64) -> Result<Network, Map
             verified.shape(n).dims().to_vec()
         };
         let (model, params) =
-            if n == output_node { (NeuronModel::Identity, NeuronParams::default()) } else { params_of(op, dt) };
+            if n == output_node { (NeuronModel::Identity, NeuronParams::default()) } else { params_of(op, dynamics) };
+        let rule = match NeuronKind::of(op) {
+            Some(kind) if n != output_node => dynamics.rule(kind, on_cycle(graph, n)),
+            _ => NeuronRule { spike_test: dynamics.to_map().spike_test, ..NeuronRule::default() },
+        };
         let name = if n == output_node { identity_name.clone() } else { graph.name(n).to_string() };
         pop_of[n.index()] = Some(populations.len());
         if n == output_node {
             output = Some(populations.len());
         }
         let n_neurons = shape.iter().product();
-        populations.push(Population { name, node: n, model, grid: grid_of(&shape), shape, n: n_neurons, params });
+        populations.push(Population { name, node: n, model, grid: grid_of(&shape), shape, n: n_neurons, params, rule });
     }
     let input = pop_of[input_node.index()].expect("the input node is a population");
     let output = output.expect("the output node was visited");

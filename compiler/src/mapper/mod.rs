@@ -85,7 +85,7 @@ pub fn compile(
     }
     let mut phases = report::PhaseSeconds::default();
     let t = Instant::now();
-    let mut net = lower::lower(graph, verified, dynamics.dt)?;
+    let mut net = lower::lower(graph, verified, &dynamics)?;
     phases.lower = secs(t);
 
     let t = Instant::now();

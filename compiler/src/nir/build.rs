@@ -273,10 +273,62 @@ fn make_op(p: &Pending, shape: Option<Shape>, source: &str, limits: &Limits) -> 
             }
         }
     }
-    let hint = if p.kind.is_neuron() { shape.as_ref() } else { None };
-    Op::from_attrs(p.kind, attrs, hint).map_err(|e| {
+    let kind = infinite_tau_as_if(p, &mut attrs, source)?;
+    let hint = if kind.is_neuron() { shape.as_ref() } else { None };
+    Op::from_attrs(kind, attrs, hint).map_err(|e| {
         let param = op_error_param(&e);
         let object = if p.attrs.contains_key(param) { format!("{}/{param}", p.path) } else { p.path.clone() };
         NirError::Param { file: source.into(), node: p.name.clone(), object, source: Box::new(e) }
     })
+}
+
+/// The time step snnTorch's exporter writes `r = τ/dt` with.
+const SNNTORCH_EXPORT_DT: f64 = 1e-4;
+
+/// A LIF whose `tau` is infinite (snnTorch's `Leaky(beta=1)`, exported as `τ = r = ∞`)
+/// has the well-defined limit `v ← v + (r/τ)·dt·I` with `r/τ = 1/dt_export`: it is an IF
+/// node with `r = 1/1e-4`, so `v ← v + I` at snnTorch's time step. Rewrites the attributes
+/// and returns the kind to build; a partly infinite or otherwise undefined limit is an error.
+fn infinite_tau_as_if(p: &Pending, attrs: &mut BTreeMap<String, Attr>, source: &str) -> Result<OpKind, NirError> {
+    let infinite = |name: &str, attrs: &BTreeMap<String, Attr>| match attrs.get(name) {
+        Some(Attr::Tensor(t)) => {
+            let inf = t.data().iter().filter(|v| **v == f64::INFINITY).count();
+            (inf > 0, inf == t.numel() && inf > 0)
+        }
+        _ => (false, false),
+    };
+    let err = |detail: String| NirError::Node {
+        file: source.into(),
+        node: p.name.clone(),
+        object: p.path.clone(),
+        detail,
+    };
+    let tau_name = match p.kind {
+        OpKind::LIF | OpKind::LI => "tau",
+        OpKind::CubaLIF | OpKind::CubaLI => "tau_mem",
+        _ => return Ok(p.kind),
+    };
+    let (any_inf, all_inf) = infinite(tau_name, attrs);
+    if !any_inf {
+        return Ok(p.kind);
+    }
+    if p.kind != OpKind::LIF {
+        return Err(err(format!(
+            "`{tau_name}` is infinite (a decay factor of 1); only a LIF with infinite `tau` has a defined limit (IF)"
+        )));
+    }
+    let (_, r_inf) = infinite("r", attrs);
+    if !all_inf || !r_inf {
+        return Err(err(
+            "`tau` is infinite for some neurons: a LIF with β = 1 imports as IF only when every `tau` and every `r` is infinite (snnTorch writes r = τ/dt); split the layer or give finite values".into(),
+        ));
+    }
+    attrs.remove("tau");
+    attrs.remove("v_leak");
+    let r = match attrs.get("r") {
+        Some(Attr::Tensor(t)) => Tensor::full(t.shape().clone(), 1.0 / SNNTORCH_EXPORT_DT),
+        _ => Tensor::scalar(1.0 / SNNTORCH_EXPORT_DT),
+    };
+    attrs.insert("r".into(), Attr::Tensor(r));
+    Ok(OpKind::IF)
 }

@@ -48,6 +48,8 @@ pub struct Statement {
 pub struct Document {
     /// Span of the `snn 1` header, when present.
     pub header: Option<Span>,
+    /// `semantics=NAME` after the header.
+    pub semantics: Option<Spanned<String>>,
     pub statements: Vec<Statement>,
     /// Names of statements that failed to parse: references to them are not reported
     /// again as undefined.

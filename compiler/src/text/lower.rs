@@ -10,6 +10,7 @@ use super::diag::{Diag, Span};
 use super::order;
 use super::sidecar::Sidecars;
 use super::values::{element_span, eval};
+use crate::exec::Semantics;
 use crate::ir::{Graph, IrError, Op, OpError, OpKind};
 use crate::limits::Limits;
 
@@ -66,11 +67,24 @@ pub(crate) fn lower(doc: &Document, syntax_ok: bool, base_dir: &Path, limits: &L
             }
         }
     }
+    let semantics = match &doc.semantics {
+        Some(sp) => match sp.node.parse::<Semantics>() {
+            Ok(s) => Some(s),
+            Err(m) => {
+                diags.push(Diag::at(sp.span.clone(), m, "in the header").with_note(
+                    "`snn 1 semantics=NAME` names the framework whose update rules the model follows",
+                ));
+                None
+            }
+        },
+        None => None,
+    };
     if !diags.is_empty() || !syntax_ok {
         return Err(diags);
     }
     // Nodes in statement order, then edges in the planned order.
     let mut graph = Graph::new();
+    graph.semantics = semantics;
     let ids: Vec<_> = stmts
         .iter()
         .zip(ops)

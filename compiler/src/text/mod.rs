@@ -21,7 +21,7 @@
 //!
 //! ```text
 //! file      = header NEWLINE { [statement] NEWLINE }
-//! header    = "snn" INTEGER                       (version 1)
+//! header    = "snn" INTEGER [ "semantics" "=" NAME ]   (version 1; NAME: nir, snntorch, …)
 //! statement = name "=" OpType [ "<" [ attr { "," attr } [","] ] ">" ] "(" [ name { "," name } [","] ] ")"
 //! attr      = IDENT "=" value
 //! value     = number | list | "full" "(" list "," number ")"
@@ -32,6 +32,8 @@
 //! STRING    = '"' … '"' with escapes \\ \" \n \r \t \u{hex}
 //! ```
 //!
+//! * `snn 1 semantics=snntorch` declares whose update rules the model follows
+//!   ([`crate::exec::semantics`]); `--semantics` on the command line overrides it.
 //! * One statement per line; `#` starts a comment. A statement may span lines inside
 //!   `<…>`, `(…)` and `[…]`, so long tensors can wrap.
 //! * `OpType` is one of NIR's node types ([`OpKind`](crate::ir::OpKind)): `Input`,

@@ -46,7 +46,10 @@ pub fn print_snn(graph: &Graph, opts: &PrintOptions) -> Printed {
         Err(_) => graph.node_ids().collect(),
     };
     let order = inputs.iter().copied().chain(rest.into_iter().filter(|n| !inputs.contains(n)));
-    let mut text = String::from("snn 1\n");
+    let mut text = match graph.semantics {
+        Some(s) => format!("snn 1 semantics={s}\n"),
+        None => String::from("snn 1\n"),
+    };
     let mut sidecar: Vec<(String, &Tensor)> = Vec::new();
     for n in order {
         let node = graph.node(n);

@@ -258,7 +258,21 @@ pub fn parse(src: &str) -> (Document, Vec<Diag>) {
                 match cx.header(rest) {
                     Ok((r, span)) => {
                         doc.header = Some(span);
-                        let end = ws(r);
+                        let mut end = ws(r);
+                        if let Some(after) = end.strip_prefix("semantics") {
+                            // `snn 1 semantics=NAME`: whose update rules the model follows.
+                            let after = ws(after);
+                            match after.strip_prefix('=') {
+                                Some(v) => {
+                                    let v = ws(v);
+                                    let len = v.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-')).unwrap_or(v.len());
+                                    let at = cx.off(v);
+                                    doc.semantics = Some(Spanned { node: v[..len].to_string(), span: at..at + len });
+                                    end = ws(&v[len..]);
+                                }
+                                None => end = after,
+                            }
+                        }
                         if end.is_empty() || end.starts_with('\n') {
                             rest = end;
                             continue;

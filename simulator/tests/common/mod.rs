@@ -72,7 +72,12 @@ impl MapBuilder {
         let t = spikeforge_targets::preset(target).expect("preset").expect("valid");
         MapBuilder {
             target: t.spec().clone(),
-            dynamics: MapDynamics { dt_s: 1e-3, reset: ResetRule::ToVReset, spike_test: SpikeTest::Strict },
+            dynamics: MapDynamics {
+                dt_s: 1e-3,
+                reset: ResetRule::ToVReset,
+                spike_test: SpikeTest::Strict,
+                semantics: Default::default(),
+            },
             pops: Vec::new(),
             projs: Vec::new(),
             output: 0,
@@ -167,6 +172,7 @@ impl MapBuilder {
                 shape: vec![p.n as usize],
                 n_neurons: p.n,
                 pieces,
+                rule: Default::default(),
             });
         }
         let mut projections = Vec::new();

@@ -1,0 +1,168 @@
+//! Named semantics: how each framework simulates the neurons it exports to NIR.
+//!
+//! NIR stores neither a time step nor an update order, and every framework discretises its
+//! own export differently. `--semantics NAME` (or `semantics=NAME` in a `.snn` header or a
+//! golden bundle) picks one framework's rules; explicit `--dt`, `--reset`, `--spike-test`
+//! and `--reset-timing` still override them. Each rule below was read from the framework's
+//! source (versions in `compiler/tests/fixtures/frameworks/VERSIONS.md`); `v` is the
+//! membrane, `i` the synaptic current, `I` the summed input, `θ` the threshold, and the
+//! coefficients come from the NIR parameters with `a = dt/τ` (`dt/τ_mem`), `a_s = dt/τ_syn`.
+//!
+//! | semantics | dt | neuron (NIR node) | update | spike | reset | timing |
+//! |---|---|---|---|---|---|---|
+//! | `nir` (default) | 1e-4 | LIF, IF, CubaLIF… | Euler `v + a·(v_leak − v) + a·r·I` | `v > θ` | `v ← v_reset` | immediate |
+//! | `snntorch` | 1e-4 | Leaky (LIF), Leaky(β=1) (IF) | `β·v + a·r·I`, `β = 1 − a` | `v > θ` | subtract `θ` (default) | delayed |
+//! | | | Leaky `reset_mechanism="zero"` | same | `v > θ` | `v ← 0` (equals delayed zeroing of `β·v`) | immediate |
+//! | | | RLeaky (LIF on a cycle), Synaptic / RSynaptic (CubaLIF), `"zero"` | `i ← α·i + a_s·w_in·I`, `α = 1 − a_s` | `v > θ` | the whole next update discarded: `v ← 0` | delayed |
+//! | | | any, `reset_delay=False` (`--reset-timing delayed-corrected`) | same | `v > θ` | then `v −= (s − r)·θ` (or `·v`) | delayed-corrected |
+//! | `spikingjelly` | 1e-4 | IFNode (IF, `r = 1/dt`), LIFNode (LIF, `τ = τ_steps·dt`) | Euler (its export makes it `v + (I − v)/τ_steps`) | `v ≥ θ` | hard: `v ← v_reset` (soft: `--reset subtract`) | immediate |
+//! | `sinabs` | 1 | IAF (IF, `r = 1`), LIF (`r = 1`) | IF: `v + I`; LIF: `α·v + (1 − α)·r·I`, `α = exp(−dt/τ)` | `n = ⌊v/θ⌋` spikes for `v > 0` (MultiSpike) | `v −= n·θ` | immediate |
+//! | `norse` | 1e-3 | LIFBox (LIF), LIFCell (CubaLIF), LIBox (LI), IAF (IF) | Euler (NIR's) | `v > θ` | `v ← v_reset` | immediate |
+//! | `rockpool` | 1e-3 | LIFTorch (CubaLIF) | Euler (NIR's) | `v ≥ θ` | subtract `θ` | immediate |
+//! | `lava` | 1 | lava-dl CUBA (CubaLIF) | Euler (NIR's) | `v > θ` | `v ← v_reset` | immediate |
+//!
+//! * **Timing.** *Immediate*: the spike test and reset happen in the same step. *Delayed*
+//!   (snnTorch's default `reset_delay=True`): the stored `v` keeps its unreset value; the
+//!   next step first tests it (`r = v[t−1] > θ`), updates, then subtracts `r·θ` (or
+//!   discards the update). *Delayed-corrected* (`reset_delay=False`) adds snnTorch's
+//!   correction `v −= (s − r)·θ` after the spike test.
+//! * **Leaky vs RLeaky.** NIR cannot tell them apart except by the recurrent edge: a LIF
+//!   node on a cycle is taken as RLeaky, a CubaLIF as Synaptic/RSynaptic (they share the rule).
+//! * **β = 1.** snnTorch exports `Leaky(beta=1)` as `τ = r = ∞`; the NIR import turns an
+//!   infinite-τ LIF into IF (`v ← v + I` with `r·dt/τ → 1`).
+//! * **Multi-spike** (Sinabs): the output is the spike count, a graded event that the next
+//!   layer multiplies by its weights; the simulator delivers it as one event of that value.
+//! * **Untested** rows (Norse, Rockpool, Lava) set only the framework's time step, reset
+//!   and spike test on NIR's Euler update; they are not exact. Norse 1.1 (read from
+//!   `norse/torch/functional/lif.py`) adds the input to the current *before* the voltage
+//!   step (`i' = i + I; v += dt/τ_mem·((v_leak − v) + i'); i = i' − dt/τ_syn·i'`), and its
+//!   exporter writes `τ = dt/τ_inv` (`dt·τ`, not `τ`), so its exports need `--dt` chosen
+//!   for that. The README's compatibility table says which rows the conformance suite
+//!   checks spike for spike.
+
+use spikeforge_targets::coremap::{self as m, NeuronRule, ResetTiming, UpdateForm};
+
+use super::dynamics::{ResetRule, SpikeTest};
+use super::neuron::NeuronKind;
+
+/// A framework whose simulation of its own NIR export spikeforge reproduces (the core
+/// map's name for it; its rules are [`SemanticsRules`]).
+pub use spikeforge_targets::coremap::SemanticsName as Semantics;
+
+/// What a semantics means: its defaults and its rule per neuron type (the table above).
+pub trait SemanticsRules: Copy {
+    /// The time step the framework's exporter assumes, in seconds.
+    fn default_dt(self) -> f64;
+    /// The framework's default reset mechanism.
+    fn default_reset(self) -> ResetRule;
+    fn default_spike_test(self) -> SpikeTest;
+    /// Whether LIF's decay is the exact exponential `exp(−dt/τ)` rather than `dt/τ`.
+    fn exponential_decay(self) -> bool;
+    /// The rule a neuron of `kind` follows; `recurrent` says whether the node is on a
+    /// cycle (RLeaky rather than Leaky). `reset`, `spike_test` and `timing` are the run's
+    /// choices (the semantics' defaults unless overridden).
+    fn rule(
+        self,
+        kind: NeuronKind,
+        recurrent: bool,
+        reset: ResetRule,
+        spike_test: SpikeTest,
+        timing: Option<ResetTiming>,
+    ) -> NeuronRule;
+}
+
+impl SemanticsRules for Semantics {
+    fn default_dt(self) -> f64 {
+        match self {
+            Semantics::Nir | Semantics::SnnTorch | Semantics::SpikingJelly => 1e-4,
+            Semantics::Norse | Semantics::Rockpool => 1e-3,
+            Semantics::Sinabs | Semantics::Lava => 1.0,
+        }
+    }
+
+    fn default_reset(self) -> ResetRule {
+        match self {
+            Semantics::SnnTorch | Semantics::Sinabs | Semantics::Rockpool => ResetRule::Subtract,
+            Semantics::Nir | Semantics::SpikingJelly | Semantics::Norse | Semantics::Lava => ResetRule::ToVReset,
+        }
+    }
+
+    fn default_spike_test(self) -> SpikeTest {
+        match self {
+            Semantics::SpikingJelly | Semantics::Sinabs | Semantics::Rockpool => SpikeTest::NonStrict,
+            _ => SpikeTest::Strict,
+        }
+    }
+
+    fn exponential_decay(self) -> bool {
+        self == Semantics::Sinabs
+    }
+
+    fn rule(
+        self,
+        kind: NeuronKind,
+        recurrent: bool,
+        reset: ResetRule,
+        spike_test: SpikeTest,
+        timing: Option<ResetTiming>,
+    ) -> NeuronRule {
+        let map_reset = match reset {
+            ResetRule::ToVReset => m::ResetRule::ToVReset,
+            ResetRule::Subtract => m::ResetRule::Subtract,
+        };
+        let spike_test = match spike_test {
+            SpikeTest::Strict => m::SpikeTest::Strict,
+            SpikeTest::NonStrict => m::SpikeTest::NonStrict,
+        };
+        let base = NeuronRule { reset: map_reset, spike_test, ..NeuronRule::default() };
+        let rule = match self {
+            Semantics::SnnTorch => {
+                // Leaky's zero reset keeps the input: `β·(1 − r)·v + I`, which is an
+                // immediate reset to 0. RLeaky, Synaptic and RSynaptic subtract the whole
+                // update instead.
+                let leaky = matches!(kind, NeuronKind::LIF | NeuronKind::IF) && !recurrent;
+                let (reset, timing) = match (reset, leaky) {
+                    (ResetRule::Subtract, _) => (m::ResetRule::Subtract, ResetTiming::Delayed),
+                    (ResetRule::ToVReset, true) => (m::ResetRule::ToVReset, ResetTiming::Immediate),
+                    (ResetRule::ToVReset, false) => (m::ResetRule::Discard, ResetTiming::Delayed),
+                };
+                NeuronRule { form: UpdateForm::Multiply, reset, timing, ..base }
+            }
+            Semantics::Sinabs => {
+                let form = if kind == NeuronKind::LIF { UpdateForm::Multiply } else { UpdateForm::Euler };
+                NeuronRule { form, multi_spike: true, ..base }
+            }
+            _ => base,
+        };
+        match timing {
+            Some(t) => {
+                // Discard exists only as a delayed reset; an immediate one is ToVReset.
+                let reset = if t == ResetTiming::Immediate && rule.reset == m::ResetRule::Discard {
+                    m::ResetRule::ToVReset
+                } else {
+                    rule.reset
+                };
+                NeuronRule { timing: t, reset, ..rule }
+            }
+            None => rule,
+        }
+    }
+}
+
+/// Parses `--reset-timing`.
+pub fn parse_reset_timing(s: &str) -> Result<ResetTiming, String> {
+    match s {
+        "immediate" => Ok(ResetTiming::Immediate),
+        "delayed" => Ok(ResetTiming::Delayed),
+        "delayed-corrected" => Ok(ResetTiming::DelayedCorrected),
+        _ => Err(format!("unknown reset timing `{s}` (use immediate, delayed or delayed-corrected)")),
+    }
+}
+
+pub fn reset_timing_name(t: ResetTiming) -> &'static str {
+    match t {
+        ResetTiming::Immediate => "immediate",
+        ResetTiming::Delayed => "delayed",
+        ResetTiming::DelayedCorrected => "delayed-corrected",
+    }
+}

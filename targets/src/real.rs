@@ -1,0 +1,156 @@
+//! The f64 neuron update under any [`NeuronRule`]: one definition shared by the compiler's
+//! reference executor and the simulator's exact mode, so the two agree bit for bit.
+//!
+//! ```text
+//! Euler     LIF/LI  x = v + decay·(v_leak − v) + gain·I
+//!           Cuba*   i ← i + syn_decay·(w_in·I − i);  x = v + decay·(v_leak − v) + gain·i
+//! Multiply  LIF/LI  x = (1 − decay)·v + decay·v_leak + gain·I
+//!           Cuba*   i ← (1 − syn_decay)·i + (syn_decay·w_in)·I;  x = (1 − decay)·v + decay·v_leak + gain·i
+//! IF, I             x = v + gain·I
+//! delayed reset     r = v[t−1] above θ;  ToVReset: v[t−1] ← v_reset before the update;
+//!                   Subtract: x ← x − θ if r;  Discard: x ← v_reset if r
+//! spike             one: s = x > θ (or ≥);  multi: n = trunc(x/θ) for x > 0
+//! reset             immediate: Subtract x − n·θ, else v_reset;  delayed: none;
+//!                   delayed-corrected: x − (s − r)·θ (Subtract) or x − (s − r)·x
+//! ```
+//!
+//! No fused multiply-add is used (Rust never contracts).
+
+use crate::coremap::{NeuronModel, NeuronRule, ResetRule, ResetTiming, SpikeTest, UpdateForm};
+use crate::fixed::RealNeuron;
+
+/// One step of one neuron. `state` is `(v, i)`; returns the output (spike count for spiking
+/// models, `v` for LI/I/CubaLI, the input for Identity) and the number of spikes.
+#[inline]
+pub fn step_real(model: NeuronModel, rule: &NeuronRule, p: &RealNeuron, state: &mut (f64, f64), input: f64) -> (f64, u64) {
+    let spiking = model.is_spiking();
+    let above = |v: f64| match rule.spike_test {
+        SpikeTest::Strict => v > p.v_threshold,
+        SpikeTest::NonStrict => v >= p.v_threshold,
+    };
+    let r = spiking && rule.timing != ResetTiming::Immediate && above(state.0);
+    if r && rule.reset == ResetRule::ToVReset {
+        state.0 = p.v_reset;
+    }
+    let v = state.0;
+    let leaky = |v: f64, x: f64| match rule.form {
+        UpdateForm::Euler => v + p.decay * (p.v_leak - v) + p.gain * x,
+        UpdateForm::Multiply => (1.0 - p.decay) * v + p.decay * p.v_leak + p.gain * x,
+    };
+    let mut x = match model {
+        NeuronModel::Input | NeuronModel::Identity => return (input, 0),
+        NeuronModel::LIF | NeuronModel::LI => leaky(v, input),
+        NeuronModel::IF | NeuronModel::I => v + p.gain * input,
+        NeuronModel::CubaLIF | NeuronModel::CubaLI => {
+            let c = state.1;
+            let c = match rule.form {
+                UpdateForm::Euler => c + p.syn_decay * (p.w_in * input - c),
+                UpdateForm::Multiply => (1.0 - p.syn_decay) * c + (p.syn_decay * p.w_in) * input,
+            };
+            state.1 = c;
+            leaky(v, c)
+        }
+    };
+    if !spiking {
+        state.0 = x;
+        return (x, 0);
+    }
+    if r {
+        x = match rule.reset {
+            ResetRule::Subtract => x - p.v_threshold,
+            ResetRule::Discard => p.v_reset,
+            ResetRule::ToVReset => x,
+        };
+    }
+    let n = if rule.multi_spike {
+        if x > 0.0 {
+            (x / p.v_threshold).trunc().max(0.0)
+        } else {
+            0.0
+        }
+    } else {
+        above(x) as u8 as f64
+    };
+    let s = n > 0.0;
+    state.0 = match rule.timing {
+        ResetTiming::Delayed => x,
+        ResetTiming::Immediate if !s => x,
+        ResetTiming::Immediate => match rule.reset {
+            ResetRule::Subtract => x - n * p.v_threshold,
+            ResetRule::ToVReset | ResetRule::Discard => p.v_reset,
+        },
+        ResetTiming::DelayedCorrected => {
+            let d = s as u8 as f64 - r as u8 as f64;
+            match rule.reset {
+                ResetRule::Subtract => x - d * p.v_threshold,
+                ResetRule::ToVReset | ResetRule::Discard => x - d * x,
+            }
+        }
+    };
+    (n, n as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lif(beta: f64) -> RealNeuron {
+        RealNeuron { decay: 1.0 - beta, gain: 1.0, v_threshold: 1.0, ..Default::default() }
+    }
+
+    #[test]
+    fn delayed_subtract_takes_the_threshold_off_after_the_decay() {
+        // snnTorch Leaky, β = 0.5, θ = 1: v = 1.5 spikes; next step 0.5·1.5 + 0 − 1 = −0.25.
+        let rule = NeuronRule {
+            form: UpdateForm::Multiply,
+            reset: ResetRule::Subtract,
+            timing: ResetTiming::Delayed,
+            ..NeuronRule::default()
+        };
+        let p = lif(0.5);
+        let mut st = (0.0, 0.0);
+        assert_eq!(step_real(NeuronModel::LIF, &rule, &p, &mut st, 1.5), (1.0, 1));
+        assert_eq!(st.0, 1.5);
+        assert_eq!(step_real(NeuronModel::LIF, &rule, &p, &mut st, 0.0), (0.0, 0));
+        assert_eq!(st.0, -0.25);
+        // NIR's immediate subtraction: (1.5 − 1)·0.5 = 0.25.
+        let nir = NeuronRule { reset: ResetRule::Subtract, form: UpdateForm::Multiply, ..NeuronRule::default() };
+        let mut st = (0.0, 0.0);
+        step_real(NeuronModel::LIF, &nir, &p, &mut st, 1.5);
+        step_real(NeuronModel::LIF, &nir, &p, &mut st, 0.0);
+        assert_eq!(st.0, 0.25);
+    }
+
+    #[test]
+    fn discard_drops_the_whole_update_after_a_spike() {
+        let rule = NeuronRule {
+            form: UpdateForm::Multiply,
+            reset: ResetRule::Discard,
+            timing: ResetTiming::Delayed,
+            ..NeuronRule::default()
+        };
+        let p = lif(0.5);
+        let mut st = (0.0, 0.0);
+        assert_eq!(step_real(NeuronModel::LIF, &rule, &p, &mut st, 2.0).1, 1);
+        // A large input the step after a spike is lost.
+        assert_eq!(step_real(NeuronModel::LIF, &rule, &p, &mut st, 5.0).1, 0);
+        assert_eq!(st.0, 0.0);
+        assert_eq!(step_real(NeuronModel::LIF, &rule, &p, &mut st, 5.0).1, 1);
+    }
+
+    #[test]
+    fn multi_spike_emits_the_count_and_subtracts_it() {
+        let rule = NeuronRule {
+            reset: ResetRule::Subtract,
+            spike_test: SpikeTest::NonStrict,
+            multi_spike: true,
+            ..NeuronRule::default()
+        };
+        let p = RealNeuron { gain: 1.0, v_threshold: 1.0, ..Default::default() };
+        let mut st = (0.0, 0.0);
+        assert_eq!(step_real(NeuronModel::IF, &rule, &p, &mut st, 3.5), (3.0, 3));
+        assert_eq!(st.0, 0.5);
+        assert_eq!(step_real(NeuronModel::IF, &rule, &p, &mut st, -2.0), (0.0, 0));
+        assert_eq!(st.0, -1.5);
+    }
+}
