@@ -15,7 +15,8 @@
 //! * [`numerics`] — the fixed-point arithmetic shared by compiler and simulator;
 //!   [`fixed`] — the fixed-point neuron update and weight quantization built on it.
 //! * [`overrides`] — set fields by path (`core.max_neurons`), the knobs of a design-space sweep.
-//! * [`show`] — the human-readable report.
+//! * [`show`] — the human-readable report, and the complete commented RON of a target.
+//! * [`schema`] — the file format as data: every field, its unit and default.
 //! * [`coremap`] — the compiled program a mapper emits and the simulator runs;
 //!   [`coremap_io`] reads, writes and validates it.
 //!
@@ -32,6 +33,7 @@ pub mod memory;
 pub mod mesh;
 pub mod numerics;
 pub mod overrides;
+pub mod schema;
 pub mod show;
 pub mod target;
 pub mod validate;
