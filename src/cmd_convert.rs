@@ -1,6 +1,6 @@
 //! `spikeforge convert IN -o OUT`: between NIR and the text format.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use spikeforge_compiler::{nir, text};
@@ -26,6 +26,16 @@ pub struct Args {
     pub limits: LimitArgs,
 }
 
+/// The `.safetensors` sidecar a `.snn` output refers to (written with it), if any.
+fn sidecar_written(output: &Path, format: Format) -> Option<PathBuf> {
+    if format != Format::Snn {
+        return None;
+    }
+    let name = format!("{}.safetensors", output.file_stem()?.to_string_lossy());
+    let text = std::fs::read_to_string(output).ok()?;
+    text.contains(&format!("file(\"{name}\"")).then(|| output.with_file_name(name))
+}
+
 pub fn run(a: Args) -> Result<()> {
     crate::outputs::check_output_paths(&[("input", Some(&a.input)), ("--calib", a.passes.calib.as_deref())], &[("--output", Some(&a.output))])?;
     let out_format = Format::of(&a.output)?;
@@ -42,5 +52,8 @@ pub fn run(a: Args) -> Result<()> {
     }
     .with_context(|| format!("writing {}", a.output.display()))?;
     println!("wrote {} ({})", a.output.display(), out_format.describe());
+    if let Some(sidecar) = sidecar_written(&a.output, out_format) {
+        println!("wrote {} (the tensors too large to write inline; keep it beside the .snn)", sidecar.display());
+    }
     Ok(())
 }

@@ -137,8 +137,14 @@ pub fn run(a: Args) -> Result<()> {
     }
     let s = &r.stats;
     println!(
-        "simulated {n} samples × {t} steps on `{}`: {} cycles, {:.2} µs/step, {:.1} SOPs/sample, {} packets",
-        map.target.name, s.cycles_total, s.latency_us_per_step_mean, s.sops_weight_layers_per_sample, s.packets
+        "simulated {n} samples × {t} steps on `{}`: {} cycles, {:.2} µs/step, {:.1} SOPs/sample, {} packets, \
+         energy per sample {}",
+        map.target.name,
+        s.cycles_total,
+        s.latency_us_per_step_mean,
+        s.sops_weight_layers_per_sample,
+        s.packets,
+        crate::report::energy_headline(s.energy_pj_per_sample, &s.energy_pj)
     );
     Ok(())
 }

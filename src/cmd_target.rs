@@ -11,10 +11,15 @@ use crate::options::LimitArgs;
 #[derive(clap::Subcommand)]
 pub enum Command {
     /// Print a target (a .ron file or a preset name) with derived totals: cores, neurons,
-    /// synapse memory, mesh, timing and the energy table.
+    /// synapse memory, mesh, timing and the energy table; with --ron, the target as a
+    /// complete, commented RON file to start a new target from.
     Show {
         /// A target file (`targets/loihi.ron`) or a built-in preset name (`loihi`).
         target: String,
+        /// Print the target as RON with every field and a comment on each (unit, meaning,
+        /// default); it loads back as the same target.
+        #[arg(long)]
+        ron: bool,
         #[command(flatten)]
         limits: LimitArgs,
     },
@@ -47,9 +52,13 @@ pub fn load(spec: &str, limits: &Limits) -> Result<Target> {
 
 pub fn run(c: Command) -> Result<()> {
     match c {
-        Command::Show { target, limits } => {
+        Command::Show { target, ron, limits } => {
             let t = load(&target, &limits.limits())?;
-            print!("{}", spikeforge_targets::show::render(&t));
+            if ron {
+                print!("{}", spikeforge_targets::show::render_ron(t.spec()));
+            } else {
+                print!("{}", spikeforge_targets::show::render(&t));
+            }
             Ok(())
         }
     }

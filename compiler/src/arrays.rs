@@ -25,7 +25,10 @@ pub enum ArrayError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("{path}: not a valid .npy file: {reason}")]
     Format { path: PathBuf, reason: String },
-    #[error("{path}: dtype `{dtype}` is not supported (use bool, an integer or a float type)")]
+    #[error(
+        "{path}: dtype `{dtype}` is not supported (supported: bool, int8 to int64, uint8 to uint64, float32, \
+         float64; save float16 as float32, e.g. with numpy's `x.astype(np.float32)`)"
+    )]
     DType { path: PathBuf, dtype: String },
     #[error(
         "{path}: shape {shape:?} holds {elements} elements, above the limit of {limit} (raise it with --max-memory)"

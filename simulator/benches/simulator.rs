@@ -112,7 +112,7 @@ fn report(m: &CoreMap, x: &[f64]) {
         "simulated: {:.0} cycles/step mean, {:.2} µs/step, {:.1} nJ/step, max link utilisation {:.3}",
         s.cycles_per_step_mean,
         s.latency_us_per_step_mean,
-        s.energy_pj.total / STEPS as f64 / 1e3,
+        s.energy_pj.total.unwrap_or(f64::NAN) / STEPS as f64 / 1e3,
         s.max_link_utilisation
     );
     println!("throughput: {:.1} M SOP/s ({:.3} s for {STEPS} steps, single thread)", sops as f64 / best / 1e6, best);

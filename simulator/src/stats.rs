@@ -11,8 +11,11 @@
 //! ```
 //!
 //! A component whose figure the target leaves out (`None`) is `null` when its events
-//! occurred (listed in `energy.unavailable`) and 0 otherwise; `total_pj` sums the
-//! available components. Host input packets cost no core or link energy.
+//! occurred (listed in `energy_pj.unavailable`, and `energy_pj.partial` is set) and 0
+//! otherwise: unknown energy stays unknown, never 0. `total` sums the known components, so
+//! it is exact when `partial` is false, a lower bound when it is true, and `null` when no
+//! component with events has a figure (nothing is known). Host input packets cost no core
+//! or link energy.
 //!
 //! **SOPs** follow NeuroBench's Effective_ACs: see [`crate::func`]. `synapse_reads`
 //! counts the stored synapses the cores actually read (zero weights included), which is
@@ -31,13 +34,25 @@ pub struct EnergyPj {
     pub routing: Option<f64>,
     #[serde(rename = "static")]
     pub static_: Option<f64>,
-    /// Sum of the available components.
-    pub total: f64,
-    /// Components with events but no figure in the target.
+    /// Sum of the known components: the whole energy when `partial` is false, a lower
+    /// bound when it is true; `None` when no component with events has a figure.
+    pub total: Option<f64>,
+    /// Whether some component had events but no figure in the target (see `unavailable`).
+    #[serde(default)]
+    pub partial: bool,
+    /// Components with events but no figure in the target, in component order.
     pub unavailable: Vec<String>,
 }
 
+/// The component names of [`EnergyPj`], in order (also the names in `unavailable`).
+pub const ENERGY_COMPONENTS: [&str; 5] = ["synapse", "neuron", "spike_out", "routing", "static"];
+
 impl EnergyPj {
+    /// The components in [`ENERGY_COMPONENTS`] order.
+    pub fn components(&self) -> [Option<f64>; 5] {
+        [self.synapse, self.neuron, self.spike_out, self.routing, self.static_]
+    }
+
     fn add(&mut self, o: &EnergyPj) {
         let sum = |a: &mut Option<f64>, b: Option<f64>| *a = a.zip(b).map(|(x, y)| x + y);
         sum(&mut self.synapse, o.synapse);
@@ -45,14 +60,17 @@ impl EnergyPj {
         sum(&mut self.spike_out, o.spike_out);
         sum(&mut self.routing, o.routing);
         sum(&mut self.static_, o.static_);
-        self.total += o.total;
+        self.total = add_known(self.total, o.total);
+        self.partial |= o.partial;
         for u in &o.unavailable {
             if !self.unavailable.contains(u) {
                 self.unavailable.push(u.clone());
             }
         }
+        self.unavailable.sort_by_key(|u| ENERGY_COMPONENTS.iter().position(|c| c == u));
     }
 
+    /// The neutral element of `add`: every component 0, nothing known yet.
     fn zero() -> EnergyPj {
         EnergyPj {
             synapse: Some(0.0),
@@ -60,8 +78,17 @@ impl EnergyPj {
             spike_out: Some(0.0),
             routing: Some(0.0),
             static_: Some(0.0),
+            total: None,
             ..Default::default()
         }
+    }
+}
+
+/// Sum of two known parts; `None` only when neither knows anything.
+fn add_known(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (None, None) => None,
+        _ => Some(a.unwrap_or(0.0) + b.unwrap_or(0.0)),
     }
 }
 
@@ -181,8 +208,10 @@ pub struct SimStats {
     pub latency_us_per_step_mean: f64,
     pub latency_us_per_step_max: f64,
     pub energy_pj: EnergyPj,
-    pub energy_pj_per_sample: f64,
-    pub energy_pj_by_sample: Vec<f64>,
+    /// `energy_pj.total` / samples: a lower bound when `energy_pj.partial`, `None` when
+    /// the target has no figure for any component that had events.
+    pub energy_pj_per_sample: Option<f64>,
+    pub energy_pj_by_sample: Vec<Option<f64>>,
     pub memory: Vec<CoreMemory>,
     pub links: Vec<LinkLoad>,
     /// Hardware mode: weights / thresholds / other values clamped by quantization.
@@ -202,10 +231,12 @@ pub(crate) fn step_energy(
     let e = &spec.energy;
     let mut out = EnergyPj::zero();
     let mut unavailable = Vec::new();
+    let mut known_any = false;
     let mut set = |name: &str, fig: Option<f64>, count: f64| -> Option<f64> {
         if count == 0.0 {
             Some(0.0)
         } else if let Some(f) = fig {
+            known_any = true;
             Some(f * count)
         } else {
             unavailable.push(name.to_string());
@@ -226,8 +257,11 @@ pub(crate) fn step_energy(
     let us = cycles as f64 / spec.timing.clock_mhz;
     out.static_ = set("static", e.static_power_mw.map(|p| p * chips * 1e3), us);
     unavailable.dedup();
+    out.partial = !unavailable.is_empty();
     out.unavailable = unavailable;
-    out.total = [out.synapse, out.neuron, out.spike_out, out.routing, out.static_].iter().flatten().sum();
+    let known: f64 = out.components().iter().flatten().sum();
+    // A step whose events all lack figures knows nothing; one without events knows it cost 0.
+    out.total = (known_any || !out.partial).then_some(known);
     out
 }
 
@@ -289,8 +323,8 @@ pub(crate) fn summarise(
         latency_us_per_step_mean: 0.0,
         latency_us_per_step_max: 0.0,
         energy_pj: EnergyPj::zero(),
-        energy_pj_per_sample: 0.0,
-        energy_pj_by_sample: vec![0.0; n_samples],
+        energy_pj_per_sample: None,
+        energy_pj_by_sample: vec![None; n_samples],
         memory: Vec::new(),
         links: Vec::new(),
         saturated_values: 0,
@@ -310,13 +344,13 @@ pub(crate) fn summarise(
         s.cycles_total += r.cycles;
         s.cycles_per_step_max = s.cycles_per_step_max.max(r.cycles);
         s.energy_pj.add(&r.energy_pj);
-        s.energy_pj_by_sample[r.sample] += r.energy_pj.total;
+        s.energy_pj_by_sample[r.sample] = add_known(s.energy_pj_by_sample[r.sample], r.energy_pj.total);
     }
     let n_rows = rows.len().max(1) as f64;
     let ns = n_samples.max(1) as f64;
     s.sops_weight_layers_per_sample = s.sops_weight_layers_total as f64 / ns;
     s.sops_pooling_per_sample = s.sops_pooling_total as f64 / ns;
-    s.energy_pj_per_sample = s.energy_pj.total / ns;
+    s.energy_pj_per_sample = s.energy_pj.total.map(|e| e / ns);
     s.cycles_per_step_mean = s.cycles_total as f64 / n_rows;
     s.latency_us_per_step_mean = s.cycles_per_step_mean / spec.timing.clock_mhz;
     s.latency_us_per_step = s.latency_us_per_step_mean;
@@ -364,4 +398,54 @@ pub(crate) fn summarise(
 pub struct MeanMax {
     pub mean: f64,
     pub max: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn preset(name: &str) -> Target {
+        spikeforge_targets::load::preset(name).unwrap().unwrap()
+    }
+
+    #[test]
+    fn a_target_without_figures_knows_no_energy() {
+        // A chip without published figures: unknown, never 0.
+        let mut spec = preset("test_2x2").spec().clone();
+        let e = &mut spec.energy;
+        (e.synop_pj, e.neuron_update_pj, e.spike_out_pj, e.static_power_mw) = (None, None, None, None);
+        (e.hop_ew_pj, e.hop_ns_pj, e.chip_hop_pj) = (None, None, None);
+        let t = Target::from_spec(spec, "test").unwrap();
+        let e = step_energy(&t, 10, 5, 2, [0, 0, 0], 100);
+        assert_eq!(e.total, None);
+        assert!(e.partial);
+        assert_eq!(e.synapse, None);
+        assert_eq!(e.routing, Some(0.0), "no hops happened, so routing cost nothing");
+        assert!(e.unavailable.contains(&"synapse".to_string()));
+    }
+
+    #[test]
+    fn missing_figures_make_the_total_a_flagged_lower_bound() {
+        let mut spec = preset("test_2x2").spec().clone();
+        spec.energy.neuron_update_pj = None;
+        let t = Target::from_spec(spec, "test").unwrap();
+        let e = step_energy(&t, 4, 3, 2, [2, 2, 0], 28);
+        assert!(e.partial);
+        assert_eq!(e.unavailable, vec!["neuron".to_string()]);
+        // 4 × 1 + 2 × 3 + 2 × 0.5 + 2 × 0.75 + 28 (static) = 40.5, without the neurons.
+        assert!((e.total.unwrap() - 40.5).abs() < 1e-9);
+        // Accumulated over steps, the flag and the list survive; an all-known step adds.
+        let mut run = EnergyPj::zero();
+        run.add(&e);
+        run.add(&step_energy(&preset("test_2x2"), 1, 0, 0, [0, 0, 0], 0));
+        assert!(run.partial && run.neuron.is_none());
+        assert!((run.total.unwrap() - 41.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_complete_table_gives_an_exact_total() {
+        let e = step_energy(&preset("test_2x2"), 4, 3, 2, [2, 2, 0], 28);
+        assert!(!e.partial && e.unavailable.is_empty());
+        assert!((e.total.unwrap() - 46.5).abs() < 1e-9);
+    }
 }

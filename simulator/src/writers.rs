@@ -23,9 +23,12 @@ pub fn write_stats_json(path: &Path, r: &SimResult) -> Result<(), SimError> {
 
 const CSV_HEADER: &str = "sample,step,cycles,critical_path_cycles,latency_us,sops_weight_layers,sops_pooling,\
 synapse_reads,neuron_updates,spikes,packets,loopback_packets,host_packets,hops,network_active_cycles,max_link_busy_cycles,stall_cycles,\
-energy_synapse_pj,energy_neuron_pj,energy_spike_out_pj,energy_routing_pj,energy_static_pj,energy_total_pj";
+energy_synapse_pj,energy_neuron_pj,energy_spike_out_pj,energy_routing_pj,energy_static_pj,energy_total_pj,\
+energy_partial,energy_unavailable";
 
-/// The per-step CSV text: one row per (sample, step); unavailable energies are empty.
+/// The per-step CSV text: one row per (sample, step). Energy components the target has no
+/// figure for are empty; `energy_total_pj` is then the known part (empty when nothing is
+/// known), `energy_partial` is `true` and `energy_unavailable` names them (`;`-separated).
 pub fn steps_csv(rows: &[StepRow]) -> String {
     let mut s = String::from(CSV_HEADER);
     s.push('\n');
@@ -34,7 +37,7 @@ pub fn steps_csv(rows: &[StepRow]) -> String {
         let e = &r.energy_pj;
         let _ = writeln!(
             s,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             r.sample,
             r.step,
             r.cycles,
@@ -57,7 +60,9 @@ pub fn steps_csv(rows: &[StepRow]) -> String {
             opt(e.spike_out),
             opt(e.routing),
             opt(e.static_),
-            e.total
+            opt(e.total),
+            e.partial,
+            e.unavailable.join(";")
         );
     }
     s

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::plots::{energy_text, sig3, Plot};
+use super::plots::{energy_headline, sig3, Plot};
 use super::tables::{self, esc};
 use super::{missing_note, ReportData};
 
@@ -57,7 +57,7 @@ fn facts(d: &ReportData) -> String {
             "latency per step",
             format!("{} µs mean, {} µs max", sig3(s.latency_us_per_step_mean), sig3(s.latency_us_per_step_max)),
         ),
-        ("energy per sample", energy_text(s.energy_pj_per_sample)),
+        ("energy per sample", esc(&energy_headline(s.energy_pj_per_sample, &s.energy_pj))),
     ];
     for (what, from) in &d.sources {
         rows.push((what.as_str(), esc(from)));

@@ -144,6 +144,9 @@ pub fn read_steps_csv(path: &Path, stats: &SimStats, stats_file: &str, max_bytes
     let latency_col = col("latency_us")?;
     let energy_names = ["synapse", "neuron", "spike_out", "routing", "static", "total"];
     let energy_cols = energy_names.iter().map(|n| col(&format!("energy_{n}_pj"))).collect::<Result<Vec<_>>>()?;
+    // Older files lack these two; the stats JSON has the run's figures either way.
+    let partial_col = header.iter().position(|h| *h == "energy_partial");
+    let unavailable_col = header.iter().position(|h| *h == "energy_unavailable");
     let mut rows = Vec::new();
     for (i, line) in lines.enumerate() {
         let line_no = i + 2;
@@ -189,8 +192,11 @@ pub fn read_steps_csv(path: &Path, stats: &SimStats, stats_file: &str, max_bytes
                 spike_out: e[2],
                 routing: e[3],
                 static_: e[4],
-                total: e[5].unwrap_or(0.0),
-                unavailable: Vec::new(),
+                total: e[5],
+                partial: partial_col.is_some_and(|c| f[c] == "true"),
+                unavailable: unavailable_col
+                    .map(|c| f[c].split(';').filter(|u| !u.is_empty()).map(String::from).collect())
+                    .unwrap_or_default(),
             },
         };
         let k = rows.len();

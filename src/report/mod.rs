@@ -18,6 +18,7 @@ pub mod chip;
 pub mod html;
 pub mod load;
 pub mod plots;
+pub mod png_text;
 pub mod render;
 pub mod sim;
 pub mod tables;
@@ -25,6 +26,7 @@ pub mod tables;
 use spikeforge_simulator::{SimStats, StepRow};
 
 pub use chip::ChipView;
+pub use plots::energy_headline;
 
 /// Spikes of one sample, per neuron: the raster.
 #[derive(Clone, Debug, Default)]

@@ -2,7 +2,7 @@
 //! drawn by plotters, encoded with the `png` crate).
 //!
 //! Text needs a font both to lay out (SVG and PNG) and to rasterise (PNG): the embedded one
-//! of [`crate::fonts`].
+//! of [`crate::fonts`], placed glyph by glyph by [`super::png_text`].
 
 use anyhow::{anyhow, Result};
 use plotters::prelude::*;
@@ -28,7 +28,7 @@ pub fn png(plot: Plot, d: &ReportData) -> Result<Vec<u8>> {
     let (w, h) = plot.size();
     let mut rgb = vec![255u8; w as usize * h as usize * 3];
     {
-        let area = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
+        let area = super::png_text::PngBackend::new(&mut rgb, (w, h))?.into_drawing_area();
         plot.draw(&area, d).map_err(|e| anyhow!("drawing the {} picture: {e}", plot.name()))?;
         area.present().map_err(|e| anyhow!("drawing the {} picture: {e}", plot.name()))?;
     }

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::plots::{energy_components, energy_text, sig3};
+use super::plots::{energy_components, energy_headline, sig3};
 use super::{ChipView, Raster, ReportData};
 
 /// Escapes text for HTML element content and attribute values.
@@ -234,13 +234,15 @@ pub fn energy(d: &ReportData) -> String {
         fig(e.static_power_mw, "mW / chip"),
     ];
     let n = s.n_samples.max(1) as f64;
+    // Shares only of a complete total: of a lower bound they would overstate.
+    let total = if s.energy_pj.partial { None } else { s.energy_pj_per_sample };
     let rows: Vec<Vec<String>> = energy_components(d)
         .iter()
         .zip(figures)
         .map(|(&(name, per_sample), figure)| {
             let cells = match per_sample {
-                Some(v) => [sig3(v * n), sig3(v), pct(v, s.energy_pj_per_sample)],
-                None => ["n/a".into(), "n/a".into(), "–".into()],
+                Some(v) => [sig3(v * n), sig3(v), total.map_or("–".into(), |t| pct(v, t))],
+                None => ["unknown".into(), "unknown".into(), "–".into()],
             };
             let [total, per, share] = cells;
             vec![name.to_string(), esc(&figure), total, per, share]
@@ -251,7 +253,7 @@ pub fn energy(d: &ReportData) -> String {
         &format!(
             "energy by component over {} samples; total {} per sample",
             s.n_samples,
-            energy_text(s.energy_pj_per_sample)
+            energy_headline(s.energy_pj_per_sample, &s.energy_pj)
         ),
         &["component", "target figure", "run total (pJ)", "per sample (pJ)", "share"],
         &rows,
@@ -259,7 +261,8 @@ pub fn energy(d: &ReportData) -> String {
     if !s.energy_pj.unavailable.is_empty() {
         let _ = writeln!(
             out,
-            "<p class=\"note\">Not in the total (events occurred but the target gives no figure): {}.</p>",
+            "<p class=\"note\">Not in the total, so the total is a lower bound (events occurred but the target \
+             gives no figure): {}.</p>",
             esc(&s.energy_pj.unavailable.join(", "))
         );
     }

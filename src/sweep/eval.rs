@@ -102,7 +102,7 @@ pub fn evaluate(job: &Job<'_>, config: usize, assignment: &[(&str, &str)]) -> Re
     };
     let s = &r.stats;
     row.sops_weight_layers_per_sample = Some(s.sops_weight_layers_per_sample);
-    row.energy_pj_per_sample = Some(s.energy_pj_per_sample);
+    row.energy_pj_per_sample = s.energy_pj_per_sample;
     row.energy_unavailable = s.energy_pj.unavailable.join(";");
     row.latency_us_per_step = Some(s.latency_us_per_step_mean);
     row.cycles_per_step = Some(s.cycles_per_step_mean);

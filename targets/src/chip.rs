@@ -39,7 +39,8 @@ pub struct TargetSpec {
     pub layout: Layout,
     /// Cycle costs of events.
     pub timing: Timing,
-    /// Energy per event and static power.
+    /// Energy per event and static power; a file may leave the section out (no figures).
+    #[serde(default)]
     pub energy: Energy,
     /// Fixed-point formats shared by every core.
     pub numerics: Numerics,
@@ -239,8 +240,9 @@ pub struct Timing {
 }
 
 /// Energy per event. `None` = no published figure; the simulator then reports that
-/// component as unavailable instead of guessing.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// component as unknown (`null`, the total flagged partial) instead of guessing or
+/// counting it as 0.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Energy {
     /// One synaptic event delivered.

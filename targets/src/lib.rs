@@ -16,7 +16,8 @@
 //!   [`fixed`] — the fixed-point neuron update and weight quantization built on it.
 //! * [`real`] — the f64 neuron update under any [`coremap::NeuronRule`] (executor and exact mode).
 //! * [`overrides`] — set fields by path (`core.max_neurons`), the knobs of a design-space sweep.
-//! * [`show`] — the human-readable report.
+//! * [`show`] — the human-readable report, and the complete commented RON of a target.
+//! * [`schema`] — the file format as data: every field, its unit and default.
 //! * [`coremap`] — the compiled program a mapper emits and the simulator runs;
 //!   [`coremap_io`] reads, writes and validates it.
 //!
@@ -34,6 +35,7 @@ pub mod mesh;
 pub mod numerics;
 pub mod overrides;
 pub mod real;
+pub mod schema;
 pub mod show;
 pub mod target;
 pub mod validate;

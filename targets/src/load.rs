@@ -3,6 +3,8 @@
 //!
 //! Syntax errors carry the file name and RON's `line:column`; when the error is about a
 //! value (not a field name), the field being written at that position is named too.
+//! Missing required fields are all listed at once, by path (serde stops at the first):
+//! the text is read again as an untyped RON value and compared with [`crate::schema`].
 //! Unknown fields are rejected (`#[serde(deny_unknown_fields)]`) and named by RON.
 //! Optional figures may be written bare (`synop_pj: 23.6`) or as `None`: the loader
 //! enables RON's `implicit_some` extension.
@@ -12,7 +14,8 @@ use std::path::Path;
 use ron::extensions::Extensions;
 
 use crate::chip::TargetSpec;
-use crate::error::TargetError;
+use crate::error::{Problem, TargetError};
+use crate::schema;
 use crate::target::Target;
 
 fn options() -> ron::Options {
@@ -24,6 +27,11 @@ fn options() -> ron::Options {
 pub fn parse_spec(text: &str, file_name: &str) -> Result<TargetSpec, TargetError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     options().from_str::<TargetSpec>(text).map_err(|e| {
+        if matches!(e.code, ron::Error::MissingStructField { .. }) {
+            if let Some(err) = all_missing(text, file_name) {
+                return err;
+            }
+        }
         let (line, column) = (e.position.line, e.position.col);
         let mut message = e.code.to_string();
         if matches!(e.code, ron::Error::IntegerOutOfBounds) && negative_at(text, line, column) {
@@ -36,6 +44,16 @@ pub fn parse_spec(text: &str, file_name: &str) -> Result<TargetSpec, TargetError
         }
         TargetError::Syntax { file: file_name.to_string(), line, column, message }
     })
+}
+
+/// Every missing required field of `text`, when it parses as untyped RON and any is missing.
+fn all_missing(text: &str, file_name: &str) -> Option<TargetError> {
+    let value = options().from_str::<ron::Value>(text).ok()?;
+    let problems: Vec<Problem> = schema::missing_fields(&value)
+        .into_iter()
+        .map(|field| Problem { message: schema::describe_missing(&field), field, value: String::new() })
+        .collect();
+    (!problems.is_empty()).then(|| TargetError::Invalid { file: file_name.to_string(), problems })
 }
 
 /// Parse and validate RON text. `file_name` names the source in messages.

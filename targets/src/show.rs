@@ -1,6 +1,11 @@
-//! Human-readable rendering of a target with derived totals (`spikeforge target show`).
+//! Human-readable rendering of a target with derived totals (`spikeforge target show`),
+//! and the target as a complete, commented RON file (`target show T --ron`) that loads back
+//! to the same spec.
 
 use std::fmt::Write;
+
+use crate::chip::TargetSpec;
+use crate::schema::{self, Kind};
 
 use crate::chip::{
     Cast, CoreSpec, DecayFormat, IndexBits, Layout, NeuronLayout, Overflow, Padding, Rounding, RowFormat,
@@ -244,9 +249,106 @@ pub fn render(t: &Target) -> String {
     o
 }
 
+/// `spec` as a complete RON target file: every field written (optional ones as `None`),
+/// each with a comment giving its unit and meaning, short lists of numbers on one line.
+/// Parsing it gives `spec` back (`parse_spec(&render_ron(s)) == s`).
+pub fn render_ron(spec: &TargetSpec) -> String {
+    let text = crate::load::to_ron(spec);
+    let mut out = String::new();
+    let _ = writeln!(out, "// Target `{}`, every field written out (`spikeforge target show {} --ron`).", spec.name, spec.name);
+    out.push_str(
+        "// Units are in the field names and comments: _bits, _cycles (of timing.clock_mhz), _pj\n\
+         // (picojoule), _mw (milliwatt), _mhz. `None` = no such limit or figure on this chip (an\n\
+         // energy figure left None is reported as unknown, never as 0). Optional fields may be left\n\
+         // out; a present value needs no `Some(...)`.\n",
+    );
+    // Names of the fields whose value is open on the lines being read (list elements: "").
+    let mut path: Vec<String> = Vec::new();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i];
+        let trimmed = line.trim_start();
+        let indent = &line[..line.len() - trimmed.len()];
+        if trimmed.starts_with(')') || trimmed.starts_with(']') {
+            path.pop();
+            let _ = writeln!(out, "{line}");
+            i += 1;
+            continue;
+        }
+        let key = field_name(trimmed);
+        let opens = trimmed.ends_with('(') || trimmed.ends_with('[');
+        // `[` followed by numbers only: one line.
+        if let (Some(_), true) = (key, trimmed.ends_with('[')) {
+            let items: Vec<&str> = lines[i + 1..].iter().map(|l| l.trim()).take_while(|l| !l.starts_with(']')).collect();
+            let numbers = items.iter().all(|t| t.trim_end_matches(',').parse::<f64>().is_ok());
+            let close = lines.get(i + 1 + items.len()).map(|l| l.trim());
+            if numbers && items.len() <= 4 {
+                let joined: Vec<&str> = items.iter().map(|t| t.trim_end_matches(',')).collect();
+                let tail = close.unwrap_or("]").trim_start_matches(']');
+                let one = format!("{trimmed}{}]{tail}", joined.join(", "));
+                write_field(&mut out, indent, &one, &path, key);
+                i += 2 + items.len();
+                continue;
+            }
+        }
+        match key {
+            Some(k) => write_field(&mut out, indent, trimmed, &path, Some(k)),
+            None => {
+                let _ = writeln!(out, "{line}");
+            }
+        }
+        if opens {
+            path.push(key.unwrap_or("").to_string());
+        }
+        i += 1;
+    }
+    out
+}
+
+/// `name` of a line `name: value`.
+fn field_name(trimmed: &str) -> Option<&str> {
+    let (name, _) = trimmed.split_once(':')?;
+    (!name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')).then_some(name)
+}
+
+/// One field's line with its comment: at the end of a value's line, above a section.
+fn write_field(out: &mut String, indent: &str, text: &str, path: &[String], key: Option<&str>) {
+    let mut names: Vec<&str> = path.iter().map(String::as_str).filter(|n| !n.is_empty()).collect();
+    names.extend(key);
+    let Some(f) = schema::field(&names) else {
+        let _ = writeln!(out, "{indent}{text}");
+        return;
+    };
+    let default = match f.default {
+        Some(d) => format!("; optional, default {d}"),
+        None => String::new(),
+    };
+    match f.kind {
+        Kind::Struct(_) | Kind::List(_) => {
+            let _ = writeln!(out, "{indent}// {}{default}", f.doc);
+            let _ = writeln!(out, "{indent}{text}");
+        }
+        Kind::Value => {
+            let _ = writeln!(out, "{indent}{text} // {}: {}{default}", f.unit, f.doc);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_preset_round_trips_through_commented_ron() {
+        for name in crate::load::PRESETS {
+            let spec = crate::load::parse_spec(crate::load::preset_text(name).unwrap(), name).unwrap();
+            let text = render_ron(&spec);
+            let back = crate::load::parse_spec(&text, name).unwrap_or_else(|e| panic!("{name}: {e}\n{text}"));
+            assert_eq!(back, spec, "{name}");
+            assert!(text.contains("max_neurons: ") && text.contains("// count: neurons"), "{text}");
+        }
+    }
 
     #[test]
     fn number_formats() {

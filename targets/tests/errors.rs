@@ -71,8 +71,18 @@ fn unknown_field_is_named() {
 #[test]
 fn missing_field_is_named() {
     let text = edit("            out_axons: 16,\n", "");
-    let (_, _, message) = syntax(&text);
-    assert!(message.contains("out_axons"), "{message}");
+    let problems = invalid(&text);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].starts_with("core_types[0].out_axons: required field missing"), "{problems:?}");
+}
+
+#[test]
+fn every_missing_field_is_named_at_once() {
+    let text = edit("            out_axons: 16,\n", "").replace("        link_cycles_ew: 1,\n", "");
+    let text = text.replace(&text[text.find("    timing: (").unwrap()..text.find("    energy: (").unwrap()], "");
+    let problems = invalid(&text);
+    let fields: Vec<&str> = problems.iter().map(|p| p.split(':').next().unwrap()).collect();
+    assert_eq!(fields, ["noc.link_cycles_ew", "core_types[0].out_axons", "timing"], "{problems:?}");
 }
 
 #[test]

@@ -7,6 +7,7 @@ mod time;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use spikeforge_simulator::EnergyPj;
 
 use super::ReportData;
 
@@ -181,6 +182,18 @@ pub fn energy_text(pj: f64) -> String {
     format!("{} {unit}", sig3(v))
 }
 
+/// The headline energy: `1.23 nJ` when every component is known, `≥ 1.23 nJ (partial: no
+/// figure for neuron, spike out)` when the target lacks some figures (the known part is a
+/// lower bound), `unknown (no figure for …)` when it has none for the events that occurred.
+pub fn energy_headline(value_pj: Option<f64>, e: &EnergyPj) -> String {
+    let missing = e.unavailable.iter().map(|c| c.replace('_', " ")).collect::<Vec<_>>().join(", ");
+    match value_pj {
+        Some(v) if !e.partial => energy_text(v),
+        Some(v) => format!("≥ {} (partial: no figure for {missing})", energy_text(v)),
+        None => format!("unknown (no figure for {missing})"),
+    }
+}
+
 /// Three significant digits, no exponent for ordinary magnitudes.
 pub fn sig3(v: f64) -> String {
     if v == 0.0 || !v.is_finite() {
@@ -201,6 +214,16 @@ mod tests {
         assert_eq!(viridis(7.0), viridis(1.0));
         assert_eq!(viridis(f64::NAN), viridis(0.0));
         assert_eq!(viridis(0.5), RGBColor(33, 144, 141));
+    }
+
+    #[test]
+    fn energy_headline_says_what_is_unknown() {
+        let mut e = EnergyPj { total: Some(1234.5), ..Default::default() };
+        assert_eq!(energy_headline(e.total, &e), "1.23 nJ");
+        e.partial = true;
+        e.unavailable = vec!["neuron".into(), "spike_out".into()];
+        assert_eq!(energy_headline(e.total, &e), "≥ 1.23 nJ (partial: no figure for neuron, spike out)");
+        assert_eq!(energy_headline(None, &e), "unknown (no figure for neuron, spike out)");
     }
 
     #[test]

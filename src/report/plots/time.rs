@@ -5,11 +5,17 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{axis_number, energy_text, integer_label, sig3, DrawError, CATEGORY, DARK};
+use super::{axis_number, energy_headline, energy_text, integer_label, sig3, DrawError, CATEGORY, DARK};
 use crate::report::{Raster, ReportData};
 
+/// Width of the raster's legend, right of the plot.
+const RASTER_LEGEND_PX: u32 = 210;
+
 /// One mark per spike: x = time step, y = neuron, populations stacked bottom-up in update
-/// order and coloured apart (legend).
+/// order and coloured apart; the legend (name, neurons, spikes) sits right of the plot.
+/// Marks are placed in pixels and are at least one pixel high: with more neurons than
+/// pixel rows, neighbouring neurons share a row, which is marked when any of them spiked
+/// (the axis title says how many share), so no spike disappears.
 pub fn raster<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     r: &Raster,
@@ -19,49 +25,89 @@ pub fn raster<DB: DrawingBackend>(
     let mut offsets = Vec::with_capacity(r.populations.len());
     let mut acc = 0u64;
     for p in &r.populations {
-        offsets.push(acc as f64);
+        offsets.push(acc);
         acc += p.1 as u64;
     }
     let steps = r.n_steps.max(1) as f64;
-    // Room above the neurons for the legend (about 20 px per population of ~380 px).
-    let headroom = (1.0 - (20.0 * r.populations.len() as f64 + 16.0) / 380.0).max(0.5);
-    let mut chart = ChartBuilder::on(area)
+    let (w, _) = area.dim_in_pixel();
+    let (plot_area, legend_area) = area.split_horizontally(w.saturating_sub(RASTER_LEGEND_PX));
+    let mut chart = ChartBuilder::on(&plot_area)
         .caption(format!("spikes of sample {sample} ({} spikes)", r.spikes.len()), ("sans-serif", 16))
         .margin(10)
         .x_label_area_size(32)
         .y_label_area_size(52)
-        .build_cartesian_2d(0.0..steps, 0.0..total.max(1) as f64 / headroom)?;
+        .build_cartesian_2d(0.0..steps, 0.0..total.max(1) as f64)?;
+    let plot = chart.plotting_area().strip_coord_spec();
+    let (pw, ph) = plot.dim_in_pixel();
+    let per_row = total.div_ceil(ph.max(1) as u64).max(1);
+    let y_desc = if per_row > 1 {
+        format!("neuron (populations stacked; up to {per_row} per pixel row)")
+    } else {
+        "neuron (populations stacked)".to_string()
+    };
     chart
         .configure_mesh()
         .disable_mesh()
         .x_labels(r.n_steps.min(20) + 1)
         .x_label_formatter(&integer_label)
-        .y_label_formatter(&|v| if *v <= total as f64 { integer_label(v) } else { String::new() })
+        .y_label_formatter(&integer_label)
         .x_desc("time step")
-        .y_desc("neuron (populations stacked)")
+        .y_desc(y_desc)
         .draw()?;
-    for (k, (name, n)) in r.populations.iter().enumerate() {
-        let colour = CATEGORY[k % CATEGORY.len()];
-        let base = offsets[k];
-        let marks = r.spikes.iter().filter(|s| s.1 as usize == k).map(move |&(step, _, neuron)| {
-            let (x, y) = (step as f64, base + neuron as f64);
-            Rectangle::new([(x + 0.15, y), (x + 0.85, y + 1.0)], colour.filled())
-        });
-        chart
-            .draw_series(marks)?
-            .label(format!("{name} ({n} neurons)"))
-            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], colour.filled()));
-        if k > 0 {
-            let line = PathElement::new(vec![(0.0, base), (steps, base)], DARK.mix(0.4).stroke_width(1));
-            chart.draw_series(std::iter::once(line))?;
+    // Pixel edges: neuron row `n` spans [y_px(n + 1), y_px(n)), at least one pixel.
+    let y_px = |n: u64| ph as i32 - (n as f64 * ph as f64 / total.max(1) as f64).round() as i32;
+    let x_px = |x: f64| (x * pw as f64 / steps).round() as i32;
+    let mut marked = std::collections::HashSet::new();
+    for &(step, pop, neuron) in &r.spikes {
+        let n = offsets[pop as usize] + neuron as u64;
+        let bottom = y_px(n).min(ph as i32);
+        let top = y_px(n + 1).min(bottom - 1);
+        let x0 = x_px(step as f64 + 0.15);
+        let x1 = x_px(step as f64 + 0.85).max(x0 + 1);
+        if marked.insert((step, pop, top)) {
+            let colour = CATEGORY[pop as usize % CATEGORY.len()];
+            plot.draw(&Rectangle::new([(x0, top), (x1, bottom)], colour.filled()))?;
         }
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(DARK)
-        .position(SeriesLabelPosition::UpperRight)
-        .draw()?;
+    for &base in offsets.iter().skip(1) {
+        let y = y_px(base);
+        plot.draw(&PathElement::new(vec![(0, y), (pw as i32, y)], DARK.mix(0.4).stroke_width(1)))?;
+    }
+    raster_legend(&legend_area, r)
+}
+
+/// The raster's legend: one line per population (colour, name, neurons, spikes).
+fn raster_legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, r: &Raster) -> Result<(), DrawError<DB>> {
+    let (_, h) = area.dim_in_pixel();
+    let name_style = ("sans-serif", 13).into_font().color(&DARK);
+    let note_style = ("sans-serif", 11).into_font().color(&DARK.mix(0.8));
+    let line_px = 36;
+    let fits = ((h as i32 - 80) / line_px).max(1) as usize;
+    let mut counts = vec![0u64; r.populations.len()];
+    for s in &r.spikes {
+        counts[s.1 as usize] += 1;
+    }
+    // Top down in the order the raster stacks them bottom up: the last population first.
+    let order: Vec<usize> = (0..r.populations.len()).rev().collect();
+    let shown = if order.len() > fits { fits - 1 } else { order.len() };
+    for (line, &k) in order.iter().take(shown).enumerate() {
+        let (name, n) = &r.populations[k];
+        let y = 44 + line as i32 * line_px;
+        let colour = CATEGORY[k % CATEGORY.len()];
+        area.draw(&Rectangle::new([(6, y + 2), (18, y + 14)], colour.filled()))?;
+        let name: String = if name.chars().count() > 24 {
+            name.chars().take(23).chain(std::iter::once('…')).collect()
+        } else {
+            name.clone()
+        };
+        area.draw(&Text::new(name, (24, y), name_style.clone()))?;
+        let note = format!("{n} neurons, {} spikes", counts[k]);
+        area.draw(&Text::new(note, (24, y + 16), note_style.clone()))?;
+    }
+    if shown < order.len() {
+        let y = 44 + shown as i32 * line_px;
+        area.draw(&Text::new(format!("… and {} more", order.len() - shown), (24, y), name_style))?;
+    }
     Ok(())
 }
 
@@ -147,7 +193,7 @@ pub fn energy<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &ReportData)
     let comps = energy_components(d);
     let max = comps.iter().filter_map(|c| c.1).fold(0.0, f64::max);
     let n = comps.len() as i32;
-    let caption = format!("energy per sample: {} in total", energy_text(d.stats.energy_pj_per_sample));
+    let caption = format!("energy per sample: {}", energy_headline(d.stats.energy_pj_per_sample, &d.stats.energy_pj));
     let mut chart = ChartBuilder::on(area)
         .caption(caption, ("sans-serif", 16))
         .margin(10)
@@ -178,12 +224,12 @@ pub fn energy<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &ReportData)
     chart.draw_series(bars)?;
     let style = ("sans-serif", 12).into_font().color(&DARK).pos(Pos::new(HPos::Left, VPos::Center));
     let labels = comps.iter().enumerate().map(|(k, &(_, v))| {
-        let text = match v {
-            Some(v) if d.stats.energy_pj.total > 0.0 => {
-                format!("{} ({:.1}%)", energy_text(v), 100.0 * v / d.stats.energy_pj_per_sample.max(f64::MIN_POSITIVE))
-            }
-            Some(v) => energy_text(v),
-            None => "n/a (no figure in the target)".to_string(),
+        // A share only of a complete, nonzero total: of a lower bound it would overstate.
+        let complete = d.stats.energy_pj_per_sample.filter(|&t| t > 0.0 && !d.stats.energy_pj.partial);
+        let text = match (v, complete) {
+            (Some(v), Some(total)) => format!("{} ({:.1}%)", energy_text(v), 100.0 * v / total),
+            (Some(v), None) => energy_text(v),
+            (None, _) => "unknown (no figure in the target)".to_string(),
         };
         Text::new(format!("  {text}"), (v.unwrap_or(0.0), SegmentValue::CenterOf(row(k))), style.clone())
     });
