@@ -22,9 +22,14 @@ use crate::options::{DynamicsArgs, LimitArgs};
 use crate::pipeline::{prepare_mapping, PassArgs};
 use crate::sweep::eval::{evaluate, Job};
 use crate::sweep::grid::{Grid, Shard};
-use crate::sweep::table::{merge, Status, Table};
+use crate::sweep::journal::{journal_path, read_finished, Journal};
+use crate::sweep::table::{merge, Row, Status, Table};
 use crate::sweep::{plot, Fingerprint};
 use crate::{cmd_target, model};
+
+/// Configurations a sweep runs without `--force`: one compile and one simulation each, so
+/// about an hour on two cores for small models.
+pub const DEFAULT_MAX_CONFIGS: usize = 4096;
 
 #[derive(clap::Args)]
 #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
@@ -65,6 +70,17 @@ pub struct Args {
     /// Worker threads (default: all cores, or RAYON_NUM_THREADS).
     #[arg(long)]
     pub jobs: Option<usize>,
+    /// Continue an interrupted sweep: keep the rows its journal (`OUTPUT.partial`, written
+    /// as rows finish) or its results hold, and evaluate only the other configurations.
+    #[arg(long)]
+    pub resume: bool,
+    /// Refuse to start a sweep of more configurations than this (after `--shard`) unless
+    /// `--force` is given.
+    #[arg(long, default_value_t = DEFAULT_MAX_CONFIGS)]
+    pub max_configs: usize,
+    /// Run a sweep larger than `--max-configs`.
+    #[arg(long)]
+    pub force: bool,
     #[arg(long, value_enum, default_value = "exact")]
     pub numeric: Numeric,
     #[arg(long, value_enum, default_value = "optimized")]
@@ -157,20 +173,43 @@ pub fn run(a: Args) -> Result<()> {
     };
 
     let configs: Vec<usize> = (0..grid.len()).filter(|&i| a.shard.is_none_or(|s| s.contains(i))).collect();
+    if configs.len() > a.max_configs && !a.force {
+        bail!(
+            "the grid has {} configurations{}, above the budget of {} (each is a compile and a simulation): \
+             narrow the grid, split it with --shard K/N, raise --max-configs, or pass --force",
+            configs.len(),
+            if a.shard.is_some() { " in this shard" } else { "" },
+            a.max_configs
+        );
+    }
+    let mut table =
+        Table { keys: grid.axes.iter().map(|ax| ax.key.clone()).collect(), configs: grid.len(), sweep_id, rows: vec![] };
+    let journal_file = journal_path(&output);
+    let done = finished_rows(&a, &table, &journal_file, &output, &configs)?;
+    let journal = Journal::create(&journal_file, &table, &done)?;
+    let todo: Vec<usize> = {
+        let mut have = vec![false; grid.len()];
+        for r in &done {
+            have[r.config] = true;
+        }
+        configs.iter().copied().filter(|&i| !have[i]).collect()
+    };
+
     let bar = ProgressBar::with_draw_target(Some(configs.len() as u64), ProgressDrawTarget::stderr());
     if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} configurations, {elapsed} (eta {eta})") {
         bar.set_style(style);
     }
+    bar.set_position(done.len() as u64);
     let start = Instant::now();
     let work = || -> Result<Vec<_>> {
-        configs
-            .par_iter()
+        todo.par_iter()
             .map(|&i| {
                 let assignment: Vec<(&str, &str)> =
                     grid.axes.iter().map(|ax| ax.key.as_str()).zip(grid.config(i)).collect();
-                let row = evaluate(&job, i, &assignment);
+                let row = evaluate(&job, i, &assignment)?;
+                journal.append(&row)?;
                 bar.inc(1);
-                row
+                Ok(row)
             })
             .collect()
     };
@@ -185,15 +224,18 @@ pub fn run(a: Args) -> Result<()> {
     bar.finish_and_clear();
     let seconds = start.elapsed().as_secs_f64();
 
-    let mut table =
-        Table { keys: grid.axes.iter().map(|ax| ax.key.clone()).collect(), configs: grid.len(), sweep_id, rows };
+    let resumed = done.len();
+    table.rows = done.into_iter().chain(rows).collect();
+    table.rows.sort_by_key(|r| r.config);
     table.mark_pareto();
     let title = format!("{} on {}", model_path.display(), target.name());
     write_results(&table, &output, a.plot.as_deref(), &title, &grid.to_string())?;
+    journal.finish()?;
     let count = |s: Status| table.rows.iter().filter(|r| r.status == s).count();
     let shard = a.shard.map_or(String::new(), |s| format!(" (shard {}/{} of {})", s.k, s.n, grid.len()));
+    let resumed = if resumed > 0 { format!(" ({resumed} carried over from the interrupted run)") } else { String::new() };
     println!(
-        "swept {} configurations{shard} of {} samples × {} steps on `{}` in {seconds:.2} s with {threads} thread(s): \
+        "swept {} configurations{shard}{resumed} of {} samples × {} steps on `{}` in {seconds:.2} s with {threads} thread(s): \
          {} fit, {} do not fit, {} invalid targets, {} failed in simulation; {} on the Pareto front; wrote {}",
         table.rows.len(),
         n_samples,
@@ -207,6 +249,51 @@ pub fn run(a: Args) -> Result<()> {
         output.display()
     );
     Ok(())
+}
+
+/// Rows an interrupted run of this sweep finished (`--resume`): from its journal, else from
+/// its results. Without `--resume` a journal left by an unfinished run is not overwritten.
+fn finished_rows(a: &Args, table: &Table, journal: &Path, output: &Path, configs: &[usize]) -> Result<Vec<Row>> {
+    let max = a.limits.max_memory;
+    if !a.resume {
+        if journal.exists() {
+            bail!(
+                "{} holds the rows of an unfinished sweep: pass --resume to continue it, or remove the file",
+                journal.display()
+            );
+        }
+        return Ok(Vec::new());
+    }
+    let (rows, from) = match read_finished(journal, table, max)? {
+        Some(rows) => (rows, journal),
+        None => match read_finished(output, table, max)? {
+            Some(rows) => (rows, output),
+            None => {
+                eprintln!("note: --resume: neither {} nor {} exists; starting afresh", journal.display(), output.display());
+                return Ok(Vec::new());
+            }
+        },
+    };
+    let mut mine = vec![false; table.configs];
+    for &i in configs {
+        mine[i] = true;
+    }
+    let mut seen = vec![false; table.configs];
+    let mut kept = Vec::with_capacity(rows.len());
+    for mut r in rows {
+        if !mine.get(r.config).copied().unwrap_or(false) {
+            bail!(
+                "{}: configuration {} is not among this run's (another --shard?); remove the file or drop --resume",
+                from.display(),
+                r.config
+            );
+        }
+        if !std::mem::replace(&mut seen[r.config], true) {
+            r.pareto = false;
+            kept.push(r);
+        }
+    }
+    Ok(kept)
 }
 
 /// What the rows depend on: the grid, the base target, the model and calibration files,

@@ -214,3 +214,63 @@ fn bad_grids_exit_2_and_invalid_targets_are_rows() {
     assert_eq!(o.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&o.stdout).contains("merge"));
 }
+
+/// A killed sweep keeps the rows it finished in `OUTPUT.partial`; `--resume` evaluates only
+/// the rest and writes the same bytes as an uninterrupted run.
+#[test]
+fn an_interrupted_sweep_resumes_from_its_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |f: &str| dir.path().join(f);
+    let o = sweep(GRID, &p("all.csv"), &["--jobs", "1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!p("all.csv.partial").exists(), "the journal is removed when the sweep ends");
+
+    // What a kill leaves: the header, three finished rows in the order they finished, and a
+    // row cut short in the middle of its line.
+    let all = std::fs::read_to_string(p("all.csv")).unwrap();
+    let lines: Vec<&str> = all.lines().collect();
+    let torn = &lines[2][..lines[2].len() / 2];
+    let journal = format!("{}\n{}\n{}\n{}\n{torn}", lines[0], lines[6], lines[1], lines[4]);
+    std::fs::write(p("r.csv.partial"), &journal).unwrap();
+
+    let o = sweep(GRID, &p("r.csv"), &[]);
+    assert_eq!(o.status.code(), Some(2), "a journal is never overwritten without --resume");
+    assert!(stderr(&o).contains("r.csv.partial holds the rows of an unfinished sweep: pass --resume"), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(p("r.csv.partial")).unwrap(), journal);
+
+    let o = sweep(GRID, &p("r.csv"), &["--resume", "--jobs", "2"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("swept 8 configurations (3 carried over from the interrupted run)"), "{out}");
+    assert_eq!(std::fs::read_to_string(p("r.csv")).unwrap(), all);
+    assert!(!p("r.csv.partial").exists());
+
+    // Resuming a finished sweep reads its results and evaluates nothing.
+    let o = sweep(GRID, &p("r.csv"), &["--resume"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("(8 carried over"), "{}", String::from_utf8_lossy(&o.stdout));
+    assert_eq!(std::fs::read_to_string(p("r.csv")).unwrap(), all);
+
+    // Rows of another sweep (another grid) are refused.
+    std::fs::write(p("x.csv.partial"), &journal).unwrap();
+    let other = GRID.replace("[4,16]; core.syn", "[4,8,16]; core.syn");
+    let o = sweep(&other, &p("x.csv"), &["--resume"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("the grid, model, input, target or options changed"), "{}", stderr(&o));
+}
+
+#[test]
+fn sweeps_above_the_configuration_budget_need_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.csv");
+    let o = sweep(GRID, &out, &["--max-configs", "4"]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(e.contains("the grid has 8 configurations, above the budget of 4") && e.contains("--force"), "{e}");
+    assert!(!out.exists() && !dir.path().join("r.csv.partial").exists());
+    let o = sweep(GRID, &out, &["--max-configs", "4", "--shard", "1/2"]);
+    assert_eq!(o.status.code(), Some(0), "a shard within the budget runs: {}", stderr(&o));
+    let o = sweep(GRID, &out, &["--max-configs", "4", "--force"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(rows(&out).len(), 8);
+}

@@ -1,9 +1,11 @@
 //! CLI-private helpers of `spikeforge sweep`: the grid language ([`grid`]), evaluating one
-//! configuration ([`eval`]), the results CSV and merging of shards ([`table`]), the Pareto
-//! front ([`pareto`]) and its SVG ([`plot`]).
+//! configuration ([`eval`]), the results CSV and merging of shards ([`table`]), rows
+//! journaled as they finish and resumed ([`journal`]), the Pareto front ([`pareto`]) and
+//! its SVG ([`plot`]).
 
 pub mod eval;
 pub mod grid;
+pub mod journal;
 pub mod pareto;
 pub mod plot;
 pub mod table;

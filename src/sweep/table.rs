@@ -120,29 +120,40 @@ impl Table {
         let header: Vec<&str> =
             std::iter::once("config").chain(self.keys.iter().map(String::as_str)).chain(TAIL).collect();
         w.write_record(&header)?;
-        let opt = |v: Option<String>| v.unwrap_or_default();
         for r in &self.rows {
-            let mut rec = vec![r.config.to_string()];
-            rec.extend(r.params.iter().cloned());
-            rec.extend([
-                r.status.name().to_string(),
-                r.reason.clone(),
-                opt(r.cores_available.map(|v| v.to_string())),
-                opt(r.cores_used.map(|v| v.to_string())),
-                opt(r.silicon_cost_bits.map(|v| v.to_string())),
-                opt(r.sops_weight_layers_per_sample.map(|v| v.to_string())),
-                opt(r.energy_pj_per_sample.map(|v| v.to_string())),
-                r.energy_unavailable.clone(),
-                opt(r.latency_us_per_step.map(|v| v.to_string())),
-                opt(r.cycles_per_step.map(|v| v.to_string())),
-                opt(r.max_link_utilisation.map(|v| v.to_string())),
-                r.pareto.to_string(),
-                self.configs.to_string(),
-                self.sweep_id.clone(),
-            ]);
-            w.write_record(&rec)?;
+            w.write_record(&self.record(r))?;
         }
         w.into_inner().map_err(|e| anyhow::anyhow!("formatting the CSV: {e}"))
+    }
+
+    /// One row as one CSV line, as [`Table::to_csv`] writes it (for the sweep journal).
+    pub fn record_line(&self, r: &Row) -> Result<Vec<u8>> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(&self.record(r))?;
+        w.into_inner().map_err(|e| anyhow::anyhow!("formatting the CSV: {e}"))
+    }
+
+    fn record(&self, r: &Row) -> Vec<String> {
+        let opt = |v: Option<String>| v.unwrap_or_default();
+        let mut rec = vec![r.config.to_string()];
+        rec.extend(r.params.iter().cloned());
+        rec.extend([
+            r.status.name().to_string(),
+            r.reason.clone(),
+            opt(r.cores_available.map(|v| v.to_string())),
+            opt(r.cores_used.map(|v| v.to_string())),
+            opt(r.silicon_cost_bits.map(|v| v.to_string())),
+            opt(r.sops_weight_layers_per_sample.map(|v| v.to_string())),
+            opt(r.energy_pj_per_sample.map(|v| v.to_string())),
+            r.energy_unavailable.clone(),
+            opt(r.latency_us_per_step.map(|v| v.to_string())),
+            opt(r.cycles_per_step.map(|v| v.to_string())),
+            opt(r.max_link_utilisation.map(|v| v.to_string())),
+            r.pareto.to_string(),
+            self.configs.to_string(),
+            self.sweep_id.clone(),
+        ]);
+        rec
     }
 
     /// Reads a CSV written by [`Table::to_csv`] (bytes of a file named `path`).
