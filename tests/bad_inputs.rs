@@ -151,6 +151,7 @@ const CASES: &[(&str, &[&str])] = &[
     ),
     // A bundle's paths stay inside its folder.
     ("regress_bundle_outside", &["regress", "tests/bad_inputs/bundle_outside"]),
+    ("regress_bundle_unknown_stat", &["regress", "tests/bad_inputs/bundle_unknown_stat"]),
     // Sample ranges past the end of the input are refused, not clamped.
     (
         "run_samples_past_the_end",
