@@ -47,6 +47,7 @@ pub fn run(a: Args) -> Result<()> {
     let limits = a.limits.limits();
     let (mut graph, mut verified, _) = model::load(&a.model, &limits)?;
     let dynamics = a.dynamics.dynamics();
+    model::warn_unstable_euler(&graph, dynamics.dt);
     if a.passes.passes.is_some() {
         let calib = a.passes.calibration(&graph, &verified, Some(&a.input), dynamics, &limits)?;
         a.passes.apply(&mut graph, &mut verified, calib.as_ref(), dynamics, &limits)?;
