@@ -31,6 +31,8 @@ pub struct StatOutcome {
     pub ok: bool,
     /// Why it failed (empty when it passed).
     pub message: String,
+    /// The engine reports no stat at this path: the bundle is wrong, not the run.
+    pub unknown_path: bool,
 }
 
 /// Engine names known, values and tolerances finite, tolerances not negative.
@@ -86,6 +88,7 @@ pub fn evaluate(stats: &[ExpectedStat], engine: Engine, got: &Value) -> Vec<Stat
             None => StatOutcome {
                 ok: false,
                 message: format!("stat `{}` is not reported by engine `{}`", s.name, engine.name()),
+                unknown_path: true,
             },
             Some(g) => {
                 let allowed = s.abs_tol + s.rel_tol * s.value.abs();
@@ -98,7 +101,7 @@ pub fn evaluate(stats: &[ExpectedStat], engine: Engine, got: &Value) -> Vec<Stat
                         s.name, g, s.value, allowed, s.rel_tol, s.abs_tol
                     )
                 };
-                StatOutcome { ok, message }
+                StatOutcome { ok, message, unknown_path: false }
             }
         })
         .collect()

@@ -56,6 +56,7 @@ pub fn run(a: Args) -> Result<()> {
     let target = cmd_target::load(&a.target, &limits)?;
     let (mut graph, mut verified, _) = model::load(&a.model, &limits)?;
     let dynamics = a.dynamics.resolve(&graph);
+    model::warn_unstable_euler(&graph, dynamics.dt);
     let calib = a.passes.calibration(&graph, &verified, None, dynamics, &limits)?;
     a.passes.apply(&mut graph, &mut verified, calib.as_ref(), dynamics, &limits)?;
     let model_name = a.model.display().to_string();

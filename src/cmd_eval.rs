@@ -94,6 +94,7 @@ pub fn run(a: Args) -> Result<()> {
     let limits = a.limits.limits();
     let (mut graph, verified, _) = model::load(&a.model, &limits)?;
     let dynamics = a.dynamics.resolve(&graph);
+    model::warn_unstable_euler(&graph, dynamics.dt);
     let exec = Executor::new(&graph, &verified, dynamics, &limits)?;
     let x = read_samples(&a.input, &a.samples, &limits)?;
     let (n, t) = exec.check_input(&x.shape).with_context(|| a.input.display().to_string())?;

@@ -118,6 +118,10 @@ pub fn run(a: Args) -> Result<()> {
         let cases: Vec<Case> = outcomes.iter().map(case).collect();
         junit::write(p, "spikeforge regress", &cases)?;
     }
+    // A stat path no engine reports is a mistake in the bundle (exit 2), not a divergence.
+    if let Some((o, s)) = outcomes.iter().find_map(|o| o.stats.iter().find(|s| s.unknown_path).map(|s| (o, s))) {
+        bail!("bundle `{}`: {} (check the stat's dotted path in bundle.ron)", o.bundle, s.message);
+    }
     if failed.is_empty() {
         Ok(())
     } else {

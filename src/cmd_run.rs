@@ -50,6 +50,7 @@ pub fn run(a: Args) -> Result<()> {
     for w in spikeforge_compiler::exec::advice::silence_warnings(&graph, &dynamics) {
         eprintln!("warning: {w}");
     }
+    model::warn_unstable_euler(&graph, dynamics.dt);
     if a.passes.passes.is_some() {
         let calib = a.passes.calibration(&graph, &verified, Some(&a.input), dynamics, &limits)?;
         a.passes.apply(&mut graph, &mut verified, calib.as_ref(), dynamics, &limits)?;

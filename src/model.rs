@@ -32,6 +32,34 @@ impl Format {
     }
 }
 
+/// Warns on stderr about neuron nodes whose smallest time constant is below `dt / 2`:
+/// forward Euler at that step is unstable there (the state's error grows by |1 − dt/τ| > 1
+/// per step), so results would be meaningless. The run goes on; a smaller `--dt` fixes it.
+pub fn warn_unstable_euler(graph: &Graph, dt: f64) {
+    use spikeforge_compiler::ir::Op;
+    for id in graph.node_ids() {
+        let taus = match graph.op(id) {
+            Op::LI { tau, .. } | Op::LIF { tau, .. } => vec![("tau", tau)],
+            Op::CubaLI { tau_syn, tau_mem, .. } | Op::CubaLIF { tau_syn, tau_mem, .. } => {
+                vec![("tau_syn", tau_syn), ("tau_mem", tau_mem)]
+            }
+            _ => continue,
+        };
+        for (param, tau) in taus {
+            let Some(min) = tau.data().iter().copied().reduce(f64::min) else { continue };
+            if dt / min > 2.0 {
+                eprintln!(
+                    "warning: node `{}`: {param} = {min:e} s gives dt/{param} = {:.3} > 2 at dt = {dt:e} s; \
+                     forward Euler is unstable there (use --dt {:e} or smaller)",
+                    graph.name(id),
+                    dt / min,
+                    min
+                );
+            }
+        }
+    }
+}
+
 /// Reads and verifies a model.
 pub fn load(path: &Path, limits: &Limits) -> Result<(Graph, Verified, Format)> {
     let format = Format::of(path)?;

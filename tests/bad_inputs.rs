@@ -151,6 +151,7 @@ const CASES: &[(&str, &[&str])] = &[
     ),
     // A bundle's paths stay inside its folder.
     ("regress_bundle_outside", &["regress", "tests/bad_inputs/bundle_outside"]),
+    ("regress_bundle_unknown_stat", &["regress", "tests/bad_inputs/bundle_unknown_stat"]),
     // Sample ranges past the end of the input are refused, not clamped.
     (
         "run_samples_past_the_end",
@@ -556,4 +557,21 @@ fn outputs_never_overwrite_inputs_or_each_other() {
         check_paths_case(name, args, &mut failures);
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A time constant below dt/2 makes forward Euler unstable: the run goes on with a warning
+/// naming the node, the parameter and the step that would fix it.
+#[test]
+fn unstable_euler_step_is_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_spikeforge"))
+        .args(["run", "tests/bad_inputs/tiny_tau.snn", "--input", "examples/tiny_input.npy", "-o"])
+        .arg(dir.path().join("y.npy"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("node `lif1`: tau = 1e-5 s gives dt/tau = 10.000 > 2"), "{err}");
+    assert!(!err.contains("node `lif2`"), "{err}");
 }
