@@ -67,8 +67,8 @@ pub struct Args {
     /// Join the slices with `spikeforge sweep merge`.
     #[arg(long, value_parser = Shard::parse)]
     pub shard: Option<Shard>,
-    /// Worker threads (default: all cores, or RAYON_NUM_THREADS).
-    #[arg(long)]
+    /// Worker threads (default: all cores, or RAYON_NUM_THREADS; at most 4 × the cores).
+    #[arg(long, value_parser = crate::parse_threads)]
     pub jobs: Option<usize>,
     /// Continue an interrupted sweep: keep the rows its journal (`OUTPUT.partial`, written
     /// as rows finish) or its results hold, and evaluate only the other configurations.
@@ -123,6 +123,10 @@ pub fn run(a: Args) -> Result<()> {
     let model_path = a.model.clone().ok_or_else(|| need("model"))?;
     let input_path = a.input.clone().ok_or_else(|| need("input"))?;
     let output = a.output.clone().ok_or_else(|| need("output"))?;
+    crate::outputs::check_output_paths(
+        &[("--model", Some(&model_path)), ("--input", Some(&input_path)), ("--calib", a.passes.calib.as_deref())],
+        &[("--output", Some(&output)), ("--plot", a.plot.as_deref())],
+    )?;
     let limits = a.limits.limits();
     let target = cmd_target::load(a.target.as_deref().ok_or_else(|| need("target"))?, &limits)?;
 
@@ -336,6 +340,8 @@ fn write_results(table: &Table, output: &Path, plot_path: Option<&Path>, title: 
 }
 
 fn run_merge(files: &[PathBuf], output: &Path, plot_path: Option<&Path>, limits: &LimitArgs) -> Result<()> {
+    let inputs: Vec<(&str, Option<&Path>)> = files.iter().map(|f| ("slice", Some(f.as_path()))).collect();
+    crate::outputs::check_output_paths(&inputs, &[("--output", Some(output)), ("--plot", plot_path)])?;
     let mut parts = Vec::new();
     for f in files {
         let meta = std::fs::metadata(f).with_context(|| format!("{}: cannot read", f.display()))?;
