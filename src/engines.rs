@@ -85,7 +85,12 @@ pub fn prepare(
 ) -> Result<Prepared> {
     let (mut graph, mut verified, _) = model::load(model_path, &limits)?;
     if let Some(p) = passes {
-        let args = PassArgs { passes: Some(p.to_string()), calib: calib.map(Path::to_path_buf), calib_samples: None };
+        let args = PassArgs {
+            passes: Some(p.to_string()),
+            calib: calib.map(Path::to_path_buf),
+            calib_samples: None,
+            ..Default::default()
+        };
         let c = args.calibration(&graph, &verified, Some(input_path), dynamics, &limits)?;
         args.apply(&mut graph, &mut verified, c.as_ref(), dynamics, &limits)?;
     }

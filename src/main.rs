@@ -8,6 +8,7 @@ mod cmd_check;
 mod cmd_compile;
 mod cmd_convert;
 mod cmd_eval;
+mod cmd_grad;
 mod cmd_prune;
 mod cmd_regress;
 mod cmd_report;
@@ -53,6 +54,9 @@ enum Command {
     /// Accuracy, spike mismatch, SOPs, sparsity and weight memory before and after a pass
     /// pipeline (quantization, pruning).
     Eval(cmd_eval::Args),
+    /// Loss and surrogate gradient (BPTT) of every weight and bias on labelled inputs,
+    /// written as .npz (`<node>.weight`, `<node>.bias`, NIR shapes).
+    Grad(cmd_grad::Args),
     /// Map a model onto a chip: partition under every memory limit, place on the mesh,
     /// route, and write the core map.
     Compile(cmd_compile::Args),
@@ -158,6 +162,7 @@ fn main() -> ExitCode {
         Command::Convert(a) => cmd_convert::run(a),
         Command::Target(c) => cmd_target::run(c),
         Command::Eval(a) => cmd_eval::run(a),
+        Command::Grad(a) => cmd_grad::run(a),
         Command::Simulate(a) => cmd_simulate::run(a),
         Command::Compile(a) => cmd_compile::run(a),
         Command::Prune(a) => cmd_prune::run(a),

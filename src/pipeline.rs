@@ -1,5 +1,5 @@
-//! `--passes`, `--calib`, `--calib-samples`: the pass pipeline every command that takes a
-//! model runs before its own work.
+//! `--passes`, `--calib`, `--calib-samples`, `--train-input`, `--train-labels`: the pass
+//! pipeline every command that takes a model runs before its own work.
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -9,10 +9,10 @@ use spikeforge_compiler::exec::{Dynamics, Executor};
 use spikeforge_compiler::ir::{Graph, Verified};
 use spikeforge_compiler::limits::Limits;
 use spikeforge_compiler::mapper::calibration_from_run;
-use spikeforge_compiler::passes::{build_pipeline, run_pipeline, Calibration, PassContext, PassReport};
+use spikeforge_compiler::passes::{build_pipeline, run_pipeline, Calibration, PassContext, PassReport, TrainingData};
 use spikeforge_compiler::summary::Summary;
 
-use crate::inputs::{parse_range, read_samples};
+use crate::inputs::{parse_range, read_labels, read_samples};
 use crate::Rendered;
 
 #[derive(clap::Args, Clone, Debug, Default)]
@@ -28,6 +28,12 @@ pub struct PassArgs {
     /// Use these samples of the calibration input only, e.g. 0..120.
     #[arg(long, value_parser = parse_range)]
     pub calib_samples: Option<Range<usize>>,
+    /// Training input `[N, T, *input_shape]` for passes that train (`finetune`).
+    #[arg(long, requires = "train_labels")]
+    pub train_input: Option<PathBuf>,
+    /// Class labels `[N]` of --train-input.
+    #[arg(long, requires = "train_input")]
+    pub train_labels: Option<PathBuf>,
 }
 
 impl PassArgs {
@@ -48,6 +54,22 @@ impl PassArgs {
         Ok(Some(Calibration { data: c.data, n_samples: n, n_steps: t }))
     }
 
+    /// Reads `--train-input` and `--train-labels`, checked against the model.
+    fn training_data(
+        &self,
+        graph: &Graph,
+        verified: &Verified,
+        dynamics: Dynamics,
+        limits: &Limits,
+    ) -> Result<Option<TrainingData>> {
+        let (Some(xp), Some(yp)) = (&self.train_input, &self.train_labels) else { return Ok(None) };
+        let exec = Executor::new(graph, verified, dynamics, limits)?;
+        let x = read_samples(xp, &None, limits)?;
+        let (n, t) = exec.check_input(&x.shape).with_context(|| xp.display().to_string())?;
+        let labels = read_labels(yp, &None, n, exec.output_len(), limits)?;
+        Ok(Some(TrainingData { input: x.data, labels, n_steps: t, progress: true }))
+    }
+
     /// Runs the pipeline (if any) on `graph` and re-verifies it; prints what each pass did.
     pub fn apply(
         &self,
@@ -59,7 +81,8 @@ impl PassArgs {
     ) -> Result<Vec<PassReport>> {
         let Some(src) = &self.passes else { return Ok(Vec::new()) };
         let passes = build_pipeline(src).map_err(|e| anyhow::Error::new(Rendered(e.render(src))))?;
-        let ctx = PassContext { limits, dynamics, calib };
+        let train = self.training_data(graph, verified, dynamics, limits)?;
+        let ctx = PassContext { limits, dynamics, calib, train: train.as_ref() };
         let reports = run_pipeline(graph, &passes, &ctx)?;
         for r in &reports {
             for line in &r.lines {

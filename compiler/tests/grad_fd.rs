@@ -1,7 +1,7 @@
 //! Gradients of every op kind against central finite differences, on models without
 //! spikes (leaky integrators as the nonlinearity-free state), where the loss is smooth:
 //! grouped, strided, dilated, padded Conv2d and Conv1d, AvgPool2d and SumPool2d, Scale,
-//! Flatten, LI, I and CubaLI, Affine and Linear, and a recurrent back edge.
+//! Flatten, Delay, LI, I and CubaLI, Affine and Linear, and a recurrent back edge.
 
 use std::path::Path;
 
@@ -24,7 +24,7 @@ fn check(src: &str, input_len: usize, t_steps: usize, loss: Loss) {
     let limits = Limits::default();
     let graph = parse_snn(src, "fd.snn", Path::new("."), &limits).unwrap_or_else(|e| panic!("{e:?}"));
     let verified = graph.verify(&limits).unwrap();
-    let mut net = Net::new(&graph, &verified, &Dynamics::default()).unwrap();
+    let mut net = Net::new(&graph, &verified, &Dynamics::default(), &limits).unwrap();
     let mut rng = Rng::new(7);
     let n = 3;
     let input: Vec<f64> = (0..n * t_steps * input_len)
@@ -98,7 +98,8 @@ conv = Conv1d<weight={w1}, bias={b1}, stride=[2], padding=[2], dilation=[2], gro
 i1 = I<r=full([4, 4], 3000.0)>(conv)
 flat = Flatten<start_dim=0, end_dim=-1>(i1)
 fc = Linear<weight={w2}>(flat)
-li = LI<tau=full([3], 0.0004), r=2.0, v_leak=0.0>(fc)
+delay = Delay<delay=[0.0002, 0.0, 0.0001]>(fc)
+li = LI<tau=full([3], 0.0004), r=2.0, v_leak=0.0>(delay)
 output = Output<shape=[3]>(li)
 ",
         w1 = tensor(&[4, 2, 3], &mut rng),

@@ -23,7 +23,7 @@ fn check_case(case: &str, workers: usize) {
     let limits = Limits::default();
     let graph = read_nir(&dir.join("model.nir"), &limits).unwrap();
     let verified = graph.verify(&limits).unwrap();
-    let net = Net::new(&graph, &verified, &Dynamics::default()).unwrap();
+    let net = Net::new(&graph, &verified, &Dynamics::default(), &limits).unwrap();
     let x = read_npy_f64(&dir.join("input.npy"), &limits).unwrap();
     let (n, t) = (16, x.shape[1]);
     let per: usize = x.shape[1..].iter().product();
@@ -77,7 +77,7 @@ fn training_forward_reproduces_the_reference_executor() {
         let dir = golden_dir().join(case);
         let graph = read_nir(&dir.join("model.nir"), &limits).unwrap();
         let verified = graph.verify(&limits).unwrap();
-        let net = Net::new(&graph, &verified, &Dynamics::default()).unwrap();
+        let net = Net::new(&graph, &verified, &Dynamics::default(), &limits).unwrap();
         let exec = Executor::new(&graph, &verified, Dynamics::default(), &limits).unwrap();
         let x = read_npy_f64(&dir.join("input.npy"), &limits).unwrap();
         let (n, t) = (x.shape[0].min(40), x.shape[1]);

@@ -163,7 +163,7 @@ impl Pass for Finetune {
         let data = ctx.train.ok_or(PassError::NeedsTrainingData { pass: "finetune".into() })?;
         let verified =
             graph.verify(ctx.limits).map_err(|errors| PassError::Verify { pass: "finetune".into(), errors })?;
-        let mut net = Net::new(graph, &verified, &ctx.dynamics).map_err(|e| fail(e.to_string()))?;
+        let mut net = Net::new(graph, &verified, &ctx.dynamics, ctx.limits).map_err(|e| fail(e.to_string()))?;
         let n = data.labels.len();
         if data.input.len() != n * data.n_steps * net.input_len {
             return Err(fail(format!(
@@ -180,6 +180,11 @@ impl Pass for Finetune {
             quantization_constraints(&net, &mut constraints, &mut report);
         }
         let workers = if self.threads == 0 { rayon::current_num_threads() } else { self.threads };
+        // Each worker keeps a tape of T steps (weight-layer inputs, σ' and reset factors).
+        let per_step = net.tape_len + net.output_len;
+        ctx.limits
+            .check_elements("the training tape of all workers", &[workers, data.n_steps, per_step])
+            .map_err(|e| fail(e.to_string()))?;
         let config = TrainConfig { workers, ..self.config.clone() };
         let set = TrainSet { input: &data.input, labels: &data.labels, t_steps: data.n_steps };
         let run = |net: &mut Net| -> Vec<EpochReport> {

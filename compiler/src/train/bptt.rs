@@ -104,6 +104,7 @@ pub fn forward(net: &Net, sg: Surrogate, ws: &mut Workspace, x: &[f64], t_steps:
                 Kernel::Pool(p) => p.forward(input, &mut out),
                 Kernel::Scale(s) => out.iter_mut().zip(input).zip(s).for_each(|((o, x), s)| *o = s * x),
                 Kernel::Threshold(k) => k.forward(sg, input, &mut out, tp),
+                Kernel::Delay(k) => k.forward(t, input, &mut out, st),
                 Kernel::Neuron(k) => k.forward(sg, input, &mut out, st, tp),
             }
             slots[si] = out;
@@ -132,7 +133,8 @@ pub fn backward(net: &Net, ws: &mut Workspace, t_steps: usize, grads: &mut [Vec<
                 continue;
             }
             let gout = std::mem::take(&mut gcur[si]);
-            let is_neuron = matches!(step.kernel, Kernel::Neuron(_));
+            // Stateful steps carry gradient across time even when this step's is zero.
+            let is_neuron = matches!(step.kernel, Kernel::Neuron(_) | Kernel::Delay(_));
             if !is_neuron && gout.iter().all(|&g| g == 0.0) {
                 gcur[si] = gout;
                 continue;
@@ -155,6 +157,7 @@ pub fn backward(net: &Net, ws: &mut Workspace, t_steps: usize, grads: &mut [Vec<
                 Kernel::Pool(p) => p.backward(&gout, gi),
                 Kernel::Scale(s) => gi.iter_mut().zip(&gout).zip(s).for_each(|((g, d), s)| *g = s * d),
                 Kernel::Threshold(_) => Threshold::backward(&gout, tp, gi),
+                Kernel::Delay(k) => k.backward(t, &gout, &mut gstate[step.state.0..step.state.0 + step.state.1], gi),
                 Kernel::Neuron(k) => {
                     k.backward(&gout, tp, &mut gstate[step.state.0..step.state.0 + step.state.1], gi);
                 }

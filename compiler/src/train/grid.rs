@@ -20,12 +20,15 @@ pub struct AffineGrid {
 }
 
 impl AffineGrid {
-    /// The grid the nonzero values lie on, if they have at least three distinct values.
+    /// The grid the nonzero values lie on: three or more distinct values on a common step,
+    /// or two distinct values shared by at least four weights.
     pub fn infer(values: &[f64]) -> Option<AffineGrid> {
         let mut v: Vec<f64> = values.iter().copied().filter(|&x| x != 0.0).collect();
         v.sort_by(f64::total_cmp);
         v.dedup();
-        if v.len() < 3 {
+        // Two levels (1- and 2-bit grids) count only when repeated: four nonzero weights.
+        let nonzero = values.iter().filter(|&&x| x != 0.0).count();
+        if v.len() < 2 || (v.len() == 2 && nonzero < 4) {
             return None;
         }
         let (lo, hi) = (v[0], v[v.len() - 1]);
@@ -85,5 +88,10 @@ mod tests {
         assert!(AffineGrid::infer(&r).is_some());
         let floats: Vec<f64> = (0..50).map(|i| ((i as f64 * 1.618).sin() * 0.3) as f32 as f64).collect();
         assert_eq!(AffineGrid::infer(&floats), None);
+        // 2-bit symmetric: ±s and masks.
+        let two = [s, -s, 0.0, s, s, -s];
+        let g = AffineGrid::infer(&two).expect("two repeated levels");
+        assert_eq!((g.project(0.3 * s), g.project(-5.0)), (s, -s));
+        assert_eq!(AffineGrid::infer(&[0.25, -0.5]), None, "two weights are no evidence of a grid");
     }
 }

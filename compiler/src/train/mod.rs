@@ -14,6 +14,7 @@
 //! the input gradient `Wᵀ∂y` is skipped for layers fed only by parameter-free nodes.
 
 pub mod bptt;
+mod delay;
 pub mod grid;
 pub mod loss;
 pub mod net;
@@ -32,7 +33,7 @@ use crate::ir::Tensor;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum TrainError {
-    #[error("node `{node}`: {kind} has no gradient here (training supports Affine, Linear, Conv1d, Conv2d, SumPool2d, AvgPool2d, Flatten, Scale, Threshold and the neuron nodes)")]
+    #[error("node `{node}`: {kind} has no gradient here (training supports Affine, Linear, Conv1d, Conv2d, SumPool2d, AvgPool2d, Flatten, Scale, Delay, Threshold and the neuron nodes)")]
     Unsupported { node: String, kind: &'static str },
     #[error("{reason}")]
     Structure { reason: String },

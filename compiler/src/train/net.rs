@@ -7,11 +7,13 @@
 //! back to step −1); every weight and bias a [`Param`] in the kernels' layout with the map
 //! to NIR's; per step whether any gradient reaches it and whether it must pass one on.
 
+use super::delay::Delay;
 use super::neurons::{Neuron, Threshold};
 use super::synapse::{ConvGeom, DenseGeom, PoolGeom};
 use super::TrainError;
 use crate::exec::{Dynamics, NeuronCoefficients, SpikeTest};
 use crate::ir::{Graph, NodeId, Op, Shape, Tensor, Verified};
+use crate::limits::Limits;
 
 /// A trainable tensor: a weight or bias of a weight layer.
 #[derive(Clone, Debug)]
@@ -67,6 +69,7 @@ pub enum Kernel {
     Pool(PoolGeom),
     Scale(Vec<f64>),
     Threshold(Threshold),
+    Delay(Delay),
     Neuron(Neuron),
 }
 
@@ -105,7 +108,7 @@ pub struct Net {
 }
 
 impl Net {
-    pub fn new(graph: &Graph, verified: &Verified, dynamics: &Dynamics) -> Result<Net, TrainError> {
+    pub fn new(graph: &Graph, verified: &Verified, dynamics: &Dynamics, limits: &Limits) -> Result<Net, TrainError> {
         let (inputs, outputs) = (graph.input_nodes(), graph.output_nodes());
         if inputs.len() != 1 || outputs.len() != 1 {
             return Err(TrainError::Structure {
@@ -173,6 +176,21 @@ impl Net {
                         threshold: threshold.data().to_vec(),
                         strict: dynamics.spike_test == SpikeTest::Strict,
                     })
+                }
+                Op::Delay { delay } => {
+                    let k = Delay::new(delay, dynamics);
+                    state = k.state_len();
+                    if k.max_steps() > limits.max_node_elements || state > limits.max_node_elements {
+                        return Err(TrainError::Structure {
+                            reason: format!(
+                                "node `{}`: a delay of {} steps is above the limit of {}",
+                                graph.name(node),
+                                k.max_steps(),
+                                limits.max_node_elements
+                            ),
+                        });
+                    }
+                    Kernel::Delay(k)
                 }
                 _ => match NeuronCoefficients::new(op, dynamics.dt) {
                     Some(c) => {
