@@ -13,4 +13,5 @@ pub mod npz;
 pub mod passes;
 pub mod summary;
 pub mod synth;
+pub mod zoo;
 pub mod text;
