@@ -51,7 +51,11 @@ fn vgg11_fires_in_band() {
 
 #[test]
 fn vgg16_fires_in_band() {
-    check_band(&small(Architecture::Vgg16), 15);
+    // At 1/16 width its last conv layers have 32 neurons on 1×1 maps; a small drift in rate
+    // per layer compounds over 13 layers on fresh input, so this one is 1/8 wide.
+    let mut spec = small(Architecture::Vgg16);
+    spec.width = 1.0 / 8.0;
+    check_band(&spec, 15);
 }
 
 #[test]
