@@ -196,10 +196,10 @@ fn walk(root: &Path, dir: &Path, depth: usize, found: &mut Vec<(String, PathBuf)
 }
 
 /// Reads `bundle.ron` (or infers the golden layout) and checks it.
-pub fn load(name: &str, dir: &Path, limits: &Limits) -> Result<Bundle> {
+pub fn load(name: &str, dir: &Path, limits: &Limits, chips: &crate::options::TargetArgs) -> Result<Bundle> {
     let ron_path = dir.join(BUNDLE_FILE);
     let spec = if ron_path.is_file() { read_spec(&ron_path)? } else { golden_spec(dir)? };
-    check(name, dir, spec, limits)
+    check(name, dir, spec, limits, chips)
 }
 
 /// Parses a `bundle.ron` (errors carry `file:line:column`); nothing else is checked.
@@ -226,7 +226,7 @@ fn golden_spec(dir: &Path) -> Result<BundleSpec> {
     Ok(spec)
 }
 
-fn check(name: &str, dir: &Path, spec: BundleSpec, limits: &Limits) -> Result<Bundle> {
+fn check(name: &str, dir: &Path, spec: BundleSpec, limits: &Limits, chips: &crate::options::TargetArgs) -> Result<Bundle> {
     let src = if dir.join(BUNDLE_FILE).is_file() {
         dir.join(BUNDLE_FILE).display().to_string()
     } else {
@@ -279,7 +279,7 @@ fn check(name: &str, dir: &Path, spec: BundleSpec, limits: &Limits) -> Result<Bu
             }
             let local = dir.join(t);
             let spec_str = if local.exists() { local.display().to_string() } else { t.clone() };
-            Some(crate::cmd_target::load(&spec_str, limits).with_context(|| format!("{src}: field `target`"))?)
+            Some(crate::cmd_target::load_with(&spec_str, chips, limits).with_context(|| format!("{src}: field `target`"))?)
         }
         None => None,
     };

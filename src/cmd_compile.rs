@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use spikeforge_compiler::mapper::{compile, render_summary, CompileOptions, PlacementMethod};
+use spikeforge_compiler::mapper::{compile, compile_auto, render_summary, CompileOptions, PlacementMethod};
 
-use crate::options::{DynamicsArgs, LimitArgs};
+use crate::options::{DynamicsArgs, LimitArgs, TargetArgs};
 use crate::pipeline::{prepare_mapping, PassArgs};
 use crate::{cmd_target, model};
 
@@ -24,6 +24,8 @@ pub struct Args {
     /// Target chip: a .ron file or a preset name (see `spikeforge target show`).
     #[arg(short, long)]
     pub target: String,
+    #[command(flatten)]
+    pub chips: TargetArgs,
     /// Output core map.
     #[arg(short, long)]
     pub output: PathBuf,
@@ -53,7 +55,7 @@ pub fn run(a: Args) -> Result<()> {
         &[("--output", Some(&a.output)), ("--report", a.report.as_deref())],
     )?;
     let limits = a.limits.limits();
-    let target = cmd_target::load(&a.target, &limits)?;
+    let (spec, file) = cmd_target::load_spec(&a.target, &a.chips, &limits)?;
     let (mut graph, mut verified, _) = model::load(&a.model, &limits)?;
     let dynamics = a.dynamics.resolve(&graph);
     model::warn_unstable_euler(&graph, dynamics.dt);
@@ -70,8 +72,26 @@ pub fn run(a: Args) -> Result<()> {
         seed: a.seed,
         model: a.model.display().to_string(),
     };
-    let (map, report) = compile(&graph, &verified, &target, dynamics, &opts)
-        .with_context(|| format!("{} does not map onto `{}`", a.model.display(), target.name()))?;
+    let not_fit = || format!("{} does not map onto `{}`", a.model.display(), spec.name);
+    let (target, map, report) = if a.chips.is_auto() {
+        let (target, map, report, choice) =
+            compile_auto(&graph, &verified, &spec, &file, dynamics, &opts, &limits).with_context(not_fit)?;
+        let tried: Vec<String> = choice.tried.iter().map(|g| format!("{}x{}", g[0], g[1])).collect();
+        eprintln!(
+            "--chips auto: {}x{} chips of `{}` ({} cores); chips lower bound {}; tried {}",
+            choice.grid[0],
+            choice.grid[1],
+            spec.name,
+            target.num_cores(),
+            choice.chips_lower_bound,
+            tried.join(", ")
+        );
+        (target, map, report)
+    } else {
+        let target = spikeforge_targets::Target::from_spec(spec.clone(), &file)?;
+        let (map, report) = compile(&graph, &verified, &target, dynamics, &opts).with_context(not_fit)?;
+        (target, map, report)
+    };
     spikeforge_compiler::atomic::write_atomically(&a.output, &map.to_bytes())
         .with_context(|| format!("writing {}", a.output.display()))?;
     if let Some(p) = &a.report {
@@ -83,14 +103,17 @@ pub fn run(a: Args) -> Result<()> {
         print!("{}", render_summary(&map));
     }
     println!(
-        "compiled {} onto `{}`: {} of {} cores (lower bound {}, by {}), {} neurons, {} synapses; \
-         hop traffic {:.0} vs {:.0} sequential; {:.3} s",
+        "compiled {} onto `{}`: {} of {} cores on {} of {} chips (lower bound {} cores, by {}; {} chips), {} \
+         neurons, {} synapses; hop traffic {:.0} vs {:.0} sequential; {:.3} s",
         a.model.display(),
         target.name(),
         report.cores_used,
         report.cores_available,
+        report.chips_used,
+        report.chips[0] * report.chips[1],
         report.cores_lower_bound,
         report.lower_bound_resource,
+        report.chips_lower_bound,
         report.neurons,
         report.synapses,
         report.hop_traffic,

@@ -34,6 +34,9 @@ pub struct Args {
     /// without timing) and report its accuracy and its output mismatch against f64.
     #[arg(long)]
     pub target: Option<String>,
+    /// `--chips CxR` and `--set FIELD=VALUE` change the target (only its numerics matter here).
+    #[command(flatten)]
+    pub chips: crate::options::TargetArgs,
     /// Write the figures as JSON.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -123,9 +126,12 @@ pub fn run(a: Args) -> Result<()> {
     let (weight_bits, bits_before) = (after_counts.nonzero_bits, original.nonzero_bits);
     let sops = after.sops_weight_layers() as f64 / n as f64;
     let mut hw_line = String::new();
+    if a.target.is_none() && a.chips.changes_target() {
+        anyhow::bail!("--chips and --set change the target; give one with --target");
+    }
     let hardware = match &a.target {
         Some(spec) => {
-            let target = crate::cmd_target::load(spec, &limits)?;
+            let target = crate::cmd_target::load_with(spec, &a.chips, &limits)?;
             let verified = graph.verify(&limits).map_err(|e| anyhow::anyhow!("{e:?}"))?;
             let net = spikeforge_compiler::mapper::lower::lower(&graph, &verified, &dynamics)?;
             let r =

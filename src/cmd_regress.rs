@@ -33,6 +33,9 @@ pub struct Args {
     /// Steps shown before and after a divergence.
     #[arg(long, default_value_t = 3)]
     pub context: usize,
+    /// `--chips CxR` and `--set FIELD=VALUE` change the target of every bundle that names one.
+    #[command(flatten)]
+    pub chips: crate::options::TargetArgs,
     #[command(flatten)]
     pub limits: LimitArgs,
 }
@@ -94,7 +97,7 @@ pub fn run(a: Args) -> Result<()> {
     let mut bundles = Vec::new();
     for dir in &a.dirs {
         for (name, path) in bundle::discover(dir)? {
-            bundles.push(bundle::load(&name, &path, &limits)?);
+            bundles.push(bundle::load(&name, &path, &limits, &a.chips)?);
         }
     }
     let mut outcomes = Vec::new();

@@ -18,7 +18,7 @@ use spikeforge_targets::atomic::write_atomically;
 use crate::cmd_compile::Placement;
 use crate::cmd_simulate::Numeric;
 use crate::inputs::{parse_range, read_samples};
-use crate::options::{DynamicsArgs, LimitArgs};
+use crate::options::{DynamicsArgs, LimitArgs, TargetArgs};
 use crate::pipeline::{prepare_mapping, PassArgs};
 use crate::sweep::eval::{evaluate, Job};
 use crate::sweep::grid::{Grid, Shard};
@@ -42,6 +42,10 @@ pub struct Args {
     /// Base target: a .ron file or a preset name; the grid overrides its fields.
     #[arg(short, long, required = true)]
     pub target: Option<String>,
+    /// `--chips CxR` sets the base grid; `--chips auto` maps every configuration onto its
+    /// smallest fitting grid (its cores and silicon cost are that grid's).
+    #[command(flatten)]
+    pub chips: TargetArgs,
     /// Axes `KEY=[V1, V2, …]` separated by `;` (or repeat --grid). Keys are field paths of
     /// the target: `core.max_neurons`, `core.synapse_memory_bits`, `noc.link_bits_per_cycle`,
     /// `noc.mesh` (values like 4x4), `timing.synop_cycles`, `energy.synop_pj`, …; one core
@@ -128,7 +132,8 @@ pub fn run(a: Args) -> Result<()> {
         &[("--output", Some(&output)), ("--plot", a.plot.as_deref())],
     )?;
     let limits = a.limits.limits();
-    let target = cmd_target::load(a.target.as_deref().ok_or_else(|| need("target"))?, &limits)?;
+    let (base, file) = cmd_target::load_spec(a.target.as_deref().ok_or_else(|| need("target"))?, &a.chips, &limits)?;
+    let target = spikeforge_targets::Target::from_spec(base, &file)?;
 
     let grid = Grid::parse(&a.grid.join(";"))?;
     grid.check(target.spec())?;
@@ -174,6 +179,8 @@ pub fn run(a: Args) -> Result<()> {
         input: &x.data,
         n_samples,
         n_steps,
+        auto_chips: a.chips.is_auto(),
+        limits: &limits,
     };
 
     let configs: Vec<usize> = (0..grid.len()).filter(|&i| a.shard.is_none_or(|s| s.contains(i))).collect();
@@ -317,12 +324,13 @@ fn fingerprint(a: &Args, grid: &Grid, target: &spikeforge_targets::Target, input
         f.file("calib", c)?;
     }
     let options = format!(
-        "{:?} {:?} {:?} {:?} {}",
+        "{:?} {:?} {:?} {:?} {}{}",
         a.passes.calib_samples,
         a.dynamics,
         a.numeric,
         a.placement,
-        a.seed
+        a.seed,
+        if a.chips.is_auto() { " chips=auto" } else { "" }
     );
     f.field("options", options.as_bytes());
     Ok(f.hex())

@@ -10,6 +10,7 @@ use spikeforge_compiler::exec::semantics::reset_timing_name;
 use spikeforge_compiler::exec::Executor;
 use spikeforge_compiler::limits::Limits;
 use spikeforge_simulator::NumericMode;
+use spikeforge_targets::atomic::write_atomically;
 
 use crate::bundle::{self, BundleSpec, HardwareSpec, BUNDLE_FILE};
 use crate::bundle_stats;
@@ -48,6 +49,10 @@ pub struct RecordArgs {
     /// Also compile onto this target (file or preset) and simulate in exact mode.
     #[arg(long)]
     pub target: Option<String>,
+    /// `--chips CxR` and `--set FIELD=VALUE` change the target; the bundle then stores the
+    /// changed target as `target.ron`.
+    #[command(flatten)]
+    pub chips: crate::options::TargetArgs,
     /// Seed of the optimizing placement.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -202,10 +207,17 @@ fn record(a: RecordArgs) -> Result<()> {
         write_input(&file("calib.npy"), &c.shape, &c.data)?;
         spec.calib = Some("calib.npy".into());
     }
+    if a.target.is_none() && a.chips.changes_target() {
+        bail!("--chips and --set change the target; give one with --target");
+    }
     let target = match &a.target {
         Some(t) => {
-            let loaded = crate::cmd_target::load(t, &limits)?;
-            if Path::new(t).exists() {
+            let loaded = crate::cmd_target::load_with(t, &a.chips, &limits)?;
+            if a.chips.changes_target() {
+                write_atomically(&file("target.ron"), spikeforge_targets::to_ron(loaded.spec()).as_bytes())
+                    .with_context(|| format!("writing {}", file("target.ron").display()))?;
+                spec.target = Some("target.ron".into());
+            } else if Path::new(t).exists() {
                 copy(Path::new(t), &file("target.ron"))?;
                 spec.target = Some("target.ron".into());
             } else {
@@ -255,7 +267,7 @@ fn record(a: RecordArgs) -> Result<()> {
     }
     spikeforge_compiler::atomic::write_atomically(&file(BUNDLE_FILE), bundle::to_ron(&spec)?.as_bytes())
         .context("writing bundle.ron")?;
-    bundle::load("recorded", &tmp, &limits).context("the recorded bundle does not read back")?;
+    bundle::load("recorded", &tmp, &limits, &Default::default()).context("the recorded bundle does not read back")?;
 
     if out.exists() {
         let old = sibling(out, "old");

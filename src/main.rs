@@ -9,6 +9,7 @@ mod cmd_compile;
 mod cmd_convert;
 mod cmd_eval;
 mod cmd_grad;
+mod cmd_generate;
 mod cmd_prune;
 mod cmd_regress;
 mod cmd_report;
@@ -78,6 +79,9 @@ enum Command {
     /// grid (in parallel), one CSV row each, Pareto front over energy, latency and silicon
     /// cost; `sweep merge` joins `--shard` slices.
     Sweep(cmd_sweep::Args),
+    /// Write a generated VGG-11/16, ResNet-19 or SEW-ResNet (seeded weights, thresholds
+    /// calibrated to a firing rate) and optionally matching input spikes.
+    Generate(cmd_generate::Args),
     /// Chip descriptions (targets).
     #[command(subcommand)]
     Target(cmd_target::Command),
@@ -170,6 +174,7 @@ fn main() -> ExitCode {
         Command::Regress(a) => cmd_regress::run(a),
         Command::Report(a) => cmd_report::run(a),
         Command::Sweep(a) => cmd_sweep::run(a),
+        Command::Generate(a) => cmd_generate::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

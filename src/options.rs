@@ -101,3 +101,79 @@ pub fn parse_bytes(s: &str) -> Result<u64, String> {
     }
     Ok((n * mult as f64).min(u64::MAX as f64) as u64)
 }
+
+/// The grid of chips a target is used with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Chips {
+    /// `CxR`: `grid.chips = [C, R]`.
+    Grid([u32; 2]),
+    /// The smallest near-square grid the model maps onto.
+    Auto,
+}
+
+impl Chips {
+    pub fn parse(s: &str) -> Result<Chips, String> {
+        let t = s.trim();
+        if t.eq_ignore_ascii_case("auto") {
+            return Ok(Chips::Auto);
+        }
+        let bad = || format!("`{s}` is not a grid of chips: write CxR (e.g. 4x3) or auto");
+        let (x, y) = t.split_once(['x', 'X', '×']).ok_or_else(bad)?;
+        let x: u32 = x.trim().parse().map_err(|_| bad())?;
+        let y: u32 = y.trim().parse().map_err(|_| bad())?;
+        if x == 0 || y == 0 {
+            return Err(format!("`{s}`: a grid needs at least one chip each way"));
+        }
+        Ok(Chips::Grid([x, y]))
+    }
+}
+
+/// How the target named by `--target` is changed for this run: field overrides and the
+/// grid of chips. Shared by every command that takes a target.
+#[derive(Args, Clone, Debug, Default)]
+pub struct TargetArgs {
+    /// Grid of chips: `CxR` (e.g. `4x3`) replaces the target's `grid.chips`; `auto` (where
+    /// a model is mapped: compile, sweep) picks the smallest near-square grid the model
+    /// fits on, starting from the chips lower bound, and says so on stderr.
+    #[arg(long, value_name = "CxR|auto", value_parser = Chips::parse)]
+    pub chips: Option<Chips>,
+    /// Set a target field before use, `FIELD=VALUE` with the field paths of `sweep --grid`
+    /// (`core.synapse_memory_kib=256`, `noc.mesh=4x4`, `core_types[NAME].in_axons=8192`);
+    /// repeatable, applied in order, then `--chips`.
+    #[arg(long = "set", value_name = "FIELD=VALUE")]
+    pub set: Vec<String>,
+}
+
+impl TargetArgs {
+    pub fn is_auto(&self) -> bool {
+        self.chips == Some(Chips::Auto)
+    }
+
+    /// Whether the flags change the target at all.
+    pub fn changes_target(&self) -> bool {
+        self.chips.is_some() || !self.set.is_empty()
+    }
+
+    /// Applies `--set` then a `--chips CxR` grid to `spec` (`auto` leaves the grid to the
+    /// mapping). `file` names the target in messages.
+    pub fn apply(&self, spec: &mut spikeforge_targets::TargetSpec, file: &str) -> anyhow::Result<()> {
+        for a in &self.set {
+            spikeforge_targets::overrides::apply_assignment(spec, a).map_err(|e| anyhow::anyhow!("{file}: --set {e}"))?;
+        }
+        if let Some(Chips::Grid(g)) = self.chips {
+            spec.grid.chips = g;
+        }
+        Ok(())
+    }
+
+    /// Refuses `--chips auto` where no model is mapped (`what` names the command).
+    pub fn refuse_auto(&self, what: &str) -> anyhow::Result<()> {
+        if self.is_auto() {
+            anyhow::bail!(
+                "--chips auto picks the grid a model maps onto; {what} maps no model (use --chips CxR, or \
+                 `spikeforge compile --chips auto` to find the grid)"
+            );
+        }
+        Ok(())
+    }
+}

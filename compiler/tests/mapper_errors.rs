@@ -45,8 +45,9 @@ fn too_many_cores_names_the_count_and_the_layers() {
     let e = map_err(&src, &target("test_2x2"));
     assert_eq!(
         e.to_string(),
-        "the model needs 5 cores, but target `test_2x2` has 4 (layers by cores: `lif` on 5); use a target with more \
-         cores or chips, or prune the model"
+        "the model needs 5 cores = 2 chips of `test_2x2` (4 cores each), but target `test_2x2` has 4 on a grid of \
+         1 × 1 chips; cores by layer (cores holding only that layer): `lif` 5; use --chips 2x1 or --chips auto, a \
+         target with larger cores, or prune the model"
     );
 }
 

@@ -205,12 +205,15 @@ fn calibration_weights_traffic_by_spikes() {
 #[test]
 fn short_core_type_is_named() {
     // test_grid's small cores pad a 6 × 6 feature map to 8 × 8 = 64 entries, more than
-    // their 16: the conv layer only fits the 4 big cores.
+    // their 16: the conv layer only fits the 4 big cores. Each core is counted once: the
+    // per-layer list (6 + 1 + 0) and the shared core add up to the 8 in all.
     let (g, v) = snn(POOLED);
     let e = compile(&g, &v, &target("test_grid"), Dynamics::default(), &CompileOptions::default()).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "the model needs 6 cores of type `big`, but target `test_grid` has 4 (8 cores in all; layers by cores: `l1` \
-         on 6, `l2` on 2, `l3` on 1); use a target with more cores or chips, or prune the model"
+        "the model needs 6 cores of type `big` = 3 chips of `test_grid` (2 cores of type `big` each), but target \
+         `test_grid` has 4 on a grid of 2 × 1 chips; 8 cores in all, by layer (cores holding only that layer): `l1` \
+         6, `l2` 1, `l3` 0, cores shared by several layers 1; use --chips 2x2 or --chips auto, a target with larger \
+         cores, or prune the model"
     );
 }

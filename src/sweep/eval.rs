@@ -7,7 +7,8 @@
 use anyhow::{bail, Result};
 use spikeforge_compiler::exec::Dynamics;
 use spikeforge_compiler::ir::{Graph, Verified};
-use spikeforge_compiler::mapper::{compile, CompileOptions, MapError};
+use spikeforge_compiler::limits::Limits;
+use spikeforge_compiler::mapper::{compile, compile_auto, AutoChipsError, CompileOptions, MapError};
 use spikeforge_simulator::{simulate, SimOptions};
 use spikeforge_targets::{overrides, Target, TargetError, TargetSpec};
 
@@ -27,6 +28,9 @@ pub struct Job<'a> {
     pub input: &'a [f64],
     pub n_samples: usize,
     pub n_steps: usize,
+    /// `--chips auto`: each configuration on the smallest grid it fits.
+    pub auto_chips: bool,
+    pub limits: &'a Limits,
 }
 
 /// Silicon cost: Σ over the target's cores of synapse memory bits plus neuron state memory
@@ -55,6 +59,14 @@ fn empty(config: usize, params: Vec<String>, status: Status, reason: String) -> 
     }
 }
 
+/// A target that breaks its rules, as a row's reason.
+fn target_reason(e: TargetError) -> String {
+    match e {
+        TargetError::Invalid { problems, .. } => problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; "),
+        e => e.to_string(),
+    }
+}
+
 /// Runs configuration `config` with `assignment` (`(key, value)` per grid axis). Errors are
 /// rows, except a model the mapper can never take (an unsupported node, several inputs):
 /// that is the same for every configuration, so the sweep stops with it.
@@ -66,19 +78,38 @@ pub fn evaluate(job: &Job<'_>, config: usize, assignment: &[(&str, &str)]) -> Re
             return Ok(empty(config, params, Status::InvalidTarget, e.to_string()));
         }
     }
-    let target = match Target::from_spec(spec, job.target_file) {
+    let target = match Target::from_spec(spec.clone(), job.target_file) {
         Ok(t) => t,
-        Err(TargetError::Invalid { problems, .. }) => {
-            let reason = problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; ");
-            return Ok(empty(config, params, Status::InvalidTarget, reason));
-        }
-        Err(e) => return Ok(empty(config, params, Status::InvalidTarget, e.to_string())),
+        Err(e) => return Ok(empty(config, params, Status::InvalidTarget, target_reason(e))),
     };
     let mut row = empty(config, params, Status::Fits, String::new());
     row.cores_available = Some(target.num_cores() as u64);
     row.silicon_cost_bits = Some(silicon_cost_bits(&target));
-    let (map, report) = match compile(job.graph, job.verified, &target, job.dynamics, job.compile) {
-        Ok(m) => m,
+    let mapped = if job.auto_chips {
+        match compile_auto(job.graph, job.verified, &spec, job.target_file, job.dynamics, job.compile, job.limits) {
+            Ok((t, map, report, _)) => Ok((t, map, report)),
+            Err(AutoChipsError::Map(e)) => Err(e),
+            Err(AutoChipsError::Target { source, .. }) => {
+                row.status = Status::InvalidTarget;
+                row.reason = target_reason(source);
+                return Ok(row);
+            }
+            Err(e @ AutoChipsError::Limit { .. }) => {
+                row.status = Status::DoesNotFit;
+                row.reason = e.to_string();
+                return Ok(row);
+            }
+        }
+    } else {
+        let mapped = compile(job.graph, job.verified, &target, job.dynamics, job.compile);
+        mapped.map(|(m, r)| (target, m, r))
+    };
+    let (map, report) = match mapped {
+        Ok((on, map, report)) => {
+            row.cores_available = Some(on.num_cores() as u64);
+            row.silicon_cost_bits = Some(silicon_cost_bits(&on));
+            (map, report)
+        }
         Err(
             e @ (MapError::InputCount { .. }
             | MapError::OutputCount { .. }

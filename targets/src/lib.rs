@@ -47,6 +47,6 @@ pub use chip::{
 pub use coremap::{CoreMap, CORE_MAP_VERSION};
 pub use coremap_io::CoreMapError;
 pub use error::{Problem, TargetError};
-pub use load::{load_target, parse_spec, parse_target, preset, preset_text, to_ron, PRESETS};
+pub use load::{load_target, parse_spec, parse_target, preset, preset_spec, preset_text, to_ron, PRESETS};
 pub use mesh::{CoreCoord, CoreId, Hops};
 pub use target::Target;

@@ -75,14 +75,63 @@ pub fn to_ron(spec: &TargetSpec) -> String {
     options().to_string_pretty(spec, config).expect("a TargetSpec always serializes")
 }
 
-/// Names of the built-in presets, in display order.
-pub const PRESETS: &[&str] =
-    &["loihi", "truenorth", "spinnaker2", "speck", "xylo", "test_2x2", "test_4x4", "test_grid"];
+/// Names of the built-in presets, in display order: single chips, boards, test targets.
+pub const PRESETS: &[&str] = &[
+    "loihi",
+    "loihi2",
+    "truenorth",
+    "spinnaker2",
+    "speck",
+    "xylo",
+    "loihi_nahuku32",
+    "loihi2_kapoho8",
+    "spinnaker2_board48",
+    "test_2x2",
+    "test_4x4",
+    "test_grid",
+];
 
-/// The text of a built-in preset, by name (see [`PRESETS`]).
+/// A board: several chips of a single-chip preset on a grid.
+struct Board {
+    name: &'static str,
+    chip: &'static str,
+    chips: [u32; 2],
+    description: &'static str,
+    source: &'static str,
+}
+
+/// The board presets. A board's chips are its chip preset's; the grid arrangement is an
+/// assumption where the board's own topology is not a mesh.
+const BOARDS: &[Board] = &[
+    Board {
+        name: "loihi_nahuku32",
+        chip: "loihi",
+        chips: [8, 4],
+        description: "Intel Nahuku board: 32 Loihi chips (4,096 cores); 8 x 4 grid assumed",
+        source: "Intel Nahuku: 32 Loihi chips per board (Pohoiki Beach = 2 boards, 64 chips), Intel, 2019",
+    },
+    Board {
+        name: "loihi2_kapoho8",
+        chip: "loihi2",
+        chips: [4, 2],
+        description: "Intel Kapoho Point: 8 Loihi 2 chips (1,024 neuro cores); 4 x 2 grid assumed",
+        source: "Intel Kapoho Point: a stackable board of 8 Loihi 2 chips, Intel, 2022",
+    },
+    Board {
+        name: "spinnaker2_board48",
+        chip: "spinnaker2",
+        chips: [8, 6],
+        description: "SpiNNaker 2 board of 48 chips (7,296 PEs); its chip links modelled as an 8 x 6 mesh (assumption)",
+        source: "SpiNNcloud / TU Dresden: SpiNNaker 2 boards of 48 chips (Gonzalez et al., SpiNNaker2: A Large-Scale Neuromorphic System for Event-Based and Asynchronous Machine Learning, 2024)",
+    },
+];
+
+/// The text of a single-chip built-in preset, by name (boards have none: see
+/// [`preset_spec`]).
 pub fn preset_text(name: &str) -> Option<&'static str> {
     Some(match name {
         "loihi" => include_str!("../loihi.ron"),
+        "loihi2" => include_str!("../loihi2.ron"),
         "truenorth" => include_str!("../truenorth.ron"),
         "spinnaker2" => include_str!("../spinnaker2.ron"),
         "speck" => include_str!("../speck.ron"),
@@ -94,9 +143,27 @@ pub fn preset_text(name: &str) -> Option<&'static str> {
     })
 }
 
+/// The spec of a built-in preset by name (a board is its chip's spec on the board's
+/// grid); `None` if there is no such preset.
+pub fn preset_spec(name: &str) -> Option<Result<TargetSpec, TargetError>> {
+    let file = format!("{name}.ron");
+    if let Some(text) = preset_text(name) {
+        return Some(parse_spec(text, &file));
+    }
+    let board = BOARDS.iter().find(|b| b.name == name)?;
+    let chip = parse_spec(preset_text(board.chip)?, &file);
+    Some(chip.map(|mut spec| {
+        spec.name = board.name.to_string();
+        spec.description = board.description.to_string();
+        spec.grid.chips = board.chips;
+        spec.sources.push(board.source.to_string());
+        spec
+    }))
+}
+
 /// Load a built-in preset by name; `None` if there is no such preset.
 pub fn preset(name: &str) -> Option<Result<Target, TargetError>> {
-    preset_text(name).map(|text| parse_target(text, &format!("{name}.ron")))
+    preset_spec(name).map(|spec| spec.and_then(|s| Target::from_spec(s, &format!("{name}.ron"))))
 }
 
 /// Whether the number RON stopped at (ending before `column` on `line`) is negative.

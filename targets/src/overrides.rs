@@ -34,6 +34,9 @@ pub enum OverrideError {
     /// The value cannot be written into the field.
     #[error("`{key}` = `{value}`: {message}")]
     BadValue { key: String, value: String, message: String },
+    /// An assignment without `=`.
+    #[error("`{text}` is not FIELD=VALUE (e.g. `core.synapse_memory_kib=256`, `grid.chips=4x4`)")]
+    NotAssignment { text: String },
 }
 
 /// A mutable reference to one field, by type.
@@ -192,6 +195,14 @@ fn resolve(key: &str) -> Result<(Vec<Place>, u64), OverrideError> {
 /// Checks that `key` names a field (or alias) without applying anything.
 pub fn check_key(key: &str) -> Result<(), OverrideError> {
     resolve(key).map(|_| ())
+}
+
+/// Applies `FIELD=VALUE` (the command line's `--set`), split at the first `=`.
+pub fn apply_assignment(spec: &mut TargetSpec, assignment: &str) -> Result<(), OverrideError> {
+    match assignment.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() => apply(spec, key, value),
+        _ => Err(OverrideError::NotAssignment { text: assignment.to_string() }),
+    }
 }
 
 /// Sets the field(s) `key` names in `spec` to `value`. The spec is not validated here; an

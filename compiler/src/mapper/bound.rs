@@ -259,6 +259,18 @@ pub fn lower_bound(demands: &[Demand], any_neurons: bool) -> (u64, String) {
     (cores, best.map_or_else(String::new, |d| d.resource.clone()))
 }
 
+/// Cores of one chip of `target` (all chips of a target are alike).
+pub fn cores_per_chip(target: &Target) -> u64 {
+    let [x, y] = target.spec().grid.chips;
+    (target.num_cores() as u64 / (x as u64 * y as u64).max(1)).max(1)
+}
+
+/// The chips bound: the fewest chips of `target`'s kind holding `cores_lower_bound`
+/// cores (a chip is a whole number of cores, so this bounds the chips any mapping uses).
+pub fn chips_lower_bound(cores_lower_bound: u64, target: &Target) -> u64 {
+    cores_lower_bound.div_ceil(cores_per_chip(target))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use spikeforge_targets::show::thousands;
+
 use super::place::PlaceError;
 use super::route::RouteError;
 
@@ -141,19 +143,9 @@ pub enum MapError {
         resource.hint()
     )]
     DoesNotFit { layer: String, resource: Resource, need: u64, offers: u64, core_type: String },
-    #[error(
-        "the model needs {needed} cores{}, but target `{target}` has {available}{detail}; {hint}",
-        core_type.as_ref().map_or_else(String::new, |t| format!(" of type `{t}`"))
-    )]
-    NotEnoughCores {
-        needed: usize,
-        available: usize,
-        /// The core type that is short, on targets with several.
-        core_type: Option<String>,
-        target: String,
-        detail: String,
-        hint: String,
-    },
+    /// More cores than the target has (see [`CoreShortfall`]).
+    #[error("{0}")]
+    NotEnoughCores(Box<CoreShortfall>),
     #[error(
         "routing failed: {0}; place the model on fewer cores or use a target with larger routing tables \
          (multicast needs fewer entries)"
@@ -172,5 +164,85 @@ impl MapError {
             MapError::DoesNotFit { resource, .. } => Some(*resource),
             _ => None,
         }
+    }
+}
+
+/// A partition that needs more cores than the target has, with the chips that would do.
+///
+/// The per-layer list adds up to the total: each core is counted once, under its layer
+/// when it holds pieces of one layer only, else among the `shared_cores` that hold pieces
+/// of several layers (the fill packs small layers together).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CoreShortfall {
+    /// Cores needed of the type that is short (all cores on single-type targets).
+    pub needed: usize,
+    /// Cores of that type on the target.
+    pub available: usize,
+    /// The short core type, on targets with several.
+    pub core_type: Option<String>,
+    /// Cores of every type the partition uses.
+    pub total_cores: usize,
+    pub target: String,
+    /// The target's grid of chips.
+    pub grid: [u32; 2],
+    /// Cores of the short type on one chip.
+    pub cores_per_chip: u64,
+    /// Chips holding `needed` cores of that type.
+    pub chips_needed: u64,
+    /// A near-square grid of at least `chips_needed` chips.
+    pub suggested_grid: [u32; 2],
+    /// Layers with the cores that hold only that layer, most first (all layers on cores).
+    pub layers: Vec<(String, usize)>,
+    /// Cores holding pieces of several layers.
+    pub shared_cores: usize,
+    /// Other short core types: `(name, needed, available)`.
+    pub also_short: Vec<(String, usize, usize)>,
+}
+
+/// Layers named in the message; the rest are summed.
+const LISTED_LAYERS: usize = 5;
+
+impl fmt::Display for CoreShortfall {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let g = |n: usize| thousands(n as u64);
+        let of_type = self.core_type.as_ref().map_or_else(String::new, |t| format!(" of type `{t}`"));
+        let chips = |n: u64| if n == 1 { "1 chip".to_string() } else { format!("{} chips", thousands(n)) };
+        write!(
+            f,
+            "the model needs {} cores{of_type} = {} of `{}` ({} cores{of_type} each), but target `{}` has {} on a \
+             grid of {} × {} chips; ",
+            g(self.needed),
+            chips(self.chips_needed),
+            self.target,
+            thousands(self.cores_per_chip),
+            self.target,
+            g(self.available),
+            self.grid[0],
+            self.grid[1],
+        )?;
+        if self.core_type.is_some() {
+            write!(f, "{} cores in all, ", g(self.total_cores))?;
+        } else {
+            f.write_str("cores ")?;
+        }
+        f.write_str("by layer (cores holding only that layer): ")?;
+        let mut parts: Vec<String> =
+            self.layers.iter().take(LISTED_LAYERS).map(|(name, n)| format!("`{name}` {}", g(*n))).collect();
+        if self.layers.len() > LISTED_LAYERS {
+            let rest: usize = self.layers[LISTED_LAYERS..].iter().map(|(_, n)| n).sum();
+            parts.push(format!("{} other layers {}", self.layers.len() - LISTED_LAYERS, g(rest)));
+        }
+        if self.shared_cores > 0 {
+            parts.push(format!("cores shared by several layers {}", g(self.shared_cores)));
+        }
+        f.write_str(&parts.join(", "))?;
+        for (name, needed, available) in &self.also_short {
+            write!(f, "; also {} cores of type `{name}` (has {})", g(*needed), g(*available))?;
+        }
+        write!(
+            f,
+            "; use --chips {}x{} or --chips auto, a target with larger cores, or prune the model",
+            self.suggested_grid[0], self.suggested_grid[1]
+        )
     }
 }

@@ -14,6 +14,7 @@
 
 pub mod accounting;
 pub mod bound;
+pub mod chips;
 pub mod emit;
 pub mod error;
 pub mod fill;
@@ -31,7 +32,8 @@ use std::time::Instant;
 use spikeforge_targets::coremap::CoreMap;
 use spikeforge_targets::Target;
 
-pub use error::{MapError, Resource};
+pub use chips::{compile_auto, near_square, AutoChipsError, ChipsChoice};
+pub use error::{CoreShortfall, MapError, Resource};
 pub use place::PlacementMethod;
 pub use render::render_summary;
 pub use report::MapReport;
@@ -90,7 +92,7 @@ pub fn compile(
 
     let t = Instant::now();
     let part = partition::partition(&net, target)?;
-    partition::check_counts(&net, &part, target)?;
+    chips::check_core_counts(&net, &part, target)?;
     phases.partition = secs(t);
 
     let t = Instant::now();
@@ -149,6 +151,9 @@ pub fn compile(
         cores_lower_bound,
         lower_bound_resource,
         cores_ratio: if cores_lower_bound == 0 { 0.0 } else { map.cores.len() as f64 / cores_lower_bound as f64 },
+        chips: target.spec().grid.chips,
+        chips_used: report::chips_used(&map, target),
+        chips_lower_bound: bound::chips_lower_bound(cores_lower_bound, target),
         demand: demands,
         utilisation: report::utilisation(&map, target),
         hop_traffic,

@@ -4,7 +4,8 @@
 //!
 //! Needs: an emitted core map and the figures gathered by [`super::compile`]. Establishes:
 //! utilisation = usage ÷ the capacity of the core's own type (resources a core type does not
-//! limit are left out); `cores_ratio` = `cores_used / cores_lower_bound`.
+//! limit are left out); `cores_ratio` = `cores_used / cores_lower_bound`; `chips_used` counts
+//! chips holding a used core, `chips_lower_bound` is the cores bound in whole chips.
 
 use std::collections::BTreeMap;
 
@@ -84,6 +85,12 @@ pub struct MapReport {
     pub cores_lower_bound: u64,
     pub lower_bound_resource: String,
     pub cores_ratio: f64,
+    /// The target's grid of chips `[x, y]`.
+    pub chips: [u32; 2],
+    /// Chips holding at least one used core.
+    pub chips_used: u64,
+    /// `⌈cores_lower_bound ÷ cores per chip⌉`: no mapping uses fewer chips.
+    pub chips_lower_bound: u64,
     pub demand: Vec<Demand>,
     pub utilisation: BTreeMap<String, Utilisation>,
     /// Σ expected packets × XY hops of the chosen placement.
@@ -99,6 +106,12 @@ pub struct MapReport {
     pub projection_details: Vec<ProjectionReport>,
     pub mapping_seconds: f64,
     pub phase_seconds: PhaseSeconds,
+}
+
+/// Chips holding at least one of the map's cores.
+pub fn chips_used(map: &CoreMap, target: &Target) -> u64 {
+    let chips: std::collections::BTreeSet<[u32; 2]> = map.cores.iter().map(|c| target.coord(c.core).chip).collect();
+    chips.len() as u64
 }
 
 /// `(name, usage, capacity)` of each resource a core's type limits.
