@@ -43,7 +43,7 @@ fn snntorch_rules_follow_its_neuron_classes() {
 
 #[test]
 fn snn_header_declares_semantics_and_prints_it_back() {
-    let src = "snn 1 semantics=sinabs\ninput = Input<shape=[2]>()\nn = IF<r=1.0, v_threshold=1.0>(input)\noutput = Output<shape=[2]>(n)\n";
+    let src = "snn 1 semantics=sinabs\ninput = Input<shape=[2]>()\nn = IF<r=[1.0, 1.0], v_threshold=[1.0, 1.0]>(input)\noutput = Output<shape=[2]>(n)\n";
     let g = parse_snn(src, "t.snn", Path::new("."), &Limits::default()).unwrap();
     assert_eq!(g.semantics, Some(Semantics::Sinabs));
     let printed = print_snn(&g, &PrintOptions::default());
