@@ -22,7 +22,10 @@ fn snntorch_rules_follow_its_neuron_classes() {
     assert_eq!(d.reset, ResetRule::Subtract, "snnTorch's default reset");
     // Leaky: subtract after the decay, one step late.
     let leaky = d.rule(NeuronKind::LIF, false);
-    assert_eq!((leaky.form, leaky.reset, leaky.timing), (UpdateForm::Multiply, m::ResetRule::Subtract, ResetTiming::Delayed));
+    assert_eq!(
+        (leaky.form, leaky.reset, leaky.timing),
+        (UpdateForm::Multiply, m::ResetRule::Subtract, ResetTiming::Delayed)
+    );
     let zero = Dynamics { reset: ResetRule::ToVReset, ..d };
     // Leaky "zero" keeps the input (an immediate reset to 0); RLeaky and Synaptic drop it.
     assert_eq!(zero.rule(NeuronKind::LIF, false).timing, ResetTiming::Immediate);
