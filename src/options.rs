@@ -4,8 +4,8 @@ use clap::Args;
 use spikeforge_compiler::exec::semantics::parse_reset_timing;
 use spikeforge_compiler::exec::{Dynamics, ResetRule, Semantics, SpikeTest};
 use spikeforge_compiler::ir::Graph;
-use spikeforge_targets::coremap::ResetTiming;
 use spikeforge_compiler::limits::{Limits, DEFAULT_MAX_MEMORY_BYTES};
+use spikeforge_targets::coremap::ResetTiming;
 
 /// How NIR's continuous-time neurons are discretised (NIR stores no time step) and whose
 /// update rules they follow.

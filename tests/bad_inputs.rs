@@ -355,7 +355,7 @@ fn corrupt_core_maps_fail_cleanly_with_exit_code_two() {
         ("map_truncated".into(), bytes[..bytes.len() / 2].to_vec()),
         ("map_future_version".into(), {
             let mut b = bytes.clone();
-            b[9] = 2;
+            b[9] = (spikeforge_targets::coremap::CORE_MAP_VERSION + 1) as u8;
             b
         }),
         ("map_huge_length_prefix".into(), {

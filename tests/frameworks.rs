@@ -34,7 +34,8 @@ fn cases(framework: &str) -> Vec<PathBuf> {
 
 /// `--semantics NAME` and the case's extra flags.
 fn flags(case: &Path) -> Vec<String> {
-    let spec: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(case.join("case.json")).unwrap()).unwrap();
+    let spec: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(case.join("case.json")).unwrap()).unwrap();
     let mut f = vec!["--semantics".to_string(), spec["semantics"].as_str().unwrap().to_string()];
     f.extend(spec["flags"].as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_string()));
     f
@@ -64,29 +65,22 @@ fn check(framework: &str) {
         let mut args = vec!["compile".into(), p(&model), "--target".into(), "test_4x4".into(), "-o".into(), p(&map)];
         args.extend(f.clone());
         spikeforge(&args);
-        let sim = dir.path().join(format!("{name}.sim.npy"));
-        spikeforge(&[
-            "simulate".into(),
-            p(&map),
-            "--input".into(),
-            p(&input),
-            "--output".into(),
-            p(&sim),
-            "--numeric".into(),
-            "exact".into(),
-        ]);
-        let exact = mismatches(&want, &sim);
-        let hw = dir.path().join(format!("{name}.hw.npy"));
-        spikeforge(&[
-            "simulate".into(),
-            p(&map),
-            "--input".into(),
-            p(&input),
-            "--output".into(),
-            p(&hw),
-            "--numeric".into(),
-            "hardware".into(),
-        ]);
+        let simulate = |numeric: &str| {
+            let out = dir.path().join(format!("{name}.{numeric}.npy"));
+            spikeforge(&[
+                "simulate".into(),
+                p(&map),
+                "--input".into(),
+                p(&input),
+                "--output".into(),
+                p(&out),
+                "--numeric".into(),
+                numeric.into(),
+            ]);
+            out
+        };
+        let exact = mismatches(&want, &simulate("exact"));
+        simulate("hardware");
         report.push(format!("{framework}/{name} {}: run {run}, simulate exact {exact} mismatches", f.join(" ")));
         if run != 0 || exact != 0 {
             report.push("  ^ differs".into());

@@ -22,7 +22,10 @@ fn snntorch_rules_follow_its_neuron_classes() {
     assert_eq!(d.reset, ResetRule::Subtract, "snnTorch's default reset");
     // Leaky: subtract after the decay, one step late.
     let leaky = d.rule(NeuronKind::LIF, false);
-    assert_eq!((leaky.form, leaky.reset, leaky.timing), (UpdateForm::Multiply, m::ResetRule::Subtract, ResetTiming::Delayed));
+    assert_eq!(
+        (leaky.form, leaky.reset, leaky.timing),
+        (UpdateForm::Multiply, m::ResetRule::Subtract, ResetTiming::Delayed)
+    );
     let zero = Dynamics { reset: ResetRule::ToVReset, ..d };
     // Leaky "zero" keeps the input (an immediate reset to 0); RLeaky and Synaptic drop it.
     assert_eq!(zero.rule(NeuronKind::LIF, false).timing, ResetTiming::Immediate);
@@ -43,7 +46,7 @@ fn snntorch_rules_follow_its_neuron_classes() {
 
 #[test]
 fn snn_header_declares_semantics_and_prints_it_back() {
-    let src = "snn 1 semantics=sinabs\ninput = Input<shape=[2]>()\nn = IF<r=1.0, v_threshold=1.0>(input)\noutput = Output<shape=[2]>(n)\n";
+    let src = "snn 1 semantics=sinabs\ninput = Input<shape=[2]>()\nn = IF<r=[1.0, 1.0], v_threshold=[1.0, 1.0]>(input)\noutput = Output<shape=[2]>(n)\n";
     let g = parse_snn(src, "t.snn", Path::new("."), &Limits::default()).unwrap();
     assert_eq!(g.semantics, Some(Semantics::Sinabs));
     let printed = print_snn(&g, &PrintOptions::default());

@@ -22,7 +22,13 @@ use crate::fixed::RealNeuron;
 /// One step of one neuron. `state` is `(v, i)`; returns the output (spike count for spiking
 /// models, `v` for LI/I/CubaLI, the input for Identity) and the number of spikes.
 #[inline]
-pub fn step_real(model: NeuronModel, rule: &NeuronRule, p: &RealNeuron, state: &mut (f64, f64), input: f64) -> (f64, u64) {
+pub fn step_real(
+    model: NeuronModel,
+    rule: &NeuronRule,
+    p: &RealNeuron,
+    state: &mut (f64, f64),
+    input: f64,
+) -> (f64, u64) {
     let spiking = model.is_spiking();
     let above = |v: f64| match rule.spike_test {
         SpikeTest::Strict => v > p.v_threshold,

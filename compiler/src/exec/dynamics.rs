@@ -160,7 +160,11 @@ impl Dynamics {
 
 impl fmt::Display for Dynamics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "semantics {}, dt = {:e} s, reset {}, spike test {}", self.semantics, self.dt, self.reset, self.spike_test)?;
+        write!(
+            f,
+            "semantics {}, dt = {:e} s, reset {}, spike test {}",
+            self.semantics, self.dt, self.reset, self.spike_test
+        )?;
         if let Some(t) = self.reset_timing {
             write!(f, ", reset timing {}", super::semantics::reset_timing_name(t))?;
         }

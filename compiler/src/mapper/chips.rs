@@ -149,7 +149,7 @@ pub fn compile_auto(
     limits: &Limits,
 ) -> Result<(Target, CoreMap, MapReport, ChipsChoice), AutoChipsError> {
     let one_chip = with_grid(spec, [1, 1], file, limits)?;
-    let net = super::lower::lower(graph, verified, dynamics.dt)?;
+    let net = super::lower::lower(graph, verified, &dynamics)?;
     let demands = super::bound::demands(&net, &one_chip);
     let (cores_lb, _) = super::bound::lower_bound(&demands, net.n_neurons() > 0);
     let chips_lower_bound = super::bound::chips_lower_bound(cores_lb, &one_chip).max(1);

@@ -297,12 +297,8 @@ fn infinite_tau_as_if(p: &Pending, attrs: &mut BTreeMap<String, Attr>, source: &
         }
         _ => (false, false),
     };
-    let err = |detail: String| NirError::Node {
-        file: source.into(),
-        node: p.name.clone(),
-        object: p.path.clone(),
-        detail,
-    };
+    let err =
+        |detail: String| NirError::Node { file: source.into(), node: p.name.clone(), object: p.path.clone(), detail };
     let tau_name = match p.kind {
         OpKind::LIF | OpKind::LI => "tau",
         OpKind::CubaLIF | OpKind::CubaLI => "tau_mem",

@@ -265,7 +265,9 @@ pub fn parse(src: &str) -> (Document, Vec<Diag>) {
                             match after.strip_prefix('=') {
                                 Some(v) => {
                                     let v = ws(v);
-                                    let len = v.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-')).unwrap_or(v.len());
+                                    let len = v
+                                        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+                                        .unwrap_or(v.len());
                                     let at = cx.off(v);
                                     doc.semantics = Some(Spanned { node: v[..len].to_string(), span: at..at + len });
                                     end = ws(&v[len..]);
