@@ -6,9 +6,11 @@
 //! the one whose firing rate on the calibration input (run by the reference executor,
 //! upstream layers already calibrated) is closest to the target from below.
 //!
-//! Cost: one executor run per layer; layers not yet calibrated are silent, so a run
+//! Cost: one executor run per layer (samples in parallel, results in sample order); layers not yet calibrated are silent, so a run
 //! only does the work of the layers above the one being calibrated, and the threshold
 //! itself is bisected on the recorded input currents without re-running the network.
+
+use rayon::prelude::*;
 
 use crate::exec::{Dynamics, Executor, NeuronCoefficients, Probe};
 use crate::ir::{Graph, NodeId, Op};
@@ -114,8 +116,17 @@ pub fn calibrate(
     for &node in lifs {
         let verified = graph.verify(limits).map_err(|e| ZooError::Verify(e.iter().map(|e| e.to_string()).collect()))?;
         let exec = Executor::new(graph, &verified, dynamics, limits).map_err(|e| ZooError::Internal(e.to_string()))?;
-        let mut probe = CurrentProbe { node, currents: Vec::with_capacity(samples) };
-        exec.run_probed(input, samples, steps, &mut probe);
+        // Samples are independent: probe them in parallel, kept in sample order.
+        let per_sample = input.len() / samples.max(1);
+        let currents: Vec<Vec<f64>> = input
+            .par_chunks(per_sample.max(1))
+            .map(|x| {
+                let mut probe = CurrentProbe { node, currents: Vec::with_capacity(1) };
+                exec.run_probed(x, 1, steps, &mut probe);
+                probe.currents.pop().unwrap_or_default()
+            })
+            .collect();
+        let probe = CurrentProbe { node, currents };
         let n = verified.shape(node).numel();
         let c = NeuronCoefficients::new(graph.op(node), dynamics.dt).ok_or_else(|| ZooError::Internal("not a neuron".into()))?;
         let lif = Lif { decay: c.decay[0], gain: c.gain[0], v_leak: c.v_leak[0], v_reset: c.v_reset[0] };
