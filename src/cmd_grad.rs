@@ -53,7 +53,6 @@ pub struct Args {
 
 pub fn run(a: Args) -> Result<()> {
     let limits = a.limits.limits();
-    let dynamics = a.dynamics.dynamics();
     let Some(surrogate) = Surrogate::from_name(&a.surrogate, a.surrogate_param) else {
         bail!("--surrogate {}: use one of {}", a.surrogate, Surrogate::NAMES.join(", "));
     };
@@ -64,6 +63,7 @@ pub fn run(a: Args) -> Result<()> {
         bail!("--surrogate-param must be a positive number");
     }
     let (mut graph, mut verified, _) = model::load(&a.model, &limits)?;
+    let dynamics = a.dynamics.resolve(&graph);
     if a.passes.passes.is_some() {
         let calib = a.passes.calibration(&graph, &verified, Some(&a.input), dynamics, &limits)?;
         a.passes.apply(&mut graph, &mut verified, calib.as_ref(), dynamics, &limits)?;

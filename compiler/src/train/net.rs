@@ -194,6 +194,7 @@ impl Net {
                 }
                 _ => match NeuronCoefficients::new(op, dynamics.dt) {
                     Some(c) => {
+                        check_trainable_rule(graph, node, c.kind, dynamics)?;
                         let k = Neuron::new(c, dynamics.reset, dynamics.spike_test);
                         state = k.state_len();
                         tape = k.tape_len();
@@ -273,5 +274,40 @@ fn mark_active(steps: &mut [Step]) {
         if !changed {
             break;
         }
+    }
+}
+
+/// Training follows the reference executor's `nir` update (forward Euler, reset within the
+/// step, one spike at most). Another framework's rule (snnTorch's delayed reset, Sinabs'
+/// multi-spike or exponential decay) would give spikes that differ from `run`'s, so it is
+/// refused rather than trained silently on a different model.
+fn check_trainable_rule(
+    graph: &Graph,
+    node: crate::ir::NodeId,
+    kind: crate::exec::NeuronKind,
+    dynamics: &Dynamics,
+) -> Result<(), TrainError> {
+    use crate::exec::semantics::SemanticsRules;
+    use spikeforge_targets::coremap::{ResetTiming, UpdateForm};
+    let rule = dynamics.rule(kind, crate::exec::on_cycle(graph, node));
+    let what = if rule.multi_spike {
+        Some("several spikes per step")
+    } else if rule.timing != ResetTiming::Immediate {
+        Some("a reset delayed to the next step")
+    } else if rule.form != UpdateForm::Euler || dynamics.semantics.exponential_decay() {
+        Some("another update form than forward Euler")
+    } else {
+        None
+    };
+    match what {
+        None => Ok(()),
+        Some(what) => Err(TrainError::Structure {
+            reason: format!(
+                "node `{}`: under --semantics {} it follows {what}, which training does not implement yet; \
+                 train with --semantics nir (the reference executor's rule)",
+                graph.name(node),
+                dynamics.semantics.name()
+            ),
+        }),
     }
 }

@@ -173,7 +173,8 @@ pub fn run_map(map: &CoreMap, x: &[f64], n: usize, t: usize) -> MapRun {
                         };
                         if spike {
                             *vv = match d.reset {
-                                ResetRule::ToVReset => get(&c.v_reset),
+                                // Immediate reset timing: Discard is ToVReset (see `ResetRule`).
+                                ResetRule::ToVReset | ResetRule::Discard => get(&c.v_reset),
                                 ResetRule::Subtract => *vv - th,
                             };
                         }
