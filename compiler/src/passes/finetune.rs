@@ -103,21 +103,38 @@ fn quantization_constraints(net: &Net, constraints: &mut [Constraint], report: &
         let nir = p.to_nir(&net.values[i]);
         let rows = p.nir_shape.dims()[0].max(1);
         let per_row = nir.len() / rows;
-        let grids: Option<Vec<AffineGrid>> = match AffineGrid::infer(&nir) {
-            Some(g) => Some(vec![g; rows]),
+        // Tensor-wide, else per row; rows whose grid cannot be seen (one level) stay fixed
+        // when at least half of the rows show one.
+        let grids: Vec<Option<AffineGrid>> = match AffineGrid::infer(&nir) {
+            Some(g) => vec![Some(g); rows],
             None => nir.chunks(per_row.max(1)).map(AffineGrid::infer).collect(),
         };
-        let Some(grids) = grids else { continue };
-        let levels = grids.iter().map(|g| g.levels).fold(0.0, f64::max);
-        report.line(format!("{}: on a grid of {} levels, trained with fake quantization", p.name, levels + 1.0));
+        let found = grids.iter().filter(|g| g.is_some()).count();
+        if found == 0 || 2 * found < rows {
+            continue;
+        }
+        let levels = grids.iter().flatten().map(|g| g.levels).fold(0.0, f64::max);
+        let fixed = rows - found;
+        report.line(format!(
+            "{}: on a grid of {} levels, trained with fake quantization{}",
+            p.name,
+            levels + 1.0,
+            if fixed > 0 { format!(" ({fixed} rows with one level kept as they are)") } else { String::new() }
+        ));
         // Row of each internal index.
         let row_of: Vec<u32> = match &p.nir_index {
             Some(idx) => idx.iter().map(|&j| j / per_row as u32).collect(),
             None => (0..nir.len()).map(|j| (j / per_row) as u32).collect(),
         };
+        if fixed > 0 {
+            let frozen = constraints[i].frozen.get_or_insert_with(|| vec![false; nir.len()]);
+            for (f, &r) in frozen.iter_mut().zip(&row_of) {
+                *f |= grids[r as usize].is_none();
+            }
+        }
         constraints[i].projection = Some(Box::new(move |master: &[f64], out: &mut [f64]| {
             for ((o, &m), &r) in out.iter_mut().zip(master).zip(&row_of) {
-                *o = grids[r as usize].project(m);
+                *o = grids[r as usize].map_or(m, |g| g.project(m));
             }
         }));
     }

@@ -42,7 +42,7 @@ pub type Projection = Box<dyn Fn(&[f64], &mut [f64]) + Send + Sync>;
 /// What training must preserve in one parameter (kernel layout).
 #[derive(Default)]
 pub struct Constraint {
-    /// Elements that stay exactly zero.
+    /// Elements that keep their value exactly (pruned zeros, levels that cannot move).
     pub frozen: Option<Vec<bool>>,
     pub projection: Option<Projection>,
 }
@@ -77,6 +77,7 @@ pub fn train(
 ) -> Vec<EpochReport> {
     let n = set.labels.len();
     let mut master = net.values.clone();
+    let initial = master.clone();
     let mut optimizer = Optimizer::new(cfg.optimizer, cfg.lr, &master);
     let mut rng = Rng::new(cfg.seed);
     let mut order: Vec<usize> = (0..n).collect();
@@ -102,9 +103,9 @@ pub fn train(
                 }
             }
             optimizer.step(&mut master, &r.grads);
-            for (w, c) in master.iter_mut().zip(constraints) {
+            for ((w, w0), c) in master.iter_mut().zip(&initial).zip(constraints) {
                 if let Some(f) = &c.frozen {
-                    w.iter_mut().zip(f).filter(|(_, f)| **f).for_each(|(w, _)| *w = 0.0);
+                    w.iter_mut().zip(w0).zip(f).filter(|(_, f)| **f).for_each(|((w, w0), _)| *w = *w0);
                 }
             }
             project(net, &master, constraints);
