@@ -173,7 +173,8 @@ pub fn run_map(map: &CoreMap, x: &[f64], n: usize, t: usize) -> MapRun {
                         };
                         if spike {
                             *vv = match d.reset {
-                                ResetRule::ToVReset => get(&c.v_reset),
+                                // NIR's immediate rule: a discarding reset is a reset to v_reset.
+                                ResetRule::ToVReset | ResetRule::Discard => get(&c.v_reset),
                                 ResetRule::Subtract => *vv - th,
                             };
                         }
