@@ -173,7 +173,7 @@ pub fn run_map(map: &CoreMap, x: &[f64], n: usize, t: usize) -> MapRun {
                         };
                         if spike {
                             *vv = match d.reset {
-                                // Immediate reset timing: Discard is ToVReset (see `ResetRule`).
+                                // NIR's immediate rule: a discarding reset is a reset to v_reset.
                                 ResetRule::ToVReset | ResetRule::Discard => get(&c.v_reset),
                                 ResetRule::Subtract => *vv - th,
                             };

@@ -172,7 +172,11 @@ impl MapBuilder {
                 shape: vec![p.n as usize],
                 n_neurons: p.n,
                 pieces,
-                rule: Default::default(),
+                rule: spikeforge_targets::coremap::NeuronRule {
+                    reset: self.dynamics.reset,
+                    spike_test: self.dynamics.spike_test,
+                    ..Default::default()
+                },
             });
         }
         let mut projections = Vec::new();
