@@ -17,12 +17,14 @@
 //! * [`overrides`] — set fields by path (`core.max_neurons`), the knobs of a design-space sweep.
 //! * [`show`] — the human-readable report.
 //! * [`coremap`] — the compiled program a mapper emits and the simulator runs;
-//!   [`coremap_io`] reads, writes and validates it.
+//!   [`coremap_io`] reads, writes and validates it; [`conv_synapses`] expands a
+//!   convolution kept symbolic (kernel + geometry) into its synapses on demand.
 //!
 //! This crate depends on neither the compiler nor the simulator.
 
 pub mod atomic;
 pub mod chip;
+pub mod conv_synapses;
 pub mod coremap;
 pub mod coremap_io;
 pub mod error;

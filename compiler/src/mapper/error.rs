@@ -142,6 +142,14 @@ pub enum MapError {
     )]
     DoesNotFit { layer: String, resource: Resource, need: u64, offers: u64, core_type: String },
     #[error(
+        "layer `{layer}` does not fit: one neuron has {fan_in} inputs, but a core of type `{core_type}` takes at most \
+         {limit} ({}), and the target cannot split a neuron's input over cores; use a target whose cores chain \
+         partial sums (`partial_sums: true` in the core type), prune the layer's incoming weights, or reduce its \
+         input channels",
+        resource.name()
+    )]
+    FanInTooLarge { layer: String, fan_in: u64, limit: u64, resource: Resource, core_type: String },
+    #[error(
         "the model needs {needed} cores{}, but target `{target}` has {available}{detail}; {hint}",
         core_type.as_ref().map_or_else(String::new, |t| format!(" of type `{t}`"))
     )]
@@ -169,7 +177,7 @@ impl MapError {
     /// The resource a not-fit error is about.
     pub fn resource(&self) -> Option<Resource> {
         match self {
-            MapError::DoesNotFit { resource, .. } => Some(*resource),
+            MapError::DoesNotFit { resource, .. } | MapError::FanInTooLarge { resource, .. } => Some(*resource),
             _ => None,
         }
     }
