@@ -51,6 +51,9 @@ pub struct Args {
     pub trace_sample: usize,
     #[arg(long, value_enum, default_value = "exact")]
     pub numeric: Numeric,
+    /// Worker threads (default: one per CPU). Results are byte-identical for any count.
+    #[arg(long)]
+    pub threads: Option<usize>,
     #[command(flatten)]
     pub limits: LimitArgs,
 }
@@ -107,8 +110,12 @@ pub fn run(a: Args) -> Result<()> {
             Numeric::Exact => NumericMode::Exact,
             Numeric::Hardware => NumericMode::Hardware,
         },
+        threads: a.threads.unwrap_or(0),
         ..SimOptions::default()
     };
+    if a.threads == Some(0) {
+        bail!("--threads 0: give at least one thread (or leave the flag out for one per CPU)");
+    }
     opts.trace.vcd = a.vcd.is_some();
     opts.trace.perfetto = a.perfetto.is_some();
     opts.trace.sample = a.trace_sample;

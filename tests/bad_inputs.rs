@@ -335,6 +335,31 @@ const MAP_EDITS: &[(&str, Edit)] = &[
     }),
 ];
 
+fn conv_of(m: &mut CoreMap) -> &mut spikeforge_targets::conv_synapses::ConvSynapses {
+    m.projections.iter_mut().find_map(|p| p.conv.as_mut()).expect("a symbolic convolution")
+}
+
+const CONV_MAP_EDITS: &[(&str, Edit)] = &[
+    ("map_conv_kernel_too_short", |m| {
+        conv_of(m).weight.pop();
+    }),
+    ("map_conv_nan_weight", |m| conv_of(m).weight[0] = f64::NAN),
+    ("map_conv_zero_stride", |m| conv_of(m).stride = [0, 1]),
+    ("map_conv_output_size_wrong", |m| conv_of(m).output = [7, 6]),
+    ("map_conv_channels_not_events", |m| conv_of(m).c_in = 3),
+    ("map_conv_groups_zero", |m| conv_of(m).groups = 0),
+    ("map_conv_huge_padding", |m| conv_of(m).padding = [u32::MAX, u32::MAX]),
+    ("map_conv_axon_with_explicit_synapses", |m| {
+        let c = m.cores.iter_mut().find(|c| !c.axons.projection.is_empty()).expect("a core with axons");
+        let n = c.axons.syn_start.len();
+        for s in &mut c.axons.syn_start[1..n] {
+            *s += 1;
+        }
+        c.axons.syn_target.insert(0, 0);
+        c.axons.syn_weight.insert(0, 1.0);
+    }),
+];
+
 #[test]
 fn corrupt_core_maps_fail_cleanly_with_exit_code_two() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -374,6 +399,25 @@ fn corrupt_core_maps_fail_cleanly_with_exit_code_two() {
     for (name, data) in &files {
         let path = dir.path().join(format!("{name}.map"));
         std::fs::write(&path, data).unwrap();
+        let p = path.display().to_string();
+        let args = ["simulate", &p, "--input", "examples/tiny_input.npy", "--output", "OUT"];
+        check_case(name, &args, dir.path(), &mut failures);
+    }
+    // Corruptions of a symbolic convolution's kernel and geometry.
+    let conv_good = dir.path().join("conv.map");
+    let o = Command::new(env!("CARGO_BIN_EXE_spikeforge"))
+        .args(["compile", "examples/tiny_conv.snn", "--target", "test_4x4", "-o"])
+        .arg(&conv_good)
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let conv_map = CoreMap::from_bytes(&std::fs::read(&conv_good).unwrap(), "conv.map").expect("reads back");
+    for (name, edit) in CONV_MAP_EDITS {
+        let mut m = conv_map.clone();
+        edit(&mut m);
+        let path = dir.path().join(format!("{name}.map"));
+        std::fs::write(&path, m.to_bytes()).unwrap();
         let p = path.display().to_string();
         let args = ["simulate", &p, "--input", "examples/tiny_input.npy", "--output", "OUT"];
         check_case(name, &args, dir.path(), &mut failures);

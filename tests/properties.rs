@@ -265,7 +265,10 @@ fn check_case(net: &NetGen, tg: &TargetGen, tally: &Tally) {
         Err(e) => {
             tally.rejected.set(tally.rejected.get() + 1);
             match &e {
-                MapError::DoesNotFit { .. } | MapError::NotEnoughCores { .. } | MapError::Route(_) => {}
+                MapError::DoesNotFit { .. }
+                | MapError::FanInTooLarge { .. }
+                | MapError::NotEnoughCores { .. }
+                | MapError::Route(_) => {}
                 MapError::Structure { message } if message.contains("within the") => {}
                 other => panic!("rejected without naming a resource: {other}"),
             }

@@ -88,8 +88,8 @@ fn a_2x2x2_sweep_gives_the_rows_of_compile_and_simulate() {
         if synapse_bits == 256 {
             assert_eq!(row["status"], "does_not_fit", "config {i}");
             assert!(
-                row["reason"].starts_with("layer `lif1` does not fit: the incoming synapses of one neuron need")
-                    && row["reason"].contains("offers 256 bits"),
+                row["reason"].starts_with("layer `lif1` does not fit: one neuron has 16 inputs")
+                    && row["reason"].contains("(synapse memory)"),
                 "{}",
                 row["reason"]
             );

@@ -1,9 +1,9 @@
 //! Maps a generated network once and prints mapping time, cores used against the lower
 //! bound, hop traffic against the sequential baseline, and the peak memory of mapping.
 //!
-//! Usage: `cargo run --release -p spikeforge-compiler --example map_bench -- NETWORK`
-//! with NETWORK one of `synth::MAPPING_WORKLOADS` (default `conv10m`), mapped on the Loihi
-//! preset grown to 2 × 2 chips (512 cores).
+//! Usage: `cargo run --release -p spikeforge-compiler --example map_bench -- NETWORK [CxR]`
+//! with NETWORK one of `synth::MAPPING_WORKLOADS` or `vgg16` (default `conv10m`), mapped on
+//! the Loihi preset grown to C × R chips (default 2 × 2, 512 cores).
 //! Peak memory: the process's peak resident set (VmHWM) is reset just before mapping
 //! (`/proc/self/clear_refs`), so the figure is mapping's own peak; it is compared with the
 //! synapse storage of the emitted map (4-byte target + 8-byte weight per synapse).
@@ -22,12 +22,12 @@ fn status_kib(field: &str) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// The Loihi preset on a 2 × 2 grid of chips (512 cores), for networks above one chip.
-pub fn loihi_2x2() -> Target {
+/// The Loihi preset on a `cols × rows` grid of chips (default 2 × 2, 512 cores).
+pub fn loihi_grid(cols: u32, rows: u32) -> Target {
     let mut spec = preset("loihi").expect("preset").expect("valid").spec().clone();
-    spec.name = "loihi_2x2".into();
-    spec.grid.chips = [2, 2];
-    Target::from_spec(spec, "loihi_2x2").expect("valid target")
+    spec.name = format!("loihi_{cols}x{rows}");
+    spec.grid.chips = [cols, rows];
+    Target::from_spec(spec, "loihi grid").expect("valid target")
 }
 
 fn main() {
@@ -42,7 +42,13 @@ fn main() {
     .expect("generated network");
     let limits = Limits::default();
     let v = graph.verify(&limits).expect("generated network verifies");
-    let target = loihi_2x2();
+    // An optional second argument `CxR` sets the grid of chips (`vgg16` needs `8x8`).
+    let grid = std::env::args().nth(2).unwrap_or_else(|| "2x2".into());
+    let (cols, rows) = grid
+        .split_once('x')
+        .and_then(|(c, r)| Some((c.parse().ok()?, r.parse().ok()?)))
+        .unwrap_or_else(|| panic!("grid `{grid}` is not CxR"));
+    let target = loihi_grid(cols, rows);
     let before = status_kib("VmRSS:").unwrap_or(0);
     let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
     let t = Instant::now();
@@ -50,7 +56,7 @@ fn main() {
         .unwrap_or_else(|e| panic!("{which}: {e}"));
     let seconds = t.elapsed().as_secs_f64();
     let peak = status_kib("VmHWM:").unwrap_or(0);
-    let synapses: usize = map.cores.iter().map(|c| c.n_synapses()).sum();
+    let synapses: usize = map.cores.iter().map(|c| c.n_synapses()).sum(); // explicit only: convolutions are symbolic
     let storage_kib = (synapses as u64 * 12).div_ceil(1024);
     println!(
         "{which}: {} neurons, {synapses} synapses on `{}`: mapped in {seconds:.3} s (lower {:.3}, partition {:.3}, \

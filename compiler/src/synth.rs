@@ -244,6 +244,122 @@ pub fn sparse_mlp(sizes: &[usize], density: f64, seed: u64) -> Result<Graph, IrE
     Ok(g)
 }
 
+/// One stage of [`vgg_net`]: a 3×3 convolution (padding 1) of this many output channels
+/// with LIF neurons, or a 2×2 average pooling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VggLayer {
+    Conv(usize),
+    Pool,
+}
+
+/// VGG-16's feature extractor for 32×32 inputs (CIFAR-10).
+pub const VGG16: &[VggLayer] = {
+    use VggLayer::{Conv as C, Pool as P};
+    &[
+        C(64),
+        C(64),
+        P,
+        C(128),
+        C(128),
+        P,
+        C(256),
+        C(256),
+        C(256),
+        P,
+        C(512),
+        C(512),
+        C(512),
+        P,
+        C(512),
+        C(512),
+        C(512),
+        P,
+    ]
+};
+
+/// A VGG-style net for mapping and simulation at scale: `Input [c, h, w]` → `layers`
+/// (each pooling feeds the next weight layer, so it becomes source-side pooling) →
+/// Flatten → Affine to each of `classifier`'s widths with LIF neurons. Weights seeded,
+/// thresholds fixed (as [`deep_conv_net`]); about one convolution weight in 8 is an exact
+/// zero (a pruning mask: an absent synapse).
+pub fn vgg_net(input: [usize; 3], layers: &[VggLayer], classifier: &[usize], seed: u64) -> Result<Graph, IrError> {
+    let mut rng = Rng::new(seed);
+    let dt = Dynamics::default().dt;
+    let mut g = Graph::new();
+    let dims: Vec<i64> = input.iter().map(|&d| d as i64).collect();
+    let mut prev = g.add_node("input", build(OpKind::Input, vec![("shape", Attr::Ints(dims))]))?;
+    let mut shape = Shape(input.to_vec());
+    for (i, layer) in layers.iter().enumerate() {
+        match *layer {
+            VggLayer::Pool => {
+                let pool = build(
+                    OpKind::AvgPool2d,
+                    vec![
+                        ("kernel_size", Attr::Ints(vec![2, 2])),
+                        ("stride", Attr::Ints(vec![2, 2])),
+                        ("padding", Attr::Ints(vec![0, 0])),
+                    ],
+                );
+                let p = g.add_node(format!("pool{i}"), pool)?;
+                g.add_edge(prev, p)?;
+                prev = p;
+                shape = Shape(vec![shape.dims()[0], shape.dims()[1] / 2, shape.dims()[2] / 2]);
+            }
+            VggLayer::Conv(c_out) => {
+                let c_in = shape.dims()[0];
+                let n_w = c_out * c_in * 9;
+                let scale = 1.0 / ((c_in * 9) as f64).sqrt();
+                let w: Vec<f64> = (0..n_w)
+                    .map(|_| if rng.next_u64() % 8 == 0 { 0.0 } else { (rng.uniform() * 2.0 - 0.8) * scale })
+                    .collect();
+                let conv = build(
+                    OpKind::Conv2d,
+                    vec![
+                        ("weight", Attr::Tensor(Tensor::new(vec![c_out, c_in, 3, 3], w).expect("sized"))),
+                        ("bias", Attr::Tensor(Tensor::zeros(vec![c_out]))),
+                        ("stride", Attr::Ints(vec![1; 2])),
+                        ("padding", Attr::Ints(vec![1; 2])),
+                    ],
+                );
+                let out_shape = Shape(vec![c_out, shape.dims()[1], shape.dims()[2]]);
+                let c = g.add_node(format!("conv{i}"), conv)?;
+                g.add_edge(prev, c)?;
+                let n = g.add_node(format!("lif{i}"), lif(&out_shape, 1.0, dt))?;
+                g.add_edge(c, n)?;
+                prev = n;
+                shape = out_shape;
+            }
+        }
+    }
+    let f = g.add_node(
+        "flatten",
+        build(OpKind::Flatten, vec![("start_dim", Attr::Ints(vec![0])), ("end_dim", Attr::Ints(vec![-1]))]),
+    )?;
+    g.add_edge(prev, f)?;
+    prev = f;
+    let mut n_in = shape.numel();
+    for (i, &n_out) in classifier.iter().enumerate() {
+        let scale = 1.0 / (n_in as f64).sqrt();
+        let w: Vec<f64> = (0..n_in * n_out).map(|_| (rng.uniform() * 2.0 - 0.8) * scale).collect();
+        let fc = build(
+            OpKind::Affine,
+            vec![
+                ("weight", Attr::Tensor(Tensor::new(vec![n_out, n_in], w).expect("sized"))),
+                ("bias", Attr::Tensor(Tensor::zeros(vec![n_out]))),
+            ],
+        );
+        let a = g.add_node(format!("fc{i}"), fc)?;
+        g.add_edge(prev, a)?;
+        let n = g.add_node(format!("fc_lif{i}"), lif(&Shape(vec![n_out]), 1.0, dt))?;
+        g.add_edge(a, n)?;
+        prev = n;
+        n_in = n_out;
+    }
+    let o = g.add_node("output", build(OpKind::Output, vec![("shape", Attr::Ints(vec![n_in as i64]))]))?;
+    g.add_edge(prev, o)?;
+    Ok(g)
+}
+
 /// Generated networks of the mapping benchmarks, by name: ~1.3M and ~9.3M synapses of
 /// 3×3 convolutions, ~0.93M and ~10.1M synapses of sparse fully connected layers.
 pub const MAPPING_WORKLOADS: [&str; 4] = ["conv1m", "mlp1m", "conv10m", "mlp10m"];
@@ -255,6 +371,7 @@ pub fn mapping_workload(name: &str) -> Option<Result<Graph, IrError>> {
         "conv10m" => deep_conv_net([2, 32, 32], &[16, 16, 16, 16, 16], 3, 1),
         "mlp1m" => sparse_mlp(&[784, 1024, 1024, 10], 0.5, 1),
         "mlp10m" => sparse_mlp(&[2048, 2048, 2048, 2048, 10], 0.8, 1),
+        "vgg16" => vgg_net([3, 32, 32], VGG16, &[512, 512, 10], 1),
         _ => return None,
     })
 }

@@ -29,9 +29,9 @@ fn fan_in_above_in_axons_names_layer_resource_and_fix() {
     assert_eq!(e.resource(), Some(Resource::InAxons));
     assert_eq!(
         e.to_string(),
-        "layer `lif` does not fit: one neuron receives 20 distinct input events (in-axons), but the largest core \
-         (`tiny`) offers 16 in-axons; reduce the layer's fan-in (prune its incoming weights or pool its input) or \
-         use a target with more in-axons per core"
+        "layer `lif` does not fit: one neuron has 20 inputs, but a core of type `tiny` takes at most 16 (in-axons), \
+         and the target cannot split a neuron's input over cores; use a target whose cores chain partial sums \
+         (`partial_sums: true` in the core type), prune the layer's incoming weights, or reduce its input channels"
     );
 }
 
@@ -66,9 +66,10 @@ fn synapse_memory_of_one_neuron() {
     let e = map_err(&src, &t);
     assert_eq!(
         e.to_string(),
-        "layer `lif` does not fit: the incoming synapses of one neuron need 384 bits of synapse memory, but the \
-         largest core (`tiny`) offers 256 bits; prune the layer's incoming weights, lower the weight precision, or \
-         use a target with more synapse memory per core"
+        "layer `lif` does not fit: one neuron has 12 inputs, but a core of type `tiny` takes at most 8 (synapse \
+         memory), and the target cannot split a neuron's input over cores; use a target whose cores chain partial \
+         sums (`partial_sums: true` in the core type), prune the layer's incoming weights, or reduce its input \
+         channels"
     );
 }
 

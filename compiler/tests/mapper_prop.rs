@@ -215,6 +215,7 @@ fn build_target(t: &TargetGen) -> Option<Target> {
             routing_entries: c.routing,
             axon_types: 0,
             weight_sharing: c.sharing,
+            partial_sums: false,
         })
         .collect();
     let tiles = (t.mesh[0] * t.mesh[1]) as usize;
@@ -504,20 +505,17 @@ fn build_net(s: &NetSpec) -> Built {
 /// Synapses in the map, per projection name: sorted `(event, target neuron, weight bits)`.
 fn map_synapses(map: &spikeforge_targets::CoreMap) -> HashMap<String, Vec<(u32, u32, u64)>> {
     let mut out: HashMap<String, Vec<(u32, u32, u64)>> = HashMap::new();
-    for c in &map.cores {
+    for (ci, c) in map.cores.iter().enumerate() {
         // Local neuron → population neuron.
         let mut pop_neuron = Vec::new();
         for &(_, f, k) in &c.groups {
             pop_neuron.extend(f..f + k);
         }
         let a = &c.axons;
-        for ax in 0..a.projection.len() {
+        map.for_each_synapse(ci, |ax, t, w| {
             let name = &map.projections[a.projection[ax] as usize].name;
-            let v = out.entry(name.clone()).or_default();
-            for k in a.syn_start[ax] as usize..a.syn_start[ax + 1] as usize {
-                v.push((a.event[ax], pop_neuron[a.syn_target[k] as usize], a.syn_weight[k].to_bits()));
-            }
-        }
+            out.entry(name.clone()).or_default().push((a.event[ax], pop_neuron[t as usize], w.to_bits()));
+        });
     }
     for v in out.values_mut() {
         v.sort_unstable();
@@ -536,7 +534,10 @@ fn check_case(net: &NetSpec, tg: &TargetGen, accepted: &Cell<u32>, rejected: &Ce
         Err(e) => {
             rejected.set(rejected.get() + 1);
             match &e {
-                MapError::DoesNotFit { .. } | MapError::NotEnoughCores { .. } | MapError::Route(_) => {}
+                MapError::DoesNotFit { .. }
+                | MapError::FanInTooLarge { .. }
+                | MapError::NotEnoughCores { .. }
+                | MapError::Route(_) => {}
                 MapError::Structure { message } => {
                     assert!(message.contains("within the"), "unexpected structural refusal: {message}")
                 }

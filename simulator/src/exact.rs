@@ -53,21 +53,12 @@ impl Arith for Exact {
         }
     }
 
-    #[inline]
-    fn deliver(&mut self, lay: &Layout, c: usize, a: usize, x: f64) {
-        let ax = &lay.map.cores[c].axons;
-        let (s, e) = (ax.syn_start[a] as usize, ax.syn_start[a + 1] as usize);
-        let acc = &mut self.acc[lay.core_base[c] as usize..];
-        let (tg, w) = (&ax.syn_target[s..e], &ax.syn_weight[s..e]);
-        if x == 1.0 {
-            for (t, w) in tg.iter().zip(w) {
-                acc[*t as usize] += *w;
+    fn deliver(&mut self, lay: &Layout, cores: &[u32], batches: &[Vec<(u32, f64)>]) {
+        crate::func::for_cores(lay, &mut self.acc, cores, batches, |c, acc| {
+            for &(a, x) in &batches[c] {
+                deliver_one(lay, acc, c, a as usize, x);
             }
-        } else {
-            for (t, w) in tg.iter().zip(w) {
-                acc[*t as usize] += x * *w;
-            }
-        }
+        });
     }
 
     fn update(&mut self, lay: &Layout, u: usize, out: &mut [f64]) -> u64 {
@@ -95,5 +86,31 @@ impl Arith for Exact {
             }
         }
         spikes
+    }
+}
+
+/// Adds axon `a`'s synapses on core `c`, times `x`, to the core's accumulators.
+#[inline]
+fn deliver_one(lay: &Layout, acc: &mut [f64], c: usize, a: usize, x: f64) {
+    let ax = &lay.map.cores[c].axons;
+    if let Some((conv, runs)) = lay.conv_axon(c, a) {
+        // One synapse per target neuron and event: the visiting order keeps every sum.
+        if x == 1.0 {
+            conv.for_event(ax.event[a], runs, |t, w| acc[t as usize] += w);
+        } else {
+            conv.for_event(ax.event[a], runs, |t, w| acc[t as usize] += x * w);
+        }
+        return;
+    }
+    let (s, e) = (ax.syn_start[a] as usize, ax.syn_start[a + 1] as usize);
+    let (tg, w) = (&ax.syn_target[s..e], &ax.syn_weight[s..e]);
+    if x == 1.0 {
+        for (t, w) in tg.iter().zip(w) {
+            acc[*t as usize] += *w;
+        }
+    } else {
+        for (t, w) in tg.iter().zip(w) {
+            acc[*t as usize] += x * *w;
+        }
     }
 }

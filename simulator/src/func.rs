@@ -24,8 +24,11 @@ pub(crate) trait Arith {
     fn reset(&mut self);
     /// Set unit `u`'s accumulators to its neurons' bias.
     fn begin(&mut self, lay: &Layout, u: usize);
-    /// Deliver an event of value `x` to axon `a` of core `c` (index into `map.cores`).
-    fn deliver(&mut self, lay: &Layout, c: usize, a: usize, x: f64);
+    /// Deliver, for every core `c` in `cores` (ascending indices into `map.cores`), the
+    /// events `batches[c]` = `(axon, value)` in order. Cores are independent (each sums
+    /// only its own neurons), so they may be processed in parallel; within a core the
+    /// order is kept, so results do not depend on the thread count.
+    fn deliver(&mut self, lay: &Layout, cores: &[u32], batches: &[Vec<(u32, f64)>]);
     /// Update unit `u`, writing its neurons' output values into the population's `out`.
     /// Returns the number of spikes.
     fn update(&mut self, lay: &Layout, u: usize, out: &mut [f64]) -> u64;
@@ -54,6 +57,12 @@ pub(crate) struct Functional<A: Arith> {
     /// Events of recurrent projections produced at the previous step.
     prev: Vec<Vec<(u32, f64)>>,
     pool_buf: Vec<Vec<f64>>,
+    /// Per core, the deliveries of the population being computed: (axon, value).
+    batches: Vec<Vec<(u32, f64)>>,
+    /// The population whose deliveries `batches[c]` collects.
+    batch_pop: Vec<u32>,
+    /// Cores holding each population's units, ascending.
+    pop_cores: Vec<Vec<u32>>,
     /// Pooling operations per unit this step (charged to the unit's update).
     pub unit_pool_ops: Vec<u64>,
     pub counts: StepCounts,
@@ -73,6 +82,18 @@ impl<A: Arith> Functional<A> {
                 .map(|pr| if pr.pool.is_some() { vec![0.0; pr.n_events as usize] } else { Vec::new() })
                 .collect(),
             unit_pool_ops: vec![0; lay.units.len()],
+            batches: vec![Vec::new(); m.cores.len()],
+            batch_pop: vec![u32::MAX; m.cores.len()],
+            pop_cores: lay
+                .pop_units
+                .iter()
+                .map(|us| {
+                    let mut cs: Vec<u32> = us.iter().map(|&u| lay.units[u as usize].core).collect();
+                    cs.sort_unstable();
+                    cs.dedup();
+                    cs
+                })
+                .collect(),
             counts: StepCounts { spikes: vec![0; lay.spiking.len()], ..Default::default() },
         }
     }
@@ -107,13 +128,21 @@ impl<A: Arith> Functional<A> {
                 for &u in &lay.pop_units[p] {
                     self.arith.begin(lay, u as usize);
                 }
+                for &c in &self.pop_cores[p] {
+                    self.batches[c as usize].clear();
+                    self.batch_pop[c as usize] = p as u32;
+                }
                 for &j in &lay.proj_into[p] {
                     let pr = &m.projections[j as usize];
                     let events = if pr.recurrent { &self.prev[j as usize] } else { &self.cur[j as usize] };
                     for &(e, v) in events {
                         let e = e as usize;
                         for d in &pr.fanout[pr.fanout_start[e] as usize..pr.fanout_start[e + 1] as usize] {
-                            self.arith.deliver(lay, lay.core_idx(d.core), d.axon as usize, v);
+                            // An axon on a core without the target's neurons drives nothing.
+                            let c = lay.core_idx(d.core);
+                            if self.batch_pop[c] == p as u32 {
+                                self.batches[c].push((d.axon, v));
+                            }
                         }
                     }
                     // Recurrent events were counted when sent (see `count_sent`).
@@ -121,6 +150,7 @@ impl<A: Arith> Functional<A> {
                         self.count_sent(lay, j as usize);
                     }
                 }
+                self.arith.deliver(lay, &self.pop_cores[p], &self.batches);
                 let mut spikes = 0;
                 for &u in &lay.pop_units[p] {
                     spikes += self.arith.update(lay, u as usize, &mut self.values[p]);
@@ -156,15 +186,14 @@ impl<A: Arith> Functional<A> {
             for d in &pr.fanout[pr.fanout_start[e] as usize..pr.fanout_start[e + 1] as usize] {
                 let (c, a) = (lay.core_idx(d.core), d.axon as usize);
                 sops += lay.axon_nnz[c][a] as u64;
-                let s = &m.cores[c].axons.syn_start;
-                reads += (s[a + 1] - s[a]) as u64;
+                reads += lay.axon_len[c][a] as u64;
             }
         }
         self.counts.synapse_reads += reads;
-        if pr.kind == ProjectionKind::Pooling {
-            self.counts.sops_pool += sops;
-        } else {
-            self.counts.sops_weight += sops;
+        match pr.kind {
+            ProjectionKind::Pooling => self.counts.sops_pool += sops,
+            ProjectionKind::PartialSum => {}
+            _ => self.counts.sops_weight += sops,
         }
     }
 
@@ -215,4 +244,43 @@ impl<A: Arith> Functional<A> {
     pub fn output(&self, lay: &Layout) -> &[f64] {
         &self.values[lay.map.output as usize]
     }
+}
+
+/// Fewest deliveries worth handing to worker threads.
+const PARALLEL_MIN_DELIVERIES: usize = 256;
+
+/// Calls `f(core, that core's accumulators)` for every core in `cores` (ascending), in
+/// parallel when there is enough work; `acc` is indexed by flat neuron.
+pub(crate) fn for_cores<T: Send>(
+    lay: &Layout,
+    acc: &mut [T],
+    cores: &[u32],
+    batches: &[Vec<(u32, f64)>],
+    f: impl Fn(usize, &mut [T]) + Sync,
+) {
+    use rayon::prelude::*;
+    let work: usize = cores.iter().map(|&c| batches[c as usize].len()).sum();
+    if work == 0 {
+        return;
+    }
+    if cores.len() < 2 || work < PARALLEL_MIN_DELIVERIES || rayon::current_num_threads() < 2 {
+        for &c in cores {
+            let (s, e) = lay.core_span(c as usize);
+            f(c as usize, &mut acc[s..e]);
+        }
+        return;
+    }
+    let mut parts: Vec<(usize, &mut [T])> = Vec::with_capacity(cores.len());
+    let mut rest = acc;
+    let mut at = 0usize;
+    for &c in cores {
+        let (s, e) = lay.core_span(c as usize);
+        let tail = std::mem::take(&mut rest);
+        let (_, tail) = tail.split_at_mut(s - at);
+        let (mine, tail) = tail.split_at_mut(e - s);
+        parts.push((c as usize, mine));
+        rest = tail;
+        at = e;
+    }
+    parts.into_par_iter().with_max_len(1).for_each(|(c, a)| f(c, a));
 }

@@ -18,6 +18,9 @@ use crate::layout::Layout;
 use crate::SimError;
 
 pub(crate) struct Hardware {
+    /// Input factor and population of every flat neuron (quantizing convolution synapses).
+    k: Vec<f64>,
+    pop_of: Vec<u32>,
     acc: Vec<i64>,
     state: Vec<(i64, i64)>,
     neurons: Vec<FixedNeuron>,
@@ -55,23 +58,37 @@ impl Hardware {
             }
         }
         let mut max_abs = vec![0.0f64; map.populations.len()];
+        let mut bad = None;
         for (c, core) in map.cores.iter().enumerate() {
             let base = lay.core_base[c] as usize;
-            for (t, w) in core.axons.syn_target.iter().zip(&core.axons.syn_weight) {
-                let f = base + *t as usize;
+            map.for_each_synapse(c, |_, t, w| {
+                let f = base + t as usize;
                 let x = (k[f] * w).abs();
                 if !x.is_finite() {
-                    return Err(SimError::Quantization(format!(
-                        "core {}: weight {w} × input factor {}",
-                        core.core, k[f]
-                    )));
+                    bad.get_or_insert_with(|| format!("core {}: weight {w} × input factor {}", core.core, k[f]));
                 }
                 let m = &mut max_abs[pop_of[f] as usize];
                 *m = m.max(x);
+            });
+            if let Some(b) = bad.take() {
+                return Err(SimError::Quantization(b));
             }
         }
         let scale: Vec<f64> = max_abs.iter().map(|&m| fixed::weight_scale(m, &n)).collect();
         let mut saturated = 0u64;
+        // A symbolic convolution's synapses are quantized when delivered; count their
+        // saturations once here.
+        for (c, core) in map.cores.iter().enumerate() {
+            let base = lay.core_base[c] as usize;
+            for a in 0..core.axons.projection.len() {
+                if let Some((conv, runs)) = lay.conv_axon(c, a) {
+                    conv.for_event(core.axons.event[a], runs, |t, w| {
+                        let f = base + t as usize;
+                        saturated += fixed::quantize_synapse(w, k[f], scale[pop_of[f] as usize], &n).saturated as u64;
+                    });
+                }
+            }
+        }
         let mut weights = Vec::with_capacity(map.cores.len());
         for (c, core) in map.cores.iter().enumerate() {
             let base = lay.core_base[c] as usize;
@@ -93,6 +110,8 @@ impl Hardware {
             }
         }
         Ok(Hardware {
+            k,
+            pop_of,
             acc: vec![0; lay.n_flat],
             state: vec![(0, 0); lay.n_flat],
             neurons,
@@ -119,15 +138,29 @@ impl Arith for Hardware {
         }
     }
 
-    #[inline]
-    fn deliver(&mut self, lay: &Layout, c: usize, a: usize, x: f64) {
-        let ax = &lay.map.cores[c].axons;
-        let (s, e) = (ax.syn_start[a] as usize, ax.syn_start[a + 1] as usize);
-        let acc = &mut self.acc[lay.core_base[c] as usize..];
-        for (t, &q) in ax.syn_target[s..e].iter().zip(&self.weights[c][s..e]) {
-            let v = &mut acc[*t as usize];
-            *v = v.saturating_add(fixed::contribution(x, q, &self.numerics));
-        }
+    fn deliver(&mut self, lay: &Layout, cores: &[u32], batches: &[Vec<(u32, f64)>]) {
+        let (k, pop_of, scale, n, weights) = (&self.k, &self.pop_of, &self.scale, &self.numerics, &self.weights);
+        crate::func::for_cores(lay, &mut self.acc, cores, batches, |c, acc| {
+            let ax = &lay.map.cores[c].axons;
+            let base = lay.core_base[c] as usize;
+            for &(a, x) in &batches[c] {
+                let a = a as usize;
+                if let Some((conv, runs)) = lay.conv_axon(c, a) {
+                    conv.for_event(ax.event[a], runs, |t, w| {
+                        let f = base + t as usize;
+                        let q = fixed::quantize_synapse(w, k[f], scale[pop_of[f] as usize], n).value;
+                        let v = &mut acc[t as usize];
+                        *v = v.saturating_add(fixed::contribution(x, q, n));
+                    });
+                    continue;
+                }
+                let (s, e) = (ax.syn_start[a] as usize, ax.syn_start[a + 1] as usize);
+                for (t, &q) in ax.syn_target[s..e].iter().zip(&weights[c][s..e]) {
+                    let v = &mut acc[*t as usize];
+                    *v = v.saturating_add(fixed::contribution(x, q, n));
+                }
+            }
+        });
     }
 
     fn update(&mut self, lay: &Layout, u: usize, out: &mut [f64]) -> u64 {

@@ -16,6 +16,7 @@
 
 use std::collections::HashMap;
 
+use spikeforge_targets::conv_synapses::{ChannelRun, ConvSynapses};
 use spikeforge_targets::coremap::{CoreMap, NeuronModel};
 use spikeforge_targets::mesh::CoreId;
 use spikeforge_targets::Target;
@@ -67,6 +68,12 @@ pub(crate) struct Layout<'m> {
     pub axon_unit: Vec<Vec<u32>>,
     /// Per core, per axon: synapses with a nonzero weight (NeuroBench counting).
     pub axon_nnz: Vec<Vec<u32>>,
+    /// Per core, per axon: stored synapses (explicit ones, or a symbolic convolution's
+    /// nonzero kernel synapses into the core's neurons).
+    pub axon_len: Vec<Vec<u32>>,
+    /// Per core: for each symbolic convolution with axons there, its target neurons on the
+    /// core by channel (see `ConvSynapses::channel_runs`).
+    pub conv_runs: Vec<Vec<(u32, Vec<ChannelRun>)>>,
     /// Dependencies as CSR: `downstream[down_start[u]..down_start[u+1]]`.
     pub down_start: Vec<u32>,
     pub downstream: Vec<u32>,
@@ -167,6 +174,8 @@ impl<'m> Layout<'m> {
             .collect();
         let mut axon_unit = Vec::with_capacity(map.cores.len());
         let mut axon_nnz = Vec::with_capacity(map.cores.len());
+        let mut axon_len = Vec::with_capacity(map.cores.len());
+        let mut conv_runs = Vec::with_capacity(map.cores.len());
         for (ci, c) in map.cores.iter().enumerate() {
             let a = &c.axons;
             axon_unit.push(
@@ -178,12 +187,33 @@ impl<'m> Layout<'m> {
                     })
                     .collect::<Vec<u32>>(),
             );
-            axon_nnz.push(
-                a.syn_start
-                    .windows(2)
-                    .map(|w| a.syn_weight[w[0] as usize..w[1] as usize].iter().filter(|&&x| x != 0.0).count() as u32)
-                    .collect::<Vec<u32>>(),
-            );
+            let mut runs: Vec<(u32, Vec<ChannelRun>)> = Vec::new();
+            let mut nnz = vec![0u32; a.projection.len()];
+            let mut len = vec![0u32; a.projection.len()];
+            for (ax, &j) in a.projection.iter().enumerate() {
+                let pr = &map.projections[j as usize];
+                match &pr.conv {
+                    Some(conv) => {
+                        let k = match runs.iter().position(|r| r.0 == j) {
+                            Some(k) => k,
+                            None => {
+                                runs.push((j, conv.channel_runs(&c.ranges_of(pr.target))));
+                                runs.len() - 1
+                            }
+                        };
+                        let n = conv.count_event(a.event[ax], &runs[k].1);
+                        (nnz[ax], len[ax]) = (n, n);
+                    }
+                    None => {
+                        let (s, e) = (a.syn_start[ax] as usize, a.syn_start[ax + 1] as usize);
+                        nnz[ax] = a.syn_weight[s..e].iter().filter(|&&x| x != 0.0).count() as u32;
+                        len[ax] = (e - s) as u32;
+                    }
+                }
+            }
+            axon_nnz.push(nnz);
+            axon_len.push(len);
+            conv_runs.push(runs);
         }
         // Dependencies over forward projections between placed populations.
         let mut edges: Vec<(u32, u32)> = Vec::new();
@@ -247,6 +277,8 @@ impl<'m> Layout<'m> {
             event_owner,
             axon_unit,
             axon_nnz,
+            axon_len,
+            conv_runs,
             down_start,
             downstream,
             n_upstream,
@@ -276,6 +308,23 @@ impl<'m> Layout<'m> {
         } else {
             self.unit_of_neuron[pr.source as usize][e]
         }
+    }
+
+    /// The symbolic convolution axon `a` of core `c` belongs to, with the core's runs of
+    /// its target neurons; None for an axon with explicit synapses.
+    #[inline]
+    pub fn conv_axon(&self, c: usize, a: usize) -> Option<(&ConvSynapses, &[ChannelRun])> {
+        let j = self.map.cores[c].axons.projection[a];
+        let conv = self.map.projections[j as usize].conv.as_ref()?;
+        let runs = &self.conv_runs[c].iter().find(|r| r.0 == j).expect("runs of every convolution on the core").1;
+        Some((conv, runs))
+    }
+
+    /// Flat neuron indices `[start, end)` of core `c` (index into `map.cores`).
+    #[inline]
+    pub fn core_span(&self, c: usize) -> (usize, usize) {
+        let s = self.core_base[c] as usize;
+        (s, s + self.map.cores[c].n_neurons() as usize)
     }
 
     pub fn n_routers(&self) -> usize {

@@ -96,14 +96,18 @@ pub fn simulate(
     if let Some((index, &value)) = input.iter().enumerate().find(|(_, v)| !v.is_finite()) {
         return Err(SimError::InputNotFinite { index, value });
     }
-    match opts.mode {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads)
+        .build()
+        .map_err(|e| SimError::InvalidMap(format!("cannot start {} worker threads: {e}", opts.threads)))?;
+    pool.install(|| match opts.mode {
         NumericMode::Exact => run(&lay, exact::Exact::new(&lay), 0, input, n_samples, n_steps, opts),
         NumericMode::Hardware => {
             let hw = hardware::Hardware::new(&lay)?;
             let saturated = hw.saturated;
             run(&lay, hw, saturated, input, n_samples, n_steps, opts)
         }
-    }
+    })
 }
 
 fn run<A: Arith>(

@@ -49,6 +49,11 @@ pub struct SimOptions {
     pub max_cycles_per_step: u64,
     /// Unused by the (deterministic) model; recorded in the stats for provenance.
     pub seed: u64,
+    /// Worker threads delivering synaptic events (0 = one per CPU). Results are
+    /// byte-identical for any count: each core's neurons are summed by one thread in the
+    /// same order.
+    #[serde(default)]
+    pub threads: usize,
 }
 
 impl Default for SimOptions {
@@ -59,6 +64,7 @@ impl Default for SimOptions {
             trace: TraceOptions::default(),
             max_cycles_per_step: 1 << 40,
             seed: 0,
+            threads: 0,
         }
     }
 }

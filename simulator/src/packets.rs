@@ -39,10 +39,9 @@ impl Engine {
                 let src_core = if owner == NONE { NONE } else { lay.units[owner as usize].core };
                 let dest_of = |d: &spikeforge_targets::coremap::Destination| {
                     let c = lay.core_idx(d.core);
-                    let s = &m.cores[c].axons.syn_start;
                     let a = d.axon as usize;
                     let unit = if pr.recurrent { NONE } else { lay.axon_unit[c][a] };
-                    Dest { core: c as u32, synapses: s[a + 1] - s[a], unit }
+                    Dest { core: c as u32, synapses: lay.axon_len[c][a], unit }
                 };
                 if from_host || !self.multicast {
                     for d in fo {

@@ -276,6 +276,13 @@ pub(crate) fn summarise(
     n_steps: usize,
 ) -> SimStats {
     let spec = target.spec();
+    let (mut stored_synapses, mut nonzero_synapses) = (0u64, 0u64);
+    for ci in 0..map.cores.len() {
+        map.for_each_synapse(ci, |_, _, w| {
+            stored_synapses += 1;
+            nonzero_synapses += (w != 0.0) as u64;
+        });
+    }
     let mut s = SimStats {
         target: spec.name.clone(),
         model: map.model.clone(),
@@ -294,12 +301,8 @@ pub(crate) fn summarise(
         neuron_updates: 0,
         spikes_per_layer: Vec::new(),
         activation_sparsity: 1.0,
-        stored_synapses: map.cores.iter().map(|c| c.n_synapses() as u64).sum(),
-        nonzero_synapses: map
-            .cores
-            .iter()
-            .map(|c| c.axons.syn_weight.iter().filter(|&&w| w != 0.0).count() as u64)
-            .sum(),
+        stored_synapses,
+        nonzero_synapses,
         packets: 0,
         loopback_packets: 0,
         host_packets: 0,

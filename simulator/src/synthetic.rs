@@ -143,6 +143,7 @@ fn assemble(target: TargetSpec, layers: Vec<Layer>, projections: Vec<Wiring>) ->
             pool: None,
             fanout_start,
             fanout,
+            conv: None,
         });
     }
     let bits = target.numerics.weight_bits as u64 + 10;

@@ -140,6 +140,12 @@ pub struct CoreSpec {
     /// Whether a convolution kernel is stored once (weight sharing) instead of unrolled
     /// into one row per input neuron.
     pub weight_sharing: bool,
+    /// Whether a neuron's input may be split over cores whose partial sums are chained:
+    /// the first core sums its slice of the inputs and sends the partial sum on as a
+    /// graded event, the next continues from it, the last updates the neuron. Needed when
+    /// one neuron's fan-in exceeds a core's in-axons or synapse memory. Absent = false.
+    #[serde(default)]
+    pub partial_sums: bool,
 }
 
 /// How a layer's neurons are laid out in neuron memory.

@@ -24,8 +24,12 @@
 use serde::{Deserialize, Serialize};
 
 use crate::chip::TargetSpec;
+use crate::conv_synapses::ConvSynapses;
 use crate::mesh::CoreId;
 
+/// Format versions: 1 the first; 2 populations carry their `NeuronRule`, convolutional
+/// projections are symbolic ([`Projection::conv`]) and the file ends in a length + CRC-32
+/// trailer.
 pub const CORE_MAP_VERSION: u32 = 2;
 /// File signature: `SFCOREMAP` then the version as 4 little-endian bytes, then postcard.
 pub const CORE_MAP_MAGIC: &[u8; 9] = b"SFCOREMAP";
@@ -231,6 +235,9 @@ pub enum ProjectionKind {
     Conv,
     /// A pooling (or other fixed, weightless) map with no weight layer after it.
     Pooling,
+    /// One-to-one, weight 1: a neuron's partial input sum passed to the next core of its
+    /// chain (see `CoreSpec::partial_sums`). Traffic and synapse reads, but no SOPs.
+    PartialSum,
 }
 
 /// Source-side pooling: source neuron `j` adds `factor[k] × value_j` to event `event[k]` for
@@ -256,6 +263,10 @@ pub struct Projection {
     /// CSR over events: destinations `fanout[fanout_start[e]..fanout_start[e+1]]`.
     pub fanout_start: Vec<u32>,
     pub fanout: Vec<Destination>,
+    /// A convolution kept symbolic: its axons carry no explicit synapses; an axon of event
+    /// `e` on a core drives every nonzero kernel synapse from `e` into the target
+    /// population's neurons on that core (see [`crate::conv_synapses`]).
+    pub conv: Option<ConvSynapses>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -284,7 +295,8 @@ pub struct NeuronParams {
 }
 
 /// Incoming axons as CSR: axon `a` is event `event[a]` of projection `projection[a]` and
-/// drives synapses `syn_start[a]..syn_start[a+1]`.
+/// drives synapses `syn_start[a]..syn_start[a+1]` (none for a symbolic convolution's axon,
+/// whose synapses come from the projection's kernel: use [`CoreMap::for_each_synapse`]).
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
 pub struct AxonTable {
     pub projection: Vec<u32>,
@@ -320,8 +332,22 @@ impl CoreProgram {
     pub fn n_neurons(&self) -> u32 {
         self.groups.iter().map(|g| g.2).sum()
     }
+    /// Explicit synapses (a symbolic convolution's are not among them).
     pub fn n_synapses(&self) -> usize {
         self.axons.syn_target.len()
+    }
+
+    /// The ranges `(first, count, local_offset)` of population `pop` on this core.
+    pub fn ranges_of(&self, pop: u32) -> Vec<(u32, u32, u32)> {
+        let mut off = 0;
+        let mut out = Vec::new();
+        for &(p, first, count) in &self.groups {
+            if p == pop {
+                out.push((first, count, off));
+            }
+            off += count;
+        }
+        out
     }
 }
 
@@ -339,4 +365,51 @@ pub struct CoreMap {
     pub cores: Vec<CoreProgram>,
     pub input: u32,
     pub output: u32,
+}
+
+impl CoreMap {
+    /// Calls `f(axon, local target, weight)` for every synapse of core `ci` (index into
+    /// `cores`), explicit or symbolic, axons ascending. The map must have validated.
+    pub fn for_each_synapse(&self, ci: usize, mut f: impl FnMut(usize, u32, f64)) {
+        let c = &self.cores[ci];
+        let a = &c.axons;
+        let mut runs: Vec<(u32, Vec<crate::conv_synapses::ChannelRun>)> = Vec::new();
+        for (ax, &q) in a.projection.iter().enumerate() {
+            let pr = &self.projections[q as usize];
+            match &pr.conv {
+                Some(conv) => {
+                    let k = match runs.iter().position(|r| r.0 == q) {
+                        Some(k) => k,
+                        None => {
+                            runs.push((q, conv.channel_runs(&c.ranges_of(pr.target))));
+                            runs.len() - 1
+                        }
+                    };
+                    conv.for_event(a.event[ax], &runs[k].1, |t, w| f(ax, t, w));
+                }
+                None => {
+                    for k in a.syn_start[ax] as usize..a.syn_start[ax + 1] as usize {
+                        f(ax, a.syn_target[k], a.syn_weight[k]);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Synapses per axon of core `ci`, explicit or symbolic.
+    pub fn axon_synapse_counts(&self, ci: usize) -> Vec<u32> {
+        let mut n = vec![0u32; self.cores[ci].axons.projection.len()];
+        self.for_each_synapse(ci, |a, _, _| n[a] += 1);
+        n
+    }
+
+    /// Synapses of each projection over all cores, explicit or symbolic.
+    pub fn synapses_per_projection(&self) -> Vec<u64> {
+        let mut n = vec![0u64; self.projections.len()];
+        for ci in 0..self.cores.len() {
+            let proj = &self.cores[ci].axons.projection;
+            self.for_each_synapse(ci, |a, _, _| n[proj[a] as usize] += 1);
+        }
+        n
+    }
 }

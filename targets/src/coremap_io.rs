@@ -266,6 +266,10 @@ impl CoreMap {
                     }
                 }
             }
+            if let Some(conv) = &pr.conv {
+                let n_tgt = self.populations[pr.target as usize].n_neurons;
+                conv.check(pr.n_events, n_tgt).map_err(|e| format!("projection `{}`: {e}", pr.name))?;
+            }
             if pr.fanout_start.len() != pr.n_events as usize + 1
                 || pr.fanout_start.windows(2).any(|w| w[0] > w[1])
                 || pr.fanout_start.last().map(|&l| l as usize) != Some(pr.fanout.len())
@@ -303,6 +307,12 @@ impl CoreMap {
                     ));
                 }
                 let (s, e) = (c.axons.syn_start[a] as usize, c.axons.syn_start[a + 1] as usize);
+                if pr.conv.is_some() && e > s {
+                    return Err(format!(
+                        "core {}: axon {a} of convolution `{}` lists explicit synapses (its kernel stands for them)",
+                        c.core, pr.name
+                    ));
+                }
                 for &t in &c.axons.syn_target[s..e] {
                     let pop = local_population(c, t);
                     if pop != Some(pr.target) {

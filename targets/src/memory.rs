@@ -296,6 +296,7 @@ mod tests {
             routing_entries: None,
             axon_types: 0,
             weight_sharing: false,
+            partial_sums: false,
         }
     }
 

@@ -101,6 +101,7 @@ const CORE_FIELDS: &[(&str, CoreField)] = &[
     ("routing_entries", |k| Slot::OptU32(&mut k.routing_entries)),
     ("axon_types", |k| Slot::U32(&mut k.axon_types)),
     ("weight_sharing", |k| Slot::Bool(&mut k.weight_sharing)),
+    ("partial_sums", |k| Slot::Bool(&mut k.partial_sums)),
     ("encoding.weight_bits", |k| Slot::U32(&mut k.encoding.weight_bits)),
     ("encoding.extra_bits_per_synapse", |k| Slot::U32(&mut k.encoding.extra_bits_per_synapse)),
     ("encoding.group_max_synapses", |k| Slot::OptU32(&mut k.encoding.group_max_synapses)),
@@ -429,7 +430,7 @@ mod tests {
                 let (a, b) = match key.as_str() {
                     "grid.chips" | "noc.mesh" => ("2x2", "3x2"),
                     "noc.cast" => ("Unicast", "Multicast"),
-                    "numerics.weight_signed" | "core.weight_sharing" => ("true", "false"),
+                    "numerics.weight_signed" | "core.weight_sharing" | "core.partial_sums" => ("true", "false"),
                     _ => ("3", "4"),
                 };
                 let (mut sa, mut sb) = (spec(preset), spec(preset));

@@ -165,6 +165,9 @@ pub fn render(t: &Target) -> String {
             extra.push(format!("{} axon types", k.axon_types));
         }
         extra.push(if k.weight_sharing { "conv kernels stored once".into() } else { "conv kernels unrolled".into() });
+        if k.partial_sums {
+            extra.push("fan-in split over cores by chained partial sums".into());
+        }
         let _ = writeln!(w, "    weights        {}", extra.join(", "));
     }
 

@@ -6,7 +6,8 @@
 //! (`groups`, in fill order), neuron coefficients per local neuron (a vector is present when
 //! some neuron on the core uses it, 0 for the others; `bias` when some bias is nonzero),
 //! one axon per (projection, event) with synapses on the core, ordered by projection then
-//! event, its synapses ordered by target; each event's fan-out lists (core, axon) for every
+//! event, its synapses ordered by target (a convolution's axons list none: the projection
+//! carries its kernel and geometry, [`coremap::Projection::conv`]); each event's fan-out lists (core, axon) for every
 //! core holding one of its targets, by core id. `usage.neurons` counts neuron-memory
 //! entries (padded for a power-of-two layout), as the limit does.
 
@@ -119,6 +120,7 @@ pub fn emit(
             pool: p.pool.clone(),
             fanout_start: if d.start.is_empty() { vec![0; p.n_events + 1] } else { d.start.clone() },
             fanout: vec![Destination { core: CoreId(0), axon: 0 }; d.bins.len()],
+            conv: p.synapses.conv().map(|g| g.to_map()),
         })
         .collect();
     let mut cursor: Vec<Vec<u32>> =
@@ -200,6 +202,8 @@ pub fn emit(
                     }
                 }
                 touched.sort_unstable();
+                // A convolution's synapses stay in its kernel: its axons list none.
+                let symbolic = syn.conv().is_some();
                 let mut pos = axons.syn_target.len() as u32;
                 for &e in &touched {
                     let a = axons.projection.len() as u32;
@@ -207,11 +211,20 @@ pub fn emit(
                     axons.event.push(e);
                     let c = cnt[e as usize];
                     cnt[e as usize] = pos;
-                    pos += c;
+                    if !symbolic {
+                        pos += c;
+                    }
                     axons.syn_start.push(pos);
                     let slot = &mut cursor[q][e as usize];
                     projections[q].fanout[*slot as usize] = Destination { core, axon: a };
                     *slot += 1;
+                }
+                if symbolic {
+                    for &e in &touched {
+                        cnt[e as usize] = 0;
+                    }
+                    touched.clear();
+                    continue;
                 }
                 axons.syn_target.resize(pos as usize, 0);
                 axons.syn_weight.resize(pos as usize, 0.0);

@@ -147,6 +147,14 @@ pub enum MapError {
     #[error("{0}")]
     NotEnoughCores(Box<CoreShortfall>),
     #[error(
+        "layer `{layer}` does not fit: one neuron has {fan_in} inputs, but a core of type `{core_type}` takes at most \
+         {limit} ({}), and the target cannot split a neuron's input over cores; use a target whose cores chain \
+         partial sums (`partial_sums: true` in the core type), prune the layer's incoming weights, or reduce its \
+         input channels",
+        resource.name()
+    )]
+    FanInTooLarge { layer: String, fan_in: u64, limit: u64, resource: Resource, core_type: String },
+    #[error(
         "routing failed: {0}; place the model on fewer cores or use a target with larger routing tables \
          (multicast needs fewer entries)"
     )]
@@ -161,7 +169,7 @@ impl MapError {
     /// The resource a not-fit error is about.
     pub fn resource(&self) -> Option<Resource> {
         match self {
-            MapError::DoesNotFit { resource, .. } => Some(*resource),
+            MapError::DoesNotFit { resource, .. } | MapError::FanInTooLarge { resource, .. } => Some(*resource),
             _ => None,
         }
     }

@@ -1,6 +1,7 @@
 //! The mapper: from a verified IR to a core map under the target's hard limits.
 //!
-//! Pipeline ([`compile`]): [`lower`] the IR to populations and projections, [`partition`]
+//! Pipeline ([`compile`]): [`lower`] the IR to populations and projections, [`split`] the
+//! fan-in of neurons larger than a core into chains of partial sums, [`partition`]
 //! populations into core loads (counting memory with the target's exact encoding), check
 //! the core counts, estimate [`traffic`] (from a calibration run or fan-out), [`place`] the
 //! loads on the mesh minimising hop-weighted traffic (and, for comparison, place them
@@ -25,6 +26,7 @@ pub mod render;
 pub mod report;
 pub mod route;
 pub mod sparse;
+pub mod split;
 pub mod traffic;
 
 use std::time::Instant;
@@ -87,7 +89,7 @@ pub fn compile(
     }
     let mut phases = report::PhaseSeconds::default();
     let t = Instant::now();
-    let mut net = lower::lower(graph, verified, &dynamics)?;
+    let mut net = split::split_fan_in(lower::lower(graph, verified, &dynamics)?, target)?;
     phases.lower = secs(t);
 
     let t = Instant::now();

@@ -67,11 +67,10 @@ pub fn render_summary(map: &CoreMap) -> String {
             listed.join(" ")
         );
     }
-    let mut synapses = vec![0u64; map.projections.len()];
+    let synapses = map.synapses_per_projection();
     let mut axons = vec![0u64; map.projections.len()];
     for c in &map.cores {
-        for (a, &q) in c.axons.projection.iter().enumerate() {
-            synapses[q as usize] += (c.axons.syn_start[a + 1] - c.axons.syn_start[a]) as u64;
+        for &q in &c.axons.projection {
             axons[q as usize] += 1;
         }
     }
@@ -97,7 +96,7 @@ pub fn render_summary(map: &CoreMap) -> String {
         );
     }
     let _ = writeln!(s, "cores ({}):", map.cores.len());
-    for c in &map.cores {
+    for (ci, c) in map.cores.iter().enumerate() {
         let groups: Vec<String> = c
             .groups
             .iter()
@@ -115,7 +114,7 @@ pub fn render_summary(map: &CoreMap) -> String {
             groups.join(" "),
             c.n_neurons(),
             c.axons.projection.len(),
-            c.n_synapses()
+            map.axon_synapse_counts(ci).iter().map(|&n| n as u64).sum::<u64>()
         );
         if let Some(spec) = ty {
             let rows: Vec<String> = usage_rows(&c.usage, spec)

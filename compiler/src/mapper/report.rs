@@ -156,6 +156,7 @@ pub fn kind_name(k: ProjectionKind) -> &'static str {
         ProjectionKind::Sparse => "sparse",
         ProjectionKind::Conv => "conv",
         ProjectionKind::Pooling => "pooling",
+        ProjectionKind::PartialSum => "partial sum",
     }
 }
 
@@ -175,12 +176,7 @@ pub fn layers_and_projections(map: &CoreMap) -> (Vec<LayerReport>, Vec<Projectio
                 .collect(),
         })
         .collect();
-    let mut synapses = vec![0u64; map.projections.len()];
-    for c in &map.cores {
-        for (a, &q) in c.axons.projection.iter().enumerate() {
-            synapses[q as usize] += (c.axons.syn_start[a + 1] - c.axons.syn_start[a]) as u64;
-        }
-    }
+    let synapses = map.synapses_per_projection();
     let projections = map
         .projections
         .iter()

@@ -136,6 +136,9 @@ pub struct ConvGeom {
     pub dilation: [usize; 2],
     /// `[c_out, c_in / groups, kh, kw]`, C order.
     pub weight: Vec<f64>,
+    /// The input channels `[lo, hi)` whose synapses this projection holds: all of them,
+    /// or a slice of a neuron's input chain (see `split`).
+    pub in_channels: [usize; 2],
 }
 
 impl ConvGeom {
@@ -155,6 +158,7 @@ impl ConvGeom {
             padding: pair(&conv.padding, 0),
             dilation: pair(&conv.dilation, 1),
             weight: conv.weight.data().to_vec(),
+            in_channels: [0, conv.in_channels()],
         }
     }
 
@@ -187,7 +191,12 @@ impl ConvGeom {
         let (oy, ox) = (p / wo, p % wo);
         let cin_pg = self.cin_per_group();
         let g = co / (self.c_out / self.groups);
-        for cl in 0..cin_pg {
+        let [lo, hi] = self.in_channels;
+        let (g0, g1) = (g * cin_pg, (g + 1) * cin_pg);
+        if hi <= g0 || lo >= g1 {
+            return;
+        }
+        for cl in lo.max(g0) - g0..hi.min(g1) - g0 {
             let ci = g * cin_pg + cl;
             let wbase = (co * cin_pg + cl) * kh * kw;
             for ky in 0..kh {
@@ -207,6 +216,23 @@ impl ConvGeom {
                     }
                 }
             }
+        }
+    }
+
+    /// The kernel and geometry as the core map stores them.
+    pub fn to_map(&self) -> spikeforge_targets::conv_synapses::ConvSynapses {
+        let u = |v: [usize; 2]| [v[0] as u32, v[1] as u32];
+        spikeforge_targets::conv_synapses::ConvSynapses {
+            c_in: self.c_in as u32,
+            c_out: self.c_out as u32,
+            groups: self.groups as u32,
+            input: u(self.input),
+            output: u(self.output),
+            kernel: u(self.kernel),
+            stride: u(self.stride),
+            padding: u(self.padding),
+            dilation: u(self.dilation),
+            weight: self.weight.clone(),
         }
     }
 

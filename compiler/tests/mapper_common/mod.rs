@@ -71,6 +71,7 @@ pub fn run_map(map: &CoreMap, x: &[f64], n: usize, t: usize) -> MapRun {
         }
     }
     let core_index: HashMap<_, _> = map.cores.iter().enumerate().map(|(i, c)| (c.core, i)).collect();
+    let syns = axon_synapses(map);
     let has_conv: Vec<bool> = (0..pops.len())
         .map(|p| map.projections.iter().any(|q| q.target as usize == p && q.kind == ProjectionKind::Conv))
         .collect();
@@ -122,16 +123,14 @@ pub fn run_map(map: &CoreMap, x: &[f64], n: usize, t: usize) -> MapRun {
                         }
                         for dst in &q.fanout[q.fanout_start[e] as usize..q.fanout_start[e + 1] as usize] {
                             let ci = core_index[&dst.core];
-                            let ax = &map.cores[ci].axons;
-                            let a = dst.axon as usize;
-                            for k in ax.syn_start[a] as usize..ax.syn_start[a + 1] as usize {
-                                let (tp, tn) = owner[&(ci, ax.syn_target[k] as usize)];
+                            for &(local, w) in &syns[ci][dst.axon as usize] {
+                                let (tp, tn) = owner[&(ci, local as usize)];
                                 assert_eq!(tp, p, "synapse of `{}` lands outside its target", q.name);
-                                current[tn] += val * ax.syn_weight[k];
-                                if q.kind == ProjectionKind::Pooling {
-                                    psops += 1;
-                                } else {
-                                    wsops += 1;
+                                current[tn] += val * w;
+                                match q.kind {
+                                    ProjectionKind::Pooling => psops += 1,
+                                    ProjectionKind::PartialSum => {}
+                                    _ => wsops += 1,
                                 }
                             }
                         }
@@ -197,12 +196,11 @@ pub fn run_map(map: &CoreMap, x: &[f64], n: usize, t: usize) -> MapRun {
                     continue;
                 }
                 for dst in &q.fanout[q.fanout_start[e] as usize..q.fanout_start[e + 1] as usize] {
-                    let ax = &map.cores[core_index[&dst.core]].axons;
-                    let n_syn = (ax.syn_start[dst.axon as usize + 1] - ax.syn_start[dst.axon as usize]) as u64;
-                    if q.kind == ProjectionKind::Pooling {
-                        psops += n_syn;
-                    } else {
-                        wsops += n_syn;
+                    let n_syn = syns[core_index[&dst.core]][dst.axon as usize].len() as u64;
+                    match q.kind {
+                        ProjectionKind::Pooling => psops += n_syn,
+                        ProjectionKind::PartialSum => {}
+                        _ => wsops += n_syn,
                     }
                 }
             }
@@ -305,10 +303,11 @@ pub fn check_limits(map: &CoreMap, conv_kernel: &dyn Fn(usize, u64) -> Option<me
         }
         let mut bits = 0u64;
         let mut shared_done: Vec<usize> = Vec::new();
+        let core_syns = axon_synapses_of(map, ci);
         for a in 0..c.axons.projection.len() {
             let q = c.axons.projection[a] as usize;
             let tpop = map.projections[q].target;
-            let syn = (c.axons.syn_start[a + 1] - c.axons.syn_start[a]) as u64;
+            let syn = core_syns[a].len() as u64;
             let (tf, tk) = c.groups.iter().find(|g| g.0 == tpop).map(|g| (g.1 as u64, g.2 as u64)).unwrap();
             if spec.weight_sharing {
                 let plane: u64 = pops[tpop as usize].shape[1..].iter().product::<usize>().max(1) as u64;
@@ -355,8 +354,9 @@ pub fn check_limits(map: &CoreMap, conv_kernel: &dyn Fn(usize, u64) -> Option<me
     for (qi, q) in map.projections.iter().enumerate() {
         let mut holders: Vec<Vec<usize>> = vec![Vec::new(); q.n_events as usize];
         for (ci, c) in map.cores.iter().enumerate() {
+            let core_syns = axon_synapses_of(map, ci);
             for a in 0..c.axons.projection.len() {
-                if c.axons.projection[a] as usize == qi && c.axons.syn_start[a + 1] > c.axons.syn_start[a] {
+                if c.axons.projection[a] as usize == qi && !core_syns[a].is_empty() {
                     holders[c.axons.event[a] as usize].push(ci);
                 }
             }
@@ -434,4 +434,16 @@ pub fn conv_kernels(graph: &Graph, map: &CoreMap) -> impl Fn(usize, u64) -> Opti
             padding: [0, 0],
         })
     }
+}
+
+/// Every synapse of every axon of core `ci`, explicit or symbolic: `(local target, weight)`.
+pub fn axon_synapses_of(map: &CoreMap, ci: usize) -> Vec<Vec<(u32, f64)>> {
+    let mut v = vec![Vec::new(); map.cores[ci].axons.projection.len()];
+    map.for_each_synapse(ci, |a, t, w| v[a].push((t, w)));
+    v
+}
+
+/// [`axon_synapses_of`] for every core.
+pub fn axon_synapses(map: &CoreMap) -> Vec<Vec<Vec<(u32, f64)>>> {
+    (0..map.cores.len()).map(|ci| axon_synapses_of(map, ci)).collect()
 }

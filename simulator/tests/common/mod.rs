@@ -213,6 +213,7 @@ impl MapBuilder {
                 pool: d.pool.clone(),
                 fanout_start,
                 fanout,
+                conv: None,
             });
         }
         let wbits = self.target.numerics.weight_bits as u64;

@@ -1,0 +1,80 @@
+//! Fan-in larger than a core: a neuron's input is split over cores whose partial sums are
+//! chained, on targets whose cores can do so (`partial_sums`), and refused with a typed
+//! error elsewhere. The maps are checked like every other (limits recomputed from the map
+//! alone, outputs equal to the reference executor bit for bit).
+
+mod mapper_common;
+
+use mapper_common::{check_limits, check_map, conv_kernels, run_map, target};
+use spikeforge_compiler::exec::{Dynamics, Executor};
+use spikeforge_compiler::ir::Graph;
+use spikeforge_compiler::limits::Limits;
+use spikeforge_compiler::mapper::{compile, CompileOptions, MapError, Resource};
+use spikeforge_compiler::synth::{deep_conv_net, sparse_mlp, vgg_net, Rng, VggLayer};
+use spikeforge_targets::coremap::{NeuronModel, ProjectionKind};
+use spikeforge_targets::Target;
+
+/// Loihi with `in_axons` per core and partial sums on or off.
+fn small_loihi(in_axons: u32, partial_sums: bool) -> Target {
+    let mut spec = target("loihi").spec().clone();
+    spec.grid.chips = [2, 2];
+    spec.core_types[0].in_axons = in_axons;
+    spec.core_types[0].partial_sums = partial_sums;
+    Target::from_spec(spec, "small_loihi").expect("valid target")
+}
+
+fn equal_to_executor(g: &Graph, t: &Target, in_len: usize) -> spikeforge_targets::CoreMap {
+    let v = g.verify(&Limits::default()).expect("verifies");
+    let (map, _) = compile(g, &v, t, Dynamics::default(), &CompileOptions::default()).expect("maps");
+    check_map(&map);
+    check_limits(&map, &conv_kernels(g, &map));
+    let (n, steps) = (2, 4);
+    let x = Rng::new(11).spikes(n * steps * in_len, 0.3);
+    let run = run_map(&map, &x, n, steps);
+    let exec = Executor::new(g, &v, Dynamics::default(), &Limits::default()).expect("executor").run(&x, n, steps, 1);
+    assert_eq!(run.output, exec.output, "mapped network differs from the reference");
+    assert_eq!(run.weight_sops, exec.sops_weight_layers(), "weight SOPs");
+    assert_eq!(run.pool_sops, exec.sops_pooling(), "pooling SOPs");
+    map
+}
+
+#[test]
+fn convolution_fan_in_over_a_core_is_chained_over_cores_exactly() {
+    // 40 input channels × 3×3 = 360 inputs per neuron against 128 in-axons per core.
+    let g = deep_conv_net([40, 6, 6], &[6, 4], 3, 3).expect("net");
+    let map = equal_to_executor(&g, &small_loihi(128, true), 40 * 36);
+    let relays = map.populations.iter().filter(|p| p.model == NeuronModel::Identity).count();
+    assert!(relays >= 2, "the first layer needs at least three links, got {relays} relay populations");
+    assert!(map.projections.iter().any(|p| p.kind == ProjectionKind::PartialSum));
+    for c in &map.cores {
+        assert!(c.usage.in_axons <= 128, "core {} has {} in-axons", c.core, c.usage.in_axons);
+    }
+}
+
+#[test]
+fn pooled_and_dense_fan_in_is_chained_exactly() {
+    // A pooled convolution (source-side pooling cut with its events) and a dense layer of
+    // 6·2·2 = 24 → 300 → 10 inputs against 64 in-axons.
+    let layers = [VggLayer::Conv(6), VggLayer::Pool, VggLayer::Conv(12)];
+    let g = vgg_net([12, 4, 4], &layers, &[300, 10], 5).expect("net");
+    equal_to_executor(&g, &small_loihi(64, true), 12 * 16);
+    let g = sparse_mlp(&[500, 40, 10], 0.7, 2).expect("mlp");
+    equal_to_executor(&g, &small_loihi(128, true), 500);
+}
+
+#[test]
+fn fan_in_over_a_core_without_partial_sums_is_refused_by_name() {
+    let g = deep_conv_net([40, 6, 6], &[6], 3, 3).expect("net");
+    let v = g.verify(&Limits::default()).expect("verifies");
+    let t = small_loihi(128, false);
+    let e = compile(&g, &v, &t, Dynamics::default(), &CompileOptions::default()).expect_err("cannot split");
+    match &e {
+        MapError::FanInTooLarge { layer, fan_in, limit, resource, .. } => {
+            assert_eq!(layer, "lif0");
+            assert_eq!((*fan_in, *limit, *resource), (360, 128, Resource::InAxons));
+        }
+        other => panic!("unexpected error {other}"),
+    }
+    let msg = e.to_string();
+    assert!(msg.contains("partial_sums") && msg.contains("360") && msg.contains("128"), "{msg}");
+}
