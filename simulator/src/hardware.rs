@@ -174,7 +174,8 @@ impl Arith for Hardware {
                 let f = base + off as usize + k;
                 let p = &self.neurons[f];
                 let (y, _) = fixed::step_rule(p, &mut self.state[f], self.acc[f], &rule, &self.numerics);
-                out[first as usize + k] = if p.model.is_spiking() { y as f64 } else { y as f64 * scale };
+                out[first as usize + k] =
+                    if p.model.is_spiking() { y as f64 } else { fixed::dequantize_state(y, scale, &self.numerics) };
                 spikes += if p.model.is_spiking() { y as u64 } else { 0 };
             }
         }

@@ -15,15 +15,16 @@ fn hw() -> SimOptions {
 #[test]
 fn leaky_integrator_rounds_as_worked_out() {
     // in → L (LI, decay 0.5, gain 1), weight 1.0. Scale = 1.0 / 7 (largest weight on the
-    // 4-bit code 7): one spike adds 7 units. β = 0.5 → m = 128 (of 256).
-    // v: 0 → 0·½ + 7 = 7 → 3.5 → 4 (ties to even) + 7 = 11 → 5.5 → 6 + 7 = 13
-    //    → 6.5 → 6 + 7 = 13. Outputs are v × scale.
+    // 4-bit code 7); the state has threshold_shift = 2 more fraction bits, so one spike adds
+    // 7 << 2 = 28 units of 1/28. β = 0.5 → m = 128 (of 256).
+    // v: 0 → 0·½ + 28 = 28 → 14 + 28 = 42 → 21 + 28 = 49 → 24.5 → 24 (ties to even) + 28
+    //    = 52. Outputs are v / 28.
     let mut b = MapBuilder::new("test_2x2");
     let inp = b.input(1);
     let l = b.pop("L", NeuronModel::LI, Coeffs::uniform(1, 0.5, 1.0, 0.0), &[(1, 1)]);
     b.dense(inp, l, &[vec![1.0]]);
     let r = simulate(&b.build(), &[1.0; 4], 1, 4, &hw()).unwrap();
-    let want: Vec<f64> = [7.0, 11.0, 13.0, 13.0].iter().map(|v| v * (1.0 / 7.0)).collect();
+    let want: Vec<f64> = [28.0, 42.0, 49.0, 52.0].iter().map(|v| v * (1.0 / 7.0 / 4.0)).collect();
     assert_eq!(r.outputs, want);
     assert_eq!(r.stats.mode, "hardware");
     // Exact mode differs: 1, 1.5, 1.75, 1.875.
@@ -33,8 +34,9 @@ fn leaky_integrator_rounds_as_worked_out() {
 
 #[test]
 fn lif_threshold_is_a_mantissa_and_fires_as_worked_out() {
-    // LIF decay 0.5, θ = 1.6: 1.6 / (1/7) = 11.2 units → mantissa 11.2 / 4 = 2.8 → 3
-    // → 12 units. v: 7, 11, 13 > 12 → spike at step 2, reset to 0, then 7, 11, 13 again.
+    // LIF decay 0.5, θ = 1.6: the mantissa has the weights' resolution, 1.6 / (1/7) = 11.2
+    // → 11, i.e. 11 << 2 = 44 state units of 1/28. v: 28, 42, 49 > 44 → spike at step 2,
+    // reset to 0, then 28, 42, 49 again.
     let mut b = MapBuilder::new("test_2x2");
     let inp = b.input(1);
     let l = b.pop("L", NeuronModel::LIF, Coeffs::uniform(1, 0.5, 1.0, 1.6), &[(1, 1)]);
@@ -47,7 +49,7 @@ fn lif_threshold_is_a_mantissa_and_fires_as_worked_out() {
 #[test]
 fn out_of_range_values_saturate_and_are_counted() {
     // Weights 1.0 and 0.01: scale 1/7, 0.01 → 0.07 → code 0 (no saturation); a threshold
-    // of 1e6 → 7e6 units → mantissa 1.75e6 > 4095: saturated.
+    // of 1e6 → mantissa 7e6 > 4095: saturated.
     let mut b = MapBuilder::new("test_2x2");
     let inp = b.input(2);
     let l = b.pop("L", NeuronModel::IF, Coeffs::uniform(1, 0.0, 1.0, 1e6), &[(1, 1)]);

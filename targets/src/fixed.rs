@@ -142,6 +142,12 @@ pub fn quantize_synapse(w: f64, k: f64, scale: f64, n: &Numerics) -> crate::nume
     quantize_weight(k * w, scale, n)
 }
 
+/// The real value of a state (a graded output such as an LI's membrane) of a population
+/// whose weights have LSB `weight_scale`.
+pub fn dequantize_state(y: i64, weight_scale: f64, n: &Numerics) -> f64 {
+    y as f64 * state_scale(weight_scale, n)
+}
+
 /// What an event of real value `x` adds through a stored weight `q`, in state units.
 pub fn contribution(x: f64, q: i64, n: &Numerics) -> i64 {
     let shifted = q.saturating_mul(1i64 << n.threshold_shift.min(62));

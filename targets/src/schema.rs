@@ -87,6 +87,13 @@ const CORE: &[Field] = &[
     opt("routing_entries", "entries", "entries of the core's routing table, if it has one"),
     req("axon_types", "count", "axon types whose per-neuron weight replaces stored weights (TrueNorth: 4); 0 = none"),
     req("weight_sharing", "bool", "a convolution kernel is stored once instead of unrolled per input"),
+    Field {
+        name: "partial_sums",
+        kind: Kind::Value,
+        unit: "bool",
+        default: Some("false"),
+        doc: "a neuron's input may be split over cores that chain partial sums (fan-in above one core)",
+    },
 ];
 
 const TIMING: &[Field] = &[
@@ -256,7 +263,7 @@ pub fn describe_missing(path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::{preset_text, to_ron, PRESETS};
+    use crate::load::{to_ron, PRESETS};
 
     /// The field names a serialized value holds, as paths like [`all_fields`] gives.
     fn serialized_paths(value: &ron::Value, prefix: &str, out: &mut Vec<String>) {
@@ -287,7 +294,7 @@ mod tests {
         let mut want: Vec<String> = all_fields().into_iter().map(|(p, _)| p).collect();
         want.sort();
         for name in PRESETS {
-            let spec = crate::load::parse_spec(preset_text(name).unwrap(), name).unwrap();
+            let spec = crate::load::preset_spec(name).unwrap().unwrap();
             let value: ron::Value = ron::from_str(&to_ron(&spec)).unwrap();
             let mut got = Vec::new();
             serialized_paths(&value, "", &mut got);

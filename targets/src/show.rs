@@ -345,7 +345,7 @@ mod tests {
     #[test]
     fn every_preset_round_trips_through_commented_ron() {
         for name in crate::load::PRESETS {
-            let spec = crate::load::parse_spec(crate::load::preset_text(name).unwrap(), name).unwrap();
+            let spec = crate::load::preset_spec(name).unwrap().unwrap();
             let text = render_ron(&spec);
             let back = crate::load::parse_spec(&text, name).unwrap_or_else(|e| panic!("{name}: {e}\n{text}"));
             assert_eq!(back, spec, "{name}");

@@ -128,7 +128,8 @@ pub fn run_fixed(
                     for i in 0..pops[p].n {
                         let f = &neurons[p][i];
                         let (y, _) = fixed::step_rule(f, &mut state[p][i], acc[i], &pops[p].rule, numerics);
-                        values[p][i] = if f.model.is_spiking() { y as f64 } else { y as f64 * scale[p] };
+                        values[p][i] =
+                            if f.model.is_spiking() { y as f64 } else { fixed::dequantize_state(y, scale[p], numerics) };
                         n_spikes += if f.model.is_spiking() { y } else { 0 };
                     }
                     if let Some(l) = spiking.iter().position(|&q| q == p) {
