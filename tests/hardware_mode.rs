@@ -18,7 +18,18 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn check(case: &str, samples: usize) {
+/// A golden case: its folder, model, and the first `samples` samples of its input
+/// (`[n, t, …]` flattened).
+struct Case {
+    dir: PathBuf,
+    graph: spikeforge_compiler::ir::Graph,
+    verified: spikeforge_compiler::ir::Verified,
+    input: Vec<f64>,
+    n: usize,
+    t: usize,
+}
+
+fn load_case(case: &str, samples: usize) -> Case {
     let dir = root().join("../shared/golden").join(case);
     let limits = Limits::default();
     let graph = read_nir(&dir.join("model.nir"), &limits).unwrap();
@@ -27,7 +38,13 @@ fn check(case: &str, samples: usize) {
     let t = x.shape[1];
     let n = samples.min(x.shape[0]);
     let per: usize = x.shape[1..].iter().product();
-    let input = &x.data[..n * per];
+    Case { dir, graph, verified, input: x.data[..n * per].to_vec(), n, t }
+}
+
+fn check(case: &str, samples: usize) {
+    let Case { dir, graph, verified, input, n, t } = load_case(case, samples);
+    let input = &input[..];
+    let limits = Limits::default();
     let golden = read_npy_f64(&dir.join("output.npy"), &limits).unwrap();
     let d = Dynamics::default();
     let targets: Vec<Target> = vec![
@@ -80,15 +97,9 @@ fn rsnn_random_hardware_mode_is_the_fixed_point_reference() {
 /// fire more. Their figures are printed, not bounded.
 fn hardware_spikes_track_the_reference(case: &str, samples: usize) {
     use spikeforge_targets::chip::DecayFormat;
-    let dir = root().join("../shared/golden").join(case);
+    let Case { dir, graph, verified, input, n, t } = load_case(case, samples);
+    let input = &input[..];
     let limits = Limits::default();
-    let graph = read_nir(&dir.join("model.nir"), &limits).unwrap();
-    let verified = graph.verify(&limits).unwrap();
-    let x = read_npy_f64(&dir.join("input.npy"), &limits).unwrap();
-    let t = x.shape[1];
-    let n = samples.min(x.shape[0]);
-    let per: usize = x.shape[1..].iter().product();
-    let input = &x.data[..n * per];
     let golden = read_npy_f64(&dir.join("layer_spikes.npy"), &limits).unwrap();
     let n_layers = golden.shape[2];
     let mut exact = vec![0.0f64; n_layers];
