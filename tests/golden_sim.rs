@@ -111,3 +111,44 @@ fn cli_runs_are_byte_identical() {
     }
     assert!(outs[0] == outs[1], "two simulate runs differ");
 }
+
+/// A convolution with a nonzero bias: the executor adds a conv's bias after the synaptic
+/// sum (unlike a dense layer's), so exact mode must too, or the last bit of the input
+/// current differs and near-threshold spikes flip (21 of 5,760 outputs did).
+#[test]
+fn conv_bias_is_added_where_the_executor_adds_it() {
+    let src = "snn 1\n\
+        input = Input<shape=[2, 6, 6]>()\n\
+        conv = Conv2d<weight=[[[[0.31, -0.17, 0.23], [0.11, 0.29, -0.07], [0.19, 0.13, 0.37]], \
+        [[0.07, 0.41, -0.13], [0.17, -0.03, 0.27], [0.09, 0.21, 0.33]]], \
+        [[[0.13, 0.27, 0.11], [-0.19, 0.37, 0.05], [0.23, 0.07, 0.15]], \
+        [[0.29, 0.03, 0.17], [0.11, 0.31, -0.21], [0.13, 0.19, 0.07]]]], \
+        bias=[0.1, 0.3], stride=[1, 1], padding=[1, 1]>(input)\n\
+        lif = LIF<tau=full([2, 6, 6], 0.0003), r=full([2, 6, 6], 3.0), v_leak=full([2, 6, 6], 0.0), \
+        v_threshold=full([2, 6, 6], 1.0), v_reset=full([2, 6, 6], 0.0)>(conv)\n\
+        output = Output<shape=[2, 6, 6]>(lif)\n";
+    let limits = Limits::default();
+    let graph = spikeforge_compiler::text::parse_snn(src, "conv_bias.snn", Path::new("."), &limits).unwrap();
+    let verified = graph.verify(&limits).unwrap();
+    let (n, t) = (8, 20);
+    // Seeded Bernoulli(0.4) input.
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let x: Vec<f64> = (0..n * t * 72)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            ((state >> 11) as f64 / (1u64 << 53) as f64) < 0.4
+        })
+        .map(|s| s as u8 as f64)
+        .collect();
+    let exec = spikeforge_compiler::exec::Executor::new(&graph, &verified, Dynamics::default(), &limits).unwrap();
+    let want = exec.run(&x, n, t, 1).output;
+    assert!(want.iter().sum::<f64>() > 1000.0, "the test needs a busy layer");
+    for target in targets() {
+        let (map, _) = compile(&graph, &verified, &target, Dynamics::default(), &CompileOptions::default()).unwrap();
+        let got = simulate(&map, &x, n, t, &SimOptions::default()).unwrap();
+        let differ = got.outputs.iter().zip(&want).filter(|(a, b)| a != b).count();
+        assert_eq!(differ, 0, "{}: {differ} output spikes differ from the executor", target.name());
+    }
+}

@@ -2,6 +2,8 @@
 //!
 //! ```text
 //! I = bias + Σ value × weight            (order: see crate::func)
+//! I = (Σ value × weight) + bias          a population whose one input is a convolution:
+//!                                        the executor's conv kernel adds its bias last
 //! neuron    spikeforge_targets::real::step_real under the population's NeuronRule
 //!           (NIR: v ← v + decay·(v_leak − v) + gain·I; spike v > θ; v ← v_reset)
 //! output    spiking models: the spike count (1.0 or 0.0 unless multi-spike);
@@ -12,7 +14,7 @@
 //! and NIR's fast path there computes the same expressions, so results are bit-identical
 //! to `compiler/src/exec/neuron.rs` for the same coefficients and input.
 
-use spikeforge_targets::coremap::NeuronModel;
+use spikeforge_targets::coremap::{NeuronModel, ProjectionKind};
 use spikeforge_targets::fixed::RealNeuron;
 use spikeforge_targets::real::step_real;
 
@@ -23,11 +25,20 @@ pub(crate) struct Exact {
     acc: Vec<f64>,
     v: Vec<f64>,
     i: Vec<f64>,
+    /// Per population: its bias is added after the synaptic sum (see the module docs).
+    bias_last: Vec<bool>,
 }
 
 impl Exact {
     pub fn new(lay: &Layout) -> Self {
-        Exact { acc: vec![0.0; lay.n_flat], v: vec![0.0; lay.n_flat], i: vec![0.0; lay.n_flat] }
+        let map = &lay.map;
+        let bias_last = (0..map.populations.len())
+            .map(|p| {
+                let mut into = map.projections.iter().filter(|pr| pr.target as usize == p);
+                matches!((into.next(), into.next()), (Some(pr), None) if pr.kind == ProjectionKind::Conv)
+            })
+            .collect();
+        Exact { acc: vec![0.0; lay.n_flat], v: vec![0.0; lay.n_flat], i: vec![0.0; lay.n_flat], bias_last }
     }
 }
 
@@ -42,10 +53,11 @@ impl Arith for Exact {
         let c = unit.core as usize;
         let bias = &lay.map.cores[c].params.bias;
         let base = lay.core_base[c] as usize;
+        let late = self.bias_last[unit.pop as usize];
         for &(_, count, off) in &unit.ranges {
             let (s, e) = (off as usize, (off + count) as usize);
             let acc = &mut self.acc[base + s..base + e];
-            if bias.is_empty() {
+            if bias.is_empty() || late {
                 acc.fill(0.0);
             } else {
                 acc.copy_from_slice(&bias[s..e]);
@@ -68,6 +80,7 @@ impl Arith for Exact {
         let base = lay.core_base[c] as usize;
         let pop = &lay.map.populations[unit.pop as usize];
         let (model, rule) = (pop.model, pop.rule);
+        let late = self.bias_last[unit.pop as usize] && !params.bias.is_empty();
         let mut spikes = 0u64;
         for &(first, count, off) in &unit.ranges {
             for k in 0..count as usize {
@@ -79,7 +92,8 @@ impl Arith for Exact {
                 }
                 let p = RealNeuron::from_params(params, l);
                 let mut st = (self.v[f], self.i[f]);
-                let (y, s) = step_real(model, &rule, &p, &mut st, self.acc[f]);
+                let input = if late { self.acc[f] + params.bias[l] } else { self.acc[f] };
+                let (y, s) = step_real(model, &rule, &p, &mut st, input);
                 (self.v[f], self.i[f]) = st;
                 *o = y;
                 spikes += s;
