@@ -226,7 +226,13 @@ fn golden_spec(dir: &Path) -> Result<BundleSpec> {
     Ok(spec)
 }
 
-fn check(name: &str, dir: &Path, spec: BundleSpec, limits: &Limits, chips: &crate::options::TargetArgs) -> Result<Bundle> {
+fn check(
+    name: &str,
+    dir: &Path,
+    spec: BundleSpec,
+    limits: &Limits,
+    chips: &crate::options::TargetArgs,
+) -> Result<Bundle> {
     let src = if dir.join(BUNDLE_FILE).is_file() {
         dir.join(BUNDLE_FILE).display().to_string()
     } else {
@@ -279,7 +285,10 @@ fn check(name: &str, dir: &Path, spec: BundleSpec, limits: &Limits, chips: &crat
             }
             let local = dir.join(t);
             let spec_str = if local.exists() { local.display().to_string() } else { t.clone() };
-            Some(crate::cmd_target::load_with(&spec_str, chips, limits).with_context(|| format!("{src}: field `target`"))?)
+            Some(
+                crate::cmd_target::load_with(&spec_str, chips, limits)
+                    .with_context(|| format!("{src}: field `target`"))?,
+            )
         }
         None => None,
     };

@@ -37,7 +37,10 @@ fn sidecar_written(output: &Path, format: Format) -> Option<PathBuf> {
 }
 
 pub fn run(a: Args) -> Result<()> {
-    crate::outputs::check_output_paths(&[("input", Some(&a.input)), ("--calib", a.passes.calib.as_deref())], &[("--output", Some(&a.output))])?;
+    crate::outputs::check_output_paths(
+        &[("input", Some(&a.input)), ("--calib", a.passes.calib.as_deref())],
+        &[("--output", Some(&a.output))],
+    )?;
     let out_format = Format::of(&a.output)?;
     let limits = a.limits.limits();
     let (mut graph, mut verified, _) = model::load(&a.input, &limits)?;

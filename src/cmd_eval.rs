@@ -134,8 +134,7 @@ pub fn run(a: Args) -> Result<()> {
             let target = crate::cmd_target::load_with(spec, &a.chips, &limits)?;
             let verified = graph.verify(&limits).map_err(|e| anyhow::anyhow!("{e:?}"))?;
             let net = spikeforge_compiler::mapper::lower::lower(&graph, &verified, &dynamics)?;
-            let r =
-                spikeforge_compiler::exec::fixed::run_fixed(&net, &target.spec().numerics, &x.data, n, t);
+            let r = spikeforge_compiler::exec::fixed::run_fixed(&net, &target.spec().numerics, &x.data, n, t);
             let acc_hw = accuracy(&predictions(&r.output, n, t, r.output_len), &labels);
             let mism = r.output.iter().zip(&after.output).filter(|(p, q)| p != q).count() as f64
                 / r.output.len().max(1) as f64;

@@ -155,4 +155,3 @@ pub fn run(a: Args) -> Result<()> {
     );
     Ok(())
 }
-

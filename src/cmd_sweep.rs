@@ -193,8 +193,12 @@ pub fn run(a: Args) -> Result<()> {
             a.max_configs
         );
     }
-    let mut table =
-        Table { keys: grid.axes.iter().map(|ax| ax.key.clone()).collect(), configs: grid.len(), sweep_id, rows: vec![] };
+    let mut table = Table {
+        keys: grid.axes.iter().map(|ax| ax.key.clone()).collect(),
+        configs: grid.len(),
+        sweep_id,
+        rows: vec![],
+    };
     let journal_file = journal_path(&output);
     let done = finished_rows(&a, &table, &journal_file, &output, &configs)?;
     let journal = Journal::create(&journal_file, &table, &done)?;
@@ -244,7 +248,8 @@ pub fn run(a: Args) -> Result<()> {
     journal.finish()?;
     let count = |s: Status| table.rows.iter().filter(|r| r.status == s).count();
     let shard = a.shard.map_or(String::new(), |s| format!(" (shard {}/{} of {})", s.k, s.n, grid.len()));
-    let resumed = if resumed > 0 { format!(" ({resumed} carried over from the interrupted run)") } else { String::new() };
+    let resumed =
+        if resumed > 0 { format!(" ({resumed} carried over from the interrupted run)") } else { String::new() };
     println!(
         "swept {} configurations{shard}{resumed} of {} samples × {} steps on `{}` in {seconds:.2} s with {threads} thread(s): \
          {} fit, {} do not fit, {} invalid targets, {} failed in simulation; {} on the Pareto front; wrote {}",
@@ -280,7 +285,11 @@ fn finished_rows(a: &Args, table: &Table, journal: &Path, output: &Path, configs
         None => match read_finished(output, table, max)? {
             Some(rows) => (rows, output),
             None => {
-                eprintln!("note: --resume: neither {} nor {} exists; starting afresh", journal.display(), output.display());
+                eprintln!(
+                    "note: --resume: neither {} nor {} exists; starting afresh",
+                    journal.display(),
+                    output.display()
+                );
                 return Ok(Vec::new());
             }
         },

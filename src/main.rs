@@ -8,8 +8,8 @@ mod cmd_check;
 mod cmd_compile;
 mod cmd_convert;
 mod cmd_eval;
-mod cmd_grad;
 mod cmd_generate;
+mod cmd_grad;
 mod cmd_prune;
 mod cmd_regress;
 mod cmd_report;
@@ -132,7 +132,8 @@ impl std::error::Error for Differs {}
 /// bidirectional controls, which a file may put into node names to garble or disguise the
 /// message, are shown as escapes.
 fn terminal_safe(text: &str) -> String {
-    let bidi = |c: char| matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    let bidi =
+        |c: char| matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
     text.chars()
         .flat_map(|c| {
             let escape = (c.is_control() && c != '\n' && c != '\t') || bidi(c);

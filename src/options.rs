@@ -158,7 +158,8 @@ impl TargetArgs {
     /// mapping). `file` names the target in messages.
     pub fn apply(&self, spec: &mut spikeforge_targets::TargetSpec, file: &str) -> anyhow::Result<()> {
         for a in &self.set {
-            spikeforge_targets::overrides::apply_assignment(spec, a).map_err(|e| anyhow::anyhow!("{file}: --set {e}"))?;
+            spikeforge_targets::overrides::apply_assignment(spec, a)
+                .map_err(|e| anyhow::anyhow!("{file}: --set {e}"))?;
         }
         if let Some(Chips::Grid(g)) = self.chips {
             spec.grid.chips = g;

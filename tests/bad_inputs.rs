@@ -544,7 +544,12 @@ fn report_refuses_stats_of_another_build() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let (m, s) = (map.display().to_string(), stats.display().to_string());
     let mut failures = Vec::new();
-    check_case("report_stats_of_another_build", &["report", &m, "--stats", &s, "-o", "OUT.html"], dir.path(), &mut failures);
+    check_case(
+        "report_stats_of_another_build",
+        &["report", &m, "--stats", &s, "-o", "OUT.html"],
+        dir.path(),
+        &mut failures,
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
@@ -594,7 +599,10 @@ fn outputs_never_overwrite_inputs_or_each_other() {
             "two_outputs_one_path",
             &["compile", "$D/m.snn", "--target", "test_2x2", "-o", "$D/m.map", "--report", "$D/m.map"],
         ),
-        ("two_outputs_one_path_run", &["run", "$D/m.snn", "--input", "$D/x.npy", "-o", "$D/s.npy", "--stats", "$D/s.npy"]),
+        (
+            "two_outputs_one_path_run",
+            &["run", "$D/m.snn", "--input", "$D/x.npy", "-o", "$D/s.npy", "--stats", "$D/s.npy"],
+        ),
     ];
     let mut failures = Vec::new();
     for (name, args) in cases {

@@ -45,8 +45,22 @@ fn generate_writes_a_model_and_a_matching_input() {
     let dir = tempfile::tempdir().unwrap();
     let (m, x) = (dir.path().join("vgg11.nir"), dir.path().join("x.npy"));
     let o = spikeforge(&[
-        "generate", "vgg11", "--width", "0.0625", "--input-shape", "3,16,16", "--steps", "3", "--seed", "7", "-o",
-        p(&m), "--input", p(&x), "--samples", "2",
+        "generate",
+        "vgg11",
+        "--width",
+        "0.0625",
+        "--input-shape",
+        "3,16,16",
+        "--steps",
+        "3",
+        "--seed",
+        "7",
+        "-o",
+        p(&m),
+        "--input",
+        p(&x),
+        "--samples",
+        "2",
     ]);
     ok(&o);
     assert!(stdout(&o).contains("10 spiking layers"), "{}", stdout(&o));
@@ -59,12 +73,29 @@ fn generate_writes_a_model_and_a_matching_input() {
     // Same seed, same bytes; the .snn form too.
     let m2 = dir.path().join("again.nir");
     ok(&spikeforge(&[
-        "generate", "vgg11", "--width", "0.0625", "--input-shape", "3,16,16", "--steps", "3", "--seed", "7", "-o",
+        "generate",
+        "vgg11",
+        "--width",
+        "0.0625",
+        "--input-shape",
+        "3,16,16",
+        "--steps",
+        "3",
+        "--seed",
+        "7",
+        "-o",
         p(&m2),
     ]));
     assert_eq!(std::fs::read(&m).unwrap(), std::fs::read(&m2).unwrap());
     ok(&spikeforge(&[
-        "generate", "sew-resnet", "--width", "0.125", "--input-shape", "2,8,8", "-o", p(&dir.path().join("sew.snn")),
+        "generate",
+        "sew-resnet",
+        "--width",
+        "0.125",
+        "--input-shape",
+        "2,8,8",
+        "-o",
+        p(&dir.path().join("sew.snn")),
     ]));
 }
 
@@ -100,16 +131,18 @@ fn not_fit_names_chips_and_adds_up() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("m.map");
     // test_4x4's cores on a 2 × 2 mesh: 4 cores per chip.
-    let o = spikeforge(&[
-        "compile", &golden("digits_cnn"), "--target", "test_4x4", "--set", "noc.mesh=2x2", "-o", p(&out),
-    ]);
+    let o =
+        spikeforge(&["compile", &golden("digits_cnn"), "--target", "test_4x4", "--set", "noc.mesh=2x2", "-o", p(&out)]);
     assert_eq!(o.status.code(), Some(2));
     let msg = stderr(&o);
     let (needed, sum) = counts(&msg);
     assert_eq!(needed, sum, "{msg}");
     assert!(msg.contains("chips of `test_4x4` (4 cores each)") && msg.contains("--chips auto"), "{msg}");
     assert!(!out.exists());
-    insta::assert_snapshot!("compile_digits_cnn_on_one_test_chip", msg.replace(&golden("digits_cnn"), "digits_cnn.nir"));
+    insta::assert_snapshot!(
+        "compile_digits_cnn_on_one_test_chip",
+        msg.replace(&golden("digits_cnn"), "digits_cnn.nir")
+    );
 }
 
 #[test]
@@ -117,8 +150,18 @@ fn chips_auto_picks_the_smallest_grid_and_reports_it() {
     let dir = tempfile::tempdir().unwrap();
     let (out, r) = (dir.path().join("m.map"), dir.path().join("r.json"));
     let o = spikeforge(&[
-        "compile", &golden("digits_cnn"), "--target", "test_4x4", "--set", "noc.mesh=2x2", "--chips", "auto", "-o",
-        p(&out), "--report", p(&r),
+        "compile",
+        &golden("digits_cnn"),
+        "--target",
+        "test_4x4",
+        "--set",
+        "noc.mesh=2x2",
+        "--chips",
+        "auto",
+        "-o",
+        p(&out),
+        "--report",
+        p(&r),
     ]);
     ok(&o);
     assert!(stderr(&o).contains("--chips auto: "), "{}", stderr(&o));
@@ -141,8 +184,18 @@ fn chips_auto_picks_the_smallest_grid_and_reports_it() {
 
     // --chips CxR gives that grid.
     let o = spikeforge(&[
-        "compile", &golden("digits_cnn"), "--target", "test_4x4", "--set", "noc.mesh=2x2", "--chips", "8x4", "-o",
-        p(&out), "--report", p(&r),
+        "compile",
+        &golden("digits_cnn"),
+        "--target",
+        "test_4x4",
+        "--set",
+        "noc.mesh=2x2",
+        "--chips",
+        "8x4",
+        "-o",
+        p(&out),
+        "--report",
+        p(&r),
     ]);
     ok(&o);
     assert_eq!(json(&r)["cores_available"], 128);
@@ -172,7 +225,14 @@ fn set_and_chips_change_the_target_everywhere() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("m.map");
     let o = spikeforge(&[
-        "compile", &golden("digits_mlp"), "--target", "loihi", "--set", "core.max_neurons=0", "-o", p(&out),
+        "compile",
+        &golden("digits_mlp"),
+        "--target",
+        "loihi",
+        "--set",
+        "core.max_neurons=0",
+        "-o",
+        p(&out),
     ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("max_neurons"), "{}", stderr(&o));
@@ -182,8 +242,21 @@ fn set_and_chips_change_the_target_everywhere() {
     let bundle = dir.path().join("b");
     let x = root().join("../shared/golden/digits_mlp/input.npy");
     ok(&spikeforge(&[
-        "trace", "record", &golden("digits_mlp"), "--input", p(&x), "--samples", "0..2", "--target", "test_4x4",
-        "--set", "noc.mesh=2x2", "--chips", "4x4", "-o", p(&bundle),
+        "trace",
+        "record",
+        &golden("digits_mlp"),
+        "--input",
+        p(&x),
+        "--samples",
+        "0..2",
+        "--target",
+        "test_4x4",
+        "--set",
+        "noc.mesh=2x2",
+        "--chips",
+        "4x4",
+        "-o",
+        p(&bundle),
     ]));
     let ron = std::fs::read_to_string(bundle.join("target.ron")).unwrap();
     let stored = spikeforge_targets::parse_spec(&ron, "target.ron").unwrap();
@@ -198,9 +271,12 @@ fn presets_are_listed_and_boards_have_their_chips() {
     for name in ["loihi2", "loihi_nahuku32", "loihi2_kapoho8", "spinnaker2_board48"] {
         assert!(stdout(&o).contains(name), "{}", stdout(&o));
     }
-    for (name, chips, cores) in
-        [("loihi2", "1x1", 128), ("loihi_nahuku32", "8x4", 4096), ("loihi2_kapoho8", "4x2", 1024), ("spinnaker2_board48", "8x6", 7296)]
-    {
+    for (name, chips, cores) in [
+        ("loihi2", "1x1", 128),
+        ("loihi_nahuku32", "8x4", 4096),
+        ("loihi2_kapoho8", "4x2", 1024),
+        ("spinnaker2_board48", "8x6", 7296),
+    ] {
         let line = stdout(&o).lines().find(|l| l.starts_with(name)).unwrap().to_string();
         assert!(line.contains(&format!("{chips} chips")) && line.contains(&format!("{cores} cores")), "{line}");
     }
@@ -223,14 +299,32 @@ fn eval_and_sweep_take_the_target_flags() {
     let dir = tempfile::tempdir().unwrap();
     let g = root().join("../shared/golden/digits_mlp");
     let o = spikeforge(&[
-        "eval", p(&g.join("model.nir")), "--input", p(&g.join("input.npy")), "--labels", p(&g.join("labels.npy")),
-        "--samples", "0..4", "--target", "loihi", "--chips", "auto",
+        "eval",
+        p(&g.join("model.nir")),
+        "--input",
+        p(&g.join("input.npy")),
+        "--labels",
+        p(&g.join("labels.npy")),
+        "--samples",
+        "0..4",
+        "--target",
+        "loihi",
+        "--chips",
+        "auto",
     ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("maps no model"), "{}", stderr(&o));
     let o = spikeforge(&[
-        "eval", p(&g.join("model.nir")), "--input", p(&g.join("input.npy")), "--labels", p(&g.join("labels.npy")),
-        "--samples", "0..4", "--set", "weight_bits=4",
+        "eval",
+        p(&g.join("model.nir")),
+        "--input",
+        p(&g.join("input.npy")),
+        "--labels",
+        p(&g.join("labels.npy")),
+        "--samples",
+        "0..4",
+        "--set",
+        "weight_bits=4",
     ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--target"), "{}", stderr(&o));
@@ -238,8 +332,23 @@ fn eval_and_sweep_take_the_target_flags() {
     // Each configuration on its smallest grid: a smaller core memory needs more chips.
     let csv = dir.path().join("r.csv");
     ok(&spikeforge(&[
-        "sweep", "--model", p(&g.join("model.nir")), "--target", "test_4x4", "--set", "noc.mesh=2x2", "--chips",
-        "auto", "--grid", "core.max_neurons=[32,16]", "--input", p(&g.join("input.npy")), "--samples", "0..2", "-o", p(&csv),
+        "sweep",
+        "--model",
+        p(&g.join("model.nir")),
+        "--target",
+        "test_4x4",
+        "--set",
+        "noc.mesh=2x2",
+        "--chips",
+        "auto",
+        "--grid",
+        "core.max_neurons=[32,16]",
+        "--input",
+        p(&g.join("input.npy")),
+        "--samples",
+        "0..2",
+        "-o",
+        p(&csv),
     ]));
     let text = std::fs::read_to_string(&csv).unwrap();
     assert_eq!(text.matches(",fits,").count(), 2, "{text}");

@@ -127,7 +127,10 @@ fn hardware_spikes_track_the_reference(case: &str, samples: usize) {
         }
         bounded += 1;
         for (l, r) in ratios.iter().enumerate() {
-            assert!((r - 1.0).abs() <= 0.05, "{case} on {name}: layer {l} fires {r:.3}× the f64 reference in hardware mode");
+            assert!(
+                (r - 1.0).abs() <= 0.05,
+                "{case} on {name}: layer {l} fires {r:.3}× the f64 reference in hardware mode"
+            );
         }
     }
     assert!(bounded >= 2, "{case}: fewer than two presets were checked");

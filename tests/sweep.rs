@@ -235,7 +235,11 @@ fn an_interrupted_sweep_resumes_from_its_journal() {
 
     let o = sweep(GRID, &p("r.csv"), &[]);
     assert_eq!(o.status.code(), Some(2), "a journal is never overwritten without --resume");
-    assert!(stderr(&o).contains("r.csv.partial holds the rows of an unfinished sweep: pass --resume"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("r.csv.partial holds the rows of an unfinished sweep: pass --resume"),
+        "{}",
+        stderr(&o)
+    );
     assert_eq!(std::fs::read_to_string(p("r.csv.partial")).unwrap(), journal);
 
     let o = sweep(GRID, &p("r.csv"), &["--resume", "--jobs", "2"]);

@@ -13,6 +13,6 @@ pub mod npz;
 pub mod passes;
 pub mod summary;
 pub mod synth;
-pub mod zoo;
 pub mod text;
 pub mod train;
+pub mod zoo;

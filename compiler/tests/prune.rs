@@ -17,7 +17,6 @@ fn dir_of(case: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/golden").join(case)
 }
 
-
 struct Data {
     graph: Graph,
     x: Vec<f64>,
@@ -255,7 +254,12 @@ fn sop_costs_are_the_executors_count() {
             let w = d.graph.op(n).weight().unwrap().data();
             let sum: f64 = w.iter().zip(&costs[&n]).filter(|(w, _)| **w != 0.0).map(|(_, c)| c).sum();
             let exec = r.nodes.iter().find(|s| s.name == d.graph.name(n)).unwrap().sops as f64;
-            assert!((sum * 40.0 - exec).abs() < 1e-6 * exec.max(1.0), "{case} `{}`: {} vs {exec}", d.graph.name(n), sum * 40.0);
+            assert!(
+                (sum * 40.0 - exec).abs() < 1e-6 * exec.max(1.0),
+                "{case} `{}`: {} vs {exec}",
+                d.graph.name(n),
+                sum * 40.0
+            );
         }
     }
 }

@@ -43,8 +43,7 @@ fn a_channel_that_never_spikes_goes_first_under_every_score() {
     let (n, t) = (8, 16);
     let calib = Calibration { data: random_input(n, t, 36, 5, 0.35), n_samples: n, n_steps: t };
     for method in ["svs", "sca", "criticality"] {
-        let (p, reports) =
-            passes(&g, &format!("prune(method={method}, sparsity=0.25, layers=[c1])"), Some(&calib));
+        let (p, reports) = passes(&g, &format!("prune(method={method}, sparsity=0.25, layers=[c1])"), Some(&calib));
         let w = p.op(p.find("c1").unwrap()).weight().unwrap();
         let dead: Vec<usize> = (0..4).filter(|&c| w.data()[c * 9..(c + 1) * 9].iter().all(|v| *v == 0.0)).collect();
         assert_eq!(dead, vec![0], "{method}: {:?}", reports[0].lines);
@@ -174,7 +173,8 @@ fn cleanup_removes_a_channel_from_both_branches_of_a_residual_block() {
                 assert_eq!(dims(&cleaned, "c2"), [4, 3, 3, 3]);
                 for l in ["l1", "l3"] {
                     let old = thresholds(&g, l);
-                    let want: Vec<f64> = [0usize, 2, 3].iter().flat_map(|&c| old[c * 36..(c + 1) * 36].to_vec()).collect();
+                    let want: Vec<f64> =
+                        [0usize, 2, 3].iter().flat_map(|&c| old[c * 36..(c + 1) * 36].to_vec()).collect();
                     assert_eq!(thresholds(&cleaned, l), want, "{l}");
                 }
             }
@@ -205,7 +205,11 @@ fn structured_pruning_spans_residual_branches() {
                 Shortcut::Identity => "`c1` + `c3`",
                 Shortcut::Projection => "`c3` + `sc`",
             };
-            assert!(reports[0].lines.iter().any(|l| l.contains(tied) && l.contains("removed 2 of 4")), "{:?}", reports[0].lines);
+            assert!(
+                reports[0].lines.iter().any(|l| l.contains(tied) && l.contains("removed 2 of 4")),
+                "{:?}",
+                reports[0].lines
+            );
             let (cleaned, rep) = passes(&pruned, "cleanup", None);
             println!("{shortcut:?} {method}: {}", rep[0].lines.join("; "));
             for node in ["c1", "c2", "c3"] {

@@ -267,4 +267,3 @@ pub fn raster_from_output(
         source: format!("output spikes of sample {sample} from {file} (the output population only)"),
     })
 }
-

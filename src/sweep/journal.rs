@@ -86,9 +86,14 @@ impl Journal {
     pub fn create(path: &Path, table: &Table, done: &[Row]) -> Result<Journal> {
         let head = Table { rows: done.to_vec(), ..table.clone() };
         let bytes = head.to_csv()?;
-        let mut file = File::create(path).with_context(|| format!("{}: cannot create the sweep journal", path.display()))?;
+        let mut file =
+            File::create(path).with_context(|| format!("{}: cannot create the sweep journal", path.display()))?;
         file.write_all(&bytes).and_then(|_| file.flush()).with_context(|| format!("writing {}", path.display()))?;
-        Ok(Journal { path: path.to_path_buf(), file: Mutex::new(file), table: Table { rows: Vec::new(), ..table.clone() } })
+        Ok(Journal {
+            path: path.to_path_buf(),
+            file: Mutex::new(file),
+            table: Table { rows: Vec::new(), ..table.clone() },
+        })
     }
 
     /// Writes one finished row as one line.

@@ -104,9 +104,12 @@ where
     chart.draw_series(marks.iter().filter(|m| m.2).map(|m| Circle::new((m.0, m.1), 6, m.3.filled())))?;
     chart.draw_series(marks.iter().filter(|m| m.2).map(|m| Circle::new((m.0, m.1), 6, BLACK.stroke_width(1))))?;
     let id_style = ("sans-serif", 11).into_font().color(&BLACK);
-    chart.draw_series(marks.iter().filter(|m| m.2).map(|m| {
-        EmptyElement::at((m.0, m.1)) + Text::new(format!("#{}", m.4), (8, -14), id_style.clone())
-    }))?;
+    chart.draw_series(
+        marks
+            .iter()
+            .filter(|m| m.2)
+            .map(|m| EmptyElement::at((m.0, m.1)) + Text::new(format!("#{}", m.4), (8, -14), id_style.clone())),
+    )?;
     if marks.is_empty() {
         area.draw(&Text::new("no configuration fits", (200, 200), ("sans-serif", 16)))?;
     }

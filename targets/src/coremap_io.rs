@@ -39,9 +39,10 @@ impl CoreMap {
     /// digits), written into stats, traces and reports so that they can be checked against
     /// the map they describe.
     pub fn fingerprint(&self) -> String {
-        let hash = self.to_bytes().iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
-            (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
-        });
+        let hash = self
+            .to_bytes()
+            .iter()
+            .fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3));
         format!("{hash:016x}")
     }
 

@@ -79,7 +79,13 @@ const CORE: &[Field] = &[
     req("neuron_layout", "Exact | PowerOfTwo", "one entry per neuron, or feature maps padded to powers of two (Speck)"),
     req("synapse_memory_bits", "bits", "total synapse (weight) memory"),
     req("synapse_word_bits", "bits", "width of one synapse-memory word"),
-    Field { name: "encoding", kind: Kind::Struct(ENCODING), unit: "", default: None, doc: "how synapse rows are stored" },
+    Field {
+        name: "encoding",
+        kind: Kind::Struct(ENCODING),
+        unit: "",
+        default: None,
+        doc: "how synapse rows are stored",
+    },
     req("in_axons", "count", "distinct presynaptic sources the core can receive from"),
     req("out_axons", "count", "distinct (destination core, axon) targets the core can send to"),
     opt("max_destination_cores", "cores", "most destination cores of one core (Speck: 2), if limited"),
@@ -306,7 +312,8 @@ mod tests {
 
     #[test]
     fn every_missing_required_field_is_listed() {
-        let value: ron::Value = ron::from_str("(name: \"x\", grid: (chips: [1, 1]), core_types: [(name: \"c\")])").unwrap();
+        let value: ron::Value =
+            ron::from_str("(name: \"x\", grid: (chips: [1, 1]), core_types: [(name: \"c\")])").unwrap();
         let missing = missing_fields(&value);
         assert!(missing.contains(&"grid.chip_link_cycles".to_string()), "{missing:?}");
         assert!(missing.contains(&"core_types[0].max_neurons".to_string()));

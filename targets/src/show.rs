@@ -258,7 +258,11 @@ pub fn render(t: &Target) -> String {
 pub fn render_ron(spec: &TargetSpec) -> String {
     let text = crate::load::to_ron(spec);
     let mut out = String::new();
-    let _ = writeln!(out, "// Target `{}`, every field written out (`spikeforge target show {} --ron`).", spec.name, spec.name);
+    let _ = writeln!(
+        out,
+        "// Target `{}`, every field written out (`spikeforge target show {} --ron`).",
+        spec.name, spec.name
+    );
     out.push_str(
         "// Units are in the field names and comments: _bits, _cycles (of timing.clock_mhz), _pj\n\
          // (picojoule), _mw (milliwatt), _mhz. `None` = no such limit or figure on this chip (an\n\
@@ -283,7 +287,8 @@ pub fn render_ron(spec: &TargetSpec) -> String {
         let opens = trimmed.ends_with('(') || trimmed.ends_with('[');
         // `[` followed by numbers only: one line.
         if let (Some(_), true) = (key, trimmed.ends_with('[')) {
-            let items: Vec<&str> = lines[i + 1..].iter().map(|l| l.trim()).take_while(|l| !l.starts_with(']')).collect();
+            let items: Vec<&str> =
+                lines[i + 1..].iter().map(|l| l.trim()).take_while(|l| !l.starts_with(']')).collect();
             let numbers = items.iter().all(|t| t.trim_end_matches(',').parse::<f64>().is_ok());
             let close = lines.get(i + 1 + items.len()).map(|l| l.trim());
             if numbers && items.len() <= 4 {

@@ -191,7 +191,12 @@ fn check_core_types(c: &mut Checker, spec: &TargetSpec) {
             );
         }
         c.positive(&f("synapse_memory_bits"), k.synapse_memory_bits);
-        c.at_most(&f("synapse_memory_bits"), k.synapse_memory_bits, MAX_SYNAPSE_MEMORY_BITS, "2^36 bits, 8 GiB per core");
+        c.at_most(
+            &f("synapse_memory_bits"),
+            k.synapse_memory_bits,
+            MAX_SYNAPSE_MEMORY_BITS,
+            "2^36 bits, 8 GiB per core",
+        );
         c.positive(&f("synapse_word_bits"), k.synapse_word_bits as u64);
         c.at_most(&f("synapse_word_bits"), k.synapse_word_bits as u64, MAX_BITS_PER_ITEM as u64, "bits per word");
         c.positive(&f("in_axons"), k.in_axons as u64);

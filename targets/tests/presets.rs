@@ -41,13 +41,18 @@ fn every_preset_cites_sources() {
 
 #[test]
 fn boards_are_their_chip_on_the_boards_grid() {
-    for (board, chip, chips) in
-        [("loihi_nahuku32", "loihi", [8, 4]), ("loihi2_kapoho8", "loihi2", [4, 2]), ("spinnaker2_board48", "spinnaker2", [8, 6])]
-    {
+    for (board, chip, chips) in [
+        ("loihi_nahuku32", "loihi", [8, 4]),
+        ("loihi2_kapoho8", "loihi2", [4, 2]),
+        ("spinnaker2_board48", "spinnaker2", [8, 6]),
+    ] {
         let (b, c) = (builtin(board), builtin(chip));
         assert_eq!((b.name(), b.spec().grid.chips), (board, chips));
         assert_eq!(b.num_cores(), c.num_cores() * chips[0] * chips[1], "{board}");
-        assert_eq!((&b.spec().core_types, &b.spec().noc, &b.spec().numerics), (&c.spec().core_types, &c.spec().noc, &c.spec().numerics));
+        assert_eq!(
+            (&b.spec().core_types, &b.spec().noc, &b.spec().numerics),
+            (&c.spec().core_types, &c.spec().noc, &c.spec().numerics)
+        );
         assert!(b.spec().sources.len() > c.spec().sources.len(), "{board} cites the board");
         assert!(preset_text(board).is_none());
     }

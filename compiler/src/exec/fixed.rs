@@ -38,13 +38,7 @@ pub struct FixedRun {
 }
 
 /// Runs `[N, T, n_input]` through the lowered network in the target's fixed point.
-pub fn run_fixed(
-    net: &Network,
-    numerics: &Numerics,
-    input: &[f64],
-    n: usize,
-    t: usize,
-) -> FixedRun {
+pub fn run_fixed(net: &Network, numerics: &Numerics, input: &[f64], n: usize, t: usize) -> FixedRun {
     let pops = &net.populations;
     let k: Vec<Vec<f64>> =
         pops.iter().map(|p| (0..p.n).map(|i| fixed::input_factor(p.model, &real(&p.params, i))).collect()).collect();
@@ -128,8 +122,11 @@ pub fn run_fixed(
                     for i in 0..pops[p].n {
                         let f = &neurons[p][i];
                         let (y, _) = fixed::step_rule(f, &mut state[p][i], acc[i], &pops[p].rule, numerics);
-                        values[p][i] =
-                            if f.model.is_spiking() { y as f64 } else { fixed::dequantize_state(y, scale[p], numerics) };
+                        values[p][i] = if f.model.is_spiking() {
+                            y as f64
+                        } else {
+                            fixed::dequantize_state(y, scale[p], numerics)
+                        };
                         n_spikes += if f.model.is_spiking() { y } else { 0 };
                     }
                     if let Some(l) = spiking.iter().position(|&q| q == p) {

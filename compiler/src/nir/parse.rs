@@ -123,10 +123,7 @@ pub(super) fn read_root(h5: &H5) -> Result<RawGraph, NirError> {
     if !SUPPORTED_VERSIONS.iter().any(|v| version.split('.').next() == Some(v)) {
         return Err(NirError::NotNir {
             file: h5.source.clone(),
-            detail: format!(
-                "NIR version `{}`; this build reads NIR 0.x and 1.x files",
-                excerpt(&version)
-            ),
+            detail: format!("NIR version `{}`; this build reads NIR 0.x and 1.x files", excerpt(&version)),
         });
     }
     let budget = Budget::new(h5.file.file_size());

@@ -275,7 +275,9 @@ pub fn layer_hessians(
             row_matrix.push(m);
         }
         let acc = LayerHessian { d, h: vec![vec![0.0; d * d]; betas.len()], betas, row_matrix, count: 0 };
-        probe.layers.insert(n, LayerState { patches, classes, last_sample: usize::MAX, acc, scratch: Vec::with_capacity(d) });
+        probe
+            .layers
+            .insert(n, LayerState { patches, classes, last_sample: usize::MAX, acc, scratch: Vec::with_capacity(d) });
     }
     exec.run_probed(&calib.data, calib.n_samples, calib.n_steps, &mut probe);
     Ok(probe

@@ -151,7 +151,8 @@ impl Pass for Cleanup {
                 continue;
             }
             let removed = c - keep.len();
-            let name = g.neurons.iter().chain(&g.sources).map(|&n| graph.name(n).to_string()).next().unwrap_or_default();
+            let name =
+                g.neurons.iter().chain(&g.sources).map(|&n| graph.name(n).to_string()).next().unwrap_or_default();
             let maps = g.neurons.iter().any(|&n| verified.shape(n).rank() > 1);
             let per_channel: usize = g.neurons.iter().map(|&n| verified.shape(n).numel() / c).sum();
             shrink(graph, &g, &keep);

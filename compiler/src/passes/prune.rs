@@ -54,8 +54,8 @@ use rayon::prelude::*;
 
 use super::args::Args;
 use super::calib::layer_hessians;
-use super::sop_cost::{input_totals, select_by_sops, sop_costs, InputTotals};
 use super::quantize::select_layers;
+use super::sop_cost::{input_totals, select_by_sops, sop_costs, InputTotals};
 use super::spec::{PassSpec, SpecError};
 use super::{Pass, PassContext, PassError, PassReport};
 use crate::ir::{Graph, NodeId, Op};
@@ -280,7 +280,11 @@ fn remove(hinv: &mut [f64], d: usize, perm: &mut [usize], wp: &mut [f64], m: usi
 
 /// SLAMP's column weights per layer: one per fan-in position per group (`groups × d`),
 /// presynaptic activity `Σ_t |x_j|` normalised to mean 1 (all 1 without totals: `T = 1`).
-fn column_activity(graph: &Graph, layers: &[NodeId], totals: Option<&HashMap<NodeId, InputTotals>>) -> HashMap<NodeId, Vec<Vec<f64>>> {
+fn column_activity(
+    graph: &Graph,
+    layers: &[NodeId],
+    totals: Option<&HashMap<NodeId, InputTotals>>,
+) -> HashMap<NodeId, Vec<Vec<f64>>> {
     let mut out = HashMap::new();
     for &n in layers {
         let Some(tot) = totals.map(|t| &t[&n].abs_sum) else {
@@ -365,7 +369,9 @@ impl Pass for Prune {
         let want_totals = self.allocate_sops
             || (self.method == Method::Slamp && calib_data.as_ref().is_some_and(|(c, _)| c.n_steps > 1));
         let totals = match &calib_data {
-            Some((calib, verified)) if want_totals => Some(input_totals(graph, verified, &layers, calib, ctx).map_err(fail)?),
+            Some((calib, verified)) if want_totals => {
+                Some(input_totals(graph, verified, &layers, calib, ctx).map_err(fail)?)
+            }
             _ => None,
         };
         // The ranking key of each weight (ascending = pruned first).

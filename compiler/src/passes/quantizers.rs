@@ -215,7 +215,8 @@ mod tests {
     #[test]
     fn mse_gamma_beats_mean_and_max_on_squared_error() {
         // 1000 weights: |w| uniform-ish on (0, 1], plus a tail up to 3.
-        let w: Vec<f64> = (1..=1000).map(|i| if i % 2 == 0 { 1.0 } else { -1.0 } * (i as f64 / 1000.0).powi(3) * 3.0).collect();
+        let w: Vec<f64> =
+            (1..=1000).map(|i| if i % 2 == 0 { 1.0 } else { -1.0 } * (i as f64 / 1000.0).powi(3) * 3.0).collect();
         for bits in [2, 3, 4] {
             let err = |g: Gamma| {
                 let grid = Grid::rescaw(&w, bits, g);

@@ -78,8 +78,11 @@ pub fn sop_costs(op: &Op, input_dims: &[usize], out_dims: &[usize], totals: &Inp
         }
         Op::Conv1d(c) | Op::Conv2d(c) => {
             let two = input_dims.len() == 3;
-            let (h, w, ho, wo) =
-                if two { (input_dims[1], input_dims[2], out_dims[1], out_dims[2]) } else { (1, input_dims[1], 1, out_dims[1]) };
+            let (h, w, ho, wo) = if two {
+                (input_dims[1], input_dims[2], out_dims[1], out_dims[2])
+            } else {
+                (1, input_dims[1], 1, out_dims[1])
+            };
             let pair = |v: &[usize], one: usize| if two { [v[0], v[1]] } else { [one, v[0]] };
             let kern = c.kernel();
             let k = if two { [kern[0], kern[1]] } else { [1, kern[0]] };

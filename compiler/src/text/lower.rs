@@ -71,9 +71,10 @@ pub(crate) fn lower(doc: &Document, syntax_ok: bool, base_dir: &Path, limits: &L
         Some(sp) => match sp.node.parse::<Semantics>() {
             Ok(s) => Some(s),
             Err(m) => {
-                diags.push(Diag::at(sp.span.clone(), m, "in the header").with_note(
-                    "`snn 1 semantics=NAME` names the framework whose update rules the model follows",
-                ));
+                diags.push(
+                    Diag::at(sp.span.clone(), m, "in the header")
+                        .with_note("`snn 1 semantics=NAME` names the framework whose update rules the model follows"),
+                );
                 None
             }
         },

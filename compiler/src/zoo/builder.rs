@@ -49,14 +49,25 @@ fn tensor(dims: Vec<usize>, data: Vec<f64>) -> Result<Attr, ZooError> {
 }
 
 /// A tensor of `dims` filled by `fill`, its size checked against `limits` first.
-fn checked(limits: &Limits, what: &str, dims: Vec<usize>, fill: impl FnOnce(usize) -> Vec<f64>) -> Result<Attr, ZooError> {
+fn checked(
+    limits: &Limits,
+    what: &str,
+    dims: Vec<usize>,
+    fill: impl FnOnce(usize) -> Vec<f64>,
+) -> Result<Attr, ZooError> {
     let n = limits.check_elements(what, &dims)?;
     tensor(dims, fill(n))
 }
 
 impl Builder {
     pub fn new(seed: u64, limits: &Limits) -> Self {
-        Builder { graph: Graph::new(), rng: Rng::new(seed), dt: Dynamics::default().dt, limits: limits.clone(), lifs: Vec::new() }
+        Builder {
+            graph: Graph::new(),
+            rng: Rng::new(seed),
+            dt: Dynamics::default().dt,
+            limits: limits.clone(),
+            lifs: Vec::new(),
+        }
     }
 
     fn add(&mut self, name: &str, op: Op, inputs: &[&Value], shape: Shape) -> Result<Value, ZooError> {
@@ -85,7 +96,14 @@ impl Builder {
     }
 
     /// Conv2d `k×k`, padding `k/2`, no bias.
-    pub fn conv(&mut self, name: &str, x: &Value, c_out: usize, kernel: usize, stride: usize) -> Result<Value, ZooError> {
+    pub fn conv(
+        &mut self,
+        name: &str,
+        x: &Value,
+        c_out: usize,
+        kernel: usize,
+        stride: usize,
+    ) -> Result<Value, ZooError> {
         let d = x.shape.dims();
         let (c_in, h, w) = (d[0], d[1], d[2]);
         let pad = kernel / 2;
@@ -132,7 +150,13 @@ impl Builder {
 
     /// Pooling `kh×kw` with stride = kernel over `inputs` summed; `None` when the value is
     /// already 1×1 (nothing to pool).
-    pub fn pool(&mut self, name: &str, inputs: &[&Value], kind: PoolKind, kernel: [usize; 2]) -> Result<Option<Value>, ZooError> {
+    pub fn pool(
+        &mut self,
+        name: &str,
+        inputs: &[&Value],
+        kind: PoolKind,
+        kernel: [usize; 2],
+    ) -> Result<Option<Value>, ZooError> {
         let d = inputs[0].shape.dims().to_vec();
         let kernel = [kernel[0].min(d[1]).max(1), kernel[1].min(d[2]).max(1)];
         if kernel == [1, 1] {
@@ -163,10 +187,7 @@ impl Builder {
         let n_in = x.shape.numel();
         let limits = self.limits.clone();
         let weight = checked(&limits, &format!("`{name}`'s weight"), vec![n_out, n_in], |n| self.weights(n, n_in))?;
-        let o = op(
-            OpKind::Affine,
-            vec![("weight", weight), ("bias", tensor(vec![n_out], vec![0.0; n_out])?)],
-        )?;
+        let o = op(OpKind::Affine, vec![("weight", weight), ("bias", tensor(vec![n_out], vec![0.0; n_out])?)])?;
         self.add(name, o, &[x], Shape(vec![n_out]))
     }
 }

@@ -128,7 +128,8 @@ pub fn calibrate(
             .collect();
         let probe = CurrentProbe { node, currents };
         let n = verified.shape(node).numel();
-        let c = NeuronCoefficients::new(graph.op(node), dynamics.dt).ok_or_else(|| ZooError::Internal("not a neuron".into()))?;
+        let c = NeuronCoefficients::new(graph.op(node), dynamics.dt)
+            .ok_or_else(|| ZooError::Internal("not a neuron".into()))?;
         let lif = Lif { decay: c.decay[0], gain: c.gain[0], v_leak: c.v_leak[0], v_reset: c.v_reset[0] };
         let total = (samples * steps * n).max(1) as f64;
         let peak = lif.peak(&probe.currents, n);
@@ -150,7 +151,8 @@ pub fn calibrate(
         // Prefer the threshold just below when it lands nearer the target.
         let rate_hi = lif.spikes(&probe.currents, n, hi) as f64 / total;
         let rate_lo = if lo > 0.0 { lif.spikes(&probe.currents, n, lo) as f64 / total } else { f64::INFINITY };
-        let (th, rate) = if (rate_lo - target_rate).abs() < (target_rate - rate_hi).abs() { (lo, rate_lo) } else { (hi, rate_hi) };
+        let (th, rate) =
+            if (rate_lo - target_rate).abs() < (target_rate - rate_hi).abs() { (lo, rate_lo) } else { (hi, rate_hi) };
         if let Op::LIF { v_threshold, .. } = graph.op_mut(node) {
             v_threshold.data_mut().iter_mut().for_each(|t| *t = th);
         }

@@ -32,7 +32,8 @@ pub enum Architecture {
 }
 
 impl Architecture {
-    pub const ALL: [Architecture; 4] = [Architecture::Vgg11, Architecture::Vgg16, Architecture::Resnet19, Architecture::SewResnet];
+    pub const ALL: [Architecture; 4] =
+        [Architecture::Vgg11, Architecture::Vgg16, Architecture::Resnet19, Architecture::SewResnet];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -201,8 +202,17 @@ pub fn generate(spec: &ZooSpec, limits: &Limits) -> Result<Generated, ZooError> 
     let mut graph = b.graph;
     // Check sizes before the calibration input and runs are allocated.
     graph.verify(limits).map_err(|e| ZooError::Verify(e.iter().map(|e| e.to_string()).collect()))?;
-    let input = input_spikes(&spec.input_shape, spec.calib_samples, spec.calib_steps, spec.input_rate, calib_seed(spec.seed));
-    let layers = calibrate::calibrate(&mut graph, &lifs, &input, spec.calib_samples, spec.calib_steps, spec.firing_rate, limits)?;
+    let input =
+        input_spikes(&spec.input_shape, spec.calib_samples, spec.calib_steps, spec.input_rate, calib_seed(spec.seed));
+    let layers = calibrate::calibrate(
+        &mut graph,
+        &lifs,
+        &input,
+        spec.calib_samples,
+        spec.calib_steps,
+        spec.firing_rate,
+        limits,
+    )?;
     let verified = graph.verify(limits).map_err(|e| ZooError::Verify(e.iter().map(|e| e.to_string()).collect()))?;
     Ok(Generated { graph, verified, layers })
 }

@@ -17,11 +17,39 @@ fn scaled(c: usize, width: f64) -> usize {
 
 /// `M` is a 2×2 pooling, a number a 3×3 conv + LIF with that many channels.
 const VGG11: &[Option<usize>] = &[
-    Some(64), None, Some(128), None, Some(256), Some(256), None, Some(512), Some(512), None, Some(512), Some(512), None,
+    Some(64),
+    None,
+    Some(128),
+    None,
+    Some(256),
+    Some(256),
+    None,
+    Some(512),
+    Some(512),
+    None,
+    Some(512),
+    Some(512),
+    None,
 ];
 const VGG16: &[Option<usize>] = &[
-    Some(64), Some(64), None, Some(128), Some(128), None, Some(256), Some(256), Some(256), None,
-    Some(512), Some(512), Some(512), None, Some(512), Some(512), Some(512), None,
+    Some(64),
+    Some(64),
+    None,
+    Some(128),
+    Some(128),
+    None,
+    Some(256),
+    Some(256),
+    Some(256),
+    None,
+    Some(512),
+    Some(512),
+    Some(512),
+    None,
+    Some(512),
+    Some(512),
+    Some(512),
+    None,
 ];
 
 /// VGG (CIFAR variant): the configuration's conv/pool stack, then flatten → Affine
