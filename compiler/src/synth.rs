@@ -211,6 +211,30 @@ pub fn deep_conv_net(input: [usize; 3], channels: &[usize], kernel: usize, seed:
     Ok(g)
 }
 
+/// `prev` → Affine `names.0` (weights `w`, `[n_out, n_in]`, zero bias) → LIF `names.1`
+/// (threshold 1); returns the LIF node.
+fn dense_lif(
+    g: &mut Graph,
+    prev: NodeId,
+    names: (&str, &str),
+    (n_in, n_out): (usize, usize),
+    w: Vec<f64>,
+    dt: f64,
+) -> Result<NodeId, IrError> {
+    let fc = build(
+        OpKind::Affine,
+        vec![
+            ("weight", Attr::Tensor(Tensor::new(vec![n_out, n_in], w).expect("sized"))),
+            ("bias", Attr::Tensor(Tensor::zeros(vec![n_out]))),
+        ],
+    );
+    let f = g.add_node(names.0, fc)?;
+    g.add_edge(prev, f)?;
+    let n = g.add_node(names.1, lif(&Shape(vec![n_out]), 1.0, dt))?;
+    g.add_edge(f, n)?;
+    Ok(n)
+}
+
 /// A sparse MLP for mapping benchmarks: `Input [sizes[0]]` → (Affine → LIF)* with each
 /// weight nonzero with probability `density` (fixed thresholds, as [`deep_conv_net`]).
 pub fn sparse_mlp(sizes: &[usize], density: f64, seed: u64) -> Result<Graph, IrError> {
@@ -225,18 +249,7 @@ pub fn sparse_mlp(sizes: &[usize], density: f64, seed: u64) -> Result<Graph, IrE
         let weights: Vec<f64> = (0..n_in * n_out)
             .map(|_| if rng.uniform() < density { (rng.uniform() * 2.0 - 0.8) * scale } else { 0.0 })
             .collect();
-        let fc = build(
-            OpKind::Affine,
-            vec![
-                ("weight", Attr::Tensor(Tensor::new(vec![n_out, n_in], weights).expect("sized"))),
-                ("bias", Attr::Tensor(Tensor::zeros(vec![n_out]))),
-            ],
-        );
-        let f = g.add_node(format!("fc{i}"), fc)?;
-        g.add_edge(prev, f)?;
-        let n = g.add_node(format!("lif{i}"), lif(&Shape(vec![n_out]), 1.0, dt))?;
-        g.add_edge(f, n)?;
-        prev = n;
+        prev = dense_lif(&mut g, prev, (&format!("fc{i}"), &format!("lif{i}")), (n_in, n_out), weights, dt)?;
     }
     let last = *sizes.last().unwrap_or(&1) as i64;
     let o = g.add_node("output", build(OpKind::Output, vec![("shape", Attr::Ints(vec![last]))]))?;
@@ -341,18 +354,7 @@ pub fn vgg_net(input: [usize; 3], layers: &[VggLayer], classifier: &[usize], see
     for (i, &n_out) in classifier.iter().enumerate() {
         let scale = 1.0 / (n_in as f64).sqrt();
         let w: Vec<f64> = (0..n_in * n_out).map(|_| (rng.uniform() * 2.0 - 0.8) * scale).collect();
-        let fc = build(
-            OpKind::Affine,
-            vec![
-                ("weight", Attr::Tensor(Tensor::new(vec![n_out, n_in], w).expect("sized"))),
-                ("bias", Attr::Tensor(Tensor::zeros(vec![n_out]))),
-            ],
-        );
-        let a = g.add_node(format!("fc{i}"), fc)?;
-        g.add_edge(prev, a)?;
-        let n = g.add_node(format!("fc_lif{i}"), lif(&Shape(vec![n_out]), 1.0, dt))?;
-        g.add_edge(a, n)?;
-        prev = n;
+        prev = dense_lif(&mut g, prev, (&format!("fc{i}"), &format!("fc_lif{i}")), (n_in, n_out), w, dt)?;
         n_in = n_out;
     }
     let o = g.add_node("output", build(OpKind::Output, vec![("shape", Attr::Ints(vec![n_in as i64]))]))?;
