@@ -10,7 +10,6 @@ use spikeforge_compiler::ir::{Graph, Verified};
 use spikeforge_compiler::limits::Limits;
 use spikeforge_compiler::mapper::calibration_from_run;
 use spikeforge_compiler::passes::{build_pipeline, run_pipeline, Calibration, PassContext, PassReport, TrainingData};
-use spikeforge_compiler::summary::Summary;
 
 use crate::inputs::{parse_range, read_labels, read_samples};
 use crate::Rendered;
@@ -105,8 +104,8 @@ pub fn prepare_mapping(
     dynamics: Dynamics,
     limits: &Limits,
 ) -> Result<Option<Vec<u64>>> {
-    let synapses: u64 = Summary::new(graph, verified).nodes.iter().map(|n| n.synapses).sum();
-    limits.check_synapses(&format!("{model_name}: the model's unrolled synapse count"), synapses)?;
+    let synapses = spikeforge_compiler::mapper::lower::synapses_held_unrolled(graph, verified);
+    limits.check_synapses(&format!("{model_name}: the model's unrolled synapses outside convolutions"), synapses)?;
     let Some(c) = calib else { return Ok(None) };
     let exec = Executor::new(graph, verified, dynamics, limits)?;
     exec.check_run_size(c.n_samples, c.n_steps, limits)?;

@@ -10,7 +10,7 @@
 //! | elements of one tensor, input or output array (f64) | `B / 8` |
 //! | neurons of one node per time step; neurons of one core type (`max_neurons`); neurons of a core map in all | `B / 64` |
 //! | core positions of a target (chips × tiles × cores per tile) | `B / BYTES_PER_CORE_POSITION` and at most 2^24 |
-//! | unrolled synapses of a model to map (convolutions over positions) | `B / BYTES_PER_SYNAPSE` |
+//! | unrolled synapses of a model to map (a convolution feeding neurons stays a kernel and is not counted) | `B / BYTES_PER_SYNAPSE` |
 //!
 //! | nodes of one NIR file, at every nesting level, and at most one per 48 bytes of the file | [`MAX_NIR_NODES`] |
 //! | edges of one NIR file, all graphs, and at most one per 2 bytes of the file | [`MAX_NIR_EDGES`] |

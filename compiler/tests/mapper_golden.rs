@@ -36,6 +36,9 @@ fn golden_models_on_presets_and_test_chip() {
                     check_map(&map);
                     check_limits(&map, &conv_kernels(&g, &map));
                     assert_eq!(report.cores_used, map.cores.len());
+                    let from_map = map.synapses_per_projection();
+                    let reported: Vec<u64> = report.projection_details.iter().map(|p| p.synapses).collect();
+                    assert_eq!(reported, from_map, "{name}: the report counts the map's synapses");
                     assert!(report.cores_lower_bound >= 1 && report.cores_lower_bound as usize <= map.cores.len());
                     insta::assert_snapshot!(name, render_summary(&map));
                 }

@@ -25,8 +25,10 @@ fn small_loihi(in_axons: u32, partial_sums: bool) -> Target {
 
 fn equal_to_executor(g: &Graph, t: &Target, in_len: usize) -> spikeforge_targets::CoreMap {
     let v = g.verify(&Limits::default()).expect("verifies");
-    let (map, _) = compile(g, &v, t, Dynamics::default(), &CompileOptions::default()).expect("maps");
+    let (map, report) = compile(g, &v, t, Dynamics::default(), &CompileOptions::default()).expect("maps");
     check_map(&map);
+    let reported: Vec<u64> = report.projection_details.iter().map(|p| p.synapses).collect();
+    assert_eq!(reported, map.synapses_per_projection(), "the report counts the map's synapses");
     check_limits(&map, &conv_kernels(g, &map));
     let (n, steps) = (2, 4);
     let x = Rng::new(11).spikes(n * steps * in_len, 0.3);

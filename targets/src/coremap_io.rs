@@ -27,9 +27,12 @@ impl CoreMap {
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = CORE_MAP_MAGIC.to_vec();
         out.extend_from_slice(&self.version.to_le_bytes());
-        let payload = postcard::to_allocvec(self).expect("core maps always serialise");
-        out.extend_from_slice(&payload);
-        out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+        let header = out.len();
+        // Serialised in place: a map of a seed-scale model is hundreds of MB, and a payload
+        // copied after serialising doubled the peak memory of `compile`.
+        let mut out = postcard::to_extend(self, out).expect("core maps always serialise");
+        let payload_len = out.len() - header;
+        out.extend_from_slice(&(payload_len as u64).to_le_bytes());
         let crc = crc32fast::hash(&out);
         out.extend_from_slice(&crc.to_le_bytes());
         out

@@ -12,6 +12,7 @@
 use spikeforge_targets::memory::{self, conv_kernel_bits_shared};
 use spikeforge_targets::{Cast, CoreSpec, NeuronLayout, RowFormat, Target};
 
+use super::counting::Counting;
 use super::error::Resource;
 use super::lower::{for_events, Network};
 use super::partition::{Dests, Segment};
@@ -96,12 +97,16 @@ impl TypeCosts {
     }
 }
 
-/// Per projection: the synapse counts per event in the current piece of its target.
+/// Per projection: the synapse counts per slot (see [`Counting`]) in the current piece of
+/// its target.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Acc {
     pub(super) cnt: Vec<u32>,
+    /// Slots with a nonzero count.
     pub(super) touched: Vec<u32>,
     pub(super) bits: u64,
+    /// Events with synapses in the piece: Σ over touched slots of the events each stands for.
+    pub(super) axons: u64,
 }
 
 /// The bin being filled.
@@ -131,7 +136,8 @@ pub(super) struct Open {
 #[derive(Default)]
 pub(super) struct Undo {
     pub(super) scalars: [u64; 7],
-    pub(super) accs: Vec<(u64, usize)>,
+    /// Per incoming projection: `(bits, touched slots, axons)` before the addition.
+    pub(super) accs: Vec<(u64, usize, u64)>,
     pub(super) sent: Vec<(usize, u32, u32)>,
     pub(super) dstamp: Vec<(bool, u32, u32)>,
 }
@@ -141,6 +147,8 @@ pub(super) struct Filler<'a> {
     pub(super) target: &'a Target,
     pub(super) types: &'a [CoreSpec],
     pub(super) costs: Vec<TypeCosts>,
+    /// Per projection, how its synapses are counted.
+    pub(super) counting: Vec<Counting<'a>>,
     pub(super) incoming: Vec<Vec<usize>>,
     pub(super) outgoing: Vec<Vec<usize>>,
     pub(super) acc: Vec<Acc>,
@@ -203,14 +211,17 @@ pub(super) fn position_ranges(order: Option<&[u32]>, first: usize, count: usize)
 impl<'a> Filler<'a> {
     pub(super) fn new(net: &'a Network, target: &'a Target) -> Filler<'a> {
         let types = &target.spec().core_types;
+        let counting: Vec<Counting<'a>> =
+            net.projections.iter().map(|p| Counting::of(&p.synapses, p.n_events)).collect();
         let mut f = Filler {
             net,
             target,
             types,
             costs: types.iter().map(TypeCosts::new).collect(),
+            counting: counting.clone(),
             incoming: net.incoming(),
             outgoing: net.outgoing(),
-            acc: net.projections.iter().map(|p| Acc { cnt: vec![0; p.n_events], ..Acc::default() }).collect(),
+            acc: counting.iter().map(|c| Acc { cnt: vec![0; c.n_slots()], ..Acc::default() }).collect(),
             sent: net
                 .projections
                 .iter()
@@ -242,7 +253,7 @@ impl<'a> Filler<'a> {
                 let j = self.neuron(p, k);
                 let mut w = 1u64;
                 for &q in &self.incoming[p] {
-                    self.net.projections[q].synapses.for_target(j, |_, _| w += 1);
+                    w += self.counting[q].fan_in(j);
                 }
                 acc += w;
                 acc
@@ -301,6 +312,7 @@ impl<'a> Filler<'a> {
             }
             a.touched.clear();
             a.bits = 0;
+            a.axons = 0;
         }
         o.seg_pop = usize::MAX;
     }
@@ -334,15 +346,18 @@ impl<'a> Filler<'a> {
         let count = (o.seg_count + 1) as u64;
         for &q in &self.incoming[p] {
             let proj = &self.net.projections[q];
+            let counting = self.counting[q];
+            let per = counting.per_slot_of_neuron(j);
             let a = &mut self.acc[q];
-            u.accs.push((a.bits, a.touched.len()));
-            let before = a.bits;
-            let (cnt, touched) = (&mut a.cnt, &mut a.touched);
+            u.accs.push((a.bits, a.touched.len(), a.axons));
+            let (before_bits, before_axons) = (a.bits, a.axons);
+            let (cnt, touched, axons) = (&mut a.cnt, &mut a.touched, &mut a.axons);
             let mut count_only = || {
-                proj.synapses.for_target(j, |e, _| {
-                    let c = &mut cnt[e as usize];
+                counting.for_slots(j, |s| {
+                    let c = &mut cnt[s as usize];
                     if *c == 0 {
-                        touched.push(e);
+                        touched.push(s);
+                        *axons += per;
                     }
                     *c += 1;
                 })
@@ -362,7 +377,7 @@ impl<'a> Filler<'a> {
                 (_, _, RowFormat::Dense) => {
                     count_only();
                     let row = memory::row_bits(spec, 1, count).unwrap_or(u64::MAX);
-                    a.bits = (a.touched.len() as u64).saturating_mul(row);
+                    a.bits = a.axons.saturating_mul(row);
                 }
                 (_, _, RowFormat::Sparse { .. }) => {
                     let costs = &self.costs[o.ty].by_index;
@@ -379,27 +394,28 @@ impl<'a> Filler<'a> {
                                 a.bits = a
                                     .touched
                                     .iter()
-                                    .map(|&e| rc.bits(a.cnt[e as usize]))
+                                    .map(|&s| counting.per_slot(s).saturating_mul(rc.bits(a.cnt[s as usize])))
                                     .fold(0u64, u64::saturating_add);
                             }
                             let mut bits = a.bits;
-                            let (cnt, touched) = (&mut a.cnt, &mut a.touched);
-                            proj.synapses.for_target(j, |e, _| {
-                                let c = &mut cnt[e as usize];
+                            let (cnt, touched, axons) = (&mut a.cnt, &mut a.touched, &mut a.axons);
+                            counting.for_slots(j, |s| {
+                                let c = &mut cnt[s as usize];
                                 if *c == 0 {
-                                    touched.push(e);
+                                    touched.push(s);
+                                    *axons += per;
                                 }
-                                bits = bits.saturating_sub(rc.bits(*c));
+                                bits = bits.saturating_sub(per.saturating_mul(rc.bits(*c)));
                                 *c += 1;
-                                bits = bits.saturating_add(rc.bits(*c));
+                                bits = bits.saturating_add(per.saturating_mul(rc.bits(*c)));
                             });
                             a.bits = bits;
                         }
                     }
                 }
             }
-            o.in_axons += (a.touched.len() - u.accs.last().expect("pushed above").1) as u64;
-            o.seg_bits = o.seg_bits.saturating_sub(before).saturating_add(a.bits);
+            o.in_axons += a.axons - before_axons;
+            o.seg_bits = o.seg_bits.saturating_sub(before_bits).saturating_add(a.bits);
         }
         // Out side: events this neuron sends, with the destinations known so far.
         let mut fan = 0u64;
@@ -463,12 +479,13 @@ impl<'a> Filler<'a> {
                 (j - 1) / (self.net.populations[o.seg_pop].grid[1] * self.net.populations[o.seg_pop].grid[2]).max(1)
             };
         }
-        for (&q, &(bits, len)) in self.incoming[o.seg_pop].iter().zip(&u.accs) {
+        for (&q, &(bits, len, axons)) in self.incoming[o.seg_pop].iter().zip(&u.accs) {
             let a = &mut self.acc[q];
             let cnt = &mut a.cnt;
-            self.net.projections[q].synapses.for_target(j, |e, _| cnt[e as usize] -= 1);
+            self.counting[q].for_slots(j, |s| cnt[s as usize] -= 1);
             a.touched.truncate(len);
             a.bits = bits;
+            a.axons = axons;
         }
         for &(q, e, old) in u.sent.iter().rev() {
             self.sent[q][e as usize] = old;

@@ -34,6 +34,7 @@ use serde::Serialize;
 use spikeforge_targets::memory;
 use spikeforge_targets::{CoreSpec, IndexBits, Padding, RowFormat, Target};
 
+use super::counting::{synapses_per_event, Counting};
 use super::error::Resource;
 use super::lower::Network;
 use super::partition::capacity;
@@ -88,8 +89,9 @@ fn row_stored_in_degrees(net: &Network, spec: &CoreSpec) -> Vec<Vec<(u64, u64)>>
             continue;
         }
         let d = &mut degree[p.target];
+        let counting = Counting::of(&p.synapses, p.n_events);
         for (t, dt) in d.iter_mut().enumerate() {
-            p.synapses.for_target(t, |_, _| *dt += 1);
+            *dt += counting.fan_in(t);
         }
     }
     degree.into_iter().map(count_thresholds).collect()
@@ -183,13 +185,7 @@ pub fn demands(net: &Network, target: &Target) -> Vec<Demand> {
     let per_event: Vec<Vec<u32>> = net
         .projections
         .iter()
-        .map(|p| {
-            let mut c = vec![0u32; p.n_events];
-            for t in 0..net.populations[p.target].n {
-                p.synapses.for_target(t, |e, _| c[e as usize] += 1);
-            }
-            c
-        })
+        .map(|p| synapses_per_event(&p.synapses, p.n_events, net.populations[p.target].n))
         .collect();
     let used_events = |q: usize| per_event[q].iter().filter(|&&c| c > 0).count() as u64;
     let in_axons: u64 = (0..net.projections.len()).map(used_events).sum();

@@ -7,13 +7,15 @@
 //! and names the chips needed. [`compile_auto`] maps onto a near-square grid of the target's
 //! chips, starting from the chips lower bound and growing to what the partition needs.
 
+use std::time::Instant;
+
 use spikeforge_targets::{Target, TargetError, TargetSpec};
 
 use super::error::{CoreShortfall, MapError};
 use super::lower::Network;
 use super::partition::Partition;
-use super::report::MapReport;
-use super::{compile, CompileOptions};
+use super::report::{MapReport, PhaseSeconds};
+use super::CompileOptions;
 use crate::exec::Dynamics;
 use crate::ir::{Graph, Verified};
 use crate::limits::{LimitError, Limits};
@@ -127,7 +129,7 @@ pub struct ChipsChoice {
 }
 
 /// Most grids tried: each try after the first sizes the grid from the cores the previous
-/// partition needed, so two usually suffice.
+/// partition needed, so two usually suffice (one partition on single-type targets).
 const MAX_TRIES: usize = 8;
 
 fn with_grid(spec: &TargetSpec, grid: [u32; 2], file: &str, limits: &Limits) -> Result<Target, AutoChipsError> {
@@ -139,6 +141,8 @@ fn with_grid(spec: &TargetSpec, grid: [u32; 2], file: &str, limits: &Limits) -> 
 
 /// Compiles onto the smallest near-square grid of `spec`'s chips that the mapper fits the
 /// model on: from the chips lower bound, then from the cores each failed partition needed.
+/// The model is lowered once; on a target of one core type the partition does not depend
+/// on the number of chips, so it is made once too and only the grid grows.
 pub fn compile_auto(
     graph: &Graph,
     verified: &Verified,
@@ -148,22 +152,37 @@ pub fn compile_auto(
     opts: &CompileOptions,
     limits: &Limits,
 ) -> Result<(Target, CoreMap, MapReport, ChipsChoice), AutoChipsError> {
+    let start = Instant::now();
+    super::check_calibration(graph, opts)?;
     let one_chip = with_grid(spec, [1, 1], file, limits)?;
-    let net = super::lower::lower(graph, verified, &dynamics)?;
+    let mut phases = PhaseSeconds::default();
+    let t = Instant::now();
+    let net = super::split::split_fan_in(super::lower::lower(graph, verified, &dynamics)?, &one_chip)?;
+    phases.lower = t.elapsed().as_secs_f64();
     let demands = super::bound::demands(&net, &one_chip);
     let (cores_lb, _) = super::bound::lower_bound(&demands, net.n_neurons() > 0);
     let chips_lower_bound = super::bound::chips_lower_bound(cores_lb, &one_chip).max(1);
-    let mut chips = chips_lower_bound;
-    let mut tried = Vec::new();
+    let single_type = spec.core_types.len() == 1;
+    let mut grid = near_square(chips_lower_bound);
+    let mut tried = vec![grid];
+    let mut target = with_grid(spec, grid, file, limits)?;
+    let t = Instant::now();
+    let mut part = super::partition::partition(&net, &target)?;
     loop {
-        let grid = near_square(chips);
-        tried.push(grid);
-        let target = with_grid(spec, grid, file, limits)?;
-        match compile(graph, verified, &target, dynamics, opts) {
-            Ok((map, report)) => return Ok((target, map, report, ChipsChoice { grid, chips_lower_bound, tried })),
+        match check_core_counts(&net, &part, &target) {
+            Ok(()) => {
+                phases.partition = t.elapsed().as_secs_f64();
+                let (map, report) = super::finish(net, &part, &target, &dynamics, opts, phases, start)?;
+                return Ok((target, map, report, ChipsChoice { grid, chips_lower_bound, tried }));
+            }
             Err(MapError::NotEnoughCores(s)) if tried.len() < MAX_TRIES => {
                 let have = grid[0] as u64 * grid[1] as u64;
-                chips = s.chips_needed.max(have + 1);
+                grid = near_square(s.chips_needed.max(have + 1));
+                tried.push(grid);
+                target = with_grid(spec, grid, file, limits)?;
+                if !single_type {
+                    part = super::partition::partition(&net, &target)?;
+                }
             }
             Err(e) => return Err(e.into()),
         }

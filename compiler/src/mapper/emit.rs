@@ -16,6 +16,7 @@ use spikeforge_targets::coremap::{
 };
 use spikeforge_targets::{CoreId, Target};
 
+use super::counting::Counting;
 use super::lower::{Network, Synapses};
 use super::partition::{Partition, Segment};
 use super::sparse::Csr;
@@ -134,6 +135,12 @@ pub fn emit(
             release[last].push(q);
         }
     }
+    // Which projections are counted per position (decided once: it reads the kernel).
+    let positions: Vec<bool> = net
+        .projections
+        .iter()
+        .map(|p| matches!(Counting::of(&p.synapses, p.n_events), Counting::Positions(_)))
+        .collect();
     let mut cores = Vec::with_capacity(part.bins.len());
     for b in 0..part.bins.len() {
         let bin = &part.bins[b];
@@ -191,19 +198,51 @@ pub fn emit(
                     scratch[q] = vec![0; net.projections[q].n_events];
                 }
                 let cnt = &mut scratch[q];
-                for (_, s) in &segs {
-                    for t in s.first as usize..(s.first + s.count) as usize {
-                        syn.for_target(t, |e, _| {
-                            if cnt[e as usize] == 0 {
-                                touched.push(e);
+                // A convolution's synapses stay in its kernel: its axons list none, and
+                // only which events reach the core is needed, found per slot.
+                let symbolic = syn.conv().is_some();
+                let counting = match (syn.conv(), positions[q]) {
+                    (Some(g), true) => Counting::Positions(g),
+                    _ => Counting::Events { synapses: syn, n_events: net.projections[q].n_events },
+                };
+                match (symbolic, counting) {
+                    (true, Counting::Positions(_)) => {
+                        let mut slots: Vec<u32> = Vec::new();
+                        for (_, s) in &segs {
+                            for t in s.first as usize..(s.first + s.count) as usize {
+                                counting.for_slots(t, |sl| {
+                                    if cnt[sl as usize] == 0 {
+                                        slots.push(sl);
+                                        cnt[sl as usize] = 1;
+                                    }
+                                });
                             }
-                            cnt[e as usize] += 1;
-                        });
+                        }
+                        for &sl in &slots {
+                            cnt[sl as usize] = 0;
+                        }
+                        for &sl in &slots {
+                            counting.for_events_of_slot(sl, |e| touched.push(e));
+                        }
+                        touched.sort_unstable();
+                        for &e in &touched {
+                            cnt[e as usize] = 1;
+                        }
+                    }
+                    _ => {
+                        for (_, s) in &segs {
+                            for t in s.first as usize..(s.first + s.count) as usize {
+                                syn.for_target(t, |e, _| {
+                                    if cnt[e as usize] == 0 {
+                                        touched.push(e);
+                                    }
+                                    cnt[e as usize] += 1;
+                                });
+                            }
+                        }
+                        touched.sort_unstable();
                     }
                 }
-                touched.sort_unstable();
-                // A convolution's synapses stay in its kernel: its axons list none.
-                let symbolic = syn.conv().is_some();
                 let mut pos = axons.syn_target.len() as u32;
                 for &e in &touched {
                     let a = axons.projection.len() as u32;

@@ -409,16 +409,7 @@ impl Lowering<'_> {
                 (None, n_src, Synapses::Rows(m), ProjectionKind::Pooling)
             }
         };
-        let n_synapses = match &synapses {
-            Synapses::Rows(m) => m.nnz() as u64,
-            Synapses::Conv(g) => {
-                let mut n = 0u64;
-                for t in 0..g.n_out() {
-                    g.for_target(t, |_, _| n += 1);
-                }
-                n
-            }
-        };
+        let n_synapses = super::counting::synapse_count(&synapses, n_events);
         Projection { name, nodes: ops, kind, source, target, recurrent, n_events, pool, synapses, n_synapses }
     }
 }
@@ -509,4 +500,23 @@ pub fn lower(graph: &Graph, verified: &Verified, dynamics: &Dynamics) -> Result<
         }
     }
     Ok(Network { populations, projections, input, output })
+}
+
+/// Synapses the mapper would hold unrolled: every weight layer's, except a convolution that
+/// feeds neurons directly (through Flatten at most), which stays a kernel and geometry
+/// (see [`Synapses::Conv`]). The gate checks this against the memory budget before
+/// lowering (`Limits::check_synapses`).
+pub fn synapses_held_unrolled(graph: &Graph, verified: &Verified) -> u64 {
+    let feeds_neurons_only = |n: NodeId| {
+        graph.outputs(n).into_iter().all(|c| match graph.op(c).kind() {
+            OpKind::Flatten => graph.outputs(c).into_iter().all(|d| graph.op(d).kind().is_neuron()),
+            k => k.is_neuron(),
+        })
+    };
+    crate::summary::Summary::new(graph, verified)
+        .nodes
+        .iter()
+        .filter(|s| !(matches!(s.kind, OpKind::Conv1d | OpKind::Conv2d) && feeds_neurons_only(s.node)))
+        .map(|s| s.synapses)
+        .sum()
 }

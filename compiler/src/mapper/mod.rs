@@ -16,6 +16,7 @@
 pub mod accounting;
 pub mod bound;
 pub mod chips;
+mod counting;
 pub mod emit;
 pub mod error;
 pub mod fill;
@@ -82,23 +83,41 @@ pub fn compile(
     opts: &CompileOptions,
 ) -> Result<(CoreMap, MapReport), MapError> {
     let start = Instant::now();
-    if let Some(c) = &opts.calibration {
-        if c.len() != graph.id_bound() {
-            return Err(MapError::Calibration { got: c.len(), expected: graph.id_bound() });
-        }
-    }
+    check_calibration(graph, opts)?;
     let mut phases = report::PhaseSeconds::default();
     let t = Instant::now();
-    let mut net = split::split_fan_in(lower::lower(graph, verified, &dynamics)?, target)?;
+    let net = split::split_fan_in(lower::lower(graph, verified, &dynamics)?, target)?;
     phases.lower = secs(t);
 
     let t = Instant::now();
     let part = partition::partition(&net, target)?;
     chips::check_core_counts(&net, &part, target)?;
     phases.partition = secs(t);
+    finish(net, &part, target, &dynamics, opts, phases, start)
+}
 
+fn check_calibration(graph: &Graph, opts: &CompileOptions) -> Result<(), MapError> {
+    match &opts.calibration {
+        Some(c) if c.len() != graph.id_bound() => {
+            Err(MapError::Calibration { got: c.len(), expected: graph.id_bound() })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The stages after a partition that fits `target`'s cores: traffic, placement, routes,
+/// the core map and the report.
+fn finish(
+    mut net: lower::Network,
+    part: &partition::Partition,
+    target: &Target,
+    dynamics: &Dynamics,
+    opts: &CompileOptions,
+    mut phases: report::PhaseSeconds,
+    start: Instant,
+) -> Result<(CoreMap, MapReport), MapError> {
     let t = Instant::now();
-    let tr = traffic::traffic(&net, &part, opts.calibration.as_deref());
+    let tr = traffic::traffic(&net, part, opts.calibration.as_deref());
     let problem = place::PlacementProblem {
         target,
         piece_core_type: part.bins.iter().map(|b| b.core_type).collect(),
@@ -128,12 +147,13 @@ pub fn compile(
 
     let demands = bound::demands(&net, target);
     let (neurons, synapses) = (net.n_neurons(), net.n_synapses());
+    let synapses_per_projection: Vec<u64> = net.projections.iter().map(|p| p.n_synapses).collect();
     let t = Instant::now();
-    let map = emit::emit(&mut net, &part, &placement, target, &dynamics, &opts.model);
+    let map = emit::emit(&mut net, part, &placement, target, dynamics, &opts.model);
     phases.emit = secs(t);
 
     let (cores_lower_bound, lower_bound_resource) = bound::lower_bound(&demands, neurons > 0);
-    let (layers, projection_details) = report::layers_and_projections(&map);
+    let (layers, projection_details) = report::layers_and_projections(&map, synapses_per_projection);
     let report = MapReport {
         format: report::REPORT_FORMAT,
         version: report::REPORT_VERSION,

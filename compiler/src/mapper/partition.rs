@@ -48,6 +48,7 @@ use spikeforge_targets::Target;
 
 pub use super::accounting::capacity;
 use super::accounting::{position_ranges, Filler, Open};
+use super::counting::Counting;
 use super::error::{MapError, Resource};
 use super::fill::{rank_mixes, Mix};
 use super::lower::{for_events, Network};
@@ -211,40 +212,54 @@ impl<'a> Filler<'a> {
         Err(self.not_fit(pop, j, &fails))
     }
 
-    /// Destinations of every event of `q` given the pieces of its target.
+    /// Destinations of every event of `q` given the pieces of its target: found per slot
+    /// (see [`super::counting`]), then given to each event of the slot.
     pub(super) fn dests_of(&self, q: usize, pieces: &[(u32, u32, u32)]) -> Dests {
-        let proj = &self.net.projections[q];
-        let n_ev = proj.n_events;
-        let mut last = vec![u32::MAX; n_ev];
-        let mut start = vec![0u32; n_ev + 1];
+        let counting = self.counting[q];
+        let n_slots = counting.n_slots();
+        let mut last = vec![u32::MAX; n_slots];
+        let mut start = vec![0u32; n_slots + 1];
         for &(b, first, count) in pieces {
             for t in first as usize..(first + count) as usize {
-                proj.synapses.for_target(t, |e, _| {
-                    if last[e as usize] != b {
-                        last[e as usize] = b;
-                        start[e as usize + 1] += 1;
+                counting.for_slots(t, |s| {
+                    if last[s as usize] != b {
+                        last[s as usize] = b;
+                        start[s as usize + 1] += 1;
                     }
                 });
             }
         }
-        for i in 0..n_ev {
+        for i in 0..n_slots {
             start[i + 1] += start[i];
         }
-        let mut fill: Vec<u32> = start[..n_ev].to_vec();
-        let mut bins = vec![0u32; start[n_ev] as usize];
+        let mut fill: Vec<u32> = start[..n_slots].to_vec();
+        let mut bins = vec![0u32; start[n_slots] as usize];
         last.fill(u32::MAX);
         for &(b, first, count) in pieces {
             for t in first as usize..(first + count) as usize {
-                proj.synapses.for_target(t, |e, _| {
-                    if last[e as usize] != b {
-                        last[e as usize] = b;
-                        bins[fill[e as usize] as usize] = b;
-                        fill[e as usize] += 1;
+                counting.for_slots(t, |s| {
+                    if last[s as usize] != b {
+                        last[s as usize] = b;
+                        bins[fill[s as usize] as usize] = b;
+                        fill[s as usize] += 1;
                     }
                 });
             }
         }
-        Dests { start, bins }
+        let by_slot = Dests { start, bins };
+        if let Counting::Events { .. } = counting {
+            return by_slot;
+        }
+        let n_ev = self.net.projections[q].n_events;
+        let mut ev = Dests { start: Vec::with_capacity(n_ev + 1), bins: Vec::new() };
+        ev.start.push(0);
+        for e in 0..n_ev as u32 {
+            if let Some(s) = counting.slot_of_event(e) {
+                ev.bins.extend_from_slice(by_slot.of(s));
+            }
+            ev.start.push(ev.bins.len() as u32);
+        }
+        ev
     }
 
     /// Records the current segment of `o` (fill positions) as pieces: its neurons as

@@ -12,7 +12,10 @@
 //!   1. **Min-cut placement by recursive bisection with terminal propagation** (Dunlop &
 //!      Kernighan 1985), each bisection **multilevel** (the METIS scheme SNEAP uses to
 //!      partition SNNs). A compact set of cores is chosen first (square shells from the
-//!      mesh origin, per core type, exactly as many as there are pieces of that type).
+//!      mesh origin, per core type, exactly as many as there are pieces of that type); on a
+//!      grid of several chips only the fewest whole chips that hold the pieces (shells of
+//!      chips from the grid origin) are used, here and by the annealing, so `chips_used`
+//!      is the least the partition allows.
 //!      The core set is cut in two across its longer side at the tile line nearest its
 //!      middle; the pieces are cut to match, exactly as many of each type on each side as
 //!      there are cores. A cut edge costs its weight × the distance between the halves'
@@ -142,12 +145,13 @@ fn sequential(p: &PlacementProblem) -> Result<Vec<CoreId>, PlaceError> {
 /// placement, which also proves every type has enough cores.
 fn optimized(p: &PlacementProblem, seq: &[CoreId], seed: u64) -> Vec<CoreId> {
     let n = seq.len();
-    let geo = Geometry::new(p.target);
+    let mut geo = Geometry::new(p.target);
+    let piece_type: Vec<u32> = p.piece_core_type.iter().map(|&t| t as u32).collect();
+    geo.keep_chips_for(&piece_type);
     let graph = Graph::new(n, &p.traffic);
     if n < 2 || graph.adj.is_empty() || geo.single_tile() {
         return seq.to_vec();
     }
-    let piece_type: Vec<u32> = p.piece_core_type.iter().map(|&t| t as u32).collect();
     let seq_pos: Vec<u32> = seq.iter().map(|c| c.0).collect();
 
     let compact = geo.compact_cores(&piece_type);

@@ -160,8 +160,10 @@ pub fn kind_name(k: ProjectionKind) -> &'static str {
     }
 }
 
-/// Per-layer pieces and per-projection sizes of a map.
-pub fn layers_and_projections(map: &CoreMap) -> (Vec<LayerReport>, Vec<ProjectionReport>) {
+/// Per-layer pieces and per-projection sizes of a map; `synapses` per projection, as the
+/// lowered network counted them (the map's own count,
+/// [`CoreMap::synapses_per_projection`], walks every unrolled synapse).
+pub fn layers_and_projections(map: &CoreMap, synapses: Vec<u64>) -> (Vec<LayerReport>, Vec<ProjectionReport>) {
     let layers = map
         .populations
         .iter()
@@ -176,7 +178,6 @@ pub fn layers_and_projections(map: &CoreMap) -> (Vec<LayerReport>, Vec<Projectio
                 .collect(),
         })
         .collect();
-    let synapses = map.synapses_per_projection();
     let projections = map
         .projections
         .iter()

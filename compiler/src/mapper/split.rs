@@ -140,14 +140,7 @@ fn cut(p: &Projection, lo: usize, hi: usize, target: usize, whole: bool) -> Proj
             (Synapses::Rows(r), lo, hi)
         }
     };
-    let mut n_synapses = 0u64;
-    let n_target = match &synapses {
-        Synapses::Conv(g) => g.n_out(),
-        Synapses::Rows(m) => m.n_rows,
-    };
-    for t in 0..n_target {
-        synapses.for_target(t, |_, _| n_synapses += 1);
-    }
+    let n_synapses = super::counting::synapse_count(&synapses, p.n_events);
     // Pooling entries of events outside the slice belong to the other slices.
     let pool = p.pool.as_ref().map(|pool| {
         let mut start = Vec::with_capacity(pool.start.len());

@@ -90,6 +90,11 @@ pub(super) struct Geometry {
     /// Cores on global tile `t = y · width + x`: `tile_cores[tile_start[t]..tile_start[t + 1]]`.
     tile_start: Vec<u32>,
     tile_cores: Vec<u32>,
+    /// Chip index (row-major in the grid) of each core.
+    chip: Vec<u32>,
+    /// Whether the optimiser may use the core (see [`Geometry::keep_chips_for`]).
+    allowed: Vec<bool>,
+    chips_x: u32,
 }
 
 impl Geometry {
@@ -100,11 +105,14 @@ impl Geometry {
         let height = (chips[1] * mesh[1]) as i32;
         let n = target.num_cores() as usize;
         let (mut x, mut y, mut kind) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        let mut chip = Vec::with_capacity(n);
         for c in target.core_ids() {
-            let [gx, gy] = target.coord(c).global_tile(mesh);
+            let coord = target.coord(c);
+            let [gx, gy] = coord.global_tile(mesh);
             x.push(gx as i32);
             y.push(gy as i32);
             kind.push(target.core_type_index(c) as u32);
+            chip.push(coord.chip[1] * chips[0] + coord.chip[0]);
         }
         let tiles = width as usize * height as usize;
         let mut tile_start = vec![0u32; tiles + 1];
@@ -121,7 +129,63 @@ impl Geometry {
             tile_cores[fill[t] as usize] = c as u32;
             fill[t] += 1;
         }
-        Geometry { x, y, kind, width, height, tile_start, tile_cores }
+        let chips_x = chips[0];
+        Geometry { x, y, kind, width, height, tile_start, tile_cores, chip, allowed: vec![true; n], chips_x }
+    }
+
+    /// On a grid of several chips, keeps only the cores of the fewest whole chips that hold
+    /// the pieces (per core type), chips taken in square shells around the grid origin
+    /// (`max(cx, cy)`, then `cx + cy`, then chip index): a model that needs 31 chips' worth
+    /// of cores is placed on 31 chips, not spread over a 6 × 6 grid. Every other chip stays
+    /// idle. Needs enough cores of each type in all.
+    pub fn keep_chips_for(&mut self, piece_type: &[u32]) {
+        let n_chips = self.chip.iter().map(|&c| c as usize + 1).max().unwrap_or(0);
+        if n_chips < 2 {
+            return;
+        }
+        let n_types = self.kind.iter().map(|&k| k as usize + 1).max().unwrap_or(0);
+        let mut need = vec![0usize; n_types];
+        for &t in piece_type {
+            need[t as usize] += 1;
+        }
+        let mut per_chip = vec![vec![0usize; n_types]; n_chips];
+        for c in 0..self.num_cores() {
+            per_chip[self.chip[c] as usize][self.kind[c] as usize] += 1;
+        }
+        let cx = self.chips_x.max(1) as usize;
+        let mut order: Vec<usize> = (0..n_chips).collect();
+        order.sort_by_key(|&i| {
+            let (x, y) = (i % cx, i / cx);
+            (x.max(y), x + y, i)
+        });
+        let mut keep = vec![false; n_chips];
+        for i in order {
+            if need.iter().all(|&k| k == 0) {
+                break;
+            }
+            if per_chip[i].iter().zip(&need).any(|(&have, &k)| have > 0 && k > 0) {
+                keep[i] = true;
+                for (k, have) in need.iter_mut().zip(&per_chip[i]) {
+                    *k = k.saturating_sub(*have);
+                }
+            }
+        }
+        if need.iter().any(|&k| k > 0) {
+            return;
+        }
+        for c in 0..self.num_cores() {
+            self.allowed[c] = keep[self.chip[c] as usize];
+        }
+        // Tiles list only the cores kept.
+        let mut tile_cores = Vec::with_capacity(self.tile_cores.len());
+        let mut tile_start = vec![0u32; self.tile_start.len()];
+        for t in 0..self.tile_start.len() - 1 {
+            let r = self.tile_start[t] as usize..self.tile_start[t + 1] as usize;
+            tile_cores.extend(self.tile_cores[r].iter().copied().filter(|&c| self.allowed[c as usize]));
+            tile_start[t + 1] = tile_cores.len() as u32;
+        }
+        self.tile_cores = tile_cores;
+        self.tile_start = tile_start;
     }
 
     pub fn num_cores(&self) -> usize {
@@ -151,7 +215,8 @@ impl Geometry {
 
     /// A compact set of cores for the pieces: for each core type, as many cores of that
     /// type as there are pieces of it, taken in order of square shells around the mesh
-    /// origin (`max(x, y)`, then `x + y`, then core id). Needs enough cores of each type.
+    /// origin (`max(x, y)`, then `x + y`, then core id) among the cores kept. Needs enough
+    /// such cores of each type.
     pub fn compact_cores(&self, piece_type: &[u32]) -> Vec<u32> {
         let n_types = self.kind.iter().map(|&k| k as usize + 1).max().unwrap_or(0);
         let mut need = vec![0usize; n_types];
@@ -166,7 +231,7 @@ impl Geometry {
         let mut out = Vec::with_capacity(piece_type.len());
         for c in order {
             let k = self.kind[c as usize] as usize;
-            if need[k] > 0 {
+            if need[k] > 0 && self.allowed[c as usize] {
                 need[k] -= 1;
                 out.push(c);
             }

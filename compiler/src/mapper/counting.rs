@@ -1,0 +1,243 @@
+//! Counting a projection's synapses into a neuron without unrolling them: per event, or,
+//! for a convolution whose kernel has no zero weight, per input *position*.
+//!
+//! Needs: a lowered projection. Establishes: [`Counting::for_slots`] visits *slots* such
+//! that the synapses into neuron `t` are exactly, for every visited slot `s`, the
+//! [`Counting::events_of_slot`] of `s` — each one synapse. With [`Counting::Events`] a slot
+//! is an event (one synapse per visit, as [`Synapses::for_target`]); with
+//! [`Counting::Positions`] a slot is an input position `(group, y, x)` standing for every
+//! input channel of the group that the projection holds, so a 3×3 convolution over 512
+//! channels visits 9 slots instead of 4,608 synapses. Every input channel of a group has the
+//! same synapses into each output neuron when no weight is zero, so per-slot counts are the
+//! per-event counts of each of the slot's events: the partition's accounting (rows per
+//! axon, in-axons, destinations) is exact in either mode, and its time grows with
+//! neurons × kernel area, not with unrolled synapses. A kernel with zeros (pruned or
+//! quantized) is counted per event.
+
+use super::lower::Synapses;
+use super::sparse::ConvGeom;
+
+/// How the synapses of one projection are counted (see the module docs).
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Counting<'n> {
+    Events { synapses: &'n Synapses, n_events: usize },
+    Positions(&'n ConvGeom),
+}
+
+impl<'n> Counting<'n> {
+    pub(super) fn of(synapses: &'n Synapses, n_events: usize) -> Counting<'n> {
+        match synapses.conv() {
+            Some(g) if g.weight.iter().all(|&v| v != 0.0) => Counting::Positions(g),
+            _ => Counting::Events { synapses, n_events },
+        }
+    }
+
+    /// Slots there are (events, or groups × input positions).
+    pub(super) fn n_slots(&self) -> usize {
+        match *self {
+            Counting::Events { n_events, .. } => n_events,
+            Counting::Positions(g) => g.groups * g.input[0] * g.input[1],
+        }
+    }
+
+    /// Events (synapses into one neuron) each slot of neuron `t` stands for.
+    #[inline]
+    pub(super) fn per_slot_of_neuron(&self, t: usize) -> u64 {
+        match *self {
+            Counting::Events { .. } => 1,
+            Counting::Positions(g) => channels_in_group(g, g.channel_of(t) / (g.c_out / g.groups)),
+        }
+    }
+
+    /// Events slot `s` stands for.
+    #[inline]
+    pub(super) fn per_slot(&self, s: u32) -> u64 {
+        match *self {
+            Counting::Events { .. } => 1,
+            Counting::Positions(g) => channels_in_group(g, s as usize / (g.input[0] * g.input[1])),
+        }
+    }
+
+    /// Calls `f(slot)` for each slot of the synapses into neuron `t`, slots ascending.
+    #[inline]
+    pub(super) fn for_slots(&self, t: usize, mut f: impl FnMut(u32)) {
+        match *self {
+            Counting::Events { synapses, .. } => synapses.for_target(t, |e, _| f(e)),
+            Counting::Positions(g) => {
+                let group = g.channel_of(t) / (g.c_out / g.groups);
+                if channels_in_group(g, group) == 0 {
+                    return;
+                }
+                let [h, w] = g.input;
+                let [_, wo] = g.output;
+                let p = t % (g.output[0] * wo);
+                let (oy, ox) = (p / wo, p % wo);
+                let base = group * h * w;
+                for ky in 0..g.kernel[0] {
+                    let y = (oy * g.stride[0] + ky * g.dilation[0]) as isize - g.padding[0] as isize;
+                    if y < 0 || y as usize >= h {
+                        continue;
+                    }
+                    let row = base + y as usize * w;
+                    for kx in 0..g.kernel[1] {
+                        let x = (ox * g.stride[1] + kx * g.dilation[1]) as isize - g.padding[1] as isize;
+                        if x >= 0 && (x as usize) < w {
+                            f((row + x as usize) as u32);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Synapses into neuron `t`.
+    pub(super) fn fan_in(&self, t: usize) -> u64 {
+        let mut slots = 0u64;
+        self.for_slots(t, |_| slots += 1);
+        slots * self.per_slot_of_neuron(t)
+    }
+
+    /// Calls `f(event)` for each event slot `s` stands for, ascending.
+    pub(super) fn for_events_of_slot(&self, s: u32, mut f: impl FnMut(u32)) {
+        match *self {
+            Counting::Events { .. } => f(s),
+            Counting::Positions(g) => {
+                let hw = g.input[0] * g.input[1];
+                let (group, pos) = (s as usize / hw, s as usize % hw);
+                let cin_pg = g.cin_per_group();
+                let [lo, hi] = g.in_channels;
+                for ci in lo.max(group * cin_pg)..hi.min((group + 1) * cin_pg) {
+                    f((ci * hw + pos) as u32);
+                }
+            }
+        }
+    }
+
+    /// The slot of event `e`, if the projection has synapses from it.
+    #[inline]
+    pub(super) fn slot_of_event(&self, e: u32) -> Option<u32> {
+        match *self {
+            Counting::Events { .. } => Some(e),
+            Counting::Positions(g) => {
+                let hw = g.input[0] * g.input[1];
+                let ci = e as usize / hw;
+                let [lo, hi] = g.in_channels;
+                ((lo..hi).contains(&ci)).then(|| ((ci / g.cin_per_group()) * hw + e as usize % hw) as u32)
+            }
+        }
+    }
+}
+
+/// Synapses out of each event of a projection into its `n_targets` target neurons.
+pub(super) fn synapses_per_event(synapses: &Synapses, n_events: usize, n_targets: usize) -> Vec<u32> {
+    let c = Counting::of(synapses, n_events);
+    let mut per_slot = vec![0u32; c.n_slots()];
+    for t in 0..n_targets {
+        c.for_slots(t, |s| per_slot[s as usize] += 1);
+    }
+    match c {
+        Counting::Events { .. } => per_slot,
+        Counting::Positions(_) => {
+            (0..n_events as u32).map(|e| c.slot_of_event(e).map_or(0, |s| per_slot[s as usize])).collect()
+        }
+    }
+}
+
+/// Nonzero synapses of a projection (per position for a dense kernel, see [`Counting`]).
+pub(super) fn synapse_count(synapses: &Synapses, n_events: usize) -> u64 {
+    match synapses {
+        Synapses::Rows(m) => m.nnz() as u64,
+        Synapses::Conv(g) => {
+            let c = Counting::of(synapses, n_events);
+            (0..g.n_out()).map(|t| c.fan_in(t)).sum()
+        }
+    }
+}
+
+/// Input channels of `group` that the projection holds (its slice of the input chain).
+fn channels_in_group(g: &ConvGeom, group: usize) -> u64 {
+    let cin_pg = g.cin_per_group();
+    let (g0, g1) = (group * cin_pg, (group + 1) * cin_pg);
+    let [lo, hi] = g.in_channels;
+    (hi.min(g1).saturating_sub(lo.max(g0))) as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn geom(groups: usize, in_channels: [usize; 2], stride: usize, padding: usize, dilation: usize) -> ConvGeom {
+        let (c_in, c_out, k) = (4, 6, 3);
+        ConvGeom {
+            c_in,
+            c_out,
+            groups,
+            input: [7, 6],
+            output: [
+                (7 + 2 * padding - dilation * (k - 1) - 1) / stride + 1,
+                (6 + 2 * padding - dilation * (k - 1) - 1) / stride + 1,
+            ],
+            kernel: [k, k],
+            stride: [stride; 2],
+            padding: [padding; 2],
+            dilation: [dilation; 2],
+            weight: (0..c_out * (c_in / groups) * k * k).map(|i| 1.0 + i as f64).collect(),
+            in_channels,
+        }
+    }
+
+    /// Per slot, the events and counts equal those of the unrolled synapses.
+    #[test]
+    fn positions_stand_for_exactly_the_unrolled_synapses() {
+        for (groups, slice, stride, padding, dilation) in [
+            (1, [0, 4], 1, 1, 1),
+            (2, [0, 4], 2, 0, 1),
+            (1, [1, 3], 1, 2, 2),
+            (2, [1, 3], 2, 1, 1),
+            (4, [0, 4], 1, 1, 1),
+        ] {
+            let g = geom(groups, slice, stride, padding, dilation);
+            let syn = Synapses::Conv(g.clone());
+            let c = Counting::of(&syn, g.n_in());
+            assert!(matches!(c, Counting::Positions(_)));
+            for t in 0..g.n_out() {
+                let mut unrolled = Vec::new();
+                syn.for_target(t, |e, _| unrolled.push(e));
+                let mut from_slots = Vec::new();
+                c.for_slots(t, |s| {
+                    let evs: Vec<u32> = (0..g.n_in() as u32).filter(|&e| c.slot_of_event(e) == Some(s)).collect();
+                    let mut listed = Vec::new();
+                    c.for_events_of_slot(s, |e| listed.push(e));
+                    assert_eq!(listed, evs);
+                    assert_eq!(evs.len() as u64, c.per_slot(s));
+                    assert_eq!(c.per_slot(s), c.per_slot_of_neuron(t));
+                    from_slots.extend(evs);
+                });
+                from_slots.sort_unstable();
+                assert_eq!(from_slots, unrolled, "neuron {t} of {groups} groups, slice {slice:?}");
+                assert_eq!(c.fan_in(t), unrolled.len() as u64);
+            }
+            let all: u64 = (0..g.n_out())
+                .map(|t| {
+                    let mut n = 0u64;
+                    syn.for_target(t, |_, _| n += 1);
+                    n
+                })
+                .sum();
+            assert_eq!(synapse_count(&syn, g.n_in()), all);
+            let mut per_event = vec![0u32; g.n_in()];
+            for t in 0..g.n_out() {
+                syn.for_target(t, |e, _| per_event[e as usize] += 1);
+            }
+            assert_eq!(synapses_per_event(&syn, g.n_in(), g.n_out()), per_event);
+        }
+    }
+
+    #[test]
+    fn a_zero_weight_counts_per_event() {
+        let mut g = geom(1, [0, 4], 1, 1, 1);
+        g.weight[5] = 0.0;
+        let syn = Synapses::Conv(g.clone());
+        assert!(matches!(Counting::of(&syn, g.n_in()), Counting::Events { .. }));
+    }
+}
