@@ -92,10 +92,14 @@ pub fn run(a: Args) -> Result<()> {
         let (map, report) = compile(&graph, &verified, &target, dynamics, &opts).with_context(not_fit)?;
         (target, map, report)
     };
-    spikeforge_compiler::atomic::write_atomically(&a.output, &map.to_bytes())
-        .with_context(|| format!("writing {}", a.output.display()))?;
+    let mut fingerprint = String::new();
+    spikeforge_compiler::atomic::write_atomically_with(&a.output, |w| {
+        fingerprint = map.write_to(w)?;
+        Ok(())
+    })
+    .with_context(|| format!("writing {}", a.output.display()))?;
     if let Some(p) = &a.report {
-        let text = crate::outputs::json_with_fingerprint(&report, &map.fingerprint())?;
+        let text = crate::outputs::json_with_fingerprint(&report, &fingerprint)?;
         spikeforge_compiler::atomic::write_atomically(p, text.as_bytes())
             .with_context(|| format!("writing {}", p.display()))?;
     }

@@ -77,6 +77,12 @@ fn resolve_symlinks(path: &Path) -> io::Result<PathBuf> {
 
 /// Writes `bytes` to `path` without damaging what stands there (see the module docs).
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_atomically_with(path, |w| w.write_all(bytes))
+}
+
+/// As [`write_atomically`], with the bytes streamed by `write` (buffered), so a large
+/// output need not be held in memory whole.
+pub fn write_atomically_with(path: &Path, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
     let path = resolve_symlinks(path)?;
     let existing = match std::fs::metadata(&path) {
         Ok(m) => Some(m),
@@ -93,8 +99,8 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
             {
                 use std::os::unix::fs::FileTypeExt;
                 if kind.is_char_device() || kind.is_fifo() {
-                    let mut f = std::fs::OpenOptions::new().write(true).open(&path)?;
-                    f.write_all(bytes)?;
+                    let mut f = io::BufWriter::new(std::fs::OpenOptions::new().write(true).open(&path)?);
+                    write(&mut f)?;
                     return f.flush();
                 }
             }
@@ -106,8 +112,9 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     remove_stale_temporaries(dir, &temp_prefix(name), |p| std::fs::remove_file(p));
     let tmp = temp_path(dir, name);
     let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
+        let mut buffered = io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
+        write(&mut buffered)?;
+        let f = buffered.into_inner().map_err(|e| e.into_error())?;
         if let Some(meta) = &existing {
             f.set_permissions(meta.permissions())?;
         }

@@ -20,33 +20,90 @@ pub enum CoreMapError {
 /// Bytes after the payload: its length (u64) and the CRC-32 of everything before the CRC.
 const TRAILER_BYTES: usize = 12;
 
+const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
+const SINK_CHUNK: usize = 1 << 16;
+
+/// Where [`CoreMap::write_to`] streams bytes: in chunks to `w`, hashed on the way (the
+/// CRC until [`Sink::flush_chunk`] before the CRC itself is written, FNV-1a throughout).
+/// `postcard` writes through `Extend<u8>`, which cannot fail, so the first I/O error is
+/// kept and later bytes are dropped.
+struct Sink<'w> {
+    w: &'w mut dyn std::io::Write,
+    chunk: Vec<u8>,
+    crc: crc32fast::Hasher,
+    fnv: u64,
+    /// Bytes flushed so far.
+    len: u64,
+    err: Option<std::io::Error>,
+}
+
+impl Sink<'_> {
+    fn flush_chunk(&mut self) {
+        self.crc.update(&self.chunk);
+        self.fnv = self.chunk.iter().fold(self.fnv, |h, &b| (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3));
+        if self.err.is_none() {
+            if let Err(e) = self.w.write_all(&self.chunk) {
+                self.err = Some(e);
+            }
+        }
+        self.len += self.chunk.len() as u64;
+        self.chunk.clear();
+    }
+}
+
+impl Extend<u8> for Sink<'_> {
+    fn extend<I: IntoIterator<Item = u8>>(&mut self, bytes: I) {
+        for b in bytes {
+            self.chunk.push(b);
+            if self.chunk.len() == SINK_CHUNK {
+                self.flush_chunk();
+            }
+        }
+    }
+}
+
 impl CoreMap {
     /// Signature, version, the postcard encoding, then a trailer holding the payload's
     /// length (u64 LE) and the CRC-32 (IEEE) of all preceding bytes (u32 LE). Any single
     /// corrupted byte, a truncation, trailing bytes or a concatenation is detected.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = CORE_MAP_MAGIC.to_vec();
-        out.extend_from_slice(&self.version.to_le_bytes());
-        let header = out.len();
-        // Serialised in place: a map of a seed-scale model is hundreds of MB, and a payload
-        // copied after serialising doubled the peak memory of `compile`.
-        let mut out = postcard::to_extend(self, out).expect("core maps always serialise");
-        let payload_len = out.len() - header;
-        out.extend_from_slice(&(payload_len as u64).to_le_bytes());
-        let crc = crc32fast::hash(&out);
-        out.extend_from_slice(&crc.to_le_bytes());
+        let mut out = Vec::new();
+        self.write_to(&mut out).expect("writing to memory does not fail");
         out
+    }
+
+    /// Streams [`CoreMap::to_bytes`] into `w` without holding them (a seed-scale map is
+    /// hundreds of MB) and returns the map's [`CoreMap::fingerprint`].
+    pub fn write_to(&self, w: &mut dyn std::io::Write) -> std::io::Result<String> {
+        let mut sink = Sink {
+            w,
+            chunk: Vec::with_capacity(SINK_CHUNK),
+            crc: crc32fast::Hasher::new(),
+            fnv: FNV_START,
+            len: 0,
+            err: None,
+        };
+        sink.extend(CORE_MAP_MAGIC.iter().copied());
+        sink.extend(self.version.to_le_bytes());
+        let header = sink.len + sink.chunk.len() as u64;
+        let mut sink = postcard::to_extend(self, sink).expect("core maps always serialise");
+        let payload_len = sink.len + sink.chunk.len() as u64 - header;
+        sink.extend(payload_len.to_le_bytes());
+        sink.flush_chunk();
+        let crc = sink.crc.clone().finalize();
+        sink.extend(crc.to_le_bytes());
+        sink.flush_chunk();
+        match sink.err {
+            Some(e) => Err(e),
+            None => Ok(format!("{:016x}", sink.fnv)),
+        }
     }
 
     /// A short identifier of this map's bytes (FNV-1a 64 of [`CoreMap::to_bytes`], 16 hex
     /// digits), written into stats, traces and reports so that they can be checked against
-    /// the map they describe.
+    /// the map they describe. Computed without holding the bytes.
     pub fn fingerprint(&self) -> String {
-        let hash = self
-            .to_bytes()
-            .iter()
-            .fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3));
-        format!("{hash:016x}")
+        self.write_to(&mut std::io::sink()).expect("writing to a sink does not fail")
     }
 
     /// Checks the framing, decodes the whole payload (no byte left over) and validates;

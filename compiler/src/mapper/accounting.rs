@@ -67,6 +67,7 @@ impl RowCost {
 }
 
 /// Per core type: a row-cost table per sparse index width.
+#[derive(Clone)]
 pub(super) struct TypeCosts {
     pub(super) by_index: Vec<Option<RowCost>>,
 }
@@ -133,7 +134,7 @@ pub(super) struct Open {
 }
 
 /// Undo record of one neuron's addition.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(super) struct Undo {
     pub(super) scalars: [u64; 7],
     /// Per incoming projection: `(bits, touched slots, axons)` before the addition.
@@ -142,6 +143,10 @@ pub(super) struct Undo {
     pub(super) dstamp: Vec<(bool, u32, u32)>,
 }
 
+/// The per-core accounting state of a fill. A clone evaluates another fill independently:
+/// a pass's result does not depend on the passes made before it (stamps only need to be
+/// fresh), which is what lets [`super::fill::rank_mixes`] try mixes in parallel.
+#[derive(Clone)]
 pub(super) struct Filler<'a> {
     pub(super) net: &'a Network,
     pub(super) target: &'a Target,

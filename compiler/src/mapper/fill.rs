@@ -121,39 +121,41 @@ pub(super) fn rank_mixes(f: &mut Filler<'_>) -> Vec<Mix> {
     }
     let Ok((bins, _)) = f.pass(&plain) else { return vec![plain] };
     let plain_bins = bins.len();
-    // Mixes that beat the plain fill, with their bins; `best` is the first of the fewest.
+    // Mixes that beat the plain fill, with their bins, in the order they were tried.
     let mut found: Vec<(usize, Mix)> = Vec::new();
-    let try_mix = |f: &mut Filler<'_>, found: &mut Vec<(usize, Mix)>, mix: Mix| {
-        if let Ok((bins, _)) = f.pass(&mix) {
-            if bins.len() < plain_bins {
-                found.push((bins.len(), mix));
-            }
+    let record = |found: &mut Vec<(usize, Mix)>, mix: Mix, bins: Option<usize>| {
+        if let Some(b) = bins.filter(|&b| b < plain_bins) {
+            found.push((b, mix));
         }
     };
     let best = |found: &[(usize, Mix)]| found.iter().min_by_key(|(b, _)| *b).map(|(_, m)| m.clone());
-    let try_cap = |f: &mut Filler<'_>, found: &mut Vec<(usize, Mix)>, cap: u64| {
-        let lanes = capped.iter().map(|&p| (p, Cap::Count(cap))).chain(free.iter().map(|&p| (p, UNCAPPED))).collect();
-        try_mix(f, found, Mix { lanes });
+    let capped_mix = |cap: u64| Mix {
+        lanes: capped.iter().map(|&p| (p, Cap::Count(cap))).chain(free.iter().map(|&p| (p, UNCAPPED))).collect(),
     };
     // Fractions of a core make room for neuron-bound lanes; powers of two below the longest
     // segment narrow the synapse index.
+    let mut caps: Vec<u64> = Vec::new();
     if neuron_bound {
-        for tenths in CAP_TENTHS {
-            try_cap(f, &mut found, max_neurons * tenths / 10);
-        }
+        caps.extend(CAP_TENTHS.iter().map(|&tenths| max_neurons * tenths / 10));
     }
     let mut pow2 = 16;
     while pow2 < longest {
-        try_cap(f, &mut found, pow2);
+        caps.push(pow2);
         pow2 *= 2;
+    }
+    let mixes: Vec<Mix> = caps.into_iter().map(capped_mix).collect();
+    for (mix, bins) in mixes.iter().zip(bins_of(f, &mixes)) {
+        record(&mut found, mix.clone(), bins);
     }
     if let Some(Cap::Count(cap)) = best(&found).and_then(|m| m.lanes.first().map(|l| l.1)) {
         if !cap.is_power_of_two() {
             let centre = cap * 40 / max_neurons.max(1);
-            for fortieths in centre.saturating_sub(3)..=centre + 3 {
-                if fortieths % 4 != 0 && (1..40).contains(&fortieths) {
-                    try_cap(f, &mut found, max_neurons * fortieths / 40);
-                }
+            let mixes: Vec<Mix> = (centre.saturating_sub(3)..=centre + 3)
+                .filter(|&fortieths| fortieths % 4 != 0 && (1..40).contains(&fortieths))
+                .map(|fortieths| capped_mix(max_neurons * fortieths / 40))
+                .collect();
+            for (mix, bins) in mixes.iter().zip(bins_of(f, &mixes)) {
+                record(&mut found, mix.clone(), bins);
             }
         }
     }
@@ -163,35 +165,58 @@ pub(super) fn rank_mixes(f: &mut Filler<'_>) -> Vec<Mix> {
     // from the fewest bins so far while it keeps paying, in steps of about 2 %, then one
     // by one below the best step.
     let fewest = |found: &[(usize, Mix)]| found.iter().map(|(b, _)| *b).min().unwrap_or(plain_bins);
-    let try_share = |f: &mut Filler<'_>, found: &mut Vec<(usize, Mix)>, k: usize| -> bool {
-        let before = fewest(found);
-        let lanes = plain.lanes.iter().map(|&(p, _)| (p, Cap::Share(k as u64))).collect();
-        try_mix(f, found, Mix { lanes });
-        fewest(found) < before
-    };
+    let share_mix = |k: usize| Mix { lanes: plain.lanes.iter().map(|&(p, _)| (p, Cap::Share(k as u64))).collect() };
     let step = (fewest(&found) / 50).max(1);
-    let (mut k, mut best_k, mut misses) = (fewest(&found), None, 0);
-    while k > step && misses < SHARE_MISSES {
-        k -= step;
-        misses = if try_share(f, &mut found, k) {
-            best_k = Some(k);
-            0
-        } else {
-            misses + 1
-        };
-    }
+    let start = fewest(&found);
+    // k = start − i·step for i = 1, 2, … while the previous k exceeds `step`.
+    let ks: Vec<usize> = (1..).map(|i| start.saturating_sub(i * step)).take_while(|&k| k > 0).collect();
+    let best_k = walk_shares(f, &mut found, &ks, &share_mix, &record, &fewest);
     if let (Some(best_k), true) = (best_k, step > 1) {
-        let mut misses = 0;
-        for k in (best_k.saturating_sub(step - 1).max(1)..best_k).rev() {
-            misses = if try_share(f, &mut found, k) { 0 } else { misses + 1 };
-            if misses >= SHARE_MISSES {
-                break;
-            }
-        }
+        let ks: Vec<usize> = (best_k.saturating_sub(step - 1).max(1)..best_k).rev().collect();
+        walk_shares(f, &mut found, &ks, &share_mix, &record, &fewest);
     }
     // Stable: among equals, the mix tried first.
     found.sort_by_key(|(b, _)| *b);
     found.into_iter().map(|(_, m)| m).chain(std::iter::once(plain)).collect()
+}
+
+/// Tries share mixes for `ks` in order until [`SHARE_MISSES`] in a row save no bin; the
+/// last `k` that saved one. Batches of as many mixes as there are threads are filled in
+/// parallel and their results taken in order, so the outcome does not depend on the
+/// thread count (a batch may fill a few mixes the walk then ignores).
+fn walk_shares(
+    f: &Filler<'_>,
+    found: &mut Vec<(usize, Mix)>,
+    ks: &[usize],
+    share_mix: &dyn Fn(usize) -> Mix,
+    record: &dyn Fn(&mut Vec<(usize, Mix)>, Mix, Option<usize>),
+    fewest: &dyn Fn(&[(usize, Mix)]) -> usize,
+) -> Option<usize> {
+    let (mut best_k, mut misses) = (None, 0);
+    for batch in ks.chunks(rayon::current_num_threads().max(1)) {
+        let mixes: Vec<Mix> = batch.iter().map(|&k| share_mix(k)).collect();
+        for ((&k, mix), bins) in batch.iter().zip(&mixes).zip(bins_of(f, &mixes)) {
+            let before = fewest(found);
+            record(found, mix.clone(), bins);
+            if fewest(found) < before {
+                best_k = Some(k);
+                misses = 0;
+            } else {
+                misses += 1;
+                if misses >= SHARE_MISSES {
+                    return best_k;
+                }
+            }
+        }
+    }
+    best_k
+}
+
+/// The bins of a fill in each mix (`None` where a fill fails), filled in parallel, each
+/// on its own copy of `f`.
+fn bins_of(f: &Filler<'_>, mixes: &[Mix]) -> Vec<Option<usize>> {
+    use rayon::prelude::*;
+    mixes.par_iter().map(|mix| f.clone().pass(mix).ok().map(|(bins, _)| bins.len())).collect()
 }
 
 impl<'a> Filler<'a> {

@@ -315,17 +315,27 @@ impl<'a> Filler<'a> {
 
 /// Partitions the network's populations into bins.
 pub fn partition(net: &Network, target: &Target) -> Result<Partition, MapError> {
+    use rayon::prelude::*;
     let mut f = Filler::new(net, target);
     let mixes = rank_mixes(&mut f);
     let plain = mixes.last().expect("the plain fill ends the ranking");
-    // The best mixes may break an out-side limit: try a few, then the plain fill.
-    for mix in mixes.iter().take(MAX_MIXES).filter(|m| !m.is_plain()) {
-        if let Ok(p) = partition_with(&mut f, mix) {
-            return Ok(p);
+    // The best mixes may break an out-side limit: try a few, then the plain fill; the first
+    // that holds wins. Tried in parallel batches (each on its own copy of the filler),
+    // results taken in order: the same partition for any thread count.
+    let candidates: Vec<&Mix> =
+        mixes.iter().take(MAX_MIXES).filter(|m| !m.is_plain()).chain(std::iter::once(plain)).collect();
+    let mut last = None;
+    for batch in candidates.chunks(rayon::current_num_threads().max(1)) {
+        let results: Vec<Result<Partition, MapError>> =
+            batch.par_iter().map(|mix| partition_with(&mut f.clone(), mix)).collect();
+        for r in results {
+            match r {
+                Ok(p) => return Ok(p),
+                Err(e) => last = Some(e),
+            }
         }
-        f = Filler::new(net, target);
     }
-    partition_with(&mut f, plain)
+    Err(last.expect("the plain fill is always tried"))
 }
 
 /// Fills in the order of `mix` until the out-side limits hold with the final destinations.
