@@ -157,6 +157,11 @@ pub enum UpdateForm {
     /// A decay factor: `v ← (1 − decay)·v + decay·v_leak + gain·I`; Cuba*:
     /// `i ← (1 − syn_decay)·i + (syn_decay·w_in)·I` (snnTorch, Sinabs: `β·v + I`).
     Multiply,
+    /// Norse's Euler step: the input jumps the current first and the decay multiplies the
+    /// whole bracket, with `r = gain/decay`: LIF `v + decay·((r·I + v_leak) − v)`; LI
+    /// `v + decay·((v_leak − v) + r·I)`; Cuba* `i' = i + w_in·I`,
+    /// `v + decay·((v_leak − v) + r·i')`, then `i ← i' − syn_decay·i'`.
+    JumpThenEuler,
 }
 
 /// When the reset of a spike at step t is applied.

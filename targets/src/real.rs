@@ -6,6 +6,9 @@
 //!           Cuba*   i ← i + syn_decay·(w_in·I − i);  x = v + decay·(v_leak − v) + gain·i
 //! Multiply  LIF/LI  x = (1 − decay)·v + decay·v_leak + gain·I
 //!           Cuba*   i ← (1 − syn_decay)·i + (syn_decay·w_in)·I;  x = (1 − decay)·v + decay·v_leak + gain·i
+//! JumpThenEuler (Norse; r = gain/decay)
+//!           LIF     x = v + decay·((r·I + v_leak) − v);   LI  x = v + decay·((v_leak − v) + r·I)
+//!           Cuba*   i' = i + w_in·I;  x = v + decay·((v_leak − v) + r·i');  i ← i' − syn_decay·i'
 //! IF, I             x = v + gain·I
 //! delayed reset     r = v[t−1] above θ;  ToVReset: v[t−1] ← v_reset before the update;
 //!                   Subtract: x ← x − θ if r;  Discard: x ← v_reset if r
@@ -39,9 +42,13 @@ pub fn step_real(
         state.0 = p.v_reset;
     }
     let v = state.0;
+    // Norse's bracketed form needs `r` itself; `gain = decay·r` (exact for r = 1).
+    let r_in = if p.decay != 0.0 { p.gain / p.decay } else { 0.0 };
     let leaky = |v: f64, x: f64| match rule.form {
         UpdateForm::Euler => v + p.decay * (p.v_leak - v) + p.gain * x,
         UpdateForm::Multiply => (1.0 - p.decay) * v + p.decay * p.v_leak + p.gain * x,
+        UpdateForm::JumpThenEuler if model == NeuronModel::LIF => v + p.decay * ((r_in * x + p.v_leak) - v),
+        UpdateForm::JumpThenEuler => v + p.decay * ((p.v_leak - v) + r_in * x),
     };
     let mut x = match model {
         NeuronModel::Input | NeuronModel::Identity => return (input, 0),
@@ -49,12 +56,23 @@ pub fn step_real(
         NeuronModel::IF | NeuronModel::I => v + p.gain * input,
         NeuronModel::CubaLIF | NeuronModel::CubaLI => {
             let c = state.1;
-            let c = match rule.form {
-                UpdateForm::Euler => c + p.syn_decay * (p.w_in * input - c),
-                UpdateForm::Multiply => (1.0 - p.syn_decay) * c + (p.syn_decay * p.w_in) * input,
+            // (the current the voltage step sees, the current stored for the next step)
+            let (seen, kept) = match rule.form {
+                UpdateForm::Euler => {
+                    let c = c + p.syn_decay * (p.w_in * input - c);
+                    (c, c)
+                }
+                UpdateForm::Multiply => {
+                    let c = (1.0 - p.syn_decay) * c + (p.syn_decay * p.w_in) * input;
+                    (c, c)
+                }
+                UpdateForm::JumpThenEuler => {
+                    let jumped = c + p.w_in * input;
+                    (jumped, jumped - p.syn_decay * jumped)
+                }
             };
-            state.1 = c;
-            leaky(v, c)
+            state.1 = kept;
+            leaky(v, seen)
         }
     };
     if !spiking {
