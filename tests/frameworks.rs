@@ -144,3 +144,8 @@ fn bundles_carry_the_semantics() {
 fn norse_exports_reproduce_exactly() {
     check("norse");
 }
+
+#[test]
+fn rockpool_exports_reproduce_exactly() {
+    check("rockpool");
+}

@@ -9,6 +9,9 @@
 //! JumpThenEuler (Norse; r = gain/decay)
 //!           LIF     x = v + decay·((r·I + v_leak) − v);   LI  x = v + decay·((v_leak − v) + r·I)
 //!           Cuba*   i' = i + w_in·I;  x = v + decay·((v_leak − v) + r·i');  i ← i' − syn_decay·i'
+//! JumpThenDecay (Rockpool)
+//!           LIF     x = (1 − decay)·v + gain·I + decay·v_leak
+//!           Cuba*   i ← (1 − syn_decay)·(i + w_in·I);  x = (1 − decay)·v + gain·i + decay·v_leak
 //! IF, I             x = v + gain·I
 //! delayed reset     r = v[t−1] above θ;  ToVReset: v[t−1] ← v_reset before the update;
 //!                   Subtract: x ← x − θ if r;  Discard: x ← v_reset if r
@@ -49,6 +52,7 @@ pub fn step_real(
         UpdateForm::Multiply => (1.0 - p.decay) * v + p.decay * p.v_leak + p.gain * x,
         UpdateForm::JumpThenEuler if model == NeuronModel::LIF => v + p.decay * ((r_in * x + p.v_leak) - v),
         UpdateForm::JumpThenEuler => v + p.decay * ((p.v_leak - v) + r_in * x),
+        UpdateForm::JumpThenDecay => (1.0 - p.decay) * v + p.gain * x + p.decay * p.v_leak,
     };
     let mut x = match model {
         NeuronModel::Input | NeuronModel::Identity => return (input, 0),
@@ -69,6 +73,10 @@ pub fn step_real(
                 UpdateForm::JumpThenEuler => {
                     let jumped = c + p.w_in * input;
                     (jumped, jumped - p.syn_decay * jumped)
+                }
+                UpdateForm::JumpThenDecay => {
+                    let c = (1.0 - p.syn_decay) * (c + p.w_in * input);
+                    (c, c)
                 }
             };
             state.1 = kept;

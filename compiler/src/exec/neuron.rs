@@ -98,17 +98,19 @@ impl NeuronCoefficients {
         let v = |t: &crate::ir::Tensor| t.data().to_vec();
         let ratio =
             |tau: &crate::ir::Tensor| tau.data().iter().map(|&t| semantics.step_ratio(dt, t)).collect::<Vec<f64>>();
-        let mul = |a: &[f64], b: &crate::ir::Tensor| a.iter().zip(b.data()).map(|(x, y)| x * y).collect::<Vec<f64>>();
+        let gain_of = |a: &[f64], r: &crate::ir::Tensor| {
+            a.iter().zip(r.data()).map(|(&decay, &r)| semantics.leaky_gain(decay, r)).collect::<Vec<f64>>()
+        };
         let e = Vec::new;
         let (kind, decay, gain, v_leak, v_threshold, v_reset, syn_decay, w_in) = match op {
             Op::LIF { tau, r, v_leak, v_threshold, v_reset } => {
                 let a = ratio(tau);
-                let g = mul(&a, r);
+                let g = gain_of(&a, r);
                 (NeuronKind::LIF, a, g, v(v_leak), v(v_threshold), v(v_reset), e(), e())
             }
             Op::LI { tau, r, v_leak } => {
                 let a = ratio(tau);
-                let g = mul(&a, r);
+                let g = gain_of(&a, r);
                 (NeuronKind::LI, a, g, v(v_leak), e(), e(), e(), e())
             }
             Op::IF { r, v_threshold, v_reset } => {
@@ -121,12 +123,12 @@ impl NeuronCoefficients {
             }
             Op::CubaLIF { tau_syn, tau_mem, r, v_leak, v_threshold, v_reset, w_in } => {
                 let a = ratio(tau_mem);
-                let g = mul(&a, r);
+                let g = gain_of(&a, r);
                 (NeuronKind::CubaLIF, a, g, v(v_leak), v(v_threshold), v(v_reset), ratio(tau_syn), v(w_in))
             }
             Op::CubaLI { tau_syn, tau_mem, r, v_leak, w_in } => {
                 let a = ratio(tau_mem);
-                let g = mul(&a, r);
+                let g = gain_of(&a, r);
                 (NeuronKind::CubaLI, a, g, v(v_leak), e(), e(), ratio(tau_syn), v(w_in))
             }
             _ => return None,

@@ -18,7 +18,7 @@
 //! | `spikingjelly` | 1e-4 | IFNode (IF, `r = 1/dt`), LIFNode (LIF, `τ = τ_steps·dt`) | Euler (its export makes it `v + (I − v)/τ_steps`) | `v ≥ θ` | hard: `v ← v_reset` (soft: `--reset subtract`) | immediate |
 //! | `sinabs` | 1 | IAF (IF, `r = 1`), LIF (`r = 1`) | IF: `v + I`; LIF: `α·v + (1 − α)·r·I`, `α = exp(−dt/τ)` | `n = ⌊v/θ⌋` spikes for `v > 0` (MultiSpike) | `v −= n·θ` | immediate |
 //! | `norse` | 1e-3 | LIFBox (LIF), LIFCell (CubaLIF), LIBox (LI), IAF (IF) | `a = dt·(dt/τ)` (= `dt·τ⁻¹`); LIF `v + a·((I + v_leak) − v)`; Cuba `i' = i + I`, `v + a·((v_leak − v) + i')`, `i ← i' − a_s·i'`; IAF `v + r·I` | `v > θ` | `v ← v_reset` | immediate |
-//! | `rockpool` | 1e-3 | LIFTorch (CubaLIF) | Euler (NIR's) | `v ≥ θ` | subtract `θ` | immediate |
+//! | `rockpool` | 1e-3 | LIFTorch (CubaLIF), LIFNeuronTorch (LIF) | `α = exp(−dt/τ)`: Cuba `i ← β·(i + I)`, `v ← α·v + i`; LIF `α·v + I` (gain 1, `r` unread) | `n = ⌊v/θ⌋` for `v ≥ θ` (multi-spike) | `v −= n·θ` | immediate |
 //! | `lava` | 1 | lava-dl CUBA (CubaLIF) | Euler (NIR's) | `v > θ` | `v ← v_reset` | immediate |
 //!
 //! * **Timing.** *Immediate*: the spike test and reset happen in the same step. *Delayed*
@@ -39,6 +39,12 @@
 //!   cannot re-import its own export; `--semantics norse` reproduces its simulator on its
 //!   export: the per-step decay is `dt·(dt/τ)` with Norse's `dt` (`--dt`, default 1e-3).
 //!   IAF ignores `dt` (`v + I`). The exporter drops `v_reset` (NIR's default 0 is used).
+//! * **Rockpool** (3.1, `rockpool/nn/modules/torch/{lif_torch,lif_neuron_torch}.py`):
+//!   the input jumps the current, then both decay ([`UpdateForm::JumpThenDecay`]); spikes
+//!   are `StepPWL` counts. Its exporter writes `r = τ·exp(−dt/τ)/dt`, which its simulator
+//!   never reads, drops the bias (`v_leak = 0`) and `max_spikes_per_dt` (not clamped
+//!   here), and keeps the batch dim in Input/Output shapes (the NIR import drops it); its
+//!   importer takes `dt = min(τ_mem/(1 + r))`, not the exporter's `dt`.
 //! * The README's compatibility table says which rows the conformance suite checks spike
 //!   for spike.
 
@@ -67,6 +73,10 @@ pub trait SemanticsRules: Copy {
     /// The input gain of IF and I from NIR's `r`: `dt·r`; Norse steps its IAF as
     /// `v + I` whatever `dt`, and exports `r = 1`, so its gain is `r`.
     fn integrator_gain(self, dt_s: f64, r: f64) -> f64;
+    /// The input gain of a leaky neuron (LIF, LI, Cuba*) from its per-step decay and
+    /// NIR's `r`: `decay·r`; Rockpool adds its current unscaled (its exporter writes
+    /// `r = τ·exp(−dt/τ)/dt`, which its simulator never reads), so its gain is 1.
+    fn leaky_gain(self, decay: f64, r: f64) -> f64;
     /// The rule a neuron of `kind` follows; `recurrent` says whether the node is on a
     /// cycle (RLeaky rather than Leaky). `reset`, `spike_test` and `timing` are the run's
     /// choices (the semantics' defaults unless overridden).
@@ -104,12 +114,12 @@ impl SemanticsRules for Semantics {
     }
 
     fn exponential_decay(self) -> bool {
-        self == Semantics::Sinabs
+        matches!(self, Semantics::Sinabs | Semantics::Rockpool)
     }
 
     fn step_ratio(self, dt_s: f64, tau_s: f64) -> f64 {
         match self {
-            Semantics::Sinabs => 1.0 - (-dt_s / tau_s).exp(),
+            Semantics::Sinabs | Semantics::Rockpool => 1.0 - (-dt_s / tau_s).exp(),
             Semantics::Norse => dt_s * (dt_s / tau_s),
             _ => dt_s / tau_s,
         }
@@ -119,6 +129,13 @@ impl SemanticsRules for Semantics {
         match self {
             Semantics::Norse => r,
             _ => dt_s * r,
+        }
+    }
+
+    fn leaky_gain(self, decay: f64, r: f64) -> f64 {
+        match self {
+            Semantics::Rockpool => 1.0,
+            _ => decay * r,
         }
     }
 
@@ -157,6 +174,7 @@ impl SemanticsRules for Semantics {
                 NeuronRule { form, multi_spike: true, ..base }
             }
             Semantics::Norse => NeuronRule { form: UpdateForm::JumpThenEuler, ..base },
+            Semantics::Rockpool => NeuronRule { form: UpdateForm::JumpThenDecay, multi_spike: true, ..base },
             _ => base,
         };
         match timing {
