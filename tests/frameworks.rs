@@ -149,3 +149,10 @@ fn norse_exports_reproduce_exactly() {
 fn rockpool_exports_reproduce_exactly() {
     check("rockpool");
 }
+
+/// Not Lava itself (it does not install on Python 3.11): a NumPy mirror of lava-nc's float
+/// LIF and Dense processes, see `VERSIONS.md`.
+#[test]
+fn lava_mirror_reproduces_exactly() {
+    check("lava");
+}

@@ -166,6 +166,11 @@ pub enum UpdateForm {
     /// LIF `(1 − decay)·v + gain·I + decay·v_leak`; Cuba* `i ← (1 − syn_decay)·(i + w_in·I)`,
     /// `(1 − decay)·v + gain·i + decay·v_leak`.
     JumpThenDecay,
+    /// Lava's CUBA LIF behind its `Dense`, which delivers a step late: the voltage takes the
+    /// current of the previous step, `(1 − decay)·v + gain·i + decay·v_leak`, and then
+    /// `i ← (1 − syn_decay)·i + (syn_decay·w_in)·I`. LIF and LI (no current) as
+    /// `JumpThenDecay`, without the lag.
+    CurrentLagged,
 }
 
 /// When the reset of a spike at step t is applied.

@@ -12,6 +12,8 @@
 //! JumpThenDecay (Rockpool)
 //!           LIF     x = (1 − decay)·v + gain·I + decay·v_leak
 //!           Cuba*   i ← (1 − syn_decay)·(i + w_in·I);  x = (1 − decay)·v + gain·i + decay·v_leak
+//! CurrentLagged (Lava; LIF/LI as JumpThenDecay)
+//!           Cuba*   x = (1 − decay)·v + gain·i + decay·v_leak;  then i ← (1 − syn_decay)·i + (syn_decay·w_in)·I
 //! IF, I             x = v + gain·I
 //! delayed reset     r = v[t−1] above θ;  ToVReset: v[t−1] ← v_reset before the update;
 //!                   Subtract: x ← x − θ if r;  Discard: x ← v_reset if r
@@ -52,7 +54,7 @@ pub fn step_real(
         UpdateForm::Multiply => (1.0 - p.decay) * v + p.decay * p.v_leak + p.gain * x,
         UpdateForm::JumpThenEuler if model == NeuronModel::LIF => v + p.decay * ((r_in * x + p.v_leak) - v),
         UpdateForm::JumpThenEuler => v + p.decay * ((p.v_leak - v) + r_in * x),
-        UpdateForm::JumpThenDecay => (1.0 - p.decay) * v + p.gain * x + p.decay * p.v_leak,
+        UpdateForm::JumpThenDecay | UpdateForm::CurrentLagged => (1.0 - p.decay) * v + p.gain * x + p.decay * p.v_leak,
     };
     let mut x = match model {
         NeuronModel::Input | NeuronModel::Identity => return (input, 0),
@@ -78,6 +80,7 @@ pub fn step_real(
                     let c = (1.0 - p.syn_decay) * (c + p.w_in * input);
                     (c, c)
                 }
+                UpdateForm::CurrentLagged => (c, (1.0 - p.syn_decay) * c + (p.syn_decay * p.w_in) * input),
             };
             state.1 = kept;
             leaky(v, seen)

@@ -19,7 +19,7 @@
 //! | `sinabs` | 1 | IAF (IF, `r = 1`), LIF (`r = 1`) | IF: `v + I`; LIF: `α·v + (1 − α)·r·I`, `α = exp(−dt/τ)` | `n = ⌊v/θ⌋` spikes for `v > 0` (MultiSpike) | `v −= n·θ` | immediate |
 //! | `norse` | 1e-3 | LIFBox (LIF), LIFCell (CubaLIF), LIBox (LI), IAF (IF) | `a = dt·(dt/τ)` (= `dt·τ⁻¹`); LIF `v + a·((I + v_leak) − v)`; Cuba `i' = i + I`, `v + a·((v_leak − v) + i')`, `i ← i' − a_s·i'`; IAF `v + r·I` | `v > θ` | `v ← v_reset` | immediate |
 //! | `rockpool` | 1e-3 | LIFTorch (CubaLIF), LIFNeuronTorch (LIF) | `α = exp(−dt/τ)`: Cuba `i ← β·(i + I)`, `v ← α·v + i`; LIF `α·v + I` (gain 1, `r` unread) | `n = ⌊v/θ⌋` for `v ≥ θ` (multi-spike) | `v −= n·θ` | immediate |
-//! | `lava` | 1 | lava-dl CUBA (CubaLIF) | Euler (NIR's) | `v > θ` | `v ← v_reset` | immediate |
+//! | `lava` | 1 | LIF process (CUBA: CubaLIF; `du = 1`: CubaLIF with `τ_syn = dt`) behind `Dense` | `v ← (1 − dv)·v + u + bias` with the *previous* step's `u`, then `u ← (1 − du)·u + I` (Dense delivers a step late) | `v > θ` | `v ← 0` | immediate |
 //!
 //! * **Timing.** *Immediate*: the spike test and reset happen in the same step. *Delayed*
 //!   (snnTorch's default `reset_delay=True`): the stored `v` keeps its unreset value; the
@@ -45,6 +45,12 @@
 //!   never reads, drops the bias (`v_leak = 0`) and `max_spikes_per_dt` (not clamped
 //!   here), and keeps the batch dim in Input/Output shapes (the NIR import drops it); its
 //!   importer takes `dt = min(τ_mem/(1 + r))`, not the exporter's `dt`.
+//! * **Lava** (lava-nc 0.10, float `PyLifModelFloat`, `PyDenseModelFloat`; not installable
+//!   on Python 3.11, so its fixtures come from a NumPy mirror of that source): `Dense`
+//!   sends the sum of the previous step's spikes, which is the same as the voltage using
+//!   the current stored before this step's input ([`UpdateForm::CurrentLagged`]). In NIR
+//!   terms at `dt = 1`: `du = 1/τ_syn = du·w_in`, `dv = 1/τ_mem = dv·r`, `bias = dv·v_leak`.
+//!   A NIR LIF (no current) runs without that one-step lag.
 //! * The README's compatibility table says which rows the conformance suite checks spike
 //!   for spike.
 
@@ -175,6 +181,7 @@ impl SemanticsRules for Semantics {
             }
             Semantics::Norse => NeuronRule { form: UpdateForm::JumpThenEuler, ..base },
             Semantics::Rockpool => NeuronRule { form: UpdateForm::JumpThenDecay, multi_spike: true, ..base },
+            Semantics::Lava => NeuronRule { form: UpdateForm::CurrentLagged, ..base },
             _ => base,
         };
         match timing {
