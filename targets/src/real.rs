@@ -188,4 +188,58 @@ mod tests {
         assert_eq!(step_real(NeuronModel::IF, &rule, &p, &mut st, -2.0), (0.0, 0));
         assert_eq!(st.0, -1.5);
     }
+
+    /// A Cuba neuron with both decays 1/2 and θ = 10 (no spikes), r = w_in = 1.
+    fn cuba() -> RealNeuron {
+        RealNeuron { decay: 0.5, gain: 0.5, syn_decay: 0.5, w_in: 1.0, v_threshold: 10.0, ..Default::default() }
+    }
+
+    fn cuba_steps(form: UpdateForm, inputs: &[f64]) -> Vec<(f64, f64)> {
+        let rule = NeuronRule { form, ..NeuronRule::default() };
+        let mut st = (0.0, 0.0);
+        inputs
+            .iter()
+            .map(|&x| {
+                step_real(NeuronModel::CubaLIF, &rule, &cuba(), &mut st, x);
+                st
+            })
+            .collect()
+    }
+
+    #[test]
+    fn norse_jumps_the_current_before_the_voltage_step() {
+        // i' = 0 + 4; v = 0 + 0.5·((0 − 0) + 4) = 2; i = 4 − 0.5·4 = 2.
+        // i' = 2 + 0; v = 2 + 0.5·((0 − 2) + 2) = 2; i = 1.
+        assert_eq!(cuba_steps(UpdateForm::JumpThenEuler, &[4.0, 0.0]), vec![(2.0, 2.0), (2.0, 1.0)]);
+        // NIR's Euler: i = 0 + 0.5·(4 − 0) = 2; v = 0 + 0.5·2 = 1.
+        assert_eq!(cuba_steps(UpdateForm::Euler, &[4.0]), vec![(1.0, 2.0)]);
+    }
+
+    #[test]
+    fn rockpool_decays_the_jumped_current_and_lava_lags_it() {
+        // Rockpool: i = 0.5·(0 + 4) = 2, v = 0.5·0 + 0.5·2 = 1 (gain as given); then
+        // i = 0.5·(2 + 0) = 1, v = 0.5·1 + 0.5·1 = 1.
+        assert_eq!(cuba_steps(UpdateForm::JumpThenDecay, &[4.0, 0.0]), vec![(1.0, 2.0), (1.0, 1.0)]);
+        // Lava: v takes the stored current (0), then i = 0.5·0 + 0.5·1·4 = 2; next step
+        // v = 0 + 0.5·2 = 1.
+        assert_eq!(cuba_steps(UpdateForm::CurrentLagged, &[4.0, 0.0]), vec![(0.0, 2.0), (1.0, 1.0)]);
+    }
+
+    #[test]
+    fn reset_delay_false_corrects_the_delayed_subtraction_in_the_same_step() {
+        // snnTorch Leaky(β = 0.5, reset_delay=False): 1.5 spikes and is at once 0.5; then
+        // 0.25 + 0 − (0 − 0)·θ.
+        let rule = NeuronRule {
+            form: UpdateForm::Multiply,
+            reset: ResetRule::Subtract,
+            timing: ResetTiming::DelayedCorrected,
+            ..NeuronRule::default()
+        };
+        let p = lif(0.5);
+        let mut st = (0.0, 0.0);
+        assert_eq!(step_real(NeuronModel::LIF, &rule, &p, &mut st, 1.5), (1.0, 1));
+        assert_eq!(st.0, 0.5);
+        assert_eq!(step_real(NeuronModel::LIF, &rule, &p, &mut st, 0.0), (0.0, 0));
+        assert_eq!(st.0, 0.25);
+    }
 }
