@@ -163,7 +163,8 @@ pub enum UpdateForm {
     /// `v + decay·((v_leak − v) + r·i')`, then `i ← i' − syn_decay·i'`.
     JumpThenEuler,
     /// Rockpool's update: the input jumps the current, then both decay by their factor:
-    /// LIF `(1 − decay)·v + gain·I + decay·v_leak`; Cuba* `i ← (1 − syn_decay)·(i + w_in·I)`,
+    /// LIF `(1 − decay)·v + gain·I + decay·v_leak`; LI (ExpSynTorch)
+    /// `(1 − decay)·(v + gain·I) + decay·v_leak`; Cuba* `i ← (1 − syn_decay)·(i + w_in·I)`,
     /// `(1 − decay)·v + gain·i + decay·v_leak`.
     JumpThenDecay,
     /// Lava's CUBA LIF behind its `Dense`, which delivers a step late: the voltage takes the

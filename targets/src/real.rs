@@ -11,6 +11,7 @@
 //!           Cuba*   i' = i + w_in·I;  x = v + decay·((v_leak − v) + r·i');  i ← i' − syn_decay·i'
 //! JumpThenDecay (Rockpool)
 //!           LIF     x = (1 − decay)·v + gain·I + decay·v_leak
+//!           LI      x = (1 − decay)·(v + gain·I) + decay·v_leak       (ExpSynTorch)
 //!           Cuba*   i ← (1 − syn_decay)·(i + w_in·I);  x = (1 − decay)·v + gain·i + decay·v_leak
 //! CurrentLagged (Lava; LIF/LI as JumpThenDecay)
 //!           Cuba*   x = (1 − decay)·v + gain·i + decay·v_leak;  then i ← (1 − syn_decay)·i + (syn_decay·w_in)·I
@@ -54,6 +55,8 @@ pub fn step_real(
         UpdateForm::Multiply => (1.0 - p.decay) * v + p.decay * p.v_leak + p.gain * x,
         UpdateForm::JumpThenEuler if model == NeuronModel::LIF => v + p.decay * ((r_in * x + p.v_leak) - v),
         UpdateForm::JumpThenEuler => v + p.decay * ((p.v_leak - v) + r_in * x),
+        // Rockpool's ExpSynTorch (an LI): the input jumps the state, then it decays.
+        UpdateForm::JumpThenDecay if model == NeuronModel::LI => (1.0 - p.decay) * (v + p.gain * x) + p.decay * p.v_leak,
         UpdateForm::JumpThenDecay | UpdateForm::CurrentLagged => (1.0 - p.decay) * v + p.gain * x + p.decay * p.v_leak,
     };
     let mut x = match model {

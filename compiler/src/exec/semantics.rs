@@ -18,7 +18,7 @@
 //! | `spikingjelly` | 1e-4 | IFNode (IF, `r = 1/dt`), LIFNode (LIF, `τ = τ_steps·dt`) | Euler (its export makes it `v + (I − v)/τ_steps`) | `v ≥ θ` | hard: `v ← v_reset` (soft: `--reset subtract`) | immediate |
 //! | `sinabs` | 1 | IAF (IF, `r = 1`), LIF (`r = 1`) | IF: `v + I`; LIF: `α·v + (1 − α)·r·I`, `α = exp(−dt/τ)` | `n = ⌊v/θ⌋` spikes for `v > 0` (MultiSpike) | `v −= n·θ` | immediate |
 //! | `norse` | 1e-3 | LIFBox (LIF), LIFCell (CubaLIF), LIBox (LI), IAF (IF) | `a = dt·(dt/τ)` (= `dt·τ⁻¹`); LIF `v + a·((I + v_leak) − v)`; Cuba `i' = i + I`, `v + a·((v_leak − v) + i')`, `i ← i' − a_s·i'`; IAF `v + r·I` | `v > θ` | `v ← v_reset` | immediate |
-//! | `rockpool` | 1e-3 | LIFTorch (CubaLIF), LIFNeuronTorch (LIF) | `α = exp(−dt/τ)`: Cuba `i ← β·(i + I)`, `v ← α·v + i`; LIF `α·v + I` (gain 1, `r` unread) | `n = ⌊v/θ⌋` for `v ≥ θ` (multi-spike) | `v −= n·θ` | immediate |
+//! | `rockpool` | 1e-3 | LIFTorch (CubaLIF), LIFNeuronTorch (LIF), ExpSynTorch (LI) | `α = exp(−dt/τ)`: Cuba `i ← β·(i + I)`, `v ← α·v + i`; LIF `α·v + I`; LI `α·(v + I)` (gain 1, `r` unread) | `n = ⌊v/θ⌋` for `v ≥ θ` (multi-spike) | `v −= n·θ` | immediate |
 //! | `lava` | 1 | LIF process (CUBA: CubaLIF; `du = 1`: CubaLIF with `τ_syn = dt`) behind `Dense` | `v ← (1 − dv)·v + u + bias` with the *previous* step's `u`, then `u ← (1 − du)·u + I` (Dense delivers a step late) | `v > θ` | `v ← 0` | immediate |
 //!
 //! * **Timing.** *Immediate*: the spike test and reset happen in the same step. *Delayed*
