@@ -6,7 +6,8 @@
 //! and `--reset-timing` still override them. Each rule below was read from the framework's
 //! source (versions in `compiler/tests/fixtures/frameworks/VERSIONS.md`); `v` is the
 //! membrane, `i` the synaptic current, `I` the summed input, `θ` the threshold, and the
-//! coefficients come from the NIR parameters with `a = dt/τ` (`dt/τ_mem`), `a_s = dt/τ_syn`.
+//! coefficients come from the NIR parameters with `a = dt/τ` (`dt/τ_mem`), `a_s = dt/τ_syn`
+//! unless a row says otherwise ([`SemanticsRules::step_ratio`]).
 //!
 //! | semantics | dt | neuron (NIR node) | update | spike | reset | timing |
 //! |---|---|---|---|---|---|---|
@@ -30,7 +31,7 @@
 //!   node on a cycle is taken as RLeaky, a CubaLIF as Synaptic/RSynaptic (they share the rule).
 //! * **β = 1.** snnTorch exports `Leaky(beta=1)` as `τ = r = ∞`; the NIR import turns an
 //!   infinite-τ LIF into IF (`v ← v + I` with `r·dt/τ → 1`).
-//! * **Multi-spike** (Sinabs): the output is the spike count, a graded event that the next
+//! * **Multi-spike** (Sinabs, Rockpool): the output is the spike count, a graded event that the next
 //!   layer multiplies by its weights; the simulator delivers it as one event of that value.
 //! * **Norse** (1.1, `norse/torch/functional/{lif,lif_box,iaf,leaky_integrator_box}.py`)
 //!   adds the input to the current *before* the voltage step and multiplies the whole
@@ -49,8 +50,8 @@
 //!   on Python 3.11, so its fixtures come from a NumPy mirror of that source): `Dense`
 //!   sends the sum of the previous step's spikes, which is the same as the voltage using
 //!   the current stored before this step's input ([`UpdateForm::CurrentLagged`]). In NIR
-//!   terms at `dt = 1`: `du = 1/τ_syn = du·w_in`, `dv = 1/τ_mem = dv·r`, `bias = dv·v_leak`.
-//!   A NIR LIF (no current) runs without that one-step lag.
+//!   terms at `dt = 1`: `τ_syn = w_in = 1/du`, `τ_mem = r = 1/dv`, `v_leak = bias/dv` (so
+//!   the jumps `du·w_in` and `dv·r` are 1). A NIR LIF (no current) runs without that lag.
 //! * The README's compatibility table says which rows the conformance suite checks spike
 //!   for spike.
 
