@@ -157,6 +157,21 @@ pub enum UpdateForm {
     /// A decay factor: `v ← (1 − decay)·v + decay·v_leak + gain·I`; Cuba*:
     /// `i ← (1 − syn_decay)·i + (syn_decay·w_in)·I` (snnTorch, Sinabs: `β·v + I`).
     Multiply,
+    /// Norse's Euler step: the input jumps the current first and the decay multiplies the
+    /// whole bracket, with `r = gain/decay`: LIF `v + decay·((r·I + v_leak) − v)`; LI
+    /// `v + decay·((v_leak − v) + r·I)`; Cuba* `i' = i + w_in·I`,
+    /// `v + decay·((v_leak − v) + r·i')`, then `i ← i' − syn_decay·i'`.
+    JumpThenEuler,
+    /// Rockpool's update: the input jumps the current, then both decay by their factor:
+    /// LIF `(1 − decay)·v + gain·I + decay·v_leak`; LI (ExpSynTorch)
+    /// `(1 − decay)·(v + gain·I) + decay·v_leak`; Cuba* `i ← (1 − syn_decay)·(i + w_in·I)`,
+    /// `(1 − decay)·v + gain·i + decay·v_leak`.
+    JumpThenDecay,
+    /// Lava's CUBA LIF behind its `Dense`, which delivers a step late: the voltage takes the
+    /// current of the previous step, `(1 − decay)·v + gain·i + decay·v_leak`, and then
+    /// `i ← (1 − syn_decay)·i + (syn_decay·w_in)·I`. LIF and LI (no current) as
+    /// `JumpThenDecay`, without the lag.
+    CurrentLagged,
 }
 
 /// When the reset of a spike at step t is applied.

@@ -10,7 +10,9 @@
 //! | LIF `r = τ/1e-4` (input gain exactly 1 at dt = 1e-4) | snnTorch `Leaky` / `RLeaky` |
 //! | CubaLIF `w_in = τ_syn/1e-4`, `r = τ_mem/1e-4` | snnTorch `Synaptic` / `RSynaptic` |
 //! | IF `r = 1e4` | snnTorch `Leaky(beta=1)` (infinite τ, imported as IF) or SpikingJelly `IFNode` |
-//! | IF `r = 1`, LIF `r = 1` with `τ ≥ 1` | Sinabs (time step 1) |
+//! | IF `r = 1`, LIF `r = 1` with `τ ≥ 1` | Sinabs (time step 1); Norse's `IAFCell` also writes IF `r = 1` |
+//! | LIF / CubaLIF `r = 1` (`w_in = 1`) with `τ ≤ 1e-3` | Norse (`τ = dt/τ⁻¹` at its dt = 1e-3) |
+//! | LIF / CubaLIF `r = τ_mem·exp(−1e-3/τ_mem)/1e-3` | Rockpool (dt = 1e-3) |
 //!
 //! Independently of the source, a spiking node whose input gain at `dt` is below 1e-3
 //! barely moves its membrane: nothing may ever spike, silently.
@@ -22,6 +24,21 @@ use crate::ir::{Graph, Op};
 
 /// snnTorch's and SpikingJelly's exporters write their parameters with this time step.
 const EXPORT_DT: f64 = 1e-4;
+/// Norse's and Rockpool's default time step.
+const NORSE_ROCKPOOL_DT: f64 = 1e-3;
+
+/// Norse writes `r = 1` and `τ = dt/τ⁻¹`, far below its own time step for any τ⁻¹ ≥ 1/s.
+fn norse_like(tau: &crate::ir::Tensor, r: &crate::ir::Tensor) -> bool {
+    all(r, |_, r| r == 1.0) && all(tau, |_, t| t > 0.0 && t <= NORSE_ROCKPOOL_DT)
+}
+
+/// Rockpool writes `r = τ·exp(−dt/τ)/dt`.
+fn rockpool_like(tau: &crate::ir::Tensor, r: &crate::ir::Tensor) -> bool {
+    all(r, |i, r| {
+        let t = tau.data()[i];
+        close(r, t * (-NORSE_ROCKPOOL_DT / t).exp() / NORSE_ROCKPOOL_DT)
+    })
+}
 
 fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-6 * b.abs().max(1e-300)
@@ -39,13 +56,25 @@ pub fn suggested(op: &Op) -> Option<Semantics> {
                 Some(Semantics::SnnTorch)
             } else if all(r, |_, r| r == 1.0) && all(tau, |_, t| t >= 1.0) {
                 Some(Semantics::Sinabs)
+            } else if norse_like(tau, r) {
+                Some(Semantics::Norse)
+            } else if rockpool_like(tau, r) {
+                Some(Semantics::Rockpool)
             } else {
                 None
             }
         }
         Op::CubaLIF { tau_syn, tau_mem, r, w_in, .. } => {
             let syn = all(w_in, |i, w| close(w, tau_syn.data()[i] / EXPORT_DT));
-            (syn && all(r, |i, r| close(r, tau_mem.data()[i] / EXPORT_DT))).then_some(Semantics::SnnTorch)
+            if syn && all(r, |i, r| close(r, tau_mem.data()[i] / EXPORT_DT)) {
+                Some(Semantics::SnnTorch)
+            } else if all(w_in, |_, w| w == 1.0) && norse_like(tau_mem, r) {
+                Some(Semantics::Norse)
+            } else if rockpool_like(tau_mem, r) {
+                Some(Semantics::Rockpool)
+            } else {
+                None
+            }
         }
         Op::IF { r, .. } if all(r, |_, r| r == 1.0) => Some(Semantics::Sinabs),
         _ => None,
@@ -72,7 +101,9 @@ fn collect(graph: &Graph, d: &Dynamics, hints: bool) -> Vec<String> {
             if s != d.semantics {
                 let why = match s {
                     Semantics::SnnTorch => "r = τ/1e-4 is how snnTorch exports Leaky/Synaptic (its default Leaky subtracts the threshold after the decay, one step late)",
-                    Semantics::Sinabs => "r = 1 with a time constant in steps is how Sinabs exports IAF/LIF (time step 1, several spikes per step)",
+                    Semantics::Sinabs => "r = 1 with a time constant in steps is how Sinabs exports IAF/LIF (time step 1, several spikes per step; Norse's IAFCell also writes r = 1: --semantics norse)",
+                    Semantics::Norse => "r = 1 with τ ≤ 1e-3 s is how Norse exports LIF cells (it writes τ = dt/τ⁻¹, so its simulator decays by dt·(dt/τ))",
+                    Semantics::Rockpool => "r = τ·exp(−dt/τ)/dt at dt = 1e-3 is how Rockpool exports LIFTorch (exponential decays, current added unscaled, several spikes per step)",
                     _ => "the parameters follow another framework's exporter",
                 };
                 out.push(format!("node `{name}`: {why}; run with --semantics {s} to reproduce that framework"));

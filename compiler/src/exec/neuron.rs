@@ -6,7 +6,7 @@ use spikeforge_targets::fixed::RealNeuron;
 use spikeforge_targets::real::step_real;
 
 use super::dynamics::{Dynamics, ResetRule, SpikeTest};
-use super::semantics::SemanticsRules;
+use super::semantics::{Semantics, SemanticsRules};
 use crate::ir::Op;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -84,49 +84,51 @@ impl NeuronKind {
 impl NeuronCoefficients {
     /// `op` is a neuron op (verified); returns None otherwise. Decays are `dt/τ`.
     pub fn new(op: &Op, dt: f64) -> Option<NeuronCoefficients> {
-        Self::with_decay(op, dt, false)
+        Self::with_semantics(op, dt, Semantics::Nir)
     }
 
-    /// Coefficients for a dynamics: with `exponential` (Sinabs), a LIF's membrane decay is
-    /// `1 − exp(−dt/τ)` (so `1 − decay` is its `α`) and its gain `decay·r`.
+    /// Coefficients for a dynamics: its semantics turns a time constant into a per-step
+    /// decay ([`SemanticsRules::step_ratio`]; Sinabs' `1 − exp(−dt/τ)` makes `1 − decay`
+    /// its `α`) and `r` into the gain of IF and I.
     pub fn for_dynamics(op: &Op, d: &Dynamics) -> Option<NeuronCoefficients> {
-        Self::with_decay(op, d.dt, d.semantics.exponential_decay())
+        Self::with_semantics(op, d.dt, d.semantics)
     }
 
-    fn with_decay(op: &Op, dt: f64, exponential: bool) -> Option<NeuronCoefficients> {
+    fn with_semantics(op: &Op, dt: f64, semantics: Semantics) -> Option<NeuronCoefficients> {
         let v = |t: &crate::ir::Tensor| t.data().to_vec();
-        let ratio = |tau: &crate::ir::Tensor| {
-            tau.data().iter().map(|&t| if exponential { 1.0 - (-dt / t).exp() } else { dt / t }).collect::<Vec<f64>>()
+        let ratio =
+            |tau: &crate::ir::Tensor| tau.data().iter().map(|&t| semantics.step_ratio(dt, t)).collect::<Vec<f64>>();
+        let gain_of = |a: &[f64], r: &crate::ir::Tensor| {
+            a.iter().zip(r.data()).map(|(&decay, &r)| semantics.leaky_gain(decay, r)).collect::<Vec<f64>>()
         };
-        let mul = |a: &[f64], b: &crate::ir::Tensor| a.iter().zip(b.data()).map(|(x, y)| x * y).collect::<Vec<f64>>();
         let e = Vec::new;
         let (kind, decay, gain, v_leak, v_threshold, v_reset, syn_decay, w_in) = match op {
             Op::LIF { tau, r, v_leak, v_threshold, v_reset } => {
                 let a = ratio(tau);
-                let g = mul(&a, r);
+                let g = gain_of(&a, r);
                 (NeuronKind::LIF, a, g, v(v_leak), v(v_threshold), v(v_reset), e(), e())
             }
             Op::LI { tau, r, v_leak } => {
                 let a = ratio(tau);
-                let g = mul(&a, r);
+                let g = gain_of(&a, r);
                 (NeuronKind::LI, a, g, v(v_leak), e(), e(), e(), e())
             }
             Op::IF { r, v_threshold, v_reset } => {
-                let g = r.data().iter().map(|&r| dt * r).collect();
+                let g = r.data().iter().map(|&r| semantics.integrator_gain(dt, r)).collect();
                 (NeuronKind::IF, e(), g, e(), v(v_threshold), v(v_reset), e(), e())
             }
             Op::I { r } => {
-                let g = r.data().iter().map(|&r| dt * r).collect();
+                let g = r.data().iter().map(|&r| semantics.integrator_gain(dt, r)).collect();
                 (NeuronKind::I, e(), g, e(), e(), e(), e(), e())
             }
             Op::CubaLIF { tau_syn, tau_mem, r, v_leak, v_threshold, v_reset, w_in } => {
                 let a = ratio(tau_mem);
-                let g = mul(&a, r);
+                let g = gain_of(&a, r);
                 (NeuronKind::CubaLIF, a, g, v(v_leak), v(v_threshold), v(v_reset), ratio(tau_syn), v(w_in))
             }
             Op::CubaLI { tau_syn, tau_mem, r, v_leak, w_in } => {
                 let a = ratio(tau_mem);
-                let g = mul(&a, r);
+                let g = gain_of(&a, r);
                 (NeuronKind::CubaLI, a, g, v(v_leak), e(), e(), ratio(tau_syn), v(w_in))
             }
             _ => return None,

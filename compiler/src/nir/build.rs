@@ -5,8 +5,9 @@
 //! (`'same'`/`'valid'`) becomes numbers; every other dataset becomes an [`Attr`] and the op
 //! is built by [`Op::from_attrs`]. Parameters stored as one value (shape `()` or `(1,)`)
 //! need the node's shape: it comes from `input_type`/`output_type` when the file has them,
-//! else from a neighbouring node's inferred shape. The graph is then verified and the
-//! remembered shapes compared with the inferred ones.
+//! else from a neighbouring node's inferred shape. An Input or Output whose shape is its
+//! neighbour's with leading 1s (a traced batch or time dim) takes the neighbour's. The
+//! graph is then verified and the remembered shapes compared with the inferred ones.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -68,6 +69,14 @@ pub(super) fn build(flat: FlatGraph, source: &str, limits: &Limits) -> Result<Gr
             ops[i] = Some(make_op(p, declared, source, limits)?);
         }
     }
+    for i in 0..pending.len() {
+        if let Some(Op::Input { shape }) = &ops[i] {
+            let wanted = succs[i].iter().find_map(|&t| ops[t].as_ref().and_then(Op::required_input_shape));
+            if let Some(shape) = wanted.and_then(|w| without_singleton_lead(shape, &w)) {
+                ops[i] = Some(Op::Input { shape });
+            }
+        }
+    }
     // Propagate shapes until every one-value node has a neighbour's shape: each pass is
     // linear, and each pass that changes something fixes at least one more node.
     let mut shapes: Vec<Option<Shape>> = vec![None; pending.len()];
@@ -100,6 +109,14 @@ pub(super) fn build(flat: FlatGraph, source: &str, limits: &Limits) -> Result<Gr
             break;
         }
     }
+    for i in 0..pending.len() {
+        if let Some(Op::Output { shape }) = &ops[i] {
+            let produced = preds[i].iter().find_map(|&f| shapes[f].clone());
+            if let Some(shape) = produced.and_then(|p| without_singleton_lead(shape, &p)) {
+                ops[i] = Some(Op::Output { shape });
+            }
+        }
+    }
     let mut graph = Graph::new();
     let graph_err = |e| NirError::Graph { file: source.into(), source: Box::new(e) };
     let mut ids = Vec::with_capacity(pending.len());
@@ -116,6 +133,15 @@ pub(super) fn build(flat: FlatGraph, source: &str, limits: &Limits) -> Result<Gr
     let verified = graph.verify(limits).map_err(|errors| NirError::Verify { file: source.into(), errors })?;
     run_checks(&graph, &verified, &checks, source)?;
     Ok(graph)
+}
+
+/// `declared` with its leading singleton (batch, time) dims dropped, when that leaves
+/// `neighbour`'s shape: exporters that trace with a batch (Rockpool) write an Input of
+/// `[1, 12]` before an Affine of 12 inputs, and an Output of `[1, 1, 6]`.
+fn without_singleton_lead(declared: &Shape, neighbour: &Shape) -> Option<Shape> {
+    let (d, n) = (&declared.0, &neighbour.0);
+    let lead = d.len().checked_sub(n.len()).filter(|&k| k > 0)?;
+    (d[lead..] == n[..] && d[..lead].iter().all(|&x| x == 1)).then(|| neighbour.clone())
 }
 
 /// Compares the shapes the file declared with the inferred ones.
