@@ -56,7 +56,9 @@ pub fn step_real(
         UpdateForm::JumpThenEuler if model == NeuronModel::LIF => v + p.decay * ((r_in * x + p.v_leak) - v),
         UpdateForm::JumpThenEuler => v + p.decay * ((p.v_leak - v) + r_in * x),
         // Rockpool's ExpSynTorch (an LI): the input jumps the state, then it decays.
-        UpdateForm::JumpThenDecay if model == NeuronModel::LI => (1.0 - p.decay) * (v + p.gain * x) + p.decay * p.v_leak,
+        UpdateForm::JumpThenDecay if model == NeuronModel::LI => {
+            (1.0 - p.decay) * (v + p.gain * x) + p.decay * p.v_leak
+        }
         UpdateForm::JumpThenDecay | UpdateForm::CurrentLagged => (1.0 - p.decay) * v + p.gain * x + p.decay * p.v_leak,
     };
     let mut x = match model {
