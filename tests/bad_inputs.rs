@@ -89,6 +89,20 @@ const CASES: &[(&str, &[&str])] = &[
     ("check_bad_max_memory", &["check", "examples/tiny_mlp.snn", "--max-memory", "lots"]),
     ("check_small_max_memory", &["check", "examples/digits_mlp/model.nir", "--max-memory", "1K"]),
     ("snn_over_small_max_memory", &["check", "examples/tiny_mlp.snn", "--max-memory", "1K"]),
+    ("snn_over_one_byte_max_memory", &["check", "examples/tiny_mlp.snn", "--max-memory", "1"]),
+    (
+        "delay_buffer_over_max_memory",
+        &[
+            "run",
+            "tests/bad_inputs/long_delay_buffer.snn",
+            "--input",
+            "tests/bad_inputs/input_200.npy",
+            "--output",
+            "OUT",
+            "--max-memory",
+            "16K",
+        ],
+    ),
     (
         "run_input_over_small_max_memory",
         &[

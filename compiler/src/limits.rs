@@ -36,6 +36,8 @@ pub struct Limits {
     pub max_tensor_elements: usize,
     /// Largest number of neurons (elements) a node may produce per time step.
     pub max_node_elements: usize,
+    /// The budget these limits were made from (bytes), as the user gave it.
+    pub budget_bytes: u64,
 }
 
 /// Most nodes one NIR file may hold (all nesting levels): the bound on work when HDF5
@@ -86,12 +88,12 @@ impl Limits {
     /// node's per-step state (several f64 per element) an eighth of it.
     pub fn from_max_memory(bytes: u64) -> Self {
         let elements = (bytes / 8).min(usize::MAX as u64) as usize;
-        Limits { max_tensor_elements: elements, max_node_elements: (elements / 8).max(1) }
+        Limits { max_tensor_elements: elements, max_node_elements: (elements / 8).max(1), budget_bytes: bytes }
     }
 
     /// The budget these limits were made from (bytes).
     pub fn max_memory_bytes(&self) -> u64 {
-        (self.max_tensor_elements as u64).saturating_mul(8)
+        self.budget_bytes
     }
 
     /// The element count of an array of shape `dims` (overflow-checked), if it is within

@@ -161,7 +161,7 @@ mod tests {
         let e = parse_npz(b"not a zip at all", Path::new("x.npz"), &Limits::default()).unwrap_err();
         assert!(matches!(e, NpzError::Zip { .. }), "{e}");
         // 2^15 f32 = 128 KiB: over 16 elements' 128 bytes plus 64 KiB of header room.
-        let small = Limits { max_tensor_elements: 16, max_node_elements: 16 };
+        let small = Limits { max_tensor_elements: 16, max_node_elements: 16, budget_bytes: 128 };
         let big = t(vec![1 << 15], vec![1.0; 1 << 15]);
         let bytes = npz_bytes(&[("big".into(), &big)]).unwrap();
         let e = parse_npz(&bytes, Path::new("b.npz"), &small).unwrap_err();

@@ -215,7 +215,7 @@ fn declared_data_larger_than_the_file_could_hold() {
 
 #[test]
 fn tensor_limit_comes_from_limits() {
-    let limits = Limits { max_tensor_elements: 5, max_node_elements: 1000 };
+    let limits = Limits { max_tensor_elements: 5, max_node_elements: 1000, budget_bytes: 40 };
     let e = read_nir_bytes(nir_bytes(&valid_nodes(), &EDGES), SRC, &limits).unwrap_err();
     assert!(matches!(&e, NirError::TooLarge { object, limit: 5, .. } if object == "node/nodes/lin/weight"), "{e}");
 }

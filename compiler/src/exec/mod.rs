@@ -40,10 +40,21 @@ pub enum ExecError {
     InputCount { names: Vec<String> },
     #[error("the model has {} Output nodes ({}); running it needs exactly one", names.len(), names.join(", "))]
     OutputCount { names: Vec<String> },
-    #[error("node `{node}`: a delay of {steps} steps is above the limit of {limit}")]
-    DelayTooLong { node: String, steps: usize, limit: usize },
+    /// A delay longer than the limit, or whose buffer (steps × neurons values) is.
+    #[error("node `{node}`: {}", delay_message(*steps, *buffered, *limit))]
+    DelayTooLong { node: String, steps: usize, buffered: usize, limit: usize },
     #[error("input has shape {got}; expected [N, T, {}] (samples, time steps, then the Input node's shape {expected})", expected.dims().iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "))]
     InputShape { got: Shape, expected: Shape },
+}
+
+fn delay_message(steps: usize, buffered: usize, limit: usize) -> String {
+    if steps > limit {
+        format!("a delay of {steps} steps is above the limit of {limit} steps (raise it with --max-memory)")
+    } else {
+        format!(
+            "a delay of {steps} steps buffers {buffered} values (steps × neurons), above the limit of {limit} values (raise it with --max-memory)"
+        )
+    }
 }
 
 /// Per-node results for weight layers, pooling layers and spiking layers.

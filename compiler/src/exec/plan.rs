@@ -141,6 +141,7 @@ impl Plan {
                         return Err(ExecError::DelayTooLong {
                             node: graph.name(node).into(),
                             steps: k.max_steps(),
+                            buffered: n,
                             limit: limits.max_node_elements,
                         });
                     }

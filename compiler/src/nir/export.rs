@@ -49,7 +49,7 @@ pub fn write_nir(graph: &Graph, path: &Path) -> Result<(), NirError> {
 fn encode(graph: &Graph, file: &str) -> Result<Vec<u8>, NirError> {
     let fail = |detail: String| NirError::Write { file: file.into(), detail };
     // Shapes are only computed here, nothing is allocated from them.
-    let unlimited = Limits { max_tensor_elements: usize::MAX, max_node_elements: usize::MAX };
+    let unlimited = Limits { max_tensor_elements: usize::MAX, max_node_elements: usize::MAX, budget_bytes: u64::MAX };
     let verified = graph.verify(&unlimited).map_err(|errors| NirError::Verify { file: file.into(), errors })?;
     let mut fb = FileBuilder::new();
     fb.create_dataset("version").with_vlen_strings(&[NIR_VERSION]).with_shape(&[]);

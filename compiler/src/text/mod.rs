@@ -109,7 +109,7 @@ pub fn read_snn(path: &Path, limits: &Limits) -> Result<Graph, TextErrors> {
     if let Ok(len) = std::fs::metadata(path).map(|m| m.len()) {
         if len > limits.max_memory_bytes() {
             let m = format!(
-                "the file is {len} bytes, above the limit of {} (raise it with --max-memory)",
+                "the file is {len} bytes, above the limit of {} bytes (raise it with --max-memory)",
                 limits.max_memory_bytes()
             );
             return Err(TextErrors::new(&file_name, "", vec![Diag::nowhere(m)]));

@@ -62,7 +62,7 @@ impl<'a> Sidecars<'a> {
             let len = std::fs::metadata(&full).map_err(cannot)?.len();
             if len > limits.max_memory_bytes() {
                 return Err(format!(
-                    "sidecar `{path}` is {len} bytes, above the limit of {} (raise it with --max-memory)",
+                    "sidecar `{path}` is {len} bytes, above the limit of {} bytes (raise it with --max-memory)",
                     limits.max_memory_bytes()
                 ));
             }
@@ -194,7 +194,7 @@ mod tests {
     fn refuses_large_shapes_and_half_floats() {
         let bytes = vec![0u8; 8 * 4 * 4];
         let view = TensorView::new(Dtype::F32, vec![8, 4], &bytes).unwrap();
-        let tiny = Limits { max_tensor_elements: 16, max_node_elements: 16 };
+        let tiny = Limits { max_tensor_elements: 16, max_node_elements: 16, budget_bytes: 128 };
         assert!(convert(&view, &tiny).unwrap_err().contains("32 elements, above the limit of 16"));
         let view = TensorView::new(Dtype::F16, vec![64], &bytes).unwrap();
         assert!(convert(&view, &Limits::default()).unwrap_err().contains("F16"));
