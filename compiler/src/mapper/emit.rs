@@ -112,7 +112,18 @@ pub fn emit(
         .projections
         .iter()
         .zip(&part.dests)
-        .map(|(p, d)| coremap::Projection {
+        .map(|(p, d)| {
+            // Per-event fan-out offsets from the destinations (stored per slot).
+            let mut fanout_start = Vec::with_capacity(p.n_events + 1);
+            fanout_start.push(0u32);
+            let mut n = 0u32;
+            for e in 0..p.n_events as u32 {
+                if !d.start.is_empty() {
+                    n += d.of(e).len() as u32;
+                }
+                fanout_start.push(n);
+            }
+            coremap::Projection {
             name: p.name.clone(),
             kind: p.kind,
             source: p.source as u32,
@@ -120,10 +131,10 @@ pub fn emit(
             recurrent: p.recurrent,
             n_events: p.n_events as u32,
             pool: p.pool.clone(),
-            fanout_start: if d.start.is_empty() { vec![0; p.n_events + 1] } else { d.start.clone() },
-            fanout: vec![Destination { core: CoreId(0), axon: 0 }; d.bins.len()],
+            fanout: vec![Destination { core: CoreId(0), axon: 0 }; n as usize],
+            fanout_start,
             conv: p.synapses.conv().map(|g| g.to_map()),
-        })
+        }})
         .collect();
     let mut cursor: Vec<Vec<u32>> =
         projections.iter().map(|p| p.fanout_start[..p.n_events as usize].to_vec()).collect();
