@@ -65,7 +65,9 @@ fn json_field(path: &Path, field: &str) -> f64 {
 }
 
 fn load_avg() -> String {
-    std::fs::read_to_string("/proc/loadavg").map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" ")).unwrap_or_default()
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
 }
 
 fn main() {
@@ -93,7 +95,8 @@ fn main() {
             }
             a.extend(["-o", &map, "--report", &report]);
             let r = run(&bin, &a);
-            let (used, bound) = (json_field(Path::new(&report), "chips_used"), json_field(Path::new(&report), "chips_lower_bound"));
+            let (used, bound) =
+                (json_field(Path::new(&report), "chips_used"), json_field(Path::new(&report), "chips_lower_bound"));
             let (cores, cbound) =
                 (json_field(Path::new(&report), "cores_used"), json_field(Path::new(&report), "cores_lower_bound"));
             println!(
@@ -109,10 +112,24 @@ fn main() {
                 continue;
             }
             for threads in ["1", "2"] {
-                let (y, stats) = (p(&format!("{net}_{target}_sim{threads}.npy")), p(&format!("{net}_{target}_{threads}.json")));
+                let (y, stats) =
+                    (p(&format!("{net}_{target}_sim{threads}.npy")), p(&format!("{net}_{target}_{threads}.json")));
                 let r = run(
                     &bin,
-                    &["simulate", &map, "--input", &x, "--output", &y, "--numeric", "exact", "--threads", threads, "--stats", &stats],
+                    &[
+                        "simulate",
+                        &map,
+                        "--input",
+                        &x,
+                        "--output",
+                        &y,
+                        "--numeric",
+                        "exact",
+                        "--threads",
+                        threads,
+                        "--stats",
+                        &stats,
+                    ],
                 );
                 let reads = json_field(Path::new(&stats), "synapse_reads");
                 let same = std::fs::read(&y).ok() == std::fs::read(&y_run).ok();

@@ -125,7 +125,12 @@ pub struct AxonTable {
 
 impl Default for AxonTable {
     fn default() -> Self {
-        AxonTable { runs: Vec::new(), syn_start: vec![0], syn_target: Vec::new(), syn_weight: SynapseWeights::default() }
+        AxonTable {
+            runs: Vec::new(),
+            syn_start: vec![0],
+            syn_target: Vec::new(),
+            syn_weight: SynapseWeights::default(),
+        }
     }
 }
 
@@ -187,7 +192,9 @@ impl AxonTable {
 
     /// Every axon in order, with its number.
     pub fn iter(&self) -> impl Iterator<Item = (u32, Axon)> + '_ {
-        self.runs.iter().flat_map(move |r| (r.first_axon..r.first_axon + r.count).map(move |a| (a, axon_in(r, a, &self.syn_start))))
+        self.runs
+            .iter()
+            .flat_map(move |r| (r.first_axon..r.first_axon + r.count).map(move |a| (a, axon_in(r, a, &self.syn_start))))
     }
 
     /// Resident bytes of the table (runs, offsets, targets and weights).

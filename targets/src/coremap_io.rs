@@ -377,10 +377,9 @@ impl CoreMap {
         }
         for c in &self.cores {
             for r in &c.axons.runs {
-                let pr = self
-                    .projections
-                    .get(r.projection as usize)
-                    .ok_or_else(|| format!("core {}: axon {} names projection {}", c.core, r.first_axon, r.projection))?;
+                let pr = self.projections.get(r.projection as usize).ok_or_else(|| {
+                    format!("core {}: axon {} names projection {}", c.core, r.first_axon, r.projection)
+                })?;
                 if r.first_event.checked_add(r.count).is_none_or(|end| end > pr.n_events) {
                     return Err(format!(
                         "core {}: axons {}..+{} name events {}..+{} of {}",

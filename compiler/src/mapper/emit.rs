@@ -124,17 +124,18 @@ pub fn emit(
                 fanout_start.push(n);
             }
             coremap::Projection {
-            name: p.name.clone(),
-            kind: p.kind,
-            source: p.source as u32,
-            target: p.target as u32,
-            recurrent: p.recurrent,
-            n_events: p.n_events as u32,
-            pool: p.pool.clone(),
-            fanout: vec![Destination { core: CoreId(0), axon: 0 }; n as usize],
-            fanout_start,
-            conv: p.synapses.conv().map(|g| g.to_map()),
-        }})
+                name: p.name.clone(),
+                kind: p.kind,
+                source: p.source as u32,
+                target: p.target as u32,
+                recurrent: p.recurrent,
+                n_events: p.n_events as u32,
+                pool: p.pool.clone(),
+                fanout: vec![Destination { core: CoreId(0), axon: 0 }; n as usize],
+                fanout_start,
+                conv: p.synapses.conv().map(|g| g.to_map()),
+            }
+        })
         .collect();
     let mut cursor: Vec<Vec<u32>> =
         projections.iter().map(|p| p.fanout_start[..p.n_events as usize].to_vec()).collect();
