@@ -315,7 +315,7 @@ const MAP_EDITS: &[(&str, Edit)] = &[
             core,
             groups: vec![(pop, 0, 1 << 30)],
             params: NeuronParams::default(),
-            axons: AxonTable { syn_start: vec![0], ..Default::default() },
+            axons: AxonTable::default(),
             usage: CoreUsage::default(),
         });
     }),
@@ -329,7 +329,7 @@ const MAP_EDITS: &[(&str, Edit)] = &[
     }),
     ("map_nan_weight", |m| {
         let c = m.cores.iter_mut().find(|c| !c.axons.syn_weight.is_empty()).expect("a core with synapses");
-        c.axons.syn_weight[0] = f64::NAN;
+        c.axons.syn_weight.as_f64_mut()[0] = f64::NAN;
     }),
     ("map_pieces_do_not_tile", |m| {
         let p = m.populations.iter_mut().find(|p| !p.pieces.is_empty()).expect("a placed population");
@@ -364,13 +364,22 @@ const CONV_MAP_EDITS: &[(&str, Edit)] = &[
     ("map_conv_groups_zero", |m| conv_of(m).groups = 0),
     ("map_conv_huge_padding", |m| conv_of(m).padding = [u32::MAX, u32::MAX]),
     ("map_conv_axon_with_explicit_synapses", |m| {
-        let c = m.cores.iter_mut().find(|c| !c.axons.projection.is_empty()).expect("a core with axons");
-        let n = c.axons.syn_start.len();
-        for s in &mut c.axons.syn_start[1..n] {
+        // A convolution's axon run marked explicit, with one synapse, numbering kept consistent.
+        let c = m.cores.iter_mut().find(|c| c.axons.runs.iter().any(|r| r.symbolic)).expect("convolution axons");
+        let a = &mut c.axons;
+        let r = a.runs.iter().position(|r| r.symbolic).expect("a symbolic run");
+        let (count, row) = (a.runs[r].count, a.runs[r].first_explicit as usize);
+        a.runs[r].symbolic = false;
+        for later in &mut a.runs[r + 1..] {
+            later.first_explicit += count;
+        }
+        let at = a.syn_start[row];
+        for s in &mut a.syn_start[row + 1..] {
             *s += 1;
         }
-        c.axons.syn_target.insert(0, 0);
-        c.axons.syn_weight.insert(0, 1.0);
+        a.syn_start.splice(row + 1..row + 1, vec![at + 1; count as usize]);
+        a.syn_target.insert(at as usize, 0);
+        a.syn_weight.as_f64_mut().insert(at as usize, 1.0);
     }),
 ];
 
@@ -392,6 +401,12 @@ fn corrupt_core_maps_fail_cleanly_with_exit_code_two() {
         ("map_not_a_core_map".into(), b"SFCOREMAQ\x01\x00\x00\x00".to_vec()),
         ("map_empty".into(), Vec::new()),
         ("map_truncated".into(), bytes[..bytes.len() / 2].to_vec()),
+        ("map_version_2".into(), {
+            // A file of the previous format (axons one record each) is refused by its number.
+            let mut b = bytes.clone();
+            b[9] = 2;
+            b
+        }),
         ("map_future_version".into(), {
             let mut b = bytes.clone();
             b[9] = (spikeforge_targets::coremap::CORE_MAP_VERSION + 1) as u8;

@@ -6,7 +6,8 @@
 //! the Loihi preset grown to C × R chips (default 2 × 2, 512 cores).
 //! Peak memory: the process's peak resident set (VmHWM) is reset just before mapping
 //! (`/proc/self/clear_refs`), so the figure is mapping's own peak; it is compared with the
-//! synapse storage of the emitted map (4-byte target + 8-byte weight per synapse).
+//! synapse storage of the emitted map (its axon tables' resident bytes: a u32 target and an
+//! f32 weight per explicit synapse where the weights are single precision, else f64).
 
 use std::time::Instant;
 
@@ -57,7 +58,13 @@ fn main() {
     let seconds = t.elapsed().as_secs_f64();
     let peak = status_kib("VmHWM:").unwrap_or(0);
     let synapses: usize = map.cores.iter().map(|c| c.n_synapses()).sum(); // explicit only: convolutions are symbolic
-    let storage_kib = (synapses as u64 * 12).div_ceil(1024);
+    let storage_bytes: usize = map.cores.iter().map(|c| c.axons.resident_bytes()).sum();
+    let storage_kib = (storage_bytes as u64).div_ceil(1024);
+    println!(
+        "{which}: axon tables {:.1} MiB, {:.2} bytes per explicit synapse",
+        storage_bytes as f64 / 1048576.0,
+        storage_bytes as f64 / synapses.max(1) as f64
+    );
     println!(
         "{which}: {} neurons, {synapses} synapses on `{}`: mapped in {seconds:.3} s (lower {:.3}, partition {:.3}, \
          traffic {:.3}, place {:.3} + sequential {:.3}, route {:.3}, emit {:.3})",

@@ -513,8 +513,9 @@ fn map_synapses(map: &spikeforge_targets::CoreMap) -> HashMap<String, Vec<(u32, 
         }
         let a = &c.axons;
         map.for_each_synapse(ci, |ax, t, w| {
-            let name = &map.projections[a.projection[ax] as usize].name;
-            out.entry(name.clone()).or_default().push((a.event[ax], pop_neuron[t as usize], w.to_bits()));
+            let axon = a.axon(ax as u32);
+            let name = &map.projections[axon.projection as usize].name;
+            out.entry(name.clone()).or_default().push((axon.event, pop_neuron[t as usize], w.to_bits()));
         });
     }
     for v in out.values_mut() {

@@ -68,7 +68,7 @@ fn map_bytes(m: &CoreMap) -> usize {
     let mut b = 0;
     for c in &m.cores {
         let a = &c.axons;
-        b += a.projection.len() * 8 + a.syn_start.len() * 4 + a.syn_target.len() * 4 + a.syn_weight.len() * 8;
+        b += a.resident_bytes();
         b += c.params.gain.len() * 8 * 8;
     }
     for p in &m.projections {

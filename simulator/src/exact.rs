@@ -14,7 +14,7 @@
 //! and NIR's fast path there computes the same expressions, so results are bit-identical
 //! to `compiler/src/exec/neuron.rs` for the same coefficients and input.
 
-use spikeforge_targets::coremap::{NeuronModel, ProjectionKind};
+use spikeforge_targets::coremap::{NeuronModel, ProjectionKind, SynapseWeights};
 use spikeforge_targets::fixed::RealNeuron;
 use spikeforge_targets::real::step_real;
 
@@ -107,24 +107,37 @@ impl Arith for Exact {
 #[inline]
 fn deliver_one(lay: &Layout, acc: &mut [f64], c: usize, a: usize, x: f64) {
     let ax = &lay.map.cores[c].axons;
-    if let Some((conv, runs)) = lay.conv_axon(c, a) {
+    let run = ax.run_of(a as u32);
+    let i = a as u32 - run.first_axon;
+    if let Some((conv, runs)) = lay.conv_of_run(c, run) {
         // One synapse per target neuron and event: the visiting order keeps every sum.
+        let e = run.first_event + i;
         if x == 1.0 {
-            conv.for_event(ax.event[a], runs, |t, w| acc[t as usize] += w);
+            conv.for_event(e, runs, |t, w| acc[t as usize] += w);
         } else {
-            conv.for_event(ax.event[a], runs, |t, w| acc[t as usize] += x * w);
+            conv.for_event(e, runs, |t, w| acc[t as usize] += x * w);
         }
         return;
     }
-    let (s, e) = (ax.syn_start[a] as usize, ax.syn_start[a + 1] as usize);
-    let (tg, w) = (&ax.syn_target[s..e], &ax.syn_weight[s..e]);
+    let k = (run.first_explicit + i) as usize;
+    let (s, e) = (ax.syn_start[k] as usize, ax.syn_start[k + 1] as usize);
+    let tg = &ax.syn_target[s..e];
+    match &ax.syn_weight {
+        SynapseWeights::F32(w) => add_row(acc, tg, &w[s..e], x),
+        SynapseWeights::F64(w) => add_row(acc, tg, &w[s..e], x),
+    }
+}
+
+/// `acc[t] += x·w` over one axon's synapses (f32 weights widen exactly to f64).
+#[inline(always)]
+fn add_row<W: Copy + Into<f64>>(acc: &mut [f64], tg: &[u32], w: &[W], x: f64) {
     if x == 1.0 {
         for (t, w) in tg.iter().zip(w) {
-            acc[*t as usize] += *w;
+            acc[*t as usize] += (*w).into();
         }
     } else {
         for (t, w) in tg.iter().zip(w) {
-            acc[*t as usize] += x * *w;
+            acc[*t as usize] += x * (*w).into();
         }
     }
 }

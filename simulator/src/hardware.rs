@@ -80,21 +80,25 @@ impl Hardware {
         // saturations once here.
         for (c, core) in map.cores.iter().enumerate() {
             let base = lay.core_base[c] as usize;
-            for a in 0..core.axons.projection.len() {
-                if let Some((conv, runs)) = lay.conv_axon(c, a) {
-                    conv.for_event(core.axons.event[a], runs, |t, w| {
-                        let f = base + t as usize;
-                        saturated += fixed::quantize_synapse(w, k[f], scale[pop_of[f] as usize], &n).saturated as u64;
-                    });
+            for run in &core.axons.runs {
+                if let Some((conv, runs)) = lay.conv_of_run(c, run) {
+                    for e in run.first_event..run.first_event + run.count {
+                        conv.for_event(e, runs, |t, w| {
+                            let f = base + t as usize;
+                            saturated +=
+                                fixed::quantize_synapse(w, k[f], scale[pop_of[f] as usize], &n).saturated as u64;
+                        });
+                    }
                 }
             }
         }
         let mut weights = Vec::with_capacity(map.cores.len());
         for (c, core) in map.cores.iter().enumerate() {
             let base = lay.core_base[c] as usize;
-            let ws = core.axons.syn_target.iter().zip(&core.axons.syn_weight).map(|(t, w)| {
+            let ax = &core.axons;
+            let ws = ax.syn_target.iter().enumerate().map(|(i, t)| {
                 let f = base + *t as usize;
-                let q = fixed::quantize_synapse(*w, k[f], scale[pop_of[f] as usize], &n);
+                let q = fixed::quantize_synapse(ax.syn_weight.get(i), k[f], scale[pop_of[f] as usize], &n);
                 saturated += q.saturated as u64;
                 q.value
             });
@@ -144,9 +148,10 @@ impl Arith for Hardware {
             let ax = &lay.map.cores[c].axons;
             let base = lay.core_base[c] as usize;
             for &(a, x) in &batches[c] {
-                let a = a as usize;
-                if let Some((conv, runs)) = lay.conv_axon(c, a) {
-                    conv.for_event(ax.event[a], runs, |t, w| {
+                let run = ax.run_of(a);
+                let i = a - run.first_axon;
+                if let Some((conv, runs)) = lay.conv_of_run(c, run) {
+                    conv.for_event(run.first_event + i, runs, |t, w| {
                         let f = base + t as usize;
                         let q = fixed::quantize_synapse(w, k[f], scale[pop_of[f] as usize], n).value;
                         let v = &mut acc[t as usize];
@@ -154,7 +159,8 @@ impl Arith for Hardware {
                     });
                     continue;
                 }
-                let (s, e) = (ax.syn_start[a] as usize, ax.syn_start[a + 1] as usize);
+                let x_row = (run.first_explicit + i) as usize;
+                let (s, e) = (ax.syn_start[x_row] as usize, ax.syn_start[x_row + 1] as usize);
                 for (t, &q) in ax.syn_target[s..e].iter().zip(&weights[c][s..e]) {
                     let v = &mut acc[*t as usize];
                     *v = v.saturating_add(fixed::contribution(x, q, n));

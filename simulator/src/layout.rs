@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 
 use spikeforge_targets::conv_synapses::{ChannelRun, ConvSynapses};
-use spikeforge_targets::coremap::{CoreMap, NeuronModel};
+use spikeforge_targets::coremap::{AxonRun, CoreMap, NeuronModel};
 use spikeforge_targets::mesh::CoreId;
 use spikeforge_targets::Target;
 
@@ -178,22 +178,18 @@ impl<'m> Layout<'m> {
         let mut conv_runs = Vec::with_capacity(map.cores.len());
         for (ci, c) in map.cores.iter().enumerate() {
             let a = &c.axons;
-            axon_unit.push(
-                a.projection
-                    .iter()
-                    .map(|&j| {
-                        let pop = map.projections[j as usize].target;
-                        unit_at.get(&(ci as u32, pop)).copied().unwrap_or(NONE)
-                    })
-                    .collect::<Vec<u32>>(),
-            );
+            let n_ax = a.len();
+            let mut units_of = vec![NONE; n_ax];
             let mut runs: Vec<(u32, Vec<ChannelRun>)> = Vec::new();
-            let mut nnz = vec![0u32; a.projection.len()];
-            let mut len = vec![0u32; a.projection.len()];
-            for (ax, &j) in a.projection.iter().enumerate() {
+            let mut nnz = vec![0u32; n_ax];
+            let mut len = vec![0u32; n_ax];
+            for (ax, axon) in a.iter() {
+                let ax = ax as usize;
+                let j = axon.projection;
                 let pr = &map.projections[j as usize];
-                match &pr.conv {
-                    Some(conv) => {
+                units_of[ax] = unit_at.get(&(ci as u32, pr.target)).copied().unwrap_or(NONE);
+                match (&pr.conv, axon.synapses) {
+                    (Some(conv), None) => {
                         let k = match runs.iter().position(|r| r.0 == j) {
                             Some(k) => k,
                             None => {
@@ -201,16 +197,17 @@ impl<'m> Layout<'m> {
                                 runs.len() - 1
                             }
                         };
-                        let n = conv.count_event(a.event[ax], &runs[k].1);
+                        let n = conv.count_event(axon.event, &runs[k].1);
                         (nnz[ax], len[ax]) = (n, n);
                     }
-                    None => {
-                        let (s, e) = (a.syn_start[ax] as usize, a.syn_start[ax + 1] as usize);
-                        nnz[ax] = a.syn_weight[s..e].iter().filter(|&&x| x != 0.0).count() as u32;
-                        len[ax] = (e - s) as u32;
+                    (_, syn) => {
+                        let syn = syn.unwrap_or(0..0);
+                        nnz[ax] = syn.clone().filter(|&k| a.syn_weight.get(k) != 0.0).count() as u32;
+                        len[ax] = syn.len() as u32;
                     }
                 }
             }
+            axon_unit.push(units_of);
             axon_nnz.push(nnz);
             axon_len.push(len);
             conv_runs.push(runs);
@@ -310,11 +307,14 @@ impl<'m> Layout<'m> {
         }
     }
 
-    /// The symbolic convolution axon `a` of core `c` belongs to, with the core's runs of
-    /// its target neurons; None for an axon with explicit synapses.
+    /// The symbolic convolution of `run` (an axon run of core `c`), with the core's runs
+    /// of its target neurons; None for a run with explicit synapses.
     #[inline]
-    pub fn conv_axon(&self, c: usize, a: usize) -> Option<(&ConvSynapses, &[ChannelRun])> {
-        let j = self.map.cores[c].axons.projection[a];
+    pub fn conv_of_run(&self, c: usize, run: &AxonRun) -> Option<(&ConvSynapses, &[ChannelRun])> {
+        if !run.symbolic {
+            return None;
+        }
+        let j = run.projection;
         let conv = self.map.projections[j as usize].conv.as_ref()?;
         let runs = &self.conv_runs[c].iter().find(|r| r.0 == j).expect("runs of every convolution on the core").1;
         Some((conv, runs))

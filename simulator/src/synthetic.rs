@@ -48,7 +48,7 @@ fn assemble(target: TargetSpec, layers: Vec<Layer>, projections: Vec<Wiring>) ->
             core: CoreId(c),
             groups: vec![],
             params: NeuronParams::default(),
-            axons: AxonTable { syn_start: vec![0], ..Default::default() },
+            axons: AxonTable::default(),
             usage: CoreUsage::default(),
         })
         .collect();
@@ -120,15 +120,16 @@ fn assemble(target: TargetSpec, layers: Vec<Layer>, projections: Vec<Wiring>) ->
             while k < row.len() {
                 let (c, _) = place[tgt as usize][row[k].0 as usize];
                 let core = &mut cores[c as usize];
-                let axon = core.axons.projection.len() as u32;
-                core.axons.projection.push(j as u32);
-                core.axons.event.push(e as u32);
-                while k < row.len() && place[tgt as usize][row[k].0 as usize].0 == c {
-                    core.axons.syn_target.push(place[tgt as usize][row[k].0 as usize].1);
-                    core.axons.syn_weight.push(row[k].1);
-                    k += 1;
+                let mut end = k;
+                while end < row.len() && place[tgt as usize][row[end].0 as usize].0 == c {
+                    end += 1;
                 }
-                core.axons.syn_start.push(core.axons.syn_target.len() as u32);
+                let axon = core.axons.push(j as u32, e as u32, Some((end - k) as u32));
+                for &(t, w) in &row[k..end] {
+                    core.axons.syn_target.push(place[tgt as usize][t as usize].1);
+                    core.axons.syn_weight.as_f64_mut().push(w);
+                }
+                k = end;
                 fanout.push(Destination { core: core.core, axon });
             }
             fanout_start.push(fanout.len() as u32);
@@ -148,11 +149,12 @@ fn assemble(target: TargetSpec, layers: Vec<Layer>, projections: Vec<Wiring>) ->
     }
     let bits = target.numerics.weight_bits as u64 + 10;
     for c in &mut cores {
+        c.axons.syn_weight = SynapseWeights::from_f64(std::mem::take(c.axons.syn_weight.as_f64_mut()));
         c.usage = CoreUsage {
             neurons: c.n_neurons(),
             synapse_bits: c.n_synapses() as u64 * bits,
             neuron_state_bits: c.n_neurons() as u64 * 48,
-            in_axons: c.axons.projection.len() as u32,
+            in_axons: c.axons.len() as u32,
             out_axons: 0,
             routing_entries: 0,
         };
@@ -178,7 +180,8 @@ fn assemble(target: TargetSpec, layers: Vec<Layer>, projections: Vec<Wiring>) ->
 
 /// An input of `input` neurons, then LIF layers `(neurons, cores)` on consecutive cores
 /// from core 0; every neuron of a layer draws `fan_in` random sources (with repetition
-/// removed) from the previous layer, weights uniform in `[−0.2, 0.6]·scale`.
+/// removed) from the previous layer, weights uniform in `[−0.2, 0.6]·scale` and rounded to
+/// `f32` (as a model exported in single precision holds them).
 pub fn layered(target: TargetSpec, input: u32, layers: &[(u32, u32)], fan_in: u32, scale: f64, seed: u64) -> CoreMap {
     let mut r = Rng(seed);
     let mut defs = vec![Layer { name: "in".into(), model: NeuronModel::Input, neurons: input, cores: vec![] }];
@@ -198,7 +201,7 @@ pub fn layered(target: TargetSpec, input: u32, layers: &[(u32, u32)], fan_in: u3
         let lists = (0..defs[l].neurons)
             .map(|_| {
                 let mut list: Vec<(u32, f64)> = (0..fan_in.min(n_src))
-                    .map(|_| (r.below(n_src as u64) as u32, (0.8 * r.f() - 0.2) * scale))
+                    .map(|_| (r.below(n_src as u64) as u32, ((0.8 * r.f() - 0.2) * scale) as f32 as f64))
                     .collect();
                 list.sort_unstable_by_key(|s| s.0);
                 list.dedup_by_key(|s| s.0);

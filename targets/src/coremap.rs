@@ -10,8 +10,8 @@
 //!   without pooling, events are the source neurons themselves. Each event is routed to the
 //!   cores that hold its targets (`fanout`), arriving on one **axon** per core.
 //! * A **core program** holds its neurons' coefficients (already discretised: see
-//!   [`NeuronParams`]) and its axon table: for each incoming axon, the synapses (local
-//!   target neuron, weight) it drives.
+//!   [`NeuronParams`]) and its axon table ([`AxonTable`], runs of axons): for each incoming
+//!   axon, the synapses (local target neuron, weight) it drives.
 //!
 //! Semantics of one time step (what the reference executor computes): populations are
 //! updated in index order; a population's input current is its bias plus, for every
@@ -27,10 +27,14 @@ use crate::chip::TargetSpec;
 use crate::conv_synapses::ConvSynapses;
 use crate::mesh::CoreId;
 
+pub use crate::axons::{Axon, AxonRun, AxonTable, SynapseWeights};
+
 /// Format versions: 1 the first; 2 populations carry their `NeuronRule`, convolutional
 /// projections are symbolic ([`Projection::conv`]) and the file ends in a length + CRC-32
-/// trailer.
-pub const CORE_MAP_VERSION: u32 = 2;
+/// trailer; 3 axon tables are runs of consecutive events (a convolution's axons cost a run,
+/// not a record each) and weights are `f32` where lossless (see [`crate::axons`]).
+/// Older versions are refused with their number (recompile the model).
+pub const CORE_MAP_VERSION: u32 = 3;
 /// File signature: `SFCOREMAP` then the version as 4 little-endian bytes, then postcard.
 pub const CORE_MAP_MAGIC: &[u8; 9] = b"SFCOREMAP";
 
@@ -309,19 +313,6 @@ pub struct NeuronParams {
     pub w_in: Vec<f64>,
 }
 
-/// Incoming axons as CSR: axon `a` is event `event[a]` of projection `projection[a]` and
-/// drives synapses `syn_start[a]..syn_start[a+1]` (none for a symbolic convolution's axon,
-/// whose synapses come from the projection's kernel: use [`CoreMap::for_each_synapse`]).
-#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
-pub struct AxonTable {
-    pub projection: Vec<u32>,
-    pub event: Vec<u32>,
-    pub syn_start: Vec<u32>,
-    /// Local neuron index of each synapse's target.
-    pub syn_target: Vec<u32>,
-    pub syn_weight: Vec<f64>,
-}
-
 /// Resources a core program uses, counted with the target's encoding formulas.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct CoreUsage {
@@ -389,10 +380,11 @@ impl CoreMap {
         let c = &self.cores[ci];
         let a = &c.axons;
         let mut runs: Vec<(u32, Vec<crate::conv_synapses::ChannelRun>)> = Vec::new();
-        for (ax, &q) in a.projection.iter().enumerate() {
+        for (ax, axon) in a.iter() {
+            let q = axon.projection;
             let pr = &self.projections[q as usize];
-            match &pr.conv {
-                Some(conv) => {
+            match (&pr.conv, axon.synapses) {
+                (Some(conv), None) => {
                     let k = match runs.iter().position(|r| r.0 == q) {
                         Some(k) => k,
                         None => {
@@ -400,11 +392,11 @@ impl CoreMap {
                             runs.len() - 1
                         }
                     };
-                    conv.for_event(a.event[ax], &runs[k].1, |t, w| f(ax, t, w));
+                    conv.for_event(axon.event, &runs[k].1, |t, w| f(ax as usize, t, w));
                 }
-                None => {
-                    for k in a.syn_start[ax] as usize..a.syn_start[ax + 1] as usize {
-                        f(ax, a.syn_target[k], a.syn_weight[k]);
+                (_, syn) => {
+                    for k in syn.unwrap_or(0..0) {
+                        f(ax as usize, a.syn_target[k], a.syn_weight.get(k));
                     }
                 }
             }
@@ -413,7 +405,7 @@ impl CoreMap {
 
     /// Synapses per axon of core `ci`, explicit or symbolic.
     pub fn axon_synapse_counts(&self, ci: usize) -> Vec<u32> {
-        let mut n = vec![0u32; self.cores[ci].axons.projection.len()];
+        let mut n = vec![0u32; self.cores[ci].axons.len()];
         self.for_each_synapse(ci, |a, _, _| n[a] += 1);
         n
     }
@@ -422,8 +414,15 @@ impl CoreMap {
     pub fn synapses_per_projection(&self) -> Vec<u64> {
         let mut n = vec![0u64; self.projections.len()];
         for ci in 0..self.cores.len() {
-            let proj = &self.cores[ci].axons.projection;
-            self.for_each_synapse(ci, |a, _, _| n[proj[a] as usize] += 1);
+            let axons = &self.cores[ci].axons;
+            let mut last = (u32::MAX, 0u32);
+            self.for_each_synapse(ci, |a, _, _| {
+                let a = a as u32;
+                if last.0 != a {
+                    last = (a, axons.run_of(a).projection);
+                }
+                n[last.1 as usize] += 1
+            });
         }
         n
     }

@@ -239,13 +239,32 @@ impl CoreMap {
                 }
             }
             let a = &c.axons;
-            let n_ax = a.projection.len();
-            if a.event.len() != n_ax || a.syn_start.len() != n_ax + 1 {
-                return Err(format!("core {}: axon table columns disagree", c.core));
+            let (mut next_axon, mut next_explicit) = (0u64, 0u64);
+            for r in &a.runs {
+                if r.count == 0 || r.first_axon as u64 != next_axon || r.first_explicit as u64 != next_explicit {
+                    return Err(format!(
+                        "core {}: axon runs do not number axons consecutively at axon {next_axon}",
+                        c.core
+                    ));
+                }
+                next_axon += r.count as u64;
+                if !r.symbolic {
+                    next_explicit += r.count as u64;
+                }
+            }
+            if next_axon > u32::MAX as u64 {
+                return Err(format!("core {}: {next_axon} axons, more than 2^32", c.core));
+            }
+            if a.syn_start.len() as u64 != next_explicit + 1 {
+                return Err(format!(
+                    "core {}: {} synapse offsets for {next_explicit} explicit axons",
+                    c.core,
+                    a.syn_start.len()
+                ));
             }
             if a.syn_start.first() != Some(&0)
                 || a.syn_start.windows(2).any(|w| w[0] > w[1])
-                || *a.syn_start.last().expect("n_ax + 1 ≥ 1 entries") as usize != a.syn_target.len()
+                || *a.syn_start.last().expect("n_explicit + 1 ≥ 1 entries") as usize != a.syn_target.len()
                 || a.syn_weight.len() != a.syn_target.len()
             {
                 return Err(format!("core {}: synapse offsets are inconsistent", c.core));
@@ -253,7 +272,7 @@ impl CoreMap {
             if let Some(t) = a.syn_target.iter().find(|&&t| t as usize >= n) {
                 return Err(format!("core {}: synapse targets local neuron {t} of {n}", c.core));
             }
-            if let Some(w) = a.syn_weight.iter().find(|w| !w.is_finite()) {
+            if let Some(w) = a.syn_weight.first_non_finite() {
                 return Err(format!("core {}: synapse weight {w}", c.core));
             }
         }
@@ -343,10 +362,11 @@ impl CoreMap {
                         .get(&d.core)
                         .ok_or_else(|| format!("projection `{}` routes to unused core {}", pr.name, d.core))?;
                     let a = &self.cores[ci].axons;
-                    if d.axon as usize >= a.projection.len()
-                        || a.projection[d.axon as usize] as usize != ji
-                        || a.event[d.axon as usize] as usize != e
-                    {
+                    let own = (d.axon as usize) < a.len() && {
+                        let r = a.run_of(d.axon);
+                        r.projection as usize == ji && (r.first_event + (d.axon - r.first_axon)) as usize == e
+                    };
+                    if !own {
                         return Err(format!(
                             "projection `{}`: event {e} reaches core {} on an axon that is not its own",
                             pr.name, d.core
@@ -356,26 +376,35 @@ impl CoreMap {
             }
         }
         for c in &self.cores {
-            for (a, &pj) in c.axons.projection.iter().enumerate() {
-                let pr = self
-                    .projections
-                    .get(pj as usize)
-                    .ok_or_else(|| format!("core {}: axon {a} names projection {pj}", c.core))?;
-                if c.axons.event[a] >= pr.n_events {
+            for r in &c.axons.runs {
+                let pr = self.projections.get(r.projection as usize).ok_or_else(|| {
+                    format!("core {}: axon {} names projection {}", c.core, r.first_axon, r.projection)
+                })?;
+                if r.first_event.checked_add(r.count).is_none_or(|end| end > pr.n_events) {
                     return Err(format!(
-                        "core {}: axon {a} names event {} of {}",
-                        c.core, c.axons.event[a], pr.n_events
+                        "core {}: axons {}..+{} name events {}..+{} of {}",
+                        c.core, r.first_axon, r.count, r.first_event, r.count, pr.n_events
                     ));
                 }
-                let (s, e) = (c.axons.syn_start[a] as usize, c.axons.syn_start[a + 1] as usize);
-                if pr.conv.is_some() && e > s {
-                    return Err(format!(
-                        "core {}: axon {a} of convolution `{}` lists explicit synapses (its kernel stands for them)",
-                        c.core, pr.name
-                    ));
+                if r.symbolic != pr.conv.is_some() {
+                    return Err(if r.symbolic {
+                        format!(
+                            "core {}: axon {} of projection `{}` is marked symbolic but the projection has no kernel",
+                            c.core, r.first_axon, pr.name
+                        )
+                    } else {
+                        format!(
+                            "core {}: axon {} of convolution `{}` lists explicit synapses (its kernel stands for them)",
+                            c.core, r.first_axon, pr.name
+                        )
+                    });
                 }
-                for &t in &c.axons.syn_target[s..e] {
+            }
+            for (a, axon) in c.axons.iter() {
+                let Some(syn) = axon.synapses else { continue };
+                for &t in &c.axons.syn_target[syn] {
                     let pop = local_population(c, t);
+                    let pr = &self.projections[axon.projection as usize];
                     if pop != Some(pr.target) {
                         return Err(format!(
                             "core {}: axon {a} of projection `{}` targets a neuron of another population",

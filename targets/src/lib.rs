@@ -19,12 +19,14 @@
 //! * [`show`] — the human-readable report, and the complete commented RON of a target.
 //! * [`schema`] — the file format as data: every field, its unit and default.
 //! * [`coremap`] — the compiled program a mapper emits and the simulator runs;
-//!   [`coremap_io`] reads, writes and validates it; [`conv_synapses`] expands a
+//!   [`axons`] its per-core axon runs and synapses; [`coremap_io`] reads, writes and
+//!   validates it; [`conv_synapses`] expands a
 //!   convolution kept symbolic (kernel + geometry) into its synapses on demand.
 //!
 //! This crate depends on neither the compiler nor the simulator.
 
 pub mod atomic;
+pub mod axons;
 pub mod chip;
 pub mod conv_synapses;
 pub mod coremap;

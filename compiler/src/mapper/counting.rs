@@ -116,15 +116,41 @@ impl<'n> Counting<'n> {
     /// The slot of event `e`, if the projection has synapses from it.
     #[inline]
     pub(super) fn slot_of_event(&self, e: u32) -> Option<u32> {
-        match *self {
-            Counting::Events { .. } => Some(e),
-            Counting::Positions(g) => {
-                let hw = g.input[0] * g.input[1];
-                let ci = e as usize / hw;
-                let [lo, hi] = g.in_channels;
-                ((lo..hi).contains(&ci)).then(|| ((ci / g.cin_per_group()) * hw + e as usize % hw) as u32)
-            }
+        match self.event_slots() {
+            None => Some(e),
+            Some(m) => m.slot(e),
         }
+    }
+
+    /// The event → slot map of a per-position count (None: each event is its own slot).
+    pub(super) fn event_slots(&self) -> Option<EventSlots> {
+        match *self {
+            Counting::Events { .. } => None,
+            Counting::Positions(g) => Some(EventSlots {
+                hw: (g.input[0] * g.input[1]) as u32,
+                cin_per_group: g.cin_per_group() as u32,
+                in_channels: [g.in_channels[0] as u32, g.in_channels[1] as u32],
+            }),
+        }
+    }
+}
+
+/// Which slot an event of a per-position count belongs to, kept without the network (for
+/// destinations stored per slot, [`super::partition::Dests`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EventSlots {
+    hw: u32,
+    cin_per_group: u32,
+    in_channels: [u32; 2],
+}
+
+impl EventSlots {
+    /// The slot of event `e`; None for an input channel the projection does not hold.
+    #[inline]
+    pub fn slot(&self, e: u32) -> Option<u32> {
+        let ci = e / self.hw;
+        let [lo, hi] = self.in_channels;
+        ((lo..hi).contains(&ci)).then(|| (ci / self.cin_per_group) * self.hw + e % self.hw)
     }
 }
 

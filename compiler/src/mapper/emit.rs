@@ -6,7 +6,8 @@
 //! (`groups`, in fill order), neuron coefficients per local neuron (a vector is present when
 //! some neuron on the core uses it, 0 for the others; `bias` when some bias is nonzero),
 //! one axon per (projection, event) with synapses on the core, ordered by projection then
-//! event, its synapses ordered by target (a convolution's axons list none: the projection
+//! event (stored as runs of consecutive events), its synapses ordered by target, weights
+//! `f32` where lossless (a convolution's axons list none: the projection
 //! carries its kernel and geometry, [`coremap::Projection::conv`]); each event's fan-out lists (core, axon) for every
 //! core holding one of its targets, by core id. `usage.neurons` counts neuron-memory
 //! entries (padded for a power-of-two layout), as the limit does.
@@ -111,17 +112,29 @@ pub fn emit(
         .projections
         .iter()
         .zip(&part.dests)
-        .map(|(p, d)| coremap::Projection {
-            name: p.name.clone(),
-            kind: p.kind,
-            source: p.source as u32,
-            target: p.target as u32,
-            recurrent: p.recurrent,
-            n_events: p.n_events as u32,
-            pool: p.pool.clone(),
-            fanout_start: if d.start.is_empty() { vec![0; p.n_events + 1] } else { d.start.clone() },
-            fanout: vec![Destination { core: CoreId(0), axon: 0 }; d.bins.len()],
-            conv: p.synapses.conv().map(|g| g.to_map()),
+        .map(|(p, d)| {
+            // Per-event fan-out offsets from the destinations (stored per slot).
+            let mut fanout_start = Vec::with_capacity(p.n_events + 1);
+            fanout_start.push(0u32);
+            let mut n = 0u32;
+            for e in 0..p.n_events as u32 {
+                if !d.start.is_empty() {
+                    n += d.of(e).len() as u32;
+                }
+                fanout_start.push(n);
+            }
+            coremap::Projection {
+                name: p.name.clone(),
+                kind: p.kind,
+                source: p.source as u32,
+                target: p.target as u32,
+                recurrent: p.recurrent,
+                n_events: p.n_events as u32,
+                pool: p.pool.clone(),
+                fanout: vec![Destination { core: CoreId(0), axon: 0 }; n as usize],
+                fanout_start,
+                conv: p.synapses.conv().map(|g| g.to_map()),
+            }
         })
         .collect();
     let mut cursor: Vec<Vec<u32>> =
@@ -147,7 +160,9 @@ pub fn emit(
         let core = placement[b];
         let mut groups = Vec::with_capacity(bin.segments.len());
         let mut params = NeuronParams::default();
-        let mut axons = AxonTable { syn_start: vec![0], ..AxonTable::default() };
+        let mut axons = AxonTable::default();
+        // Weights in f64 while the core is filled; stored as f32 where lossless at the end.
+        let mut weights: Vec<f64> = Vec::new();
         let n_local: usize = bin.segments.iter().map(|s| s.count as usize).sum();
         // Which vectors this core needs.
         let mut need = [false; 8];
@@ -245,15 +260,12 @@ pub fn emit(
                 }
                 let mut pos = axons.syn_target.len() as u32;
                 for &e in &touched {
-                    let a = axons.projection.len() as u32;
-                    axons.projection.push(q as u32);
-                    axons.event.push(e);
                     let c = cnt[e as usize];
+                    let a = axons.push(q as u32, e, (!symbolic).then_some(c));
                     cnt[e as usize] = pos;
                     if !symbolic {
                         pos += c;
                     }
-                    axons.syn_start.push(pos);
                     let slot = &mut cursor[q][e as usize];
                     projections[q].fanout[*slot as usize] = Destination { core, axon: a };
                     *slot += 1;
@@ -266,8 +278,8 @@ pub fn emit(
                     continue;
                 }
                 axons.syn_target.resize(pos as usize, 0);
-                axons.syn_weight.resize(pos as usize, 0.0);
-                let (tg, wt) = (&mut axons.syn_target, &mut axons.syn_weight);
+                weights.resize(pos as usize, 0.0);
+                let (tg, wt) = (&mut axons.syn_target, &mut weights);
                 // Targets ascending by local index within each axon: segments in local order.
                 for &(si, s) in &segs {
                     let local0 = offsets[b][si];
@@ -287,6 +299,7 @@ pub fn emit(
                 touched.clear();
             }
         }
+        axons.syn_weight = coremap::SynapseWeights::from_f64(weights);
         cores.push(CoreProgram { core, groups, params, axons, usage: bin.usage });
         for &q in &release[b] {
             net.projections[q].synapses = Synapses::Rows(Csr::empty(0, 0));

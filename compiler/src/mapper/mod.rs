@@ -16,7 +16,7 @@
 pub mod accounting;
 pub mod bound;
 pub mod chips;
-mod counting;
+pub mod counting;
 pub mod emit;
 pub mod error;
 pub mod fill;

@@ -48,7 +48,7 @@ use spikeforge_targets::Target;
 
 pub use super::accounting::capacity;
 use super::accounting::{position_ranges, Filler, Open};
-use super::counting::Counting;
+use super::counting::EventSlots;
 use super::error::{MapError, Resource};
 use super::fill::{rank_mixes, Mix};
 use super::lower::{for_events, Network};
@@ -80,17 +80,29 @@ pub struct Bin {
     pub dest_cores: u32,
 }
 
-/// Destination bins of each event of a projection (CSR, bins ascending).
+/// Destination bins of each event of a projection, stored per *slot* (CSR, bins
+/// ascending): per event, or for a convolution counted per position once per input
+/// position, shared by the input channels of its group (a 512-channel layer's destinations
+/// then take 1/512 of the per-event size).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Dests {
     pub start: Vec<u32>,
     pub bins: Vec<u32>,
+    /// How events map to slots; None when every event is its own slot.
+    pub slots: Option<EventSlots>,
 }
 
 impl Dests {
     #[inline]
     pub fn of(&self, e: u32) -> &[u32] {
-        &self.bins[self.start[e as usize] as usize..self.start[e as usize + 1] as usize]
+        let s = match self.slots {
+            None => e as usize,
+            Some(m) => match m.slot(e) {
+                Some(s) => s as usize,
+                None => return &[],
+            },
+        };
+        &self.bins[self.start[s] as usize..self.start[s + 1] as usize]
     }
 }
 
@@ -246,20 +258,7 @@ impl<'a> Filler<'a> {
                 });
             }
         }
-        let by_slot = Dests { start, bins };
-        if let Counting::Events { .. } = counting {
-            return by_slot;
-        }
-        let n_ev = self.net.projections[q].n_events;
-        let mut ev = Dests { start: Vec::with_capacity(n_ev + 1), bins: Vec::new() };
-        ev.start.push(0);
-        for e in 0..n_ev as u32 {
-            if let Some(s) = counting.slot_of_event(e) {
-                ev.bins.extend_from_slice(by_slot.of(s));
-            }
-            ev.start.push(ev.bins.len() as u32);
-        }
-        ev
+        Dests { start, bins, slots: counting.event_slots() }
     }
 
     /// Records the current segment of `o` (fill positions) as pieces: its neurons as

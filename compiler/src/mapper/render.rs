@@ -70,8 +70,8 @@ pub fn render_summary(map: &CoreMap) -> String {
     let synapses = map.synapses_per_projection();
     let mut axons = vec![0u64; map.projections.len()];
     for c in &map.cores {
-        for &q in &c.axons.projection {
-            axons[q as usize] += 1;
+        for r in &c.axons.runs {
+            axons[r.projection as usize] += r.count as u64;
         }
     }
     let _ = writeln!(s, "projections ({}):", map.projections.len());
@@ -113,7 +113,7 @@ pub fn render_summary(map: &CoreMap) -> String {
             ty.map_or_else(String::new, |t| format!(" `{}`", t.name)),
             groups.join(" "),
             c.n_neurons(),
-            c.axons.projection.len(),
+            c.axons.len(),
             map.axon_synapse_counts(ci).iter().map(|&n| n as u64).sum::<u64>()
         );
         if let Some(spec) = ty {

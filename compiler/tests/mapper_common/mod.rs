@@ -304,8 +304,8 @@ pub fn check_limits(map: &CoreMap, conv_kernel: &dyn Fn(usize, u64) -> Option<me
         let mut bits = 0u64;
         let mut shared_done: Vec<usize> = Vec::new();
         let core_syns = axon_synapses_of(map, ci);
-        for a in 0..c.axons.projection.len() {
-            let q = c.axons.projection[a] as usize;
+        for a in 0..c.axons.len() {
+            let q = c.axons.axon(a as u32).projection as usize;
             let tpop = map.projections[q].target;
             let syn = core_syns[a].len() as u64;
             let (tf, tk) = c.groups.iter().find(|g| g.0 == tpop).map(|g| (g.1 as u64, g.2 as u64)).unwrap();
@@ -326,7 +326,7 @@ pub fn check_limits(map: &CoreMap, conv_kernel: &dyn Fn(usize, u64) -> Option<me
         let tag = format!("core {}", c.core);
         assert_eq!(u.neurons as u64, entries, "{tag}: neuron entries");
         assert_eq!(u.synapse_bits, bits, "{tag}: synapse bits");
-        assert_eq!(u.in_axons as usize, c.axons.projection.len(), "{tag}: in-axons");
+        assert_eq!(u.in_axons as usize, c.axons.len(), "{tag}: in-axons");
         assert_eq!(u.out_axons as u64, out_axons[ci], "{tag}: out-axons");
         assert_eq!(u.routing_entries as u64, routing[ci], "{tag}: routing entries");
         assert_eq!(u.neuron_state_bits, entries * spec.neuron_state_bits as u64, "{tag}: state bits");
@@ -355,9 +355,9 @@ pub fn check_limits(map: &CoreMap, conv_kernel: &dyn Fn(usize, u64) -> Option<me
         let mut holders: Vec<Vec<usize>> = vec![Vec::new(); q.n_events as usize];
         for (ci, c) in map.cores.iter().enumerate() {
             let core_syns = axon_synapses_of(map, ci);
-            for a in 0..c.axons.projection.len() {
-                if c.axons.projection[a] as usize == qi && !core_syns[a].is_empty() {
-                    holders[c.axons.event[a] as usize].push(ci);
+            for (a, axon) in c.axons.iter() {
+                if axon.projection as usize == qi && !core_syns[a as usize].is_empty() {
+                    holders[axon.event as usize].push(ci);
                 }
             }
         }
@@ -438,7 +438,7 @@ pub fn conv_kernels(graph: &Graph, map: &CoreMap) -> impl Fn(usize, u64) -> Opti
 
 /// Every synapse of every axon of core `ci`, explicit or symbolic: `(local target, weight)`.
 pub fn axon_synapses_of(map: &CoreMap, ci: usize) -> Vec<Vec<(u32, f64)>> {
-    let mut v = vec![Vec::new(); map.cores[ci].axons.projection.len()];
+    let mut v = vec![Vec::new(); map.cores[ci].axons.len()];
     map.for_each_synapse(ci, |a, t, w| v[a].push((t, w)));
     v
 }

@@ -131,7 +131,7 @@ impl MapBuilder {
                 core: CoreId(c),
                 groups: vec![],
                 params: NeuronParams::default(),
-                axons: AxonTable { syn_start: vec![0], ..Default::default() },
+                axons: AxonTable::default(),
                 usage: CoreUsage::default(),
             })
             .collect();
@@ -190,15 +190,16 @@ impl MapBuilder {
                 while k < syn.len() && syn[k].0 == e {
                     let c = place[d.target as usize][syn[k].1 as usize].0;
                     let core = &mut cores[c];
-                    let axon = core.axons.projection.len() as u32;
-                    core.axons.projection.push(j as u32);
-                    core.axons.event.push(e);
-                    while k < syn.len() && syn[k].0 == e && place[d.target as usize][syn[k].1 as usize].0 == c {
-                        core.axons.syn_target.push(place[d.target as usize][syn[k].1 as usize].1);
-                        core.axons.syn_weight.push(syn[k].2);
-                        k += 1;
+                    let mut end = k;
+                    while end < syn.len() && syn[end].0 == e && place[d.target as usize][syn[end].1 as usize].0 == c {
+                        end += 1;
                     }
-                    core.axons.syn_start.push(core.axons.syn_target.len() as u32);
+                    let axon = core.axons.push(j as u32, e, Some((end - k) as u32));
+                    for s in &syn[k..end] {
+                        core.axons.syn_target.push(place[d.target as usize][s.1 as usize].1);
+                        core.axons.syn_weight.as_f64_mut().push(s.2);
+                    }
+                    k = end;
                     fanout.push(Destination { core: core.core, axon });
                 }
                 fanout_start.push(fanout.len() as u32);
@@ -222,7 +223,7 @@ impl MapBuilder {
                 neurons: c.n_neurons(),
                 synapse_bits: c.n_synapses() as u64 * (wbits + 8),
                 neuron_state_bits: c.n_neurons() as u64 * 16,
-                in_axons: c.axons.projection.len() as u32,
+                in_axons: c.axons.len() as u32,
                 out_axons: 0,
                 routing_entries: 0,
             };
