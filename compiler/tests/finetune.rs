@@ -33,7 +33,7 @@ fn run(graph: &Graph, spec: &str, train: Option<&TrainingData>) -> Result<Graph,
     let limits = Limits::default();
     let mut g = graph.clone();
     let passes = build_pipeline(spec).unwrap_or_else(|e| panic!("{spec}: {}", e.render(spec)));
-    let ctx = PassContext { limits: &limits, dynamics: Dynamics::default(), calib: None, train };
+    let ctx = PassContext { limits: &limits, dynamics: Dynamics::default(), calib: None, train, target: None };
     run_pipeline(&mut g, &passes, &ctx)?;
     Ok(g)
 }

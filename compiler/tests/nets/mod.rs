@@ -53,7 +53,7 @@ pub fn passes(g: &Graph, spec: &str, calib: Option<&Calibration>) -> (Graph, Vec
     let limits = Limits::default();
     let mut g = g.clone();
     let p = build_pipeline(spec).unwrap_or_else(|e| panic!("{spec}: {}", e.render(spec)));
-    let ctx = PassContext { limits: &limits, dynamics: Dynamics::default(), calib, train: None };
+    let ctx = PassContext { limits: &limits, dynamics: Dynamics::default(), calib, train: None, target: None };
     let r = run_pipeline(&mut g, &p, &ctx).unwrap_or_else(|e| panic!("{spec}: {e}"));
     (g, r)
 }
