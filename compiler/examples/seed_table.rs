@@ -82,8 +82,11 @@ fn measure(case: &Case, graph: &Graph, original_weights: usize, limits: &Limits)
             best == case.test_y[s]
         })
         .count();
-    let nonzero: usize =
-        graph.node_ids().filter_map(|id| graph.op(id).weight()).map(|w| w.data().iter().filter(|x| **x != 0.0).count()).sum();
+    let nonzero: usize = graph
+        .node_ids()
+        .filter_map(|id| graph.op(id).weight())
+        .map(|w| w.data().iter().filter(|x| **x != 0.0).count())
+        .sum();
     (
         correct as f64 / case.test_n as f64,
         r.sops_weight_layers() as f64 / case.test_n as f64,
@@ -229,7 +232,11 @@ fn main() {
             "| pipeline | weight sparsity | acc. before | SOPs before | acc. after | SOPs after | Δ acc. vs dense | train s |"
         );
         let _ = writeln!(md, "|---|---|---|---|---|---|---|---|");
-        println!("{model}: dense {:.1} % {sops:.0} SOPs ({:.0} s dense fine-tune)", 100.0 * acc, started.elapsed().as_secs_f64());
+        println!(
+            "{model}: dense {:.1} % {sops:.0} SOPs ({:.0} s dense fine-tune)",
+            100.0 * acc,
+            started.elapsed().as_secs_f64()
+        );
         for (name, spec) in rows(only.as_deref()) {
             let before_spec = with_epochs(&spec, Some(0), "");
             // `@sbc` is one-shot by default: its row adds the budget of the others.

@@ -242,7 +242,13 @@ fn sop_costs_are_the_executors_count() {
         let limits = Limits::default();
         let v = d.graph.verify(&limits).unwrap();
         let layers: Vec<_> = d.graph.node_ids().filter(|&n| d.graph.op(n).weight().is_some()).collect();
-        let ctx = PassContext { limits: &limits, dynamics: Dynamics::default(), calib: Some(&calib), train: None, target: None };
+        let ctx = PassContext {
+            limits: &limits,
+            dynamics: Dynamics::default(),
+            calib: Some(&calib),
+            train: None,
+            target: None,
+        };
         let costs = layer_sop_costs(&d.graph, &v, &layers, &calib, &ctx).unwrap();
         let r = Executor::new(&d.graph, &v, Dynamics::default(), &limits).unwrap().run(
             &calib.data,

@@ -4,9 +4,10 @@
 //! on ReScaW's 2-bit levels per channel; with a target, `finetune` ends on the target's
 //! weight grid; `@sca` and `@qp-snn` run end to end.
 
+mod nets;
+
 use std::path::{Path, PathBuf};
 
-use spikeforge_compiler::arrays::read_npy_f64;
 use spikeforge_compiler::exec::Dynamics;
 use spikeforge_compiler::ir::{Graph, Op};
 use spikeforge_compiler::limits::Limits;
@@ -23,26 +24,23 @@ fn model() -> Graph {
 }
 
 fn training_data(n: usize) -> TrainingData {
-    let limits = Limits::default();
-    let x = read_npy_f64(&golden().join("digits_train/mlp_t20_input.npy"), &limits).unwrap();
-    let y = read_npy_f64(&golden().join("digits_train/mlp_t20_labels.npy"), &limits).unwrap();
-    let per = x.shape[1] * x.shape[2];
-    TrainingData {
-        input: x.data[..n * per].to_vec(),
-        labels: y.data[..n].iter().map(|&v| v as usize).collect(),
-        n_steps: x.shape[1],
-        progress: false,
-    }
+    nets::digits_mlp_training(n)
 }
 
 fn run(graph: &Graph, spec: &str, target: Option<&Numerics>) -> (Graph, Vec<PassReport>) {
     let limits = Limits::default();
     let train = training_data(96);
-    let calib = Calibration { data: train.input[..32 * train.n_steps * 64].to_vec(), n_samples: 32, n_steps: train.n_steps };
+    let calib =
+        Calibration { data: train.input[..32 * train.n_steps * 64].to_vec(), n_samples: 32, n_steps: train.n_steps };
     let mut g = graph.clone();
     let passes = build_pipeline(spec).unwrap_or_else(|e| panic!("{}", e.render(spec)));
-    let ctx =
-        PassContext { limits: &limits, dynamics: Dynamics::default(), calib: Some(&calib), train: Some(&train), target };
+    let ctx = PassContext {
+        limits: &limits,
+        dynamics: Dynamics::default(),
+        calib: Some(&calib),
+        train: Some(&train),
+        target,
+    };
     let reports = run_pipeline(&mut g, &passes, &ctx).unwrap_or_else(|e| panic!("{spec}: {e}"));
     (g, reports)
 }

@@ -27,10 +27,10 @@
 //! shapes and structure unchanged. Deterministic for a given seed and thread count.
 
 use super::args::Args;
+use super::quantizers::{Gamma, Grid};
 use super::spec::{PassSpec, SpecError};
 use super::{Pass, PassContext, PassError, PassReport};
 use crate::ir::Graph;
-use super::quantizers::{Gamma, Grid};
 use crate::train::grid::AffineGrid;
 use crate::train::optim::OptimizerKind;
 use crate::train::trainer::{freeze_zero_weights, train, Constraint, EpochReport, Progress, TrainConfig, TrainSet};
@@ -116,7 +116,10 @@ impl Finetune {
         if qat.is_none() {
             if let Some((k, v)) = spec.args.iter().find(|(k, _)| k.value == "bits") {
                 let _ = k;
-                return Err(SpecError::new("`bits` is the grid of `qat=rescaw|uniform`: give `qat=` too", v.span.clone()));
+                return Err(SpecError::new(
+                    "`bits` is the grid of `qat=rescaw|uniform`: give `qat=` too",
+                    v.span.clone(),
+                ));
             }
         }
         a.finish(ACCEPTED)?;

@@ -227,7 +227,10 @@ mod tests {
         assert!(qp.starts_with("quantize(bits=2, scheme=rescaw, granularity=channel, gamma=mean); finetune("), "{qp}");
         assert!(qp.contains("qat=rescaw, bits=2)") && qp.contains("prune(method=svs, sparsity=0.25)"), "{qp}");
         assert_eq!(one("@sbc").unwrap(), "prune(method=sbc, sparsity=0.9)");
-        assert_eq!(one("@sbc(epochs=1, sparsity=0.5)").unwrap(), "prune(method=sbc, sparsity=0.5); finetune(epochs=1, lr=1e-2, seed=0)");
+        assert_eq!(
+            one("@sbc(epochs=1, sparsity=0.5)").unwrap(),
+            "prune(method=sbc, sparsity=0.5); finetune(epochs=1, lr=1e-2, seed=0)"
+        );
         let sca = one("@sca(sparsity=0.5, rounds=2, epochs=2)").unwrap();
         assert_eq!(sca.matches("regrow(").count(), 1, "{sca}");
         assert!(one("@criticality(sparsity=0.25, epochs=3)").unwrap().contains("margin=0.1); finetune(epochs=3"));

@@ -118,7 +118,9 @@ impl Pass for Regrow {
             for u in &g.uses {
                 let sigma = rms_nonzero(weight_of(graph, u.layer()));
                 for &ch in chans {
-                    use_slices_mut(graph, u, ch, g.channels, |s| s.iter_mut().for_each(|x| *x = fresh(&mut rng, sigma)));
+                    use_slices_mut(graph, u, ch, g.channels, |s| {
+                        s.iter_mut().for_each(|x| *x = fresh(&mut rng, sigma))
+                    });
                 }
             }
         }

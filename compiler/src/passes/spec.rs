@@ -153,7 +153,10 @@ impl<'s> Parser0<'s> {
         };
         let (mut i, n) = name(i).map_err(|_| {
             let end = start + i.chars().next().map_or(0, char::len_utf8);
-            SpecError::new("expected a pass name, e.g. `quantize(bits=4)` or `@slamp(sparsity=0.7)`", start..end.max(start + 1))
+            SpecError::new(
+                "expected a pass name, e.g. `quantize(bits=4)` or `@slamp(sparsity=0.7)`",
+                start..end.max(start + 1),
+            )
         })?;
         let pass_name = Spanned { value: format!("{at}{n}"), span: start..start + at.len() + n.len() };
         let mut args = Vec::new();
