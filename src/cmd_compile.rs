@@ -49,7 +49,7 @@ pub struct Args {
     pub limits: LimitArgs,
 }
 
-pub fn run(a: Args) -> Result<()> {
+pub fn run(mut a: Args) -> Result<()> {
     crate::outputs::check_output_paths(
         &[("model", Some(&a.model)), ("--target", Some(a.target.as_ref())), ("--calib", a.passes.calib.as_deref())],
         &[("--output", Some(&a.output)), ("--report", a.report.as_deref())],
@@ -60,6 +60,7 @@ pub fn run(a: Args) -> Result<()> {
     let dynamics = a.dynamics.resolve(&graph);
     model::warn_unstable_euler(&graph, dynamics.dt);
     let calib = a.passes.calibration(&graph, &verified, None, dynamics, &limits)?;
+    a.passes.target_numerics = Some(spec.numerics.clone());
     a.passes.apply(&mut graph, &mut verified, calib.as_ref(), dynamics, &limits)?;
     let model_name = a.model.display().to_string();
     let calibration = prepare_mapping(&graph, &verified, &model_name, calib.as_ref(), dynamics, &limits)?;

@@ -84,7 +84,7 @@ impl WeightCounts {
     }
 }
 
-pub fn run(a: Args) -> Result<()> {
+pub fn run(mut a: Args) -> Result<()> {
     crate::outputs::check_output_paths(
         &[
             ("model", Some(&a.model)),
@@ -111,6 +111,10 @@ pub fn run(a: Args) -> Result<()> {
     let after: RunResult = if a.passes.passes.is_some() {
         let mut verified = verified;
         let calib = a.passes.calibration(&graph, &verified, Some(&a.input), dynamics, &limits)?;
+        if let Some(spec) = &a.target {
+            a.passes.target_numerics =
+                Some(crate::cmd_target::load_with(spec, &a.chips, &limits)?.spec().numerics.clone());
+        }
         for r in a.passes.apply(&mut graph, &mut verified, calib.as_ref(), dynamics, &limits)? {
             bits.extend(r.weight_bits);
         }

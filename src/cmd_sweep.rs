@@ -119,7 +119,7 @@ pub enum Command {
     },
 }
 
-pub fn run(a: Args) -> Result<()> {
+pub fn run(mut a: Args) -> Result<()> {
     if let Some(Command::Merge { files, output, plot, limits }) = a.command {
         return run_merge(&files, &output, plot.as_deref(), &limits);
     }
@@ -141,6 +141,7 @@ pub fn run(a: Args) -> Result<()> {
     let (mut graph, mut verified, _) = model::load(&model_path, &limits)?;
     let dynamics = a.dynamics.resolve(&graph);
     let calib = a.passes.calibration(&graph, &verified, None, dynamics, &limits)?;
+    a.passes.target_numerics = Some(target.spec().numerics.clone());
     a.passes.apply(&mut graph, &mut verified, calib.as_ref(), dynamics, &limits)?;
     let calibration =
         prepare_mapping(&graph, &verified, &model_path.display().to_string(), calib.as_ref(), dynamics, &limits)?;

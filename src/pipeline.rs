@@ -33,6 +33,10 @@ pub struct PassArgs {
     /// Class labels `[N]` of --train-input.
     #[arg(long, requires = "train_input")]
     pub train_labels: Option<PathBuf>,
+    /// The numerics of `--target` on commands that take one: `finetune` trains on its
+    /// weight grid.
+    #[arg(skip)]
+    pub target_numerics: Option<spikeforge_targets::Numerics>,
 }
 
 impl PassArgs {
@@ -81,7 +85,7 @@ impl PassArgs {
         let Some(src) = &self.passes else { return Ok(Vec::new()) };
         let passes = build_pipeline(src).map_err(|e| anyhow::Error::new(Rendered(e.render(src))))?;
         let train = self.training_data(graph, verified, dynamics, limits)?;
-        let ctx = PassContext { limits, dynamics, calib, train: train.as_ref() };
+        let ctx = PassContext { limits, dynamics, calib, train: train.as_ref(), target: self.target_numerics.as_ref() };
         let reports = run_pipeline(graph, &passes, &ctx)?;
         for r in &reports {
             for line in &r.lines {

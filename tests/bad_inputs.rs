@@ -210,6 +210,8 @@ const CASES: &[(&str, &[&str])] = &[
     ("passes_missing_comma", &["check", "examples/tiny_mlp.snn", "--passes", "quantize(bits=4 scheme=uniform)"]),
     ("passes_unknown_pass", &["check", "examples/tiny_mlp.snn", "--passes", "quantise(bits=4)"]),
     ("passes_unknown_pipeline", &["check", "examples/tiny_mlp.snn", "--passes", "@int3"]),
+    ("passes_named_pipeline_unknown_argument", &["check", "examples/tiny_mlp.snn", "--passes", "@slamp(sparsity=0.5, round=2)"]),
+    ("passes_finetune_bits_without_qat", &["check", "examples/tiny_mlp.snn", "--passes", "finetune(epochs=1, bits=4)"]),
     ("passes_bad_value", &["check", "examples/tiny_mlp.snn", "--passes", "prune(method=magnitude, sparsity=1.5)"]),
     ("passes_unknown_method", &["check", "examples/tiny_mlp.snn", "--passes", "prune(method=random, sparsity=0.5)"]),
     ("passes_unterminated_string", &["check", "examples/tiny_mlp.snn", "--passes", "mask(path=\"m.safetensors)"]),

@@ -18,7 +18,8 @@ fn bench(c: &mut Criterion) {
     let graph = sparse_mlp(&[D, D], 1.0, 5).expect("generated layer");
     let calib = Calibration { data: Rng::new(6).spikes(SAMPLES * STEPS * D, 0.1), n_samples: SAMPLES, n_steps: STEPS };
     let limits = Limits::default();
-    let ctx = PassContext { limits: &limits, dynamics: Dynamics::default(), calib: Some(&calib), train: None };
+    let ctx =
+        PassContext { limits: &limits, dynamics: Dynamics::default(), calib: Some(&calib), train: None, target: None };
     let mut g = c.benchmark_group("prune_1024x1024_calib_256x20");
     g.throughput(Throughput::Elements((D * D) as u64));
     g.sample_size(10);

@@ -2,6 +2,8 @@
 //! accuracy, pruned weights stay exactly zero, it is deterministic for a seed and thread
 //! count, quantized layers end on their grid, and it refuses to run without training data.
 
+mod nets;
+
 use std::path::{Path, PathBuf};
 
 use spikeforge_compiler::arrays::read_npy_f64;
@@ -17,23 +19,14 @@ fn golden() -> PathBuf {
 }
 
 fn training_data(n: usize) -> TrainingData {
-    let limits = Limits::default();
-    let x = read_npy_f64(&golden().join("digits_train/mlp_t20_input.npy"), &limits).unwrap();
-    let y = read_npy_f64(&golden().join("digits_train/mlp_t20_labels.npy"), &limits).unwrap();
-    let per = x.shape[1] * x.shape[2];
-    TrainingData {
-        input: x.data[..n * per].to_vec(),
-        labels: y.data[..n].iter().map(|&v| v as usize).collect(),
-        n_steps: x.shape[1],
-        progress: false,
-    }
+    nets::digits_mlp_training(n)
 }
 
 fn run(graph: &Graph, spec: &str, train: Option<&TrainingData>) -> Result<Graph, PassError> {
     let limits = Limits::default();
     let mut g = graph.clone();
     let passes = build_pipeline(spec).unwrap_or_else(|e| panic!("{spec}: {}", e.render(spec)));
-    let ctx = PassContext { limits: &limits, dynamics: Dynamics::default(), calib: None, train };
+    let ctx = PassContext { limits: &limits, dynamics: Dynamics::default(), calib: None, train, target: None };
     run_pipeline(&mut g, &passes, &ctx)?;
     Ok(g)
 }

@@ -83,7 +83,7 @@ fn prune(g: &Graph, spec: &str, calib: Option<&Calibration>) -> (Graph, Vec<Pass
     let limits = Limits::default();
     let mut g = g.clone();
     let passes = build_pipeline(spec).unwrap_or_else(|e| panic!("{spec}: {}", e.render(spec)));
-    let ctx = PassContext { limits: &limits, dynamics: Dynamics::default(), calib, train: None };
+    let ctx = PassContext { limits: &limits, dynamics: Dynamics::default(), calib, train: None, target: None };
     let reports = run_pipeline(&mut g, &passes, &ctx).unwrap_or_else(|e| panic!("{spec}: {e}"));
     (g, reports)
 }
@@ -242,7 +242,13 @@ fn sop_costs_are_the_executors_count() {
         let limits = Limits::default();
         let v = d.graph.verify(&limits).unwrap();
         let layers: Vec<_> = d.graph.node_ids().filter(|&n| d.graph.op(n).weight().is_some()).collect();
-        let ctx = PassContext { limits: &limits, dynamics: Dynamics::default(), calib: Some(&calib), train: None };
+        let ctx = PassContext {
+            limits: &limits,
+            dynamics: Dynamics::default(),
+            calib: Some(&calib),
+            train: None,
+            target: None,
+        };
         let costs = layer_sop_costs(&d.graph, &v, &layers, &calib, &ctx).unwrap();
         let r = Executor::new(&d.graph, &v, Dynamics::default(), &limits).unwrap().run(
             &calib.data,
@@ -375,7 +381,7 @@ fn mask_errors_name_the_key() {
     let d = load();
     let names = layer_names(&d.graph);
     let limits = Limits::default();
-    let ctx = PassContext { limits: &limits, dynamics: Dynamics::default(), calib: None, train: None };
+    let ctx = PassContext { limits: &limits, dynamics: Dynamics::default(), calib: None, train: None, target: None };
     let run = |spec: &str| {
         let mut g = d.graph.clone();
         run_pipeline(&mut g, &build_pipeline(spec).unwrap(), &ctx).map(|_| g)

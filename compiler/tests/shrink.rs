@@ -237,7 +237,7 @@ fn bad_npz_and_extensions_are_clean_errors() {
     let bytes = std::fs::read(&good).unwrap();
     let cut = dir.path().join("cut.npz");
     std::fs::write(&cut, &bytes[..bytes.len() * 2 / 3]).unwrap();
-    let ctx = PassContext { limits: &limits, dynamics: Dynamics::default(), calib: None, train: None };
+    let ctx = PassContext { limits: &limits, dynamics: Dynamics::default(), calib: None, train: None, target: None };
     let mut g = dense.clone();
     let e = run_pipeline(&mut g, &build_pipeline(&format!("mask(path=\"{}\")", cut.display())).unwrap(), &ctx)
         .unwrap_err()

@@ -205,20 +205,29 @@ pub fn use_is_zero(graph: &Graph, u: &Use, ch: usize, c: usize) -> bool {
 
 /// Zeroes every weight of channel `ch` in `u`.
 pub fn zero_use(graph: &mut Graph, u: &Use, ch: usize, c: usize) {
+    use_slices_mut(graph, u, ch, c, |s| s.fill(0.0));
+}
+
+/// Calls `f` on each contiguous run of the weights of channel `ch` in `u`, in memory order.
+pub fn use_slices_mut(graph: &mut Graph, u: &Use, ch: usize, c: usize, mut f: impl FnMut(&mut [f64])) {
     let Some(w) = graph.op_mut(u.layer()).weight_mut() else { return };
-    let rows = w.dims()[0];
+    for r in use_ranges(w.dims(), u, ch, c) {
+        f(&mut w.data_mut()[r]);
+    }
+}
+
+/// The index runs of channel `ch` of `u` in a weight tensor of shape `dims` (the layer's
+/// weight, or its gradient).
+pub fn use_ranges(dims: &[usize], u: &Use, ch: usize, c: usize) -> Vec<std::ops::Range<usize>> {
+    let rows = dims[0];
     match u {
         Use::Columns { per, .. } => {
-            let cols = w.dims()[1];
-            for r in 0..rows {
-                w.data_mut()[r * cols + ch * per..r * cols + (ch + 1) * per].fill(0.0);
-            }
+            let cols = dims[1];
+            (0..rows).map(|r| r * cols + ch * per..r * cols + (ch + 1) * per).collect()
         }
         Use::InputChannel { .. } => {
-            let k: usize = w.dims()[2..].iter().product();
-            for o in 0..rows {
-                w.data_mut()[(o * c + ch) * k..(o * c + ch + 1) * k].fill(0.0);
-            }
+            let k: usize = dims[2..].iter().product();
+            (0..rows).map(|o| (o * c + ch) * k..(o * c + ch + 1) * k).collect()
         }
     }
 }

@@ -1,8 +1,22 @@
 //! `finetune(epochs=5, lr=1e-3, batch=64, optimizer=adam|sgd, momentum=0.9,
 //! loss=ce_count|mse_count|ce_membrane, surrogate=atan|fast-sigmoid|sigmoid|triangle,
-//! surrogate_param=…, seed=0, threads=0, fake_quant=auto|off)`: surrogate-gradient
-//! training of every weight and bias on the training set (`--train-input`,
-//! `--train-labels`).
+//! surrogate_param=…, seed=0, threads=0, fake_quant=auto|off, qat=rescaw|uniform, bits=B)`:
+//! surrogate-gradient training of every weight and bias on the training set
+//! (`--train-input`, `--train-labels`).
+//!
+//! Grids trained on (straight-through fake quantization; the forward uses the projected
+//! weights, the gradient updates float master weights):
+//! - `fake_quant=auto` (default): a layer already on a grid keeps that grid, fixed;
+//! - `qat=rescaw, bits=B`: every weight layer trains on ReScaW's grid with γ = mean |w| of
+//!   each output channel, recomputed from the master weights at every step (QP-SNN's
+//!   quantization-aware training); `qat=uniform, bits=B`: symmetric per-channel grid with
+//!   step max |w| / (2^(B−1) − 1), recomputed likewise;
+//! - with `--target` ([`PassContext::target`]), last: the target's weight grid — the
+//!   mapper's scale for a population, max |w| / w_max with `w_max` from the target's
+//!   `weight_bits`, over the layer — so the trained weights are the chip's stored integers
+//!   times the scale and the chip computes with exactly the weights trained. Assumes one
+//!   weight layer per population and one input gain `k` for all its neurons (the mapper's
+//!   scale is max |k·w|); a population fed by several layers shares their largest scale.
 //!
 //! Needs: a verified graph with one Input and one Output, training data in
 //! [`PassContext::train`]. Establishes: weights and biases trained by BPTT
@@ -13,6 +27,7 @@
 //! shapes and structure unchanged. Deterministic for a given seed and thread count.
 
 use super::args::Args;
+use super::quantizers::{Gamma, Grid};
 use super::spec::{PassSpec, SpecError};
 use super::{Pass, PassContext, PassError, PassReport};
 use crate::ir::Graph;
@@ -39,6 +54,17 @@ pub struct Finetune {
     pub fake_quant: bool,
     /// Threads (0 = all cores); batches split into this many chunks.
     pub threads: usize,
+    /// Quantization-aware training on a grid recomputed every step (`qat=`, `bits=`).
+    pub qat: Option<(Qat, u32)>,
+}
+
+/// A grid recomputed from the master weights of each output channel at every step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Qat {
+    /// ReScaW with γ = mean |w| (QP-SNN).
+    ReScaW,
+    /// Symmetric uniform, step max |w| / (2^(bits−1) − 1).
+    Uniform,
 }
 
 const ACCEPTED: &[&str] = &[
@@ -53,6 +79,8 @@ const ACCEPTED: &[&str] = &[
     "seed",
     "threads",
     "fake_quant",
+    "qat",
+    "bits",
 ];
 
 impl Finetune {
@@ -76,6 +104,24 @@ impl Finetune {
         let seed = a.integer("seed", Some(0), 0, i64::MAX)? as u64;
         let threads = a.integer("threads", Some(0), 0, 4096)? as usize;
         let fake_quant = a.choice("fake_quant", &["auto", "off"], Some("auto"))? == "auto";
+        let qat = match a.choice("qat", &["off", "rescaw", "uniform"], Some("off"))? {
+            "off" => None,
+            kind => {
+                let bits = a.integer("bits", None, 1, 16).map_err(|_| {
+                    SpecError::new(format!("`qat={kind}` needs `bits=` between 1 and 16"), spec.span.clone())
+                })? as u32;
+                Some((if kind == "rescaw" { Qat::ReScaW } else { Qat::Uniform }, bits))
+            }
+        };
+        if qat.is_none() {
+            if let Some((k, v)) = spec.args.iter().find(|(k, _)| k.value == "bits") {
+                let _ = k;
+                return Err(SpecError::new(
+                    "`bits` is the grid of `qat=rescaw|uniform`: give `qat=` too",
+                    v.span.clone(),
+                ));
+            }
+        }
         a.finish(ACCEPTED)?;
         Ok(Finetune {
             config: TrainConfig {
@@ -90,51 +136,125 @@ impl Finetune {
             },
             fake_quant,
             threads,
+            qat,
         })
     }
 }
 
-/// Fake quantization for every weight that lies on a grid, tensor-wide or per row.
-fn quantization_constraints(net: &Net, constraints: &mut [Constraint], report: &mut PassReport) {
+/// The row (output channel) of each internal index of parameter `p`.
+fn rows_of(p: &crate::train::Param, len: usize) -> (usize, Vec<u32>) {
+    let rows = p.nir_shape.dims()[0].max(1);
+    let per_row = (len / rows).max(1);
+    let row_of = match &p.nir_index {
+        Some(idx) => idx.iter().map(|&j| j / per_row as u32).collect(),
+        None => (0..len).map(|j| (j / per_row) as u32).collect(),
+    };
+    (rows, row_of)
+}
+
+/// Projects `w` (internal layout, rows by `row_of`) onto a per-row grid computed from the
+/// row's own values; zeros (masks) stay zero.
+fn project_rows(qat: Qat, bits: u32, rows: usize, row_of: &[u32], w: &[f64], out: &mut [f64]) {
+    let mut by_row: Vec<Vec<f64>> = vec![Vec::new(); rows];
+    for (&x, &r) in w.iter().zip(row_of) {
+        by_row[r as usize].push(x);
+    }
+    let grids: Vec<Grid> = by_row
+        .iter()
+        .map(|v| match qat {
+            Qat::ReScaW => Grid::rescaw(v, bits, Gamma::Mean),
+            Qat::Uniform => Grid::symmetric(v, bits),
+        })
+        .collect();
+    for ((o, &x), &r) in out.iter_mut().zip(w).zip(row_of) {
+        *o = grids[r as usize].quantize(x);
+    }
+}
+
+/// The target's weight grid over a whole layer, in place: step max |w| / w_max.
+fn project_target(numerics: &spikeforge_targets::Numerics, w: &mut [f64]) {
+    let max = w.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+    let scale = spikeforge_targets::fixed::weight_scale(max, numerics);
+    for x in w.iter_mut() {
+        if *x != 0.0 {
+            *x = spikeforge_targets::numerics::dequantize(
+                spikeforge_targets::numerics::quantize_weight(*x, scale, numerics).value,
+                scale,
+            );
+        }
+    }
+}
+
+/// Fake quantization of every weight layer: the grid it lies on (`fake_quant=auto`) or
+/// the `qat` grid, then the target's grid (`target`).
+fn quantization_constraints(
+    net: &Net,
+    constraints: &mut [Constraint],
+    qat: Option<(Qat, u32)>,
+    infer: bool,
+    target: Option<&spikeforge_targets::Numerics>,
+    report: &mut PassReport,
+) {
     for (i, p) in net.params.iter().enumerate() {
         if p.is_bias {
             continue;
         }
-        let nir = p.to_nir(&net.values[i]);
-        let rows = p.nir_shape.dims()[0].max(1);
-        let per_row = nir.len() / rows;
-        // Tensor-wide, else per row; rows whose grid cannot be seen (one level) stay fixed
-        // when at least half of the rows show one.
-        let grids: Vec<Option<AffineGrid>> = match AffineGrid::infer(&nir) {
-            Some(g) => vec![Some(g); rows],
-            None => nir.chunks(per_row.max(1)).map(AffineGrid::infer).collect(),
-        };
-        let found = grids.iter().filter(|g| g.is_some()).count();
-        if found == 0 || 2 * found < rows {
-            continue;
-        }
-        let levels = grids.iter().flatten().map(|g| g.levels).fold(0.0, f64::max);
-        let fixed = rows - found;
-        report.line(format!(
-            "{}: on a grid of {} levels, trained with fake quantization{}",
-            p.name,
-            levels + 1.0,
-            if fixed > 0 { format!(" ({fixed} rows with one level kept as they are)") } else { String::new() }
-        ));
-        // Row of each internal index.
-        let row_of: Vec<u32> = match &p.nir_index {
-            Some(idx) => idx.iter().map(|&j| j / per_row as u32).collect(),
-            None => (0..nir.len()).map(|j| (j / per_row) as u32).collect(),
-        };
-        if fixed > 0 {
-            let frozen = constraints[i].frozen.get_or_insert_with(|| vec![false; nir.len()]);
-            for (f, &r) in frozen.iter_mut().zip(&row_of) {
-                *f |= grids[r as usize].is_none();
+        let (rows, row_of) = rows_of(p, net.values[i].len());
+        let mut inferred: Option<Vec<Option<AffineGrid>>> = None;
+        if let Some((kind, bits)) = qat {
+            report.line(format!(
+                "{}: quantization-aware training on a per-channel {} grid of {bits} bits{}",
+                p.name,
+                if kind == Qat::ReScaW { "ReScaW (γ = mean |w|)" } else { "uniform symmetric" },
+                if target.is_some() { ", then the target's" } else { "" }
+            ));
+        } else if infer {
+            let nir = p.to_nir(&net.values[i]);
+            let per_row = nir.len() / rows;
+            // Tensor-wide, else per row; rows whose grid cannot be seen (one level) stay
+            // fixed when at least half of the rows show one.
+            let grids: Vec<Option<AffineGrid>> = match AffineGrid::infer(&nir) {
+                Some(g) => vec![Some(g); rows],
+                None => nir.chunks(per_row.max(1)).map(AffineGrid::infer).collect(),
+            };
+            let found = grids.iter().filter(|g| g.is_some()).count();
+            if found > 0 && 2 * found >= rows {
+                let levels = grids.iter().flatten().map(|g| g.levels).fold(0.0, f64::max);
+                let fixed = rows - found;
+                report.line(format!(
+                    "{}: on a grid of {} levels, trained with fake quantization{}",
+                    p.name,
+                    levels + 1.0,
+                    if fixed > 0 { format!(" ({fixed} rows with one level kept as they are)") } else { String::new() }
+                ));
+                if fixed > 0 {
+                    let frozen = constraints[i].frozen.get_or_insert_with(|| vec![false; nir.len()]);
+                    for (f, &r) in frozen.iter_mut().zip(&row_of) {
+                        *f |= grids[r as usize].is_none();
+                    }
+                }
+                inferred = Some(grids);
             }
         }
+        if qat.is_none() && inferred.is_none() && target.is_none() {
+            continue;
+        }
+        if let Some(n) = target {
+            report.line(format!("{}: trained on the target's {}-bit weight grid", p.name, n.weight_bits));
+        }
+        let target = target.cloned();
         constraints[i].projection = Some(Box::new(move |master: &[f64], out: &mut [f64]| {
-            for ((o, &m), &r) in out.iter_mut().zip(master).zip(&row_of) {
-                *o = grids[r as usize].map_or(m, |g| g.project(m));
+            match (qat, &inferred) {
+                (Some((kind, bits)), _) => project_rows(kind, bits, rows, &row_of, master, out),
+                (None, Some(grids)) => {
+                    for ((o, &m), &r) in out.iter_mut().zip(master).zip(&row_of) {
+                        *o = grids[r as usize].map_or(m, |g| g.project(m));
+                    }
+                }
+                (None, None) => out.copy_from_slice(master),
+            }
+            if let Some(n) = &target {
+                project_target(n, out);
             }
         }));
     }
@@ -193,9 +313,7 @@ impl Pass for Finetune {
         check_labels(&data.labels, net.output_len).map_err(|e| fail(format!("training labels: {e}")))?;
         let mut report = PassReport::new("finetune");
         let mut constraints = freeze_zero_weights(&net);
-        if self.fake_quant {
-            quantization_constraints(&net, &mut constraints, &mut report);
-        }
+        quantization_constraints(&net, &mut constraints, self.qat, self.fake_quant, ctx.target, &mut report);
         let workers = if self.threads == 0 { rayon::current_num_threads() } else { self.threads };
         // Each worker keeps a tape of T steps (weight-layer inputs, σ' and reset factors).
         let per_step = net.tape_len + net.output_len;

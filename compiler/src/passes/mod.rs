@@ -1,7 +1,7 @@
 //! Compiler passes over the IR and the pipeline that runs them.
 //!
 //! A pipeline comes from the `--passes` language ([`spec`]): `quantize(bits=4,
-//! scheme=rescaw); …`, or a named pipeline `@name` ([`NAMED_PIPELINES`]). Each pass is its
+//! scheme=rescaw); …`, with named pipelines `@name(…)` among the passes ([`named`]). Each pass is its
 //! own file opening with what it needs and establishes; [`run_pipeline`] verifies the IR
 //! after every pass, so a pass that breaks an invariant is caught at that pass.
 
@@ -13,9 +13,11 @@ pub mod fanout;
 pub mod finetune;
 pub mod gptq;
 pub mod mask;
+pub mod named;
 pub mod prune;
 pub mod quantize;
 pub mod quantizers;
+pub mod regrow;
 pub mod sop_cost;
 pub mod spec;
 
@@ -35,6 +37,9 @@ pub struct PassContext<'a> {
     pub calib: Option<&'a Calibration>,
     /// Training data (`--train-input`, `--train-labels`), for passes that train.
     pub train: Option<&'a TrainingData>,
+    /// The numerics of the target the model is compiled for (`--target`): `finetune`
+    /// then trains on the target's weight grid.
+    pub target: Option<&'a spikeforge_targets::Numerics>,
 }
 
 /// What a pass did, in lines a user reads.
@@ -78,39 +83,38 @@ pub trait Pass {
     fn run(&self, graph: &mut Graph, ctx: &PassContext) -> Result<PassReport, PassError>;
 }
 
-/// Named pipelines, usable as `--passes @name`.
-pub const NAMED_PIPELINES: &[(&str, &str)] = &[
-    ("int8", "quantize(bits=8, scheme=uniform, granularity=channel)"),
-    ("int4-rescaw", "quantize(bits=4, scheme=rescaw, granularity=channel)"),
-    ("int4-gptq", "quantize(bits=4, scheme=gptq, granularity=channel)"),
-];
+pub use named::NAMED_PIPELINES;
 
-/// Expands `@name` and parses the pipeline into passes.
+/// Parses the pipeline into passes, expanding each `@name(…)` ([`named`]).
 pub fn build_pipeline(src: &str) -> Result<Vec<Box<dyn Pass>>, SpecError> {
-    let trimmed = src.trim();
-    let text = match trimmed.strip_prefix('@') {
-        Some(name) => NAMED_PIPELINES.iter().find(|(n, _)| *n == name).map(|(_, p)| *p).ok_or_else(|| {
-            let names: Vec<&str> = NAMED_PIPELINES.iter().map(|(n, _)| *n).collect();
-            SpecError::new(format!("no pipeline named `{name}` (named pipelines: {})", names.join(", ")), 0..src.len())
-        })?,
-        None => src,
-    };
-    spec::parse_pipeline(text)?
-        .iter()
-        .map(|p| -> Result<Box<dyn Pass>, SpecError> {
-            match p.name.value.as_str() {
-                "quantize" => Ok(Box::new(quantize::Quantize::from_spec(p)?)),
-                "prune" => Ok(Box::new(prune::Prune::from_spec(p)?)),
-                "cleanup" => Ok(Box::new(cleanup::Cleanup::from_spec(p)?)),
-                "mask" => Ok(Box::new(mask::Mask::from_spec(p)?)),
-                "finetune" => Ok(Box::new(finetune::Finetune::from_spec(p)?)),
-                other => Err(SpecError::new(
-                    format!("unknown pass `{other}` (passes: quantize, prune, cleanup, mask, finetune)"),
-                    p.name.span.clone(),
-                )),
-            }
-        })
-        .collect()
+    let mut out = Vec::new();
+    for p in spec::parse_pipeline(src)? {
+        if p.name.value.starts_with('@') {
+            let text = named::expand(&p)?;
+            // The expansion is ours; a problem in it is reported at the `@name(…)`.
+            let inner = build_pipeline(&text)
+                .map_err(|e| SpecError::new(format!("{} (in its expansion `{text}`)", e.message), p.span.clone()))?;
+            out.extend(inner);
+        } else {
+            out.push(build_pass(&p)?);
+        }
+    }
+    Ok(out)
+}
+
+fn build_pass(p: &spec::PassSpec) -> Result<Box<dyn Pass>, SpecError> {
+    match p.name.value.as_str() {
+        "quantize" => Ok(Box::new(quantize::Quantize::from_spec(p)?)),
+        "prune" => Ok(Box::new(prune::Prune::from_spec(p)?)),
+        "cleanup" => Ok(Box::new(cleanup::Cleanup::from_spec(p)?)),
+        "mask" => Ok(Box::new(mask::Mask::from_spec(p)?)),
+        "finetune" => Ok(Box::new(finetune::Finetune::from_spec(p)?)),
+        "regrow" => Ok(Box::new(regrow::Regrow::from_spec(p)?)),
+        other => Err(SpecError::new(
+            format!("unknown pass `{other}` (passes: quantize, prune, cleanup, mask, finetune, regrow; named pipelines start with @)"),
+            p.name.span.clone(),
+        )),
+    }
 }
 
 /// Runs passes in order, verifying the graph after each.

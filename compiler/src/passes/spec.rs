@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! pipeline := pass (';' pass)* [';']
-//! pass     := NAME [ '(' [arg (',' arg)*] ')' ]
+//! pass     := ['@'] NAME [ '(' [arg (',' arg)*] ')' ]     ('@': a named pipeline)
 //! arg      := NAME '=' value
 //! value    := number | NAME | "string" | '[' [value (',' value)*] ']'
 //! ```
@@ -147,11 +147,18 @@ impl<'s> Parser0<'s> {
     fn pass<'a>(&self, i: &'a str) -> Result<(&'a str, PassSpec), SpecError> {
         let (i, _) = ws(i).expect("whitespace never fails");
         let start = self.off(i);
+        let (at, i) = match i.strip_prefix('@') {
+            Some(rest) => ("@", rest),
+            None => ("", i),
+        };
         let (mut i, n) = name(i).map_err(|_| {
             let end = start + i.chars().next().map_or(0, char::len_utf8);
-            SpecError::new("expected a pass name, e.g. `quantize(bits=4)`", start..end.max(start + 1))
+            SpecError::new(
+                "expected a pass name, e.g. `quantize(bits=4)` or `@slamp(sparsity=0.7)`",
+                start..end.max(start + 1),
+            )
         })?;
-        let pass_name = Spanned { value: n.to_string(), span: start..start + n.len() };
+        let pass_name = Spanned { value: format!("{at}{n}"), span: start..start + at.len() + n.len() };
         let mut args = Vec::new();
         let (r, _) = ws(i).expect("whitespace never fails");
         if let Some(mut r) = r.strip_prefix('(') {

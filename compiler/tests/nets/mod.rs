@@ -53,7 +53,7 @@ pub fn passes(g: &Graph, spec: &str, calib: Option<&Calibration>) -> (Graph, Vec
     let limits = Limits::default();
     let mut g = g.clone();
     let p = build_pipeline(spec).unwrap_or_else(|e| panic!("{spec}: {}", e.render(spec)));
-    let ctx = PassContext { limits: &limits, dynamics: Dynamics::default(), calib, train: None };
+    let ctx = PassContext { limits: &limits, dynamics: Dynamics::default(), calib, train: None, target: None };
     let r = run_pipeline(&mut g, &p, &ctx).unwrap_or_else(|e| panic!("{spec}: {e}"));
     (g, r)
 }
@@ -66,4 +66,19 @@ pub fn random_input(n: usize, t: usize, len: usize, seed: u64, p: f64) -> Vec<f6
 
 pub fn dims(g: &Graph, node: &str) -> Vec<usize> {
     g.op(g.find(node).unwrap()).weight().unwrap().dims().to_vec()
+}
+
+/// The first `n` samples of digits_mlp's training set (`../shared/golden/digits_train/`).
+pub fn digits_mlp_training(n: usize) -> spikeforge_compiler::passes::TrainingData {
+    let limits = Limits::default();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/golden/digits_train");
+    let x = spikeforge_compiler::arrays::read_npy_f64(&dir.join("mlp_t20_input.npy"), &limits).unwrap();
+    let y = spikeforge_compiler::arrays::read_npy_f64(&dir.join("mlp_t20_labels.npy"), &limits).unwrap();
+    let per = x.shape[1] * x.shape[2];
+    spikeforge_compiler::passes::TrainingData {
+        input: x.data[..n * per].to_vec(),
+        labels: y.data[..n].iter().map(|&v| v as usize).collect(),
+        n_steps: x.shape[1],
+        progress: false,
+    }
 }
