@@ -31,8 +31,10 @@ pub(crate) fn input_array(x: &Bound<'_, PyAny>, name: &str) -> PyResult<NdArray<
     kwargs.set_item("dtype", "float64")?;
     let converted = np
         .call_method("ascontiguousarray", (x,), Some(&kwargs))
-        .map_err(|e| bad(format!("{name}: not an array of numbers: {e}")))?;
-    let arr = converted.cast::<PyArrayDyn<f64>>().map_err(|e| bad(format!("{name}: {e}")))?;
+        .map_err(|e| to_py_err(DriverError::bad_input(format!("{name}: not an array of numbers: {e}")).at(name)))?;
+    let arr = converted
+        .cast::<PyArrayDyn<f64>>()
+        .map_err(|e| to_py_err(DriverError::bad_input(format!("{name}: {e}")).at(name)))?;
     let ro = arr.readonly();
     let view = ro.as_array();
     let shape = view.shape().to_vec();
@@ -41,7 +43,8 @@ pub(crate) fn input_array(x: &Bound<'_, PyAny>, name: &str) -> PyResult<NdArray<
         None => view.iter().copied().collect(),
     };
     let a = NdArray { shape, data };
-    check_finite_input(&a, Path::new(name)).map_err(|e| bad(e.to_string()))?;
+    check_finite_input(&a, Path::new(name))
+        .map_err(|e| to_py_err(DriverError::from(anyhow::Error::new(e)).at(name)))?;
     Ok(a)
 }
 
