@@ -134,3 +134,23 @@ impl DriverError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_and_messages_survive_the_round_trip_through_anyhow() {
+        let e = DriverError::from(anyhow::anyhow!("inner: detail").context("model.nir"));
+        assert_eq!((e.kind, e.message.as_str(), e.rendered), (ErrorKind::BadInput, "model.nir: inner: detail", false));
+        let r = DriverError::from(anyhow::Error::new(Rendered("error: x\n  | ^\n".into())));
+        assert!(r.rendered && r.message == "error: x\n  | ^\n");
+        assert!(r.clone().into_anyhow().downcast_ref::<Rendered>().is_some());
+        let d = DriverError::from(anyhow::Error::new(Differs(String::new())));
+        assert_eq!(d.kind.exit_code(), 1);
+        assert!(d.into_anyhow().downcast_ref::<Differs>().is_some());
+        assert_eq!(DriverError::bad_input("m").at("a").at("b").location.as_deref(), Some("a"));
+        let flag = AtomicBool::new(true);
+        assert_eq!(check_cancel(&flag).unwrap_err().kind, ErrorKind::Cancelled);
+    }
+}

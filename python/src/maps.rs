@@ -7,12 +7,12 @@ use std::sync::Arc;
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use serde_json::Value;
 use spikeforge_driver::compile::{compile_model, save_map, save_report, summary_line, Placement, TargetChoice};
 use spikeforge_driver::options::{Chips, TargetArgs};
 use spikeforge_driver::simulate::{load_map as driver_load_map, simulate_map, Numeric, SimulateOptions};
 use spikeforge_compiler::mapper::MapReport;
 use spikeforge_driver::DriverError;
+use spikeforge_simulator::StepRow;
 use spikeforge_targets::Target as DriverTarget;
 
 use crate::convert::{bad, dynamics_args, f64_array, i64_array, input_array, limit_args, output_array, to_py};
@@ -229,46 +229,47 @@ pub fn simulate<'py>(
     Ok((output_array(py, r.outputs, &shape)?, stats, steps))
 }
 
-/// The per-step rows as columns (nested fields such as the energy breakdown flattened to
-/// `energy_pj.<part>`): int64 arrays where every value is an integer, float64 otherwise.
-fn step_columns<'py>(py: Python<'py>, rows: &[spikeforge_simulator::StepRow]) -> PyResult<Bound<'py, PyDict>> {
-    let mut names: Vec<String> = Vec::new();
-    let mut cols: Vec<Vec<Value>> = Vec::new();
-    for (i, row) in rows.iter().enumerate() {
-        let v = serde_json::to_value(row).map_err(|e| bad(e.to_string()))?;
-        let mut flat = Vec::new();
-        flatten("", &v, &mut flat);
-        if i == 0 {
-            names = flat.iter().map(|(k, _)| k.clone()).collect();
-            cols = vec![Vec::with_capacity(rows.len()); names.len()];
-        }
-        for (c, (_, x)) in cols.iter_mut().zip(flat) {
-            c.push(x);
-        }
-    }
+/// The per-step rows as columns named as in `simulate --steps-csv`: int64 counts, float64
+/// latency and energy (NaN where the target gives no figure), bool `energy_partial`.
+fn step_columns<'py>(py: Python<'py>, rows: &[StepRow]) -> PyResult<Bound<'py, PyDict>> {
+    let n = rows.len();
     let d = PyDict::new(py);
-    for (name, col) in names.iter().zip(cols) {
-        if col.iter().all(|v| v.as_i64().is_some()) {
-            let ints: Vec<i64> = col.iter().filter_map(Value::as_i64).collect();
-            let len = ints.len();
-            d.set_item(name, i64_array(py, ints, &[len])?)?;
-        } else {
-            let floats: Vec<f64> = col.iter().map(|v| v.as_f64().unwrap_or(f64::NAN)).collect();
-            let len = floats.len();
-            d.set_item(name, f64_array(py, floats, &[len])?)?;
-        }
+    let ints: [(&str, fn(&StepRow) -> u64); 16] = [
+        ("sample", |r| r.sample as u64),
+        ("step", |r| r.step as u64),
+        ("cycles", |r| r.cycles),
+        ("critical_path_cycles", |r| r.critical_path_cycles),
+        ("sops_weight_layers", |r| r.sops_weight_layers),
+        ("sops_pooling", |r| r.sops_pooling),
+        ("synapse_reads", |r| r.synapse_reads),
+        ("neuron_updates", |r| r.neuron_updates),
+        ("spikes", |r| r.spikes),
+        ("packets", |r| r.packets),
+        ("loopback_packets", |r| r.loopback_packets),
+        ("host_packets", |r| r.host_packets),
+        ("hops", |r| r.hops),
+        ("network_active_cycles", |r| r.network_active_cycles),
+        ("max_link_busy_cycles", |r| r.max_link_busy_cycles),
+        ("stall_cycles", |r| r.stall_cycles),
+    ];
+    let floats: [(&str, fn(&StepRow) -> Option<f64>); 7] = [
+        ("latency_us", |r| Some(r.latency_us)),
+        ("energy_synapse_pj", |r| r.energy_pj.synapse),
+        ("energy_neuron_pj", |r| r.energy_pj.neuron),
+        ("energy_spike_out_pj", |r| r.energy_pj.spike_out),
+        ("energy_routing_pj", |r| r.energy_pj.routing),
+        ("energy_static_pj", |r| r.energy_pj.static_),
+        ("energy_total_pj", |r| r.energy_pj.total),
+    ];
+    for (name, get) in ints {
+        let col: Vec<i64> = rows.iter().map(|r| get(r) as i64).collect();
+        d.set_item(name, i64_array(py, col, &[n])?)?;
     }
+    for (name, get) in floats {
+        let col: Vec<f64> = rows.iter().map(|r| get(r).unwrap_or(f64::NAN)).collect();
+        d.set_item(name, f64_array(py, col, &[n])?)?;
+    }
+    let partial: Vec<bool> = rows.iter().map(|r| r.energy_pj.partial).collect();
+    d.set_item("energy_partial", numpy::PyArray1::from_vec(py, partial))?;
     Ok(d)
-}
-
-fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, Value)>) {
-    match v {
-        Value::Object(o) => {
-            for (k, x) in o {
-                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
-                flatten(&key, x, out);
-            }
-        }
-        other => out.push((prefix.to_string(), other.clone())),
-    }
 }
