@@ -25,27 +25,37 @@ pub(crate) fn bad(message: impl Into<String>) -> PyErr {
 /// the driver's input, non-finite values refused naming `[sample, step, index]` as for a
 /// `.npy` file called `name`. One copy (the worker thread owns its input).
 pub(crate) fn input_array(x: &Bound<'_, PyAny>, name: &str) -> PyResult<NdArray<f64>> {
-    let py = x.py();
-    let np = py.import("numpy")?;
-    let kwargs = PyDict::new(py);
-    kwargs.set_item("dtype", "float64")?;
-    let converted = np
-        .call_method("ascontiguousarray", (x,), Some(&kwargs))
-        .map_err(|e| to_py_err(DriverError::bad_input(format!("{name}: not an array of numbers: {e}")).at(name)))?;
-    let arr = converted
-        .cast::<PyArrayDyn<f64>>()
-        .map_err(|e| to_py_err(DriverError::bad_input(format!("{name}: {e}")).at(name)))?;
-    let ro = arr.readonly();
-    let view = ro.as_array();
-    let shape = view.shape().to_vec();
-    let data = match view.as_slice() {
-        Some(s) => s.to_vec(),
-        None => view.iter().copied().collect(),
+    let a = match widened::<f64>(x).or_else(|| widened::<u8>(x)).or_else(|| widened::<bool>(x)) {
+        Some(a) => a,
+        None => {
+            // Any other dtype or array-like: NumPy converts it to float64 first.
+            let py = x.py();
+            let kwargs = PyDict::new(py);
+            kwargs.set_item("dtype", "float64")?;
+            let converted = py.import("numpy")?.call_method("ascontiguousarray", (x,), Some(&kwargs)).map_err(|e| {
+                to_py_err(DriverError::bad_input(format!("{name}: not an array of numbers: {e}")).at(name))
+            })?;
+            widened::<f64>(&converted)
+                .ok_or_else(|| to_py_err(DriverError::bad_input(format!("{name}: not an array of numbers")).at(name)))?
+        }
     };
-    let a = NdArray { shape, data };
     check_finite_input(&a, Path::new(name))
         .map_err(|e| to_py_err(DriverError::from(anyhow::Error::new(e)).at(name)))?;
     Ok(a)
+}
+
+/// A NumPy array of element type `T` as float64 values in C order, converted in one pass
+/// (uint8 and bool spikes need no float64 copy in NumPy first); None for another dtype.
+fn widened<T: numpy::Element + Copy + Into<f64>>(x: &Bound<'_, PyAny>) -> Option<NdArray<f64>> {
+    let arr = x.cast::<PyArrayDyn<T>>().ok()?;
+    let ro = arr.readonly();
+    let view = ro.as_array();
+    let shape = view.shape().to_vec();
+    let data: Vec<f64> = match view.as_slice() {
+        Some(s) => s.iter().map(|&v| v.into()).collect(),
+        None => view.iter().map(|&v| v.into()).collect(),
+    };
+    Some(NdArray { shape, data })
 }
 
 /// Output values `[N, T, n]` moved into NumPy: uint8 when all are spikes (as the CLI writes

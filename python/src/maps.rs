@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
+use spikeforge_compiler::mapper::MapReport;
 use spikeforge_driver::compile::{compile_model, save_map, save_report, summary_line, Placement, TargetChoice};
 use spikeforge_driver::options::{Chips, TargetArgs};
 use spikeforge_driver::simulate::{load_map as driver_load_map, simulate_map, Numeric, SimulateOptions};
-use spikeforge_compiler::mapper::MapReport;
 use spikeforge_driver::DriverError;
 use spikeforge_simulator::StepRow;
 use spikeforge_targets::Target as DriverTarget;
@@ -39,7 +39,12 @@ pub struct CoreMap {
 /// (`{"core.synapse_memory_kib": 256}`), applied in order before `chips`.
 #[pyfunction]
 #[pyo3(signature = (name, chips=None, set=None, max_memory=None))]
-pub fn target(name: &str, chips: Option<&str>, set: Option<Vec<(String, String)>>, max_memory: Option<u64>) -> PyResult<Target> {
+pub fn target(
+    name: &str,
+    chips: Option<&str>,
+    set: Option<Vec<(String, String)>>,
+    max_memory: Option<u64>,
+) -> PyResult<Target> {
     let limits = limit_args(max_memory).limits();
     let args = TargetArgs {
         chips: chips.map(Chips::parse).transpose().map_err(|e| bad(format!("chips: {e}")))?,
@@ -116,8 +121,15 @@ pub fn compile(
     let c = interruptible(py, move |cancel| {
         let calibration = match calib {
             Some(c) => Some(
-                spikeforge_driver::pipeline::calibration_from_array(&m.graph, &m.verified, c, "calib", dynamics, &limits)
-                    .map_err(|e| DriverError::from(e).at("calib"))?,
+                spikeforge_driver::pipeline::calibration_from_array(
+                    &m.graph,
+                    &m.verified,
+                    c,
+                    "calib",
+                    dynamics,
+                    &limits,
+                )
+                .map_err(|e| DriverError::from(e).at("calib"))?,
             ),
             None => None,
         };
@@ -217,7 +229,8 @@ pub fn simulate<'py>(
     let input = input_array(x, "x")?;
     let map = core_map.map.clone();
     let opts = SimulateOptions { numeric, threads, ..SimulateOptions::default() };
-    let r = interruptible(py, move |cancel| simulate_map(&map, &input.data, &input.shape, "x", &opts, &limits, cancel))?;
+    let r =
+        interruptible(py, move |cancel| simulate_map(&map, &input.data, &input.shape, "x", &opts, &limits, cancel))?;
     let [n, t, _] = r.output_shape;
     let stats = to_py(py, &r.stats)?;
     stats.set_item("map_fingerprint", core_map.map.fingerprint())?;

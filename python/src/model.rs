@@ -138,9 +138,8 @@ impl Model {
         let input = input_array(x, "x")?;
         let model = self.inner.clone();
         let warnings = run_warnings(&model.graph, &dynamics);
-        let out = interruptible(py, move |cancel| {
-            run_model(&model, dynamics, &limits, || Ok(input), "x", threads, cancel)
-        })?;
+        let out =
+            interruptible(py, move |cancel| run_model(&model, dynamics, &limits, || Ok(input), "x", threads, cancel))?;
         let r = out.result;
         let (n, t) = (r.n_samples, r.n_steps);
         let stats = json_to_py(py, &out.stats)?;
