@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use spikeforge_compiler::{nir, text};
 
-use crate::model::{self, Format};
-use crate::options::LimitArgs;
-use crate::pipeline::PassArgs;
+use spikeforge_driver::model::{self, Format};
+use spikeforge_driver::options::LimitArgs;
+use spikeforge_driver::pipeline::PassArgs;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -21,7 +21,7 @@ pub struct Args {
     pub passes: PassArgs,
     /// The discretisation passes calibrate with.
     #[command(flatten)]
-    pub dynamics: crate::options::DynamicsArgs,
+    pub dynamics: spikeforge_driver::options::DynamicsArgs,
     #[command(flatten)]
     pub limits: LimitArgs,
 }
@@ -37,7 +37,7 @@ fn sidecar_written(output: &Path, format: Format) -> Option<PathBuf> {
 }
 
 pub fn run(a: Args) -> Result<()> {
-    crate::outputs::check_output_paths(
+    spikeforge_driver::outputs::check_output_paths(
         &[("input", Some(&a.input)), ("--calib", a.passes.calib.as_deref())],
         &[("--output", Some(&a.output))],
     )?;
@@ -46,7 +46,7 @@ pub fn run(a: Args) -> Result<()> {
     let (mut graph, mut verified, _) = model::load(&a.input, &limits)?;
     let dynamics = a.dynamics.resolve(&graph);
     let calib = a.passes.calibration(&graph, &verified, None, dynamics, &limits)?;
-    a.passes.apply(&mut graph, &mut verified, calib.as_ref(), dynamics, &limits)?;
+    a.passes.apply(&mut graph, &mut verified, calib.as_ref(), dynamics, &limits, &mut crate::log_stderr)?;
     // A `.snn` file keeps the semantics given here (NIR has no field for it).
     graph.semantics = a.dynamics.semantics.or(graph.semantics);
     match out_format {

@@ -9,10 +9,10 @@ use serde_json::json;
 use spikeforge_compiler::exec::{Executor, RunResult};
 use spikeforge_compiler::ir::Graph;
 
-use crate::inputs::{accuracy, parse_range, predictions, read_labels, read_samples};
-use crate::model;
-use crate::options::{DynamicsArgs, LimitArgs};
-use crate::pipeline::PassArgs;
+use spikeforge_driver::inputs::{accuracy, parse_range, predictions, read_labels, read_samples};
+use spikeforge_driver::model;
+use spikeforge_driver::options::{DynamicsArgs, LimitArgs};
+use spikeforge_driver::pipeline::PassArgs;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -36,7 +36,7 @@ pub struct Args {
     pub target: Option<String>,
     /// `--chips CxR` and `--set FIELD=VALUE` change the target (only its numerics matter here).
     #[command(flatten)]
-    pub chips: crate::options::TargetArgs,
+    pub chips: spikeforge_driver::options::TargetArgs,
     /// Write the figures as JSON.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -85,7 +85,7 @@ impl WeightCounts {
 }
 
 pub fn run(mut a: Args) -> Result<()> {
-    crate::outputs::check_output_paths(
+    spikeforge_driver::outputs::check_output_paths(
         &[
             ("model", Some(&a.model)),
             ("--input", Some(&a.input)),
@@ -97,7 +97,9 @@ pub fn run(mut a: Args) -> Result<()> {
     let limits = a.limits.limits();
     let (mut graph, verified, _) = model::load(&a.model, &limits)?;
     let dynamics = a.dynamics.resolve(&graph);
-    model::warn_unstable_euler(&graph, dynamics.dt);
+    for w in model::unstable_euler_warnings(&graph, dynamics.dt) {
+        eprintln!("warning: {w}");
+    }
     let exec = Executor::new(&graph, &verified, dynamics, &limits)?;
     let x = read_samples(&a.input, &a.samples, &limits)?;
     let (n, t) = exec.check_input(&x.shape).with_context(|| a.input.display().to_string())?;
@@ -113,9 +115,9 @@ pub fn run(mut a: Args) -> Result<()> {
         let calib = a.passes.calibration(&graph, &verified, Some(&a.input), dynamics, &limits)?;
         if let Some(spec) = &a.target {
             a.passes.target_numerics =
-                Some(crate::cmd_target::load_with(spec, &a.chips, &limits)?.spec().numerics.clone());
+                Some(spikeforge_driver::target::load_with(spec, &a.chips, &limits)?.spec().numerics.clone());
         }
-        for r in a.passes.apply(&mut graph, &mut verified, calib.as_ref(), dynamics, &limits)? {
+        for r in a.passes.apply(&mut graph, &mut verified, calib.as_ref(), dynamics, &limits, &mut crate::log_stderr)? {
             bits.extend(r.weight_bits);
         }
         Executor::new(&graph, &verified, dynamics, &limits)?.run(&x.data, n, t, a.threads)
@@ -135,7 +137,7 @@ pub fn run(mut a: Args) -> Result<()> {
     }
     let hardware = match &a.target {
         Some(spec) => {
-            let target = crate::cmd_target::load_with(spec, &a.chips, &limits)?;
+            let target = spikeforge_driver::target::load_with(spec, &a.chips, &limits)?;
             let verified = graph.verify(&limits).map_err(|e| anyhow::anyhow!("{e:?}"))?;
             let net = spikeforge_compiler::mapper::lower::lower(&graph, &verified, &dynamics)?;
             let r = spikeforge_compiler::exec::fixed::run_fixed(&net, &target.spec().numerics, &x.data, n, t);

@@ -10,8 +10,8 @@ use spikeforge_compiler::summary::Summary;
 use spikeforge_compiler::zoo::{self, Architecture, PoolKind, ZooSpec};
 use spikeforge_compiler::{nir, text};
 
-use crate::model::Format;
-use crate::options::LimitArgs;
+use spikeforge_driver::model::Format;
+use spikeforge_driver::options::LimitArgs;
 
 #[derive(clap::Args)]
 pub struct Args {

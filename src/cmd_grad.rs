@@ -10,10 +10,10 @@ use spikeforge_compiler::ir::Tensor;
 use spikeforge_compiler::npz::write_npz;
 use spikeforge_compiler::train::{gradients, Loss, Net, Surrogate};
 
-use crate::inputs::{parse_range, read_labels, read_samples};
-use crate::model;
-use crate::options::{DynamicsArgs, LimitArgs};
-use crate::pipeline::PassArgs;
+use spikeforge_driver::inputs::{parse_range, read_labels, read_samples};
+use spikeforge_driver::model;
+use spikeforge_driver::options::{DynamicsArgs, LimitArgs};
+use spikeforge_driver::pipeline::PassArgs;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -66,7 +66,7 @@ pub fn run(a: Args) -> Result<()> {
     let dynamics = a.dynamics.resolve(&graph);
     if a.passes.passes.is_some() {
         let calib = a.passes.calibration(&graph, &verified, Some(&a.input), dynamics, &limits)?;
-        a.passes.apply(&mut graph, &mut verified, calib.as_ref(), dynamics, &limits)?;
+        a.passes.apply(&mut graph, &mut verified, calib.as_ref(), dynamics, &limits, &mut crate::log_stderr)?;
     }
     let exec = Executor::new(&graph, &verified, dynamics, &limits).with_context(|| a.model.display().to_string())?;
     let x = read_samples(&a.input, &a.samples, &limits)?;

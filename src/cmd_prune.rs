@@ -9,9 +9,9 @@ use spikeforge_compiler::passes::mask::{export_masks, MaskFormat};
 use spikeforge_compiler::{nir, text};
 
 use crate::cmd_eval::WeightCounts;
-use crate::model::{self, Format};
-use crate::options::{DynamicsArgs, LimitArgs};
-use crate::pipeline::PassArgs;
+use spikeforge_driver::model::{self, Format};
+use spikeforge_driver::options::{DynamicsArgs, LimitArgs};
+use spikeforge_driver::pipeline::PassArgs;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -34,7 +34,7 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<()> {
-    crate::outputs::check_output_paths(
+    spikeforge_driver::outputs::check_output_paths(
         &[("model", Some(&a.model)), ("--calib", a.passes.calib.as_deref())],
         &[("--output", a.output.as_deref()), ("--export-masks", a.export_masks.as_deref())],
     )?;
@@ -53,7 +53,8 @@ pub fn run(a: Args) -> Result<()> {
     let original = WeightCounts::of(&graph, &[]);
     let dynamics = a.dynamics.resolve(&graph);
     let calib = a.passes.calibration(&graph, &verified, None, dynamics, &limits)?;
-    let reports = a.passes.apply(&mut graph, &mut verified, calib.as_ref(), dynamics, &limits)?;
+    let reports =
+        a.passes.apply(&mut graph, &mut verified, calib.as_ref(), dynamics, &limits, &mut crate::log_stderr)?;
     let bits: Vec<(String, u32)> = reports.iter().flat_map(|r| r.weight_bits.iter().cloned()).collect();
     let after = WeightCounts::of(&graph, &bits);
     println!(

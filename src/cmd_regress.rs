@@ -14,13 +14,13 @@ use spikeforge_compiler::arrays::{read_npy_f64, NdArray};
 use spikeforge_compiler::limits::Limits;
 use spikeforge_simulator::NumericMode;
 
-use crate::bundle::{self, Bundle};
-use crate::bundle_stats::{self, StatOutcome};
-use crate::divergence::{self, Axis, Divergence};
-use crate::engines::{self, Engine, EngineRun, Prepared};
-use crate::junit::{self, Case, Verdict};
-use crate::options::LimitArgs;
-use crate::Differs;
+use spikeforge_driver::bundle::{self, Bundle};
+use spikeforge_driver::bundle_stats::{self, StatOutcome};
+use spikeforge_driver::divergence::{self, Axis, Divergence};
+use spikeforge_driver::engines::{self, Engine, EngineRun, Prepared};
+use spikeforge_driver::error::Differs;
+use spikeforge_driver::junit::{self, Case, Verdict};
+use spikeforge_driver::options::LimitArgs;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -35,7 +35,7 @@ pub struct Args {
     pub context: usize,
     /// `--chips CxR` and `--set FIELD=VALUE` change the target of every bundle that names one.
     #[command(flatten)]
-    pub chips: crate::options::TargetArgs,
+    pub chips: spikeforge_driver::options::TargetArgs,
     #[command(flatten)]
     pub limits: LimitArgs,
 }
@@ -151,6 +151,7 @@ fn run_bundle(b: &Bundle, limits: &Limits, context: usize, out: &mut Vec<Outcome
         calib.as_deref(),
         b.dynamics,
         limits.clone(),
+        &mut crate::log_stderr,
     );
     let prep_seconds = started.elapsed().as_secs_f64();
     for engine in b.engines() {

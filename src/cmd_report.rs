@@ -10,10 +10,10 @@ use spikeforge_simulator::{NumericMode, StepRow};
 use spikeforge_targets::atomic::write_atomically;
 use spikeforge_targets::CoreMap;
 
-use crate::cmd_simulate::Numeric;
-use crate::options::LimitArgs;
-use crate::report::plots::Plot;
-use crate::report::{html, load, render, sim, ChipView, Raster, ReportData};
+use spikeforge_driver::options::LimitArgs;
+use spikeforge_driver::report::plots::Plot;
+use spikeforge_driver::report::{html, load, render, sim, ChipView, Raster, ReportData};
+use spikeforge_driver::simulate::Numeric;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -164,7 +164,7 @@ fn gather(a: &Args, map: CoreMap) -> Result<ReportData> {
 }
 
 pub fn run(a: Args) -> Result<()> {
-    crate::outputs::check_output_paths(
+    spikeforge_driver::outputs::check_output_paths(
         &[
             ("map", Some(&a.map)),
             ("--stats", a.stats.as_deref()),
@@ -200,7 +200,11 @@ pub fn run(a: Args) -> Result<()> {
         }
         for (plot, svg) in &svgs {
             if svg.is_none() {
-                eprintln!("note: {} not exported: {}", plot.name(), crate::report::missing_note(plot.name()));
+                eprintln!(
+                    "note: {} not exported: {}",
+                    plot.name(),
+                    spikeforge_driver::report::missing_note(plot.name())
+                );
             }
         }
     }

@@ -15,17 +15,17 @@ use spikeforge_compiler::mapper::{CompileOptions, PlacementMethod};
 use spikeforge_simulator::{NumericMode, SimOptions};
 use spikeforge_targets::atomic::write_atomically;
 
-use crate::cmd_compile::Placement;
-use crate::cmd_simulate::Numeric;
-use crate::inputs::{parse_range, read_samples};
-use crate::options::{DynamicsArgs, LimitArgs, TargetArgs};
-use crate::pipeline::{prepare_mapping, PassArgs};
-use crate::sweep::eval::{evaluate, Job};
-use crate::sweep::grid::{Grid, Shard};
-use crate::sweep::journal::{journal_path, read_finished, Journal};
-use crate::sweep::table::{merge, Row, Status, Table};
-use crate::sweep::{plot, Fingerprint};
-use crate::{cmd_target, model};
+use spikeforge_driver::compile::Placement;
+use spikeforge_driver::inputs::{parse_range, read_samples};
+use spikeforge_driver::model;
+use spikeforge_driver::options::{DynamicsArgs, LimitArgs, TargetArgs};
+use spikeforge_driver::pipeline::{prepare_mapping, PassArgs};
+use spikeforge_driver::simulate::Numeric;
+use spikeforge_driver::sweep::eval::{evaluate, Job};
+use spikeforge_driver::sweep::grid::{Grid, Shard};
+use spikeforge_driver::sweep::journal::{journal_path, read_finished, Journal};
+use spikeforge_driver::sweep::table::{merge, Row, Status, Table};
+use spikeforge_driver::sweep::{plot, Fingerprint};
 
 /// Configurations a sweep runs without `--force`: one compile and one simulation each, so
 /// about an hour on two cores for small models.
@@ -127,12 +127,13 @@ pub fn run(mut a: Args) -> Result<()> {
     let model_path = a.model.clone().ok_or_else(|| need("model"))?;
     let input_path = a.input.clone().ok_or_else(|| need("input"))?;
     let output = a.output.clone().ok_or_else(|| need("output"))?;
-    crate::outputs::check_output_paths(
+    spikeforge_driver::outputs::check_output_paths(
         &[("--model", Some(&model_path)), ("--input", Some(&input_path)), ("--calib", a.passes.calib.as_deref())],
         &[("--output", Some(&output)), ("--plot", a.plot.as_deref())],
     )?;
     let limits = a.limits.limits();
-    let (base, file) = cmd_target::load_spec(a.target.as_deref().ok_or_else(|| need("target"))?, &a.chips, &limits)?;
+    let (base, file) =
+        spikeforge_driver::target::load_spec(a.target.as_deref().ok_or_else(|| need("target"))?, &a.chips, &limits)?;
     let target = spikeforge_targets::Target::from_spec(base, &file)?;
 
     let grid = Grid::parse(&a.grid.join(";"))?;
@@ -142,7 +143,7 @@ pub fn run(mut a: Args) -> Result<()> {
     let dynamics = a.dynamics.resolve(&graph);
     let calib = a.passes.calibration(&graph, &verified, None, dynamics, &limits)?;
     a.passes.target_numerics = Some(target.spec().numerics.clone());
-    a.passes.apply(&mut graph, &mut verified, calib.as_ref(), dynamics, &limits)?;
+    a.passes.apply(&mut graph, &mut verified, calib.as_ref(), dynamics, &limits, &mut crate::log_stderr)?;
     let calibration =
         prepare_mapping(&graph, &verified, &model_path.display().to_string(), calib.as_ref(), dynamics, &limits)?;
     let exec = Executor::new(&graph, &verified, dynamics, &limits)?;
@@ -359,7 +360,7 @@ fn write_results(table: &Table, output: &Path, plot_path: Option<&Path>, title: 
 
 fn run_merge(files: &[PathBuf], output: &Path, plot_path: Option<&Path>, limits: &LimitArgs) -> Result<()> {
     let inputs: Vec<(&str, Option<&Path>)> = files.iter().map(|f| ("slice", Some(f.as_path()))).collect();
-    crate::outputs::check_output_paths(&inputs, &[("--output", Some(output)), ("--plot", plot_path)])?;
+    spikeforge_driver::outputs::check_output_paths(&inputs, &[("--output", Some(output)), ("--plot", plot_path)])?;
     let mut parts = Vec::new();
     for f in files {
         let meta = std::fs::metadata(f).with_context(|| format!("{}: cannot read", f.display()))?;

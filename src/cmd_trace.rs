@@ -12,15 +12,15 @@ use spikeforge_compiler::limits::Limits;
 use spikeforge_simulator::NumericMode;
 use spikeforge_targets::atomic::write_atomically;
 
-use crate::bundle::{self, BundleSpec, HardwareSpec, BUNDLE_FILE};
-use crate::bundle_stats;
-use crate::divergence::{self, Axis};
-use crate::engines::{self, Engine, EngineRun};
-use crate::inputs::{parse_range, read_samples, write_outputs};
-use crate::model::{self, Format};
-use crate::options::{DynamicsArgs, LimitArgs};
-use crate::pipeline::PassArgs;
-use crate::Differs;
+use spikeforge_driver::bundle::{self, BundleSpec, HardwareSpec, BUNDLE_FILE};
+use spikeforge_driver::bundle_stats;
+use spikeforge_driver::divergence::{self, Axis};
+use spikeforge_driver::engines::{self, Engine, EngineRun};
+use spikeforge_driver::error::Differs;
+use spikeforge_driver::inputs::{parse_range, read_samples, write_outputs};
+use spikeforge_driver::model::{self, Format};
+use spikeforge_driver::options::{DynamicsArgs, LimitArgs};
+use spikeforge_driver::pipeline::PassArgs;
 
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -52,7 +52,7 @@ pub struct RecordArgs {
     /// `--chips CxR` and `--set FIELD=VALUE` change the target; the bundle then stores the
     /// changed target as `target.ron`.
     #[command(flatten)]
-    pub chips: crate::options::TargetArgs,
+    pub chips: spikeforge_driver::options::TargetArgs,
     /// Seed of the optimizing placement.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -151,7 +151,7 @@ fn warn_if_differs(what: &str, want: (&[f64], &[i64]), got: &EngineRun) {
 }
 
 fn record(a: RecordArgs) -> Result<()> {
-    crate::outputs::check_output_paths(
+    spikeforge_driver::outputs::check_output_paths(
         &[("model", Some(&a.model)), ("--input", Some(&a.input)), ("--calib", a.passes.calib.as_deref())],
         &[("--output", Some(&a.output))],
     )?;
@@ -212,7 +212,7 @@ fn record(a: RecordArgs) -> Result<()> {
     }
     let target = match &a.target {
         Some(t) => {
-            let loaded = crate::cmd_target::load_with(t, &a.chips, &limits)?;
+            let loaded = spikeforge_driver::target::load_with(t, &a.chips, &limits)?;
             if a.chips.changes_target() {
                 write_atomically(&file("target.ron"), spikeforge_targets::to_ron(loaded.spec()).as_bytes())
                     .with_context(|| format!("writing {}", file("target.ron").display()))?;
@@ -236,10 +236,11 @@ fn record(a: RecordArgs) -> Result<()> {
         calib.as_deref(),
         dynamics,
         limits.clone(),
+        &mut crate::log_stderr,
     )?;
     let r = engines::run_reference(&p)?;
     let shape = [p.n, p.t, r.output_len];
-    write_outputs(&file("output.npy"), &shape, &r.output)?;
+    write_outputs(&file("output.npy"), &shape, &r.output, &mut crate::log_stderr)?;
     write_npy(&file("layer_spikes.npy"), &[p.n, p.t, r.layer_names.len()], &r.layer_spikes)?;
     spec.layer_spikes = Some("layer_spikes.npy".into());
     spec.layers = r.layer_names.clone();
@@ -253,7 +254,7 @@ fn record(a: RecordArgs) -> Result<()> {
         engines_run.push(format!("{} ({})", Engine::SimExact.name(), t.name()));
         if a.hardware {
             let (y, y_len, layers) = engines::run_fixed_reference(&p, t)?;
-            write_outputs(&file("output_hardware.npy"), &[p.n, p.t, y_len], &y)?;
+            write_outputs(&file("output_hardware.npy"), &[p.n, p.t, y_len], &y, &mut crate::log_stderr)?;
             write_npy(&file("layer_spikes_hardware.npy"), &[p.n, p.t, r.layer_names.len()], &layers)?;
             let h = engines::run_simulator(&p, t, a.seed, NumericMode::Hardware)?;
             warn_if_differs("the simulator in hardware mode vs the fixed-point reference", (&y, &layers), &h);

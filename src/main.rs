@@ -1,9 +1,8 @@
 //! The `spikeforge` command line. Exit codes: 0 success, 2 bad input or a model that does
 //! not fit (the message names the file, node and limit), 1 internal failure or, for
-//! `trace diff` and `regress`, spikes that differ.
+//! `trace diff` and `regress`, spikes that differ. Argument parsing and printing only: the
+//! work is done by `spikeforge-driver`.
 
-mod bundle;
-mod bundle_stats;
 mod cmd_check;
 mod cmd_compile;
 mod cmd_convert;
@@ -18,21 +17,11 @@ mod cmd_simulate;
 mod cmd_sweep;
 mod cmd_target;
 mod cmd_trace;
-mod divergence;
-mod engines;
-mod fonts;
-mod inputs;
-mod junit;
-mod model;
-mod options;
-mod outputs;
-mod pipeline;
-mod report;
-mod sweep;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use spikeforge_driver::error::{chain_message, Differs, Rendered};
 
 /// spikeforge: compile trained spiking neural networks to neuromorphic chips and simulate
 /// them cycle by cycle.
@@ -103,30 +92,10 @@ pub fn parse_threads(s: &str) -> Result<usize, String> {
     Ok(n)
 }
 
-/// An error whose message is already rendered (e.g. diagnostics with source snippets).
-#[derive(Debug)]
-pub struct Rendered(pub String);
-
-impl std::fmt::Display for Rendered {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
+/// Prints a line of what a pass did on stderr (the CLI's pass log).
+pub fn log_stderr(line: &str) {
+    eprintln!("{line}");
 }
-
-impl std::error::Error for Rendered {}
-
-/// Not a failure to run: the command compared spikes and they differ (exit code 1). Its
-/// report is already printed; the message, if any, goes to stderr.
-#[derive(Debug)]
-pub struct Differs(pub String);
-
-impl std::fmt::Display for Differs {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Differs {}
 
 /// `text` safe for a terminal: control characters (other than newline and tab) and Unicode
 /// bidirectional controls, which a file may put into node names to garble or disguise the
@@ -141,22 +110,6 @@ fn terminal_safe(text: &str) -> String {
             shown
         })
         .collect()
-}
-
-/// The error and its causes, skipping a cause whose text the message already contains
-/// (library errors often embed their source in their own message).
-fn chain_message(e: &anyhow::Error) -> String {
-    let mut msg = String::new();
-    for cause in e.chain() {
-        let text = cause.to_string();
-        if !msg.contains(&text) {
-            if !msg.is_empty() {
-                msg.push_str(": ");
-            }
-            msg.push_str(&text);
-        }
-    }
-    msg
 }
 
 fn main() -> ExitCode {

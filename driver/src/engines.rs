@@ -82,6 +82,7 @@ pub fn prepare(
     calib: Option<&Path>,
     dynamics: Dynamics,
     limits: Limits,
+    log: &mut dyn FnMut(&str),
 ) -> Result<Prepared> {
     let (mut graph, mut verified, _) = model::load(model_path, &limits)?;
     if let Some(p) = passes {
@@ -92,7 +93,7 @@ pub fn prepare(
             ..Default::default()
         };
         let c = args.calibration(&graph, &verified, Some(input_path), dynamics, &limits)?;
-        args.apply(&mut graph, &mut verified, c.as_ref(), dynamics, &limits)?;
+        args.apply(&mut graph, &mut verified, c.as_ref(), dynamics, &limits, log)?;
     }
     let exec =
         Executor::new(&graph, &verified, dynamics, &limits).with_context(|| format!("{}", model_path.display()))?;

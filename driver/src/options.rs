@@ -1,6 +1,6 @@
 //! Options shared by commands that load and run models.
 
-use clap::Args;
+#[cfg(feature = "clap")]
 use spikeforge_compiler::exec::semantics::parse_reset_timing;
 use spikeforge_compiler::exec::{Dynamics, ResetRule, Semantics, SpikeTest};
 use spikeforge_compiler::ir::Graph;
@@ -9,29 +9,30 @@ use spikeforge_targets::coremap::ResetTiming;
 
 /// How NIR's continuous-time neurons are discretised (NIR stores no time step) and whose
 /// update rules they follow.
-#[derive(Args, Clone, Debug)]
+#[derive(Clone, Debug, Default)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
 pub struct DynamicsArgs {
     /// Whose simulator to reproduce: nir (the default), snntorch, spikingjelly, sinabs,
     /// norse, rockpool or lava. Sets the time step, reset, spike test, reset timing and
     /// multi-spike neurons per neuron type (table: compiler/src/exec/semantics.rs); a
     /// `.snn` header `semantics=NAME` is used when this flag is absent.
-    #[arg(long)]
+    #[cfg_attr(feature = "clap", arg(long))]
     pub semantics: Option<Semantics>,
     /// Time step in seconds (default: the semantics', 1e-4 for nir and snnTorch).
-    #[arg(long, value_parser = parse_dt, allow_hyphen_values = true)]
+    #[cfg_attr(feature = "clap", arg(long, value_parser = parse_dt, allow_hyphen_values = true))]
     pub dt: Option<f64>,
     /// Reset after a spike: `to-v-reset` (v ← v_reset, NIR's definition; snnTorch's "zero")
     /// or `subtract` (v ← v − v_threshold). Default: the semantics'.
-    #[arg(long)]
+    #[cfg_attr(feature = "clap", arg(long))]
     pub reset: Option<ResetRule>,
     /// Spike when v > threshold (`strict`, snnTorch) or v ≥ threshold (`non-strict`).
     /// Default: the semantics'.
-    #[arg(long)]
+    #[cfg_attr(feature = "clap", arg(long))]
     pub spike_test: Option<SpikeTest>,
     /// When the reset applies: `immediate` (in the spike's step), `delayed` (snnTorch's
     /// `reset_delay=True`) or `delayed-corrected` (snnTorch's `reset_delay=False`).
     /// Default: the semantics' rule per neuron type.
-    #[arg(long, value_parser = parse_reset_timing)]
+    #[cfg_attr(feature = "clap", arg(long, value_parser = parse_reset_timing))]
     pub reset_timing: Option<ResetTiming>,
 }
 
@@ -55,6 +56,7 @@ impl DynamicsArgs {
     }
 }
 
+#[cfg_attr(not(feature = "clap"), allow(dead_code))]
 fn parse_dt(s: &str) -> Result<f64, String> {
     let v: f64 = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
     if v.is_finite() && v > 0.0 {
@@ -65,12 +67,19 @@ fn parse_dt(s: &str) -> Result<f64, String> {
 }
 
 /// Resource limits.
-#[derive(Args, Clone, Debug)]
+#[derive(Clone, Debug)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
 pub struct LimitArgs {
     /// Memory budget that sizes read from files are checked against before allocation
     /// (bytes; K, M, G, T suffixes are powers of 1024).
-    #[arg(long, value_parser = parse_bytes, default_value_t = DEFAULT_MAX_MEMORY_BYTES)]
+    #[cfg_attr(feature = "clap", arg(long, value_parser = parse_bytes, default_value_t = DEFAULT_MAX_MEMORY_BYTES))]
     pub max_memory: u64,
+}
+
+impl Default for LimitArgs {
+    fn default() -> Self {
+        LimitArgs { max_memory: DEFAULT_MAX_MEMORY_BYTES }
+    }
 }
 
 impl LimitArgs {
@@ -130,17 +139,18 @@ impl Chips {
 
 /// How the target named by `--target` is changed for this run: field overrides and the
 /// grid of chips. Shared by every command that takes a target.
-#[derive(Args, Clone, Debug, Default)]
+#[derive(Clone, Debug, Default)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
 pub struct TargetArgs {
     /// Grid of chips: `CxR` (e.g. `4x3`) replaces the target's `grid.chips`; `auto` (where
     /// a model is mapped: compile, sweep) picks the smallest near-square grid the model
     /// fits on, starting from the chips lower bound, and says so on stderr.
-    #[arg(long, value_name = "CxR|auto", value_parser = Chips::parse)]
+    #[cfg_attr(feature = "clap", arg(long, value_name = "CxR|auto", value_parser = Chips::parse))]
     pub chips: Option<Chips>,
     /// Set a target field before use, `FIELD=VALUE` with the field paths of `sweep --grid`
     /// (`core.synapse_memory_kib=256`, `noc.mesh=4x4`, `core_types[NAME].in_axons=8192`);
     /// repeatable, applied in order, then `--chips`.
-    #[arg(long = "set", value_name = "FIELD=VALUE")]
+    #[cfg_attr(feature = "clap", arg(long = "set", value_name = "FIELD=VALUE"))]
     pub set: Vec<String>,
 }
 

@@ -110,7 +110,7 @@ mod tests {
     /// for a sample that is not the first (pulse times are offset by earlier samples).
     #[test]
     fn raster_counts_match_layer_spikes_per_step() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
         let limits = Limits::default();
         let graph = read_nir(&root.join("examples/digits_mlp/model.nir"), &limits).unwrap();
         let verified = graph.verify(&limits).unwrap();

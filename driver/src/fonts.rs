@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use anyhow::{anyhow, Result};
 use plotters::style::FontStyle;
 
-pub(crate) static DEJAVU_SANS: &[u8] = include_bytes!("../assets/fonts/DejaVuSans.ttf");
+pub(crate) static DEJAVU_SANS: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 
 /// Registers the embedded font once per process; call before drawing any text.
 pub fn register() -> Result<()> {

@@ -11,31 +11,36 @@ use spikeforge_compiler::limits::Limits;
 use spikeforge_compiler::mapper::calibration_from_run;
 use spikeforge_compiler::passes::{build_pipeline, run_pipeline, Calibration, PassContext, PassReport, TrainingData};
 
-use crate::inputs::{parse_range, read_labels, read_samples};
-use crate::Rendered;
+use spikeforge_compiler::arrays::NdArray;
 
-#[derive(clap::Args, Clone, Debug, Default)]
+use crate::error::Rendered;
+#[cfg(feature = "clap")]
+use crate::inputs::parse_range;
+use crate::inputs::{labels_from, read_labels, read_samples};
+
+#[derive(Clone, Debug, Default)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
 pub struct PassArgs {
     /// Pass pipeline run on the model first, e.g. "quantize(bits=4, scheme=gptq,
     /// granularity=channel)" or a named pipeline such as @int8.
-    #[arg(long)]
+    #[cfg_attr(feature = "clap", arg(long))]
     pub passes: Option<String>,
     /// Calibration input `[N, T, *input_shape]` for passes that need activity statistics
     /// (and, for `compile`, spike counts that weight placement).
-    #[arg(long)]
+    #[cfg_attr(feature = "clap", arg(long))]
     pub calib: Option<PathBuf>,
     /// Use these samples of the calibration input only, e.g. 0..120.
-    #[arg(long, value_parser = parse_range)]
+    #[cfg_attr(feature = "clap", arg(long, value_parser = parse_range))]
     pub calib_samples: Option<Range<usize>>,
     /// Training input `[N, T, *input_shape]` for passes that train (`finetune`).
-    #[arg(long, requires = "train_labels")]
+    #[cfg_attr(feature = "clap", arg(long, requires = "train_labels"))]
     pub train_input: Option<PathBuf>,
     /// Class labels `[N]` of --train-input.
-    #[arg(long, requires = "train_input")]
+    #[cfg_attr(feature = "clap", arg(long, requires = "train_input"))]
     pub train_labels: Option<PathBuf>,
     /// The numerics of `--target` on commands that take one: `finetune` trains on its
     /// weight grid.
-    #[arg(skip)]
+    #[cfg_attr(feature = "clap", arg(skip))]
     pub target_numerics: Option<spikeforge_targets::Numerics>,
 }
 
@@ -52,9 +57,7 @@ impl PassArgs {
         let Some(path) = self.calib.as_deref().or(fallback) else { return Ok(None) };
         let exec = Executor::new(graph, verified, dynamics, limits)?;
         let c = read_samples(path, &self.calib_samples, limits)?;
-        let (n, t) = exec.check_input(&c.shape).with_context(|| path.display().to_string())?;
-        exec.check_run_size(n, t, limits).with_context(|| path.display().to_string())?;
-        Ok(Some(Calibration { data: c.data, n_samples: n, n_steps: t }))
+        calibration_checked(&exec, c, &path.display().to_string(), limits).map(Some)
     }
 
     /// Reads `--train-input` and `--train-labels`, checked against the model.
@@ -73,7 +76,8 @@ impl PassArgs {
         Ok(Some(TrainingData { input: x.data, labels, n_steps: t, progress: true }))
     }
 
-    /// Runs the pipeline (if any) on `graph` and re-verifies it; prints what each pass did.
+    /// Runs the pipeline (if any) on `graph` and re-verifies it; hands each line of what a
+    /// pass did, as `PASS: LINE`, to `log` (the CLI prints them on stderr).
     pub fn apply(
         &self,
         graph: &mut Graph,
@@ -81,20 +85,76 @@ impl PassArgs {
         calib: Option<&Calibration>,
         dynamics: Dynamics,
         limits: &Limits,
+        log: &mut dyn FnMut(&str),
+    ) -> Result<Vec<PassReport>> {
+        if self.passes.is_none() {
+            return Ok(Vec::new());
+        }
+        let train = self.training_data(graph, verified, dynamics, limits)?;
+        self.apply_with(graph, verified, calib, train.as_ref(), dynamics, limits, log)
+    }
+
+    /// [`PassArgs::apply`] with the training data given (not read from the flags' files).
+    #[allow(clippy::too_many_arguments)]
+    pub fn apply_with(
+        &self,
+        graph: &mut Graph,
+        verified: &mut Verified,
+        calib: Option<&Calibration>,
+        train: Option<&TrainingData>,
+        dynamics: Dynamics,
+        limits: &Limits,
+        log: &mut dyn FnMut(&str),
     ) -> Result<Vec<PassReport>> {
         let Some(src) = &self.passes else { return Ok(Vec::new()) };
         let passes = build_pipeline(src).map_err(|e| anyhow::Error::new(Rendered(e.render(src))))?;
-        let train = self.training_data(graph, verified, dynamics, limits)?;
-        let ctx = PassContext { limits, dynamics, calib, train: train.as_ref(), target: self.target_numerics.as_ref() };
+        let ctx = PassContext { limits, dynamics, calib, train, target: self.target_numerics.as_ref() };
         let reports = run_pipeline(graph, &passes, &ctx)?;
         for r in &reports {
             for line in &r.lines {
-                eprintln!("{}: {line}", r.pass);
+                log(&format!("{}: {line}", r.pass));
             }
         }
         *verified = graph.verify(limits).map_err(|e| anyhow::anyhow!("after --passes: {e:?}"))?;
         Ok(reports)
     }
+}
+
+/// A calibration input held in memory (`name` names it in messages), checked against the
+/// model.
+pub fn calibration_from_array(
+    graph: &Graph,
+    verified: &Verified,
+    c: NdArray<f64>,
+    name: &str,
+    dynamics: Dynamics,
+    limits: &Limits,
+) -> Result<Calibration> {
+    let exec = Executor::new(graph, verified, dynamics, limits)?;
+    calibration_checked(&exec, c, name, limits)
+}
+
+fn calibration_checked(exec: &Executor, c: NdArray<f64>, name: &str, limits: &Limits) -> Result<Calibration> {
+    let (n, t) = exec.check_input(&c.shape).with_context(|| name.to_string())?;
+    exec.check_run_size(n, t, limits).with_context(|| name.to_string())?;
+    Ok(Calibration { data: c.data, n_samples: n, n_steps: t })
+}
+
+/// Training inputs and labels held in memory (`name` names them in messages), checked
+/// against the model; no progress lines.
+pub fn training_from_arrays(
+    graph: &Graph,
+    verified: &Verified,
+    x: NdArray<f64>,
+    y: NdArray<f64>,
+    name: &str,
+    dynamics: Dynamics,
+    limits: &Limits,
+) -> Result<TrainingData> {
+    let exec = Executor::new(graph, verified, dynamics, limits)?;
+    let (n, t) = exec.check_input(&x.shape).with_context(|| format!("{name} input"))?;
+    let labels = labels_from(y, &format!("{name} labels"), n, exec.output_len())?;
+    Ok(TrainingData { input: x.data, labels, n_steps: t, progress: false })
 }
 
 /// Everything the mapper needs checked first, for every command that compiles: the model's

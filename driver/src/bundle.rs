@@ -285,10 +285,7 @@ fn check(
             }
             let local = dir.join(t);
             let spec_str = if local.exists() { local.display().to_string() } else { t.clone() };
-            Some(
-                crate::cmd_target::load_with(&spec_str, chips, limits)
-                    .with_context(|| format!("{src}: field `target`"))?,
-            )
+            Some(crate::target::load_with(&spec_str, chips, limits).with_context(|| format!("{src}: field `target`"))?)
         }
         None => None,
     };

@@ -67,8 +67,13 @@ pub fn read_labels(
     limits: &Limits,
 ) -> Result<Vec<usize>> {
     let a = read_samples(path, range, limits)?;
+    labels_from(a, &path.display().to_string(), n, n_classes)
+}
+
+/// Labels `[N]` held in memory as class indices; `name` names them in messages.
+pub fn labels_from(a: NdArray<f64>, name: &str, n: usize, n_classes: usize) -> Result<Vec<usize>> {
     if a.shape.len() != 1 || a.shape[0] != n {
-        bail!("{}: labels have shape {:?}; expected [{n}], one per input sample", path.display(), a.shape);
+        bail!("{name}: labels have shape {:?}; expected [{n}], one per input sample", a.shape);
     }
     a.data
         .iter()
@@ -77,7 +82,7 @@ pub fn read_labels(
             if v.fract() == 0.0 && v >= 0.0 && (v as usize) < n_classes {
                 Ok(v as usize)
             } else {
-                bail!("{}: label {i} is {v}; expected a class index below {n_classes}", path.display())
+                bail!("{name}: label {i} is {v}; expected a class index below {n_classes}")
             }
         })
         .collect()
@@ -102,14 +107,19 @@ pub fn accuracy(pred: &[usize], labels: &[usize]) -> f64 {
     pred.iter().zip(labels).filter(|(p, l)| p == l).count() as f64 / labels.len().max(1) as f64
 }
 
+/// Whether output values are all spikes (0 or 1), not graded (such as an LI readout).
+pub fn all_spikes(values: &[f64]) -> bool {
+    values.iter().all(|&v| v == 0.0 || v == 1.0)
+}
+
 /// Writes output values `[N, T, n_out]`: uint8 when they are all spikes (0 or 1), else
-/// float64 (a graded output such as an LI readout), with a note saying so.
-pub fn write_outputs(path: &Path, shape: &[usize], values: &[f64]) -> Result<()> {
-    if values.iter().all(|&v| v == 0.0 || v == 1.0) {
+/// float64 (a graded output such as an LI readout), with a note to `log` saying so.
+pub fn write_outputs(path: &Path, shape: &[usize], values: &[f64], log: &mut dyn FnMut(&str)) -> Result<()> {
+    if all_spikes(values) {
         let y: Vec<u8> = values.iter().map(|&v| v as u8).collect();
         write_npy(path, shape, &y)?;
     } else {
-        eprintln!("note: the output is graded, not spikes; writing float64 values");
+        log("note: the output is graded, not spikes; writing float64 values");
         write_npy(path, shape, values)?;
     }
     Ok(())
