@@ -14,36 +14,15 @@
 //! heap during the run (counting allocator) plus the core map's arrays, per unrolled
 //! synapse; for conv maps also per stored kernel weight.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use spikeforge_simulator::{simulate, synthetic, SimOptions};
 use spikeforge_targets::CoreMap;
 
-/// Counts live heap bytes and their peak.
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(l) };
-        if !p.is_null() {
-            let now = LIVE.fetch_add(l.size(), Ordering::Relaxed) + l.size();
-            PEAK.fetch_max(now, Ordering::Relaxed);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        unsafe { System.dealloc(p, l) };
-        LIVE.fetch_sub(l.size(), Ordering::Relaxed);
-    }
-}
-
-#[global_allocator]
-static ALLOC: Counting = Counting;
+#[path = "../benches/common/counting_alloc.rs"]
+mod counting_alloc;
+use counting_alloc::{LIVE, PEAK};
 
 /// Heap bytes of the map's per-synapse, per-axon and per-event arrays.
 fn map_bytes(m: &CoreMap) -> usize {
@@ -69,7 +48,11 @@ fn bernoulli(n: usize, rate: f64, seed: u64) -> Vec<f64> {
             z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
             z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
             z ^= z >> 31;
-            if ((z >> 11) as f64 / (1u64 << 53) as f64) < rate { 1.0 } else { 0.0 }
+            if ((z >> 11) as f64 / (1u64 << 53) as f64) < rate {
+                1.0
+            } else {
+                0.0
+            }
         })
         .collect()
 }
@@ -98,6 +81,12 @@ fn measure(name: &str, m: &CoreMap, steps: usize) -> Result<(), Box<dyn std::err
         }
         rates[k] = events as f64 / best / 1e6;
     }
+    let mut setup = f64::MAX;
+    for _ in 0..3 {
+        let t = Instant::now();
+        simulate(m, &[], 1, 0, &SimOptions { threads: 1, ..SimOptions::default() })?;
+        setup = setup.min(t.elapsed().as_secs_f64());
+    }
     let same = outputs.windows(2).all(|w| w[0] == w[1]);
     let resident = (peak + map_bytes(m)) as f64;
     println!(
@@ -110,6 +99,7 @@ fn measure(name: &str, m: &CoreMap, steps: usize) -> Result<(), Box<dyn std::err
         rates[1],
         rates[1] / rates[0]
     );
+    println!("  set-up (validation, layout; included above): {:.3} s", setup);
     print!("  resident: {:.2} B per unrolled synapse", resident / unrolled.max(1) as f64);
     if kernels > 0 {
         print!(", {:.0} B per kernel weight", resident / kernels as f64);
@@ -129,7 +119,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("(no conv map given: see the header of simulator/examples/throughput.rs)");
     }
     let target = spikeforge_targets::preset("loihi").ok_or("no loihi preset")??.spec().clone();
-    let mlp = synthetic::dense(target, 784, &[(1024, 8), (1024, 8), (10, 1)], 0.05, 3);
-    measure("dense MLP 784-1024-1024-10", &mlp, steps)?;
+    let mlp = synthetic::dense(target, 784, &[(2048, 16), (2048, 16), (10, 1)], 0.05, 3);
+    measure("dense MLP 784-2048-2048-10", &mlp, steps)?;
     Ok(())
 }
