@@ -14,10 +14,12 @@
 //! and NIR's fast path there computes the same expressions, so results are bit-identical
 //! to `compiler/src/exec/neuron.rs` for the same coefficients and input.
 
+use spikeforge_targets::axons::AxonRun;
 use spikeforge_targets::coremap::{NeuronModel, ProjectionKind, SynapseWeights};
 use spikeforge_targets::fixed::RealNeuron;
 use spikeforge_targets::real::step_real;
 
+use crate::conv_event::for_conv_event;
 use crate::func::Arith;
 use crate::layout::Layout;
 
@@ -66,11 +68,7 @@ impl Arith for Exact {
     }
 
     fn deliver(&mut self, lay: &Layout, cores: &[u32], batches: &[Vec<(u32, f64)>]) {
-        crate::func::for_cores(lay, &mut self.acc, cores, batches, |c, acc| {
-            for &(a, x) in &batches[c] {
-                deliver_one(lay, acc, c, a as usize, x);
-            }
-        });
+        crate::func::for_cores(lay, &mut self.acc, cores, batches, |c, acc| deliver_core(lay, acc, c, &batches[c]));
     }
 
     fn update(&mut self, lay: &Layout, u: usize, out: &mut [f64]) -> u64 {
@@ -103,29 +101,48 @@ impl Arith for Exact {
     }
 }
 
-/// Adds axon `a`'s synapses on core `c`, times `x`, to the core's accumulators.
-#[inline]
-fn deliver_one(lay: &Layout, acc: &mut [f64], c: usize, a: usize, x: f64) {
+/// Adds the synapses of every `(axon, value)` of `batch`, in order, times the value, to
+/// core `c`'s accumulators. Consecutive deliveries usually share an axon run, so the run
+/// and its convolution are looked up only when the axon leaves the current run.
+fn deliver_core(lay: &Layout, acc: &mut [f64], c: usize, batch: &[(u32, f64)]) {
     let ax = &lay.map.cores[c].axons;
-    let run = ax.run_of(a as u32);
-    let i = a as u32 - run.first_axon;
-    if let Some((conv, runs)) = lay.conv_of_run(c, run) {
-        // One synapse per target neuron and event: the visiting order keeps every sum.
-        let e = run.first_event + i;
-        if x == 1.0 {
-            conv.for_event(e, runs, |t, w| acc[t as usize] += w);
-        } else {
-            conv.for_event(e, runs, |t, w| acc[t as usize] += x * w);
+    let mut run = None;
+    let mut conv = None;
+    for &(a, x) in batch {
+        let r = match run {
+            Some(r) if in_run(r, a) => r,
+            _ => {
+                let r = ax.run_of(a);
+                run = Some(r);
+                conv = lay.conv_of_run(c, r).map(|(conv, runs)| {
+                    (conv, lay.conv_taps[r.projection as usize].as_ref().expect("tabulated convolution"), runs)
+                });
+                r
+            }
+        };
+        let i = a - r.first_axon;
+        if let Some((conv, taps, runs)) = conv {
+            let e = r.first_event + i;
+            if x == 1.0 {
+                for_conv_event(conv, taps, runs, e, |t, w| acc[t as usize] += w);
+            } else {
+                for_conv_event(conv, taps, runs, e, |t, w| acc[t as usize] += x * w);
+            }
+            continue;
         }
-        return;
+        let k = (r.first_explicit + i) as usize;
+        let (s, e) = (ax.syn_start[k] as usize, ax.syn_start[k + 1] as usize);
+        let tg = &ax.syn_target[s..e];
+        match &ax.syn_weight {
+            SynapseWeights::F32(w) => add_row(acc, tg, &w[s..e], x),
+            SynapseWeights::F64(w) => add_row(acc, tg, &w[s..e], x),
+        }
     }
-    let k = (run.first_explicit + i) as usize;
-    let (s, e) = (ax.syn_start[k] as usize, ax.syn_start[k + 1] as usize);
-    let tg = &ax.syn_target[s..e];
-    match &ax.syn_weight {
-        SynapseWeights::F32(w) => add_row(acc, tg, &w[s..e], x),
-        SynapseWeights::F64(w) => add_row(acc, tg, &w[s..e], x),
-    }
+}
+
+#[inline]
+fn in_run(r: &AxonRun, a: u32) -> bool {
+    a >= r.first_axon && a - r.first_axon < r.count
 }
 
 /// `acc[t] += x·w` over one axon's synapses (f32 weights widen exactly to f64).

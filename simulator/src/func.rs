@@ -19,7 +19,7 @@ use spikeforge_targets::coremap::ProjectionKind;
 use crate::layout::Layout;
 
 /// The arithmetic of one numeric mode.
-pub(crate) trait Arith {
+pub(crate) trait Arith: Send {
     /// Zero all state (a new sample).
     fn reset(&mut self);
     /// Set unit `u`'s accumulators to its neurons' bias.

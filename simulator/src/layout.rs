@@ -21,6 +21,7 @@ use spikeforge_targets::coremap::{AxonRun, CoreMap, NeuronModel};
 use spikeforge_targets::mesh::CoreId;
 use spikeforge_targets::Target;
 
+use crate::conv_event::{for_conv_event, TapTable};
 use crate::SimError;
 
 pub(crate) const NONE: u32 = u32::MAX;
@@ -74,6 +75,8 @@ pub(crate) struct Layout<'m> {
     /// Per core: for each symbolic convolution with axons there, its target neurons on the
     /// core by channel (see `ConvSynapses::channel_runs`).
     pub conv_runs: Vec<Vec<(u32, Vec<ChannelRun>)>>,
+    /// Per projection: the kernel taps of each input position (symbolic convolutions only).
+    pub conv_taps: Vec<Option<TapTable>>,
     /// Dependencies as CSR: `downstream[down_start[u]..down_start[u+1]]`.
     pub down_start: Vec<u32>,
     pub downstream: Vec<u32>,
@@ -176,6 +179,8 @@ impl<'m> Layout<'m> {
         let mut axon_nnz = Vec::with_capacity(map.cores.len());
         let mut axon_len = Vec::with_capacity(map.cores.len());
         let mut conv_runs = Vec::with_capacity(map.cores.len());
+        let conv_taps: Vec<Option<TapTable>> =
+            map.projections.iter().map(|pr| pr.conv.as_ref().map(TapTable::new)).collect();
         for (ci, c) in map.cores.iter().enumerate() {
             let a = &c.axons;
             let n_ax = a.len();
@@ -197,7 +202,9 @@ impl<'m> Layout<'m> {
                                 runs.len() - 1
                             }
                         };
-                        let n = conv.count_event(axon.event, &runs[k].1);
+                        let taps = conv_taps[j as usize].as_ref().expect("tabulated above");
+                        let mut n = 0;
+                        for_conv_event(conv, taps, &runs[k].1, axon.event, |_, _| n += 1);
                         (nnz[ax], len[ax]) = (n, n);
                     }
                     (_, syn) => {
@@ -276,6 +283,7 @@ impl<'m> Layout<'m> {
             axon_nnz,
             axon_len,
             conv_runs,
+            conv_taps,
             down_start,
             downstream,
             n_upstream,

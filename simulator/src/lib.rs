@@ -18,10 +18,16 @@
 //!   memory per core. [`writers`] emit the stats JSON, a per-step CSV, a VCD of spikes and
 //!   a Perfetto trace of packets on links.
 //!
+//! **Threads.** The timing of step `k` runs alongside the functional pass of step `k+1`
+//! (a two-stage pipeline; timing needs only step `k`'s events), and a layer's deliveries
+//! are spread over its cores. Each stage is sequential in itself, so results are
+//! byte-identical for any thread count.
+//!
 //! Spike conservation is checked every step (every destination of every injected packet
 //! is delivered and processed); a step that cannot progress is reported as a deadlock with
 //! its cycle and the blocked routers and cores, never a hang.
 
+mod conv_event;
 pub mod engine;
 mod error;
 pub mod exact;
@@ -147,12 +153,25 @@ fn run<A: Arith>(
         VcdData { populations, limit: tr.max_bytes, ..Default::default() }
     });
     let mut base = 0u64;
-    for s in 0..n_samples {
-        func.reset();
+    // Pipeline: the timing engine runs step k while the functional pass computes step k+1
+    // (it needs only step k's events, loaded before). Each side is sequential in itself,
+    // so results do not depend on the thread count; with one thread `join` runs both in turn.
+    let n_total = n_samples * n_steps;
+    let input_of = |k: usize| &input[k * n_in..(k + 1) * n_in];
+    let functional_step = |func: &mut Functional<A>, k: usize| {
+        if k % n_steps == 0 {
+            func.reset();
+        }
+        func.step(lay, input_of(k));
+    };
+    if n_total > 0 {
+        functional_step(&mut func, 0);
+    }
+    let mut traced_values: Vec<Vec<f64>> = Vec::new();
+    for k in 0..n_total {
+        let (s, t) = (k / n_steps, k % n_steps);
         let traced = s == tr.sample;
-        for t in 0..n_steps {
-            let x = &input[(s * n_steps + t) * n_in..(s * n_steps + t + 1) * n_in];
-            func.step(lay, x);
+        {
             eng.load_step(lay, &func.cur, &func.unit_pool_ops);
             if traced {
                 if let Some(mut r) = perfetto.take() {
@@ -160,21 +179,33 @@ fn run<A: Arith>(
                     eng.rec = Some(r);
                 }
             }
-            let critical = eng.run_step(lay, s, t);
-            if let Some(r) = eng.rec.take() {
-                perfetto = Some(r);
-            }
-            let critical = critical?;
-            let cycles = critical + barrier;
             outputs.extend_from_slice(func.output(lay));
             layer_spikes.extend_from_slice(&func.counts.spikes);
             for (a, b) in layer_totals.iter_mut().zip(&func.counts.spikes) {
                 *a += b;
             }
+            if traced && vcd.is_some() {
+                traced_values.clone_from(&func.values);
+            }
+            let c = func.counts.clone();
+            func.end_step(lay);
+            let (critical, ()) = rayon::join(
+                || eng.run_step(lay, s, t),
+                || {
+                    if k + 1 < n_total {
+                        functional_step(&mut func, k + 1)
+                    }
+                },
+            );
+            if let Some(r) = eng.rec.take() {
+                perfetto = Some(r);
+            }
+            let critical = critical?;
+            let cycles = critical + barrier;
             if let (true, Some(v)) = (traced, vcd.as_mut()) {
                 for (l, &p) in lay.spiking.iter().enumerate() {
                     let first = v.populations[l].1;
-                    for (i, &val) in func.values[p as usize].iter().enumerate() {
+                    for (i, &val) in traced_values[p as usize].iter().enumerate() {
                         if val != 0.0 {
                             let u = lay.unit_of_neuron[p as usize][i] as usize;
                             v.spike(base + eng.unit_updated[u], base + cycles, first + i as u32);
@@ -183,7 +214,7 @@ fn run<A: Arith>(
                 }
             }
             let st = &eng.st;
-            let c = &func.counts;
+            let c = &c;
             let built = st.packets + st.loopback_packets;
             rows.push(StepRow {
                 sample: s,
@@ -214,7 +245,6 @@ fn run<A: Arith>(
             });
             eng.totals.add(st);
             base += cycles;
-            func.end_step(lay);
         }
     }
     let mut stats = stats::summarise(map, &lay.target, &rows, &layer_totals, &lay.spiking, n_samples, n_steps);

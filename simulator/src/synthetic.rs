@@ -1,5 +1,6 @@
 //! Synthetic workloads built directly as core maps, for benchmarks and network sweeps:
-//! [`layered`] (random sparse layers over consecutive cores) and [`uniform_traffic`]
+//! [`layered`] (random sparse layers over consecutive cores), [`dense`] (a fully
+//! connected MLP) and [`uniform_traffic`]
 //! (every core sends to uniformly random other cores). Deterministic for a seed.
 
 use spikeforge_targets::coremap::*;
@@ -178,23 +179,30 @@ fn assemble(target: TargetSpec, layers: Vec<Layer>, projections: Vec<Wiring>) ->
     }
 }
 
-/// An input of `input` neurons, then LIF layers `(neurons, cores)` on consecutive cores
-/// from core 0; every neuron of a layer draws `fan_in` random sources (with repetition
-/// removed) from the previous layer, weights uniform in `[−0.2, 0.6]·scale` and rounded to
-/// `f32` (as a model exported in single precision holds them).
-pub fn layered(target: TargetSpec, input: u32, layers: &[(u32, u32)], fan_in: u32, scale: f64, seed: u64) -> CoreMap {
-    let mut r = Rng(seed);
+/// An input of `input` neurons, then LIF layers `(neurons, cores)` named `{prefix}1`, … on
+/// consecutive cores from core 0.
+fn chain(input: u32, layers: &[(u32, u32)], prefix: &str) -> Vec<Layer> {
     let mut defs = vec![Layer { name: "in".into(), model: NeuronModel::Input, neurons: input, cores: vec![] }];
     let mut next_core = 0;
     for (i, &(n, k)) in layers.iter().enumerate() {
         defs.push(Layer {
-            name: format!("l{}", i + 1),
+            name: format!("{prefix}{}", i + 1),
             model: NeuronModel::LIF,
             neurons: n,
             cores: (next_core..next_core + k).collect(),
         });
         next_core += k;
     }
+    defs
+}
+
+/// An input of `input` neurons, then LIF layers `(neurons, cores)` on consecutive cores
+/// from core 0; every neuron of a layer draws `fan_in` random sources (with repetition
+/// removed) from the previous layer, weights uniform in `[−0.2, 0.6]·scale` and rounded to
+/// `f32` (as a model exported in single precision holds them).
+pub fn layered(target: TargetSpec, input: u32, layers: &[(u32, u32)], fan_in: u32, scale: f64, seed: u64) -> CoreMap {
+    let mut r = Rng(seed);
+    let defs = chain(input, layers, "l");
     let mut projections = Vec::new();
     for l in 1..defs.len() {
         let n_src = defs[l - 1].neurons;
@@ -207,6 +215,23 @@ pub fn layered(target: TargetSpec, input: u32, layers: &[(u32, u32)], fan_in: u3
                 list.dedup_by_key(|s| s.0);
                 list
             })
+            .collect();
+        projections.push(((l - 1) as u32, l as u32, lists));
+    }
+    assemble(target, defs, projections)
+}
+
+/// A fully connected MLP: an input of `input` neurons, then LIF layers `(neurons, cores)`
+/// on consecutive cores from core 0, every neuron fed by every neuron of the layer before,
+/// weights uniform in `[−0.2, 0.6]·scale` and rounded to `f32` (stored as `f32`).
+pub fn dense(target: TargetSpec, input: u32, layers: &[(u32, u32)], scale: f64, seed: u64) -> CoreMap {
+    let mut r = Rng(seed);
+    let defs = chain(input, layers, "fc");
+    let mut projections = Vec::new();
+    for l in 1..defs.len() {
+        let n_src = defs[l - 1].neurons;
+        let lists = (0..defs[l].neurons)
+            .map(|_| (0..n_src).map(|s| (s, ((0.8 * r.f() - 0.2) * scale) as f32 as f64)).collect())
             .collect();
         projections.push(((l - 1) as u32, l as u32, lists));
     }
