@@ -37,8 +37,8 @@ pub fn run(a: Args) -> Result<()> {
     let limits = a.limits.limits();
     let bundles = load_bundles(&a.dirs, &limits, &a.chips).map_err(DriverError::into_anyhow)?;
     let never = AtomicBool::new(false);
-    let outcomes = run_bundles(&bundles, &limits, a.context, &mut crate::log_stderr, &never)
-        .map_err(DriverError::into_anyhow)?;
+    let outcomes =
+        run_bundles(&bundles, &limits, a.context, &mut crate::log_stderr, &never).map_err(DriverError::into_anyhow)?;
     println!("{}", table_text(&outcomes));
     let failed: Vec<&Outcome> = outcomes.iter().filter(|o| !o.passed()).collect();
     for o in &failed {

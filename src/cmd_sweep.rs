@@ -13,8 +13,6 @@ use spikeforge_compiler::exec::Executor;
 use spikeforge_targets::atomic::write_atomically;
 
 use spikeforge_driver::compile::Placement;
-use spikeforge_driver::sweep::run::{empty_table, planned_configs, run_configs, status_counts, SweepPlan, SweepRun};
-use spikeforge_driver::DriverError;
 use spikeforge_driver::inputs::{parse_range, read_samples};
 use spikeforge_driver::model;
 use spikeforge_driver::options::{DynamicsArgs, LimitArgs, TargetArgs};
@@ -22,8 +20,10 @@ use spikeforge_driver::pipeline::{prepare_mapping, PassArgs};
 use spikeforge_driver::simulate::Numeric;
 use spikeforge_driver::sweep::grid::{Grid, Shard};
 use spikeforge_driver::sweep::journal::{journal_path, read_finished, Journal};
+use spikeforge_driver::sweep::run::{empty_table, planned_configs, run_configs, status_counts, SweepPlan, SweepRun};
 use spikeforge_driver::sweep::table::{merge, Row, Status, Table};
 use spikeforge_driver::sweep::{plot, Fingerprint};
+use spikeforge_driver::DriverError;
 
 use spikeforge_driver::sweep::run::DEFAULT_MAX_CONFIGS;
 
