@@ -1,26 +1,19 @@
 //! `spikeforge regress DIR…`: run every golden bundle on every engine it names (reference
 //! executor; compile + simulator in exact mode with a target; hardware mode if asked),
-//! print a table, optionally write JUnit XML, exit 1 on any divergence.
-//!
-//! Bundles that cannot be read (bundle.ron, missing files, unknown target) are bad input:
-//! exit 2 before anything runs. Whatever goes wrong while an engine runs is that run's
-//! error (exit 1), and the other runs go on.
+//! print a table, optionally write JUnit XML, exit 1 on any divergence. The running is
+//! `spikeforge_driver::regress`; this file parses arguments and prints.
 
-use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 
-use anyhow::{bail, Result};
-use spikeforge_compiler::arrays::{read_npy_f64, NdArray};
-use spikeforge_compiler::limits::Limits;
-use spikeforge_simulator::NumericMode;
-
-use spikeforge_driver::bundle::{self, Bundle};
-use spikeforge_driver::bundle_stats::{self, StatOutcome};
-use spikeforge_driver::divergence::{self, Axis, Divergence};
-use spikeforge_driver::engines::{self, Engine, EngineRun, Prepared};
+use anyhow::Result;
 use spikeforge_driver::error::Differs;
-use spikeforge_driver::junit::{self, Case, Verdict};
+use spikeforge_driver::junit::{self, Case};
 use spikeforge_driver::options::LimitArgs;
+use spikeforge_driver::regress::{
+    case, check_stat_paths, load_bundles, run_bundles, summary_line, table_text, Outcome,
+};
+use spikeforge_driver::DriverError;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -40,254 +33,26 @@ pub struct Args {
     pub limits: LimitArgs,
 }
 
-/// One bundle on one engine.
-struct Outcome {
-    bundle: String,
-    engine: Engine,
-    samples: Option<usize>,
-    /// Output values that differ, of all.
-    mismatch: Option<(usize, usize)>,
-    first: Option<Divergence>,
-    /// The divergence's context table, shape problems.
-    details: String,
-    stats: Vec<StatOutcome>,
-    error: Option<String>,
-    seconds: f64,
-}
-
-impl Outcome {
-    fn passed(&self) -> bool {
-        self.error.is_none() && self.first.is_none() && self.details.is_empty() && self.stats.iter().all(|s| s.ok)
-    }
-
-    /// One line for JUnit's `message` and the FAIL line.
-    fn message(&self) -> String {
-        if let Some(e) = &self.error {
-            return e.lines().next().unwrap_or_default().to_string();
-        }
-        let mut parts = Vec::new();
-        if let Some(d) = &self.first {
-            parts.push(format!("first divergence at {d}"));
-        } else if !self.details.is_empty() {
-            parts.push(self.details.lines().next().unwrap_or_default().to_string());
-        }
-        parts.extend(self.stats.iter().filter(|s| !s.ok).map(|s| s.message.clone()));
-        parts.join("; ")
-    }
-
-    /// The divergence with its context table, shape problems, every stat out of tolerance.
-    fn full_details(&self) -> String {
-        if let Some(e) = &self.error {
-            return format!("{e}\n");
-        }
-        let mut s = String::new();
-        if let Some(d) = &self.first {
-            s.push_str(&format!("first divergence at {d}\n"));
-        }
-        s.push_str(&self.details);
-        for st in self.stats.iter().filter(|s| !s.ok) {
-            s.push_str(&format!("{}\n", st.message));
-        }
-        s
-    }
-}
-
 pub fn run(a: Args) -> Result<()> {
     let limits = a.limits.limits();
-    let mut bundles = Vec::new();
-    for dir in &a.dirs {
-        for (name, path) in bundle::discover(dir)? {
-            bundles.push(bundle::load(&name, &path, &limits, &a.chips)?);
-        }
-    }
-    let mut outcomes = Vec::new();
-    for b in &bundles {
-        run_bundle(b, &limits, a.context, &mut outcomes);
-    }
-    print_table(&outcomes);
+    let bundles = load_bundles(&a.dirs, &limits, &a.chips).map_err(DriverError::into_anyhow)?;
+    let never = AtomicBool::new(false);
+    let outcomes =
+        run_bundles(&bundles, &limits, a.context, &mut crate::log_stderr, &never).map_err(DriverError::into_anyhow)?;
+    println!("{}", table_text(&outcomes));
     let failed: Vec<&Outcome> = outcomes.iter().filter(|o| !o.passed()).collect();
     for o in &failed {
         println!("\nFAIL {} / {}\n{}", o.bundle, o.engine.name(), o.full_details().trim_end());
     }
-    let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
-    println!(
-        "\n{} of {}: {} passed, {} failed",
-        plural(outcomes.len(), "run"),
-        plural(bundles.len(), "bundle"),
-        outcomes.len() - failed.len(),
-        failed.len()
-    );
+    println!("\n{}", summary_line(&outcomes, bundles.len()));
     if let Some(p) = &a.junit {
         let cases: Vec<Case> = outcomes.iter().map(case).collect();
         junit::write(p, "spikeforge regress", &cases)?;
     }
-    // A stat path no engine reports is a mistake in the bundle (exit 2), not a divergence.
-    if let Some((o, s)) = outcomes.iter().find_map(|o| o.stats.iter().find(|s| s.unknown_path).map(|s| (o, s))) {
-        bail!("bundle `{}`: {} (check the stat's dotted path in bundle.ron)", o.bundle, s.message);
-    }
+    check_stat_paths(&outcomes).map_err(DriverError::into_anyhow)?;
     if failed.is_empty() {
         Ok(())
     } else {
         Err(Differs(String::new()).into())
-    }
-}
-
-fn case(o: &Outcome) -> Case {
-    let verdict = match (&o.error, o.passed()) {
-        (Some(_), _) => Verdict::Error { message: o.message(), details: o.full_details() },
-        (None, true) => Verdict::Passed,
-        (None, false) => Verdict::Failed { message: o.message(), details: o.full_details() },
-    };
-    Case { classname: o.bundle.clone(), name: o.engine.name().into(), seconds: o.seconds, verdict }
-}
-
-fn run_bundle(b: &Bundle, limits: &Limits, context: usize, out: &mut Vec<Outcome>) {
-    let started = Instant::now();
-    let calib = b.spec.calib.as_ref().map(|c| b.file(c));
-    let prepared = engines::prepare(
-        &b.file(&b.spec.model),
-        &b.file(&b.spec.input),
-        b.spec.passes.as_deref(),
-        calib.as_deref(),
-        b.dynamics,
-        limits.clone(),
-        &mut crate::log_stderr,
-    );
-    let prep_seconds = started.elapsed().as_secs_f64();
-    for engine in b.engines() {
-        let mut o = Outcome {
-            bundle: b.name.clone(),
-            engine,
-            samples: None,
-            mismatch: None,
-            first: None,
-            details: String::new(),
-            stats: Vec::new(),
-            error: None,
-            seconds: 0.0,
-        };
-        let started = Instant::now();
-        match &prepared {
-            Ok(p) => {
-                o.samples = Some(p.n);
-                if let Err(e) = run_engine(b, p, engine, limits, context, &mut o) {
-                    o.error = Some(format!("error: {}", crate::chain_message(&e)));
-                }
-            }
-            Err(e) => o.error = Some(format!("error: {}", crate::chain_message(e))),
-        }
-        o.seconds = started.elapsed().as_secs_f64() + if engine == Engine::Reference { prep_seconds } else { 0.0 };
-        out.push(o);
-    }
-}
-
-fn expected(path: &Path, limits: &Limits) -> Result<NdArray<f64>> {
-    Ok(read_npy_f64(path, limits)?)
-}
-
-fn run_engine(
-    b: &Bundle,
-    p: &Prepared,
-    engine: Engine,
-    limits: &Limits,
-    context: usize,
-    o: &mut Outcome,
-) -> Result<()> {
-    let (r, out_rel, layers_rel): (EngineRun, &str, Option<&String>) = match engine {
-        Engine::Reference => (engines::run_reference(p)?, &b.spec.output, b.spec.layer_spikes.as_ref()),
-        Engine::SimExact | Engine::SimHardware => {
-            let Some(target) = &b.target else { bail!("no target") };
-            let (mode, out_rel, layers_rel) = match (&b.spec.hardware, engine) {
-                (Some(h), Engine::SimHardware) => (NumericMode::Hardware, &h.output, h.layer_spikes.as_ref()),
-                _ => (NumericMode::Exact, &b.spec.output, b.spec.layer_spikes.as_ref()),
-            };
-            (engines::run_simulator(p, target, b.spec.seed, mode)?, out_rel.as_str(), layers_rel)
-        }
-    };
-    let want = expected(&b.file(out_rel), limits)?;
-    let got_shape = vec![p.n, p.t, r.output_len];
-    if want.shape != got_shape {
-        o.details =
-            format!("{out_rel} has shape {:?}; the {} run produced {:?}\n", want.shape, engine.name(), got_shape);
-        return Ok(());
-    }
-    let out_shape = [p.n, p.t, r.output_len];
-    o.mismatch = Some((divergence::mismatches(&want.data, &r.output), want.data.len()));
-    let out_axis = Axis::Neurons { layer: p.output_layer.clone() };
-    let first_out = divergence::first(&want.data, &r.output, out_shape, &out_axis);
-    let mut first_layers = None;
-    let mut layers_data = None;
-    if let Some(rel) = layers_rel {
-        let wl = expected(&b.file(rel), limits)?;
-        let l_shape = vec![p.n, p.t, r.layer_names.len()];
-        if wl.shape != l_shape {
-            o.details = format!(
-                "{rel} has shape {:?}; the {} run produced {:?} (layers {})\n",
-                wl.shape,
-                engine.name(),
-                l_shape,
-                r.layer_names.join(", ")
-            );
-            return Ok(());
-        }
-        let got: Vec<f64> = r.layer_spikes.iter().map(|&v| v as f64).collect();
-        let axis = Axis::Layers { names: r.layer_names.clone() };
-        first_layers = divergence::first(&wl.data, &got, [p.n, p.t, r.layer_names.len()], &axis);
-        layers_data = Some((wl.data, got));
-    }
-    o.first = divergence::earliest(first_out, first_layers, &p.output_layer);
-    if let Some(d) = &o.first {
-        let labels = ["expected", "got"];
-        o.details = match (d.neuron, &layers_data) {
-            (None, Some((w, g))) => divergence::context(w, g, [p.n, p.t, r.layer_names.len()], d, context, labels),
-            _ => divergence::context(&want.data, &r.output, out_shape, d, context, labels),
-        };
-    }
-    o.stats = bundle_stats::evaluate(&b.spec.stats, engine, &r.stats);
-    Ok(())
-}
-
-fn print_table(outcomes: &[Outcome]) {
-    let header = ["bundle", "engine", "samples", "mismatch", "first divergence", "stats", "time"];
-    let rows: Vec<[String; 7]> = outcomes
-        .iter()
-        .map(|o| {
-            let mismatch = match o.mismatch {
-                Some((0, _)) => "0".to_string(),
-                Some((n, total)) => format!("{:.6} ({n})", n as f64 / total.max(1) as f64),
-                None => "-".into(),
-            };
-            let first = match (&o.first, &o.error) {
-                (_, Some(_)) => "error".to_string(),
-                (Some(d), None) => d.location(),
-                (None, None) if !o.details.is_empty() => "shape mismatch".into(),
-                (None, None) => "-".into(),
-            };
-            let ok = o.stats.iter().filter(|s| s.ok).count();
-            let stats = if o.stats.is_empty() { "-".into() } else { format!("{ok}/{} ok", o.stats.len()) };
-            [
-                o.bundle.clone(),
-                o.engine.name().into(),
-                o.samples.map_or("-".into(), |n| n.to_string()),
-                mismatch,
-                first,
-                stats,
-                format!("{:.2} s", o.seconds),
-            ]
-        })
-        .collect();
-    let mut widths = header.map(|h| h.chars().count());
-    for r in &rows {
-        for (w, c) in widths.iter_mut().zip(r) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let line = |cells: Vec<&str>| {
-        let padded: Vec<String> = cells.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
-        println!("{}", padded.join("  ").trim_end());
-    };
-    line(header.to_vec());
-    for r in &rows {
-        line(r.iter().map(String::as_str).collect());
     }
 }

@@ -5,14 +5,11 @@
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::sync::atomic::AtomicBool;
 
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use rayon::prelude::*;
 use spikeforge_compiler::exec::Executor;
-use spikeforge_compiler::mapper::{CompileOptions, PlacementMethod};
-use spikeforge_simulator::{NumericMode, SimOptions};
 use spikeforge_targets::atomic::write_atomically;
 
 use spikeforge_driver::compile::Placement;
@@ -21,15 +18,14 @@ use spikeforge_driver::model;
 use spikeforge_driver::options::{DynamicsArgs, LimitArgs, TargetArgs};
 use spikeforge_driver::pipeline::{prepare_mapping, PassArgs};
 use spikeforge_driver::simulate::Numeric;
-use spikeforge_driver::sweep::eval::{evaluate, Job};
 use spikeforge_driver::sweep::grid::{Grid, Shard};
 use spikeforge_driver::sweep::journal::{journal_path, read_finished, Journal};
+use spikeforge_driver::sweep::run::{empty_table, planned_configs, run_configs, status_counts, SweepPlan, SweepRun};
 use spikeforge_driver::sweep::table::{merge, Row, Status, Table};
 use spikeforge_driver::sweep::{plot, Fingerprint};
+use spikeforge_driver::DriverError;
 
-/// Configurations a sweep runs without `--force`: one compile and one simulation each, so
-/// about an hour on two cores for small models.
-pub const DEFAULT_MAX_CONFIGS: usize = 4096;
+use spikeforge_driver::sweep::run::DEFAULT_MAX_CONFIGS;
 
 #[derive(clap::Args)]
 #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
@@ -153,54 +149,30 @@ pub fn run(mut a: Args) -> Result<()> {
         bail!("{}: input has no samples or no time steps", input_path.display());
     }
 
-    let compile = CompileOptions {
-        placement: match a.placement {
-            Placement::Optimized => PlacementMethod::Optimized { seed: a.seed },
-            Placement::Sequential => PlacementMethod::Sequential,
-        },
-        calibration,
-        seed: a.seed,
-        model: model_path.display().to_string(),
-    };
-    let sim = SimOptions {
-        mode: match a.numeric {
-            Numeric::Exact => NumericMode::Exact,
-            Numeric::Hardware => NumericMode::Hardware,
-        },
-        ..SimOptions::default()
-    };
     let sweep_id = fingerprint(&a, &grid, &target, &x.data)?;
-    let job = Job {
-        base: target.spec(),
-        target_file: target.file(),
+    let plan = SweepPlan {
         graph: &graph,
         verified: &verified,
         dynamics,
-        compile: &compile,
-        sim: &sim,
+        calibration,
+        model_name: model_path.display().to_string(),
+        target: &target,
+        auto_chips: a.chips.is_auto(),
+        grid: &grid,
         input: &x.data,
         n_samples,
         n_steps,
-        auto_chips: a.chips.is_auto(),
+        numeric: a.numeric,
+        placement: a.placement,
+        seed: a.seed,
+        jobs: a.jobs,
+        shard: a.shard,
+        max_configs: a.max_configs,
+        force: a.force,
         limits: &limits,
     };
-
-    let configs: Vec<usize> = (0..grid.len()).filter(|&i| a.shard.is_none_or(|s| s.contains(i))).collect();
-    if configs.len() > a.max_configs && !a.force {
-        bail!(
-            "the grid has {} configurations{}, above the budget of {} (each is a compile and a simulation): \
-             narrow the grid, split it with --shard K/N, raise --max-configs, or pass --force",
-            configs.len(),
-            if a.shard.is_some() { " in this shard" } else { "" },
-            a.max_configs
-        );
-    }
-    let mut table = Table {
-        keys: grid.axes.iter().map(|ax| ax.key.clone()).collect(),
-        configs: grid.len(),
-        sweep_id,
-        rows: vec![],
-    };
+    let configs = planned_configs(&plan).map_err(DriverError::into_anyhow)?;
+    let mut table = empty_table(&grid, sweep_id);
     let journal_file = journal_path(&output);
     let done = finished_rows(&a, &table, &journal_file, &output, &configs)?;
     let journal = Journal::create(&journal_file, &table, &done)?;
@@ -217,29 +189,15 @@ pub fn run(mut a: Args) -> Result<()> {
         bar.set_style(style);
     }
     bar.set_position(done.len() as u64);
-    let start = Instant::now();
-    let work = || -> Result<Vec<_>> {
-        todo.par_iter()
-            .map(|&i| {
-                let assignment: Vec<(&str, &str)> =
-                    grid.axes.iter().map(|ax| ax.key.as_str()).zip(grid.config(i)).collect();
-                let row = evaluate(&job, i, &assignment)?;
-                journal.append(&row)?;
-                bar.inc(1);
-                Ok(row)
-            })
-            .collect()
+    let on_row = |row: &Row| -> Result<(), DriverError> {
+        journal.append(row)?;
+        bar.inc(1);
+        Ok(())
     };
-    let (rows, threads) = match a.jobs {
-        Some(0) => bail!("--jobs must be at least 1"),
-        Some(j) => {
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(j).build().context("starting worker threads")?;
-            (pool.install(work)?, j)
-        }
-        None => (work()?, rayon::current_num_threads()),
-    };
+    let never = AtomicBool::new(false);
+    let SweepRun { rows, threads, seconds } =
+        run_configs(&plan, &todo, &on_row, &never).map_err(DriverError::into_anyhow)?;
     bar.finish_and_clear();
-    let seconds = start.elapsed().as_secs_f64();
 
     let resumed = done.len();
     table.rows = done.into_iter().chain(rows).collect();
@@ -248,7 +206,7 @@ pub fn run(mut a: Args) -> Result<()> {
     let title = format!("{} on {}", model_path.display(), target.name());
     write_results(&table, &output, a.plot.as_deref(), &title, &grid.to_string())?;
     journal.finish()?;
-    let count = |s: Status| table.rows.iter().filter(|r| r.status == s).count();
+    let [fits, does_not_fit, invalid, sim_failed] = status_counts(&table);
     let shard = a.shard.map_or(String::new(), |s| format!(" (shard {}/{} of {})", s.k, s.n, grid.len()));
     let resumed =
         if resumed > 0 { format!(" ({resumed} carried over from the interrupted run)") } else { String::new() };
@@ -259,10 +217,10 @@ pub fn run(mut a: Args) -> Result<()> {
         n_samples,
         n_steps,
         target.name(),
-        count(Status::Fits),
-        count(Status::DoesNotFit),
-        count(Status::InvalidTarget),
-        count(Status::SimFailed),
+        fits,
+        does_not_fit,
+        invalid,
+        sim_failed,
         table.rows.iter().filter(|r| r.pareto).count(),
         output.display()
     );

@@ -18,6 +18,7 @@ pub mod model;
 pub mod options;
 pub mod outputs;
 pub mod pipeline;
+pub mod regress;
 pub mod report;
 pub mod run;
 pub mod simulate;

@@ -9,6 +9,8 @@ messages and locations the CLI prints. Long calls release the GIL and stop on Ct
     spikes, stats = model.run(x)            # x: [N, T, *input_shape]
     core_map = sf.compile(model, sf.target("loihi", chips="auto"))
     spikes, stats, steps = sf.simulate(core_map, x)
+    rows = sf.sweep(model, sf.target("loihi"), grid={"core.max_neurons": [256, 1024]}, x=x)
+    result = sf.regress(["../shared/golden"])
 """
 
 from __future__ import annotations
@@ -27,9 +29,12 @@ from ._spikeforge import (
     compile,
     load,
     load_map,
+    report,
 )
 from ._spikeforge import from_nir_bytes as _from_nir_bytes
+from ._spikeforge import regress as _regress
 from ._spikeforge import simulate as _simulate
+from ._spikeforge import sweep as _sweep
 from ._spikeforge import target as _target
 
 __all__ = [
@@ -44,7 +49,11 @@ __all__ = [
     "from_nir",
     "load",
     "load_map",
+    "Regression",
+    "regress",
+    "report",
     "simulate",
+    "sweep",
     "target",
 ]
 
@@ -102,3 +111,84 @@ def _table(columns: dict):
         values = [columns[n].tolist() for n in names]
         return [dict(zip(names, row)) for row in zip(*values)]
     return pandas.DataFrame(columns)
+
+
+def sweep(
+    model: Model,
+    target: Target,
+    grid: dict,
+    x: Any,
+    numeric: str = "exact",
+    placement: str = "optimized",
+    seed: int = 0,
+    jobs: Optional[int] = None,
+    max_configs: Optional[int] = None,
+    force: bool = False,
+    semantics: Optional[str] = None,
+    max_memory: Optional[int] = None,
+):
+    """Compiles and simulates ``model`` on ``x`` for every configuration of ``grid`` over ``target``.
+
+    ``grid``: ``{key: [values]}`` with the keys of ``spikeforge sweep --grid`` (e.g.
+    ``{"core.max_neurons": [256, 1024], "noc.mesh": [(2, 2), (4, 4)]}``); the first key
+    varies slowest. Returns one row per configuration, in configuration order, with the
+    columns of the sweep's results CSV (status ``fits``/``does_not_fit``/``invalid_target``/
+    ``sim_failed``, cores, silicon cost, energy, latency, ``pareto``): a pandas DataFrame when
+    pandas is installed, else a list of dicts. Rows depend only on their configuration, not
+    on ``jobs``. Ctrl-C stops between configurations.
+    """
+    axes = []
+    for key, values in grid.items():
+        if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+            values = [values]
+        axes.append((str(key), "[" + ", ".join(_set_value(v) for v in values) + "]"))
+    _keys, rows = _sweep(model, target, axes, x, numeric, placement, seed, jobs, max_configs, force, semantics, max_memory)
+    return _rows(rows)
+
+
+class Regression:
+    """What ``sf.regress`` found: ``rows`` (one per bundle × engine), ``table`` and
+    ``summary`` as ``spikeforge regress`` prints them, and ``passed``."""
+
+    def __init__(self, rows, table: str, summary: str):
+        self.rows = rows
+        self.table = table
+        self.summary = summary
+
+    @property
+    def passed(self) -> bool:
+        rows = self.rows.to_dict("records") if hasattr(self.rows, "to_dict") else self.rows
+        return all(r["passed"] for r in rows)
+
+    def __repr__(self) -> str:
+        return f"<spikeforge.Regression {self.summary}>"
+
+
+def regress(
+    dirs: Any,
+    junit: Optional[str] = None,
+    context: int = 3,
+    chips: Optional[str] = None,
+    set: Optional[dict] = None,
+    max_memory: Optional[int] = None,
+) -> Regression:
+    """Runs the golden bundles under ``dirs`` (one folder or a list) on every engine they name.
+
+    Returns a :class:`Regression` (rows a DataFrame with pandas, else a list of dicts; a
+    failed run is a row with ``passed`` False, not an exception). Bundles that cannot be
+    read raise ``BadInputError``. ``junit``: also write JUnit XML there. ``chips``/``set``
+    change the target of every bundle that names one, as ``spikeforge regress`` does.
+    """
+    if isinstance(dirs, (str, bytes)) or hasattr(dirs, "__fspath__"):
+        dirs = [dirs]
+    pairs = [(str(k), _set_value(v)) for k, v in (set or {}).items()]
+    rows, table, summary = _regress(list(dirs), junit, context, chips, pairs, max_memory)
+    return Regression(_rows(rows), table, summary)
+
+
+def _rows(rows: list):
+    try:
+        import pandas
+    except ImportError:
+        return rows
+    return pandas.DataFrame(rows, columns=None if not rows else list(rows[0]))

@@ -137,3 +137,52 @@ def simulate(
     max_memory: Optional[int] = None,
 ) -> Tuple[np.ndarray, Dict[str, Any], Any]:
     """Cycle-level simulation: ``(spikes, stats, steps)``; steps a DataFrame with pandas, else a list of dicts."""
+
+def sweep(
+    model: Model,
+    target: Target,
+    grid: Dict[str, Any],
+    x: _Array,
+    numeric: str = "exact",
+    placement: str = "optimized",
+    seed: int = 0,
+    jobs: Optional[int] = None,
+    max_configs: Optional[int] = None,
+    force: bool = False,
+    semantics: Optional[str] = None,
+    max_memory: Optional[int] = None,
+) -> Any:
+    """One row per grid configuration (the sweep CSV's columns); a DataFrame with pandas, else a list of dicts."""
+
+class Regression:
+    """Result of ``regress``: ``rows``, ``table``, ``summary``, ``passed``."""
+
+    rows: Any
+    table: str
+    summary: str
+    @property
+    def passed(self) -> bool: ...
+
+def regress(
+    dirs: Any,
+    junit: Optional[_Path] = None,
+    context: int = 3,
+    chips: Optional[str] = None,
+    set: Optional[Dict[str, Any]] = None,
+    max_memory: Optional[int] = None,
+) -> Regression:
+    """Runs golden bundles on every engine they name; a failure is a row, unreadable bundles raise."""
+
+def report(
+    core_map: CoreMap,
+    x: Optional[_Array] = None,
+    stats: Optional[_Path] = None,
+    out: Optional[_Path] = None,
+    sample: int = 0,
+    numeric: Optional[str] = None,
+    steps_csv: Optional[_Path] = None,
+    spikes: Optional[_Path] = None,
+    export_dir: Optional[_Path] = None,
+    max_memory: Optional[int] = None,
+) -> str:
+    """The HTML report of ``core_map`` (``x`` simulated, or a run's ``stats`` JSON); written to ``out`` when given."""

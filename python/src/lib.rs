@@ -4,9 +4,11 @@
 //! way every long call runs ([`interruptible`]). The Python layer (`spikeforge/__init__.py`)
 //! adds the keyword defaults, `from_nir`/`to_nir` and the per-step table.
 
+mod batch;
 mod convert;
 mod maps;
 mod model;
+mod report;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
@@ -91,5 +93,8 @@ fn _spikeforge(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(maps::compile, m)?)?;
     m.add_function(wrap_pyfunction!(maps::load_map, m)?)?;
     m.add_function(wrap_pyfunction!(maps::simulate, m)?)?;
+    m.add_function(wrap_pyfunction!(batch::sweep, m)?)?;
+    m.add_function(wrap_pyfunction!(batch::regress, m)?)?;
+    m.add_function(wrap_pyfunction!(report::report, m)?)?;
     Ok(())
 }

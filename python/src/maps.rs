@@ -55,6 +55,20 @@ pub fn target(
     Ok(Target { choice: Arc::new(TargetChoice { spec, file, auto_chips: args.is_auto() }) })
 }
 
+impl CoreMap {
+    /// The map as the driver takes it (shared, not copied).
+    pub(crate) fn shared(&self) -> Arc<spikeforge_targets::CoreMap> {
+        self.map.clone()
+    }
+}
+
+impl Target {
+    /// The target as the driver takes it (shared, not copied).
+    pub(crate) fn choice(&self) -> Arc<TargetChoice> {
+        self.choice.clone()
+    }
+}
+
 #[pymethods]
 impl Target {
     #[getter]

@@ -10,10 +10,12 @@
 //! * [`plots`] — the five pictures (heatmap, links, raster, latency, energy), drawn with
 //!   plotters on any backend; [`render`] turns them into SVG text or PNG bytes.
 //! * [`html`] and [`tables`] — the page and the numbers behind every picture.
+//! * [`build`] — the whole report gathered and rendered in memory, for the CLI and Python.
 //!
 //! **Invariant:** every number a picture shows is in the table under it, and both come from
 //! the same [`ReportData`]; the page references nothing outside itself.
 
+pub mod build;
 pub mod chip;
 pub mod html;
 pub mod load;

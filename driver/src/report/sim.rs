@@ -23,19 +23,24 @@ pub struct Simulated {
 /// Reads `[N, T, *input_shape]` and checks it fits the map's input population.
 pub fn read_input(path: &Path, map: &CoreMap, limits: &Limits) -> Result<NdArray<f64>> {
     let x = crate::inputs::read_samples(path, &None, limits)?;
+    check_input(x, map, &path.display().to_string())
+}
+
+/// Checks that `x` (named `name` in messages) is `[N, T, *input_shape]` of the map's input
+/// population with at least one sample and step.
+pub fn check_input(x: NdArray<f64>, map: &CoreMap, name: &str) -> Result<NdArray<f64>> {
     let in_shape = &map.populations[map.input as usize].shape;
     let n_in: usize = in_shape.iter().product();
     let ok = x.shape.len() >= 2 && (&x.shape[2..] == in_shape.as_slice() || x.shape[2..] == [n_in]);
     if !ok {
         bail!(
-            "{}: input has shape {:?}; expected [N, T, {}] for this core map",
-            path.display(),
+            "{name}: input has shape {:?}; expected [N, T, {}] for this core map",
             x.shape,
             in_shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")
         );
     }
     if x.shape[0] == 0 || x.shape[1] == 0 {
-        bail!("{}: input has no samples or no time steps", path.display());
+        bail!("{name}: input has no samples or no time steps");
     }
     Ok(x)
 }

@@ -1,4 +1,4 @@
-//! CLI-private helpers of `spikeforge sweep`: the grid language ([`grid`]), evaluating one
+//! `spikeforge sweep` and `sf.sweep`: running a sweep ([`run`]), the grid language ([`grid`]), evaluating one
 //! configuration ([`eval`]), the results CSV and merging of shards ([`table`]), rows
 //! journaled as they finish and resumed ([`journal`]), the Pareto front ([`pareto`]) and
 //! its SVG ([`plot`]).
@@ -8,6 +8,7 @@ pub mod grid;
 pub mod journal;
 pub mod pareto;
 pub mod plot;
+pub mod run;
 pub mod table;
 
 use std::io::Read;
