@@ -9,6 +9,8 @@
 //! linear in synapses. Row footprints are tabulated per index width from
 //! `memory::row_bits` (identical values, checked by a test).
 
+use std::sync::Arc;
+
 use spikeforge_targets::memory::{self, conv_kernel_bits_shared};
 use spikeforge_targets::{Cast, CoreSpec, NeuronLayout, RowFormat, Target};
 
@@ -40,22 +42,40 @@ pub(super) struct RowCost {
     pub(super) group: u64,
     pub(super) full: u64,
     pub(super) rest: Vec<u64>,
+    /// `bits(s)` for `s < table.len()` (rows of up to [`ROW_TABLE_LEN`] − 1 synapses), so
+    /// the per-synapse update of a fill is a lookup, not a division; shared by clones.
+    pub(super) table: Arc<[u64]>,
 }
+
+/// Row sizes tabulated per [`RowCost`] (covers every core's neuron count in the presets).
+const ROW_TABLE_LEN: u64 = 1 << 14;
 
 impl RowCost {
     pub(super) fn new(spec: &CoreSpec, targets: u64) -> RowCost {
         let rb = |s: u64| memory::row_bits(spec, s, targets).unwrap_or(u64::MAX);
-        match spec.encoding.group_max_synapses {
+        let mut cost = match spec.encoding.group_max_synapses {
             Some(g) if g as u64 <= 1 << 16 => {
                 let g = g as u64;
-                RowCost { spec: spec.clone(), targets, group: g, full: rb(g), rest: (0..g).map(rb).collect() }
+                let (full, rest) = (rb(g), (0..g).map(rb).collect());
+                RowCost { spec: spec.clone(), targets, group: g, full, rest, table: Arc::from([]) }
             }
-            _ => RowCost { spec: spec.clone(), targets, group: 0, full: 0, rest: Vec::new() },
+            _ => RowCost { spec: spec.clone(), targets, group: 0, full: 0, rest: Vec::new(), table: Arc::from([]) },
+        };
+        let len = targets.saturating_add(1).min(ROW_TABLE_LEN) as u32;
+        cost.table = (0..len).map(|s| cost.computed_bits(s)).collect();
+        cost
+    }
+
+    /// The bits of a row of `s` synapses.
+    #[inline]
+    pub(super) fn bits(&self, s: u32) -> u64 {
+        match self.table.get(s as usize) {
+            Some(&b) => b,
+            None => self.computed_bits(s),
         }
     }
 
-    #[inline]
-    pub(super) fn bits(&self, s: u32) -> u64 {
+    fn computed_bits(&self, s: u32) -> u64 {
         let s = s as u64;
         match s.checked_div(self.group) {
             Some(full_groups) => {

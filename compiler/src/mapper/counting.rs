@@ -12,7 +12,10 @@
 //! per-event counts of each of the slot's events: the partition's accounting (rows per
 //! axon, in-axons, destinations) is exact in either mode, and its time grows with
 //! neurons × kernel area, not with unrolled synapses. A kernel with zeros (pruned or
-//! quantized) is counted per event.
+//! quantized) is counted per event. Likewise a dense matrix (every target neuron has a
+//! synapse from every event, [`Counting::Dense`]) has one slot standing for all its events:
+//! each event has the same synapses into every piece, so a fully connected layer is
+//! counted in time proportional to its neurons, not to its synapses.
 
 use super::lower::Synapses;
 use super::sparse::ConvGeom;
@@ -20,14 +23,22 @@ use super::sparse::ConvGeom;
 /// How the synapses of one projection are counted (see the module docs).
 #[derive(Clone, Copy, Debug)]
 pub(super) enum Counting<'n> {
-    Events { synapses: &'n Synapses, n_events: usize },
+    Events {
+        synapses: &'n Synapses,
+        n_events: usize,
+    },
     Positions(&'n ConvGeom),
+    /// Every target neuron has a synapse from each of the `n_events` events: one slot.
+    Dense {
+        n_events: usize,
+    },
 }
 
 impl<'n> Counting<'n> {
     pub(super) fn of(synapses: &'n Synapses, n_events: usize) -> Counting<'n> {
         match synapses.conv() {
             Some(g) if g.weight.iter().all(|&v| v != 0.0) => Counting::Positions(g),
+            _ if is_dense(synapses, n_events) => Counting::Dense { n_events },
             _ => Counting::Events { synapses, n_events },
         }
     }
@@ -37,6 +48,7 @@ impl<'n> Counting<'n> {
         match *self {
             Counting::Events { n_events, .. } => n_events,
             Counting::Positions(g) => g.groups * g.input[0] * g.input[1],
+            Counting::Dense { .. } => 1,
         }
     }
 
@@ -46,6 +58,7 @@ impl<'n> Counting<'n> {
         match *self {
             Counting::Events { .. } => 1,
             Counting::Positions(g) => channels_in_group(g, g.channel_of(t) / (g.c_out / g.groups)),
+            Counting::Dense { n_events } => n_events as u64,
         }
     }
 
@@ -55,6 +68,7 @@ impl<'n> Counting<'n> {
         match *self {
             Counting::Events { .. } => 1,
             Counting::Positions(g) => channels_in_group(g, s as usize / (g.input[0] * g.input[1])),
+            Counting::Dense { n_events } => n_events as u64,
         }
     }
 
@@ -62,7 +76,10 @@ impl<'n> Counting<'n> {
     #[inline]
     pub(super) fn for_slots(&self, t: usize, mut f: impl FnMut(u32)) {
         match *self {
+            // Columns only: the weights are not needed to count.
+            Counting::Events { synapses: Synapses::Rows(m), .. } => m.row(t).0.iter().for_each(|&e| f(e)),
             Counting::Events { synapses, .. } => synapses.for_target(t, |e, _| f(e)),
+            Counting::Dense { .. } => f(0),
             Counting::Positions(g) => {
                 let group = g.channel_of(t) / (g.c_out / g.groups);
                 if channels_in_group(g, group) == 0 {
@@ -101,6 +118,7 @@ impl<'n> Counting<'n> {
     pub(super) fn for_events_of_slot(&self, s: u32, mut f: impl FnMut(u32)) {
         match *self {
             Counting::Events { .. } => f(s),
+            Counting::Dense { n_events } => (0..n_events as u32).for_each(f),
             Counting::Positions(g) => {
                 let hw = g.input[0] * g.input[1];
                 let (group, pos) = (s as usize / hw, s as usize % hw);
@@ -122,35 +140,57 @@ impl<'n> Counting<'n> {
         }
     }
 
-    /// The event → slot map of a per-position count (None: each event is its own slot).
+    /// The event → slot map of a per-position or dense count (None: each event is its own
+    /// slot).
     pub(super) fn event_slots(&self) -> Option<EventSlots> {
         match *self {
             Counting::Events { .. } => None,
-            Counting::Positions(g) => Some(EventSlots {
+            Counting::Positions(g) => Some(EventSlots::Positions {
                 hw: (g.input[0] * g.input[1]) as u32,
                 cin_per_group: g.cin_per_group() as u32,
                 in_channels: [g.in_channels[0] as u32, g.in_channels[1] as u32],
             }),
+            Counting::Dense { n_events } => Some(EventSlots::One { n_events: n_events as u32 }),
         }
     }
 }
 
-/// Which slot an event of a per-position count belongs to, kept without the network (for
-/// destinations stored per slot, [`super::partition::Dests`]).
+/// Whether every target neuron of `synapses` has a synapse from each of `n_events` events
+/// (rows of `n_events` distinct columns).
+fn is_dense(synapses: &Synapses, n_events: usize) -> bool {
+    match synapses {
+        Synapses::Rows(m) => {
+            n_events > 0
+                && m.n_rows > 0
+                && (0..m.n_rows).all(|t| m.row(t).0.len() == n_events)
+                && (0..m.n_rows).all(|t| m.row(t).0.windows(2).all(|w| w[0] < w[1]))
+                && (0..m.n_rows).all(|t| (m.row(t).0[n_events - 1] as usize) < n_events)
+        }
+        Synapses::Conv(_) => false,
+    }
+}
+
+/// Which slot an event belongs to, kept without the network (for destinations stored per
+/// slot, [`super::partition::Dests`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct EventSlots {
-    hw: u32,
-    cin_per_group: u32,
-    in_channels: [u32; 2],
+pub enum EventSlots {
+    /// A per-position count of a convolution.
+    Positions { hw: u32, cin_per_group: u32, in_channels: [u32; 2] },
+    /// A dense matrix: every event is slot 0.
+    One { n_events: u32 },
 }
 
 impl EventSlots {
-    /// The slot of event `e`; None for an input channel the projection does not hold.
+    /// The slot of event `e`; None for an event the projection has no synapse from.
     #[inline]
     pub fn slot(&self, e: u32) -> Option<u32> {
-        let ci = e / self.hw;
-        let [lo, hi] = self.in_channels;
-        ((lo..hi).contains(&ci)).then(|| (ci / self.cin_per_group) * self.hw + e % self.hw)
+        match *self {
+            EventSlots::Positions { hw, cin_per_group, in_channels: [lo, hi] } => {
+                let ci = e / hw;
+                ((lo..hi).contains(&ci)).then(|| (ci / cin_per_group) * hw + e % hw)
+            }
+            EventSlots::One { n_events } => (e < n_events).then_some(0),
+        }
     }
 }
 
@@ -163,7 +203,7 @@ pub(super) fn synapses_per_event(synapses: &Synapses, n_events: usize, n_targets
     }
     match c {
         Counting::Events { .. } => per_slot,
-        Counting::Positions(_) => {
+        Counting::Positions(_) | Counting::Dense { .. } => {
             (0..n_events as u32).map(|e| c.slot_of_event(e).map_or(0, |s| per_slot[s as usize])).collect()
         }
     }
@@ -265,5 +305,32 @@ mod tests {
         g.weight[5] = 0.0;
         let syn = Synapses::Conv(g.clone());
         assert!(matches!(Counting::of(&syn, g.n_in()), Counting::Events { .. }));
+    }
+
+    /// A dense matrix counts as one slot standing for every event; a matrix missing one
+    /// synapse counts per event.
+    #[test]
+    fn a_dense_matrix_is_one_slot() {
+        use super::super::sparse::Csr;
+        let (rows, cols) = (5, 7);
+        let dense = Synapses::Rows(Csr::from_rows(rows, cols, |_, push| (0..cols as u32).for_each(|c| push(c, 0.5))));
+        let c = Counting::of(&dense, cols);
+        assert!(matches!(c, Counting::Dense { n_events: 7 }));
+        for t in 0..rows {
+            let mut slots = Vec::new();
+            c.for_slots(t, |s| slots.push(s));
+            assert_eq!(slots, vec![0]);
+            assert_eq!(c.fan_in(t), cols as u64);
+        }
+        let mut listed = Vec::new();
+        c.for_events_of_slot(0, |e| listed.push(e));
+        assert_eq!(listed, (0..cols as u32).collect::<Vec<_>>());
+        assert!((0..cols as u32).all(|e| c.slot_of_event(e) == Some(0)));
+        assert_eq!(c.slot_of_event(cols as u32), None);
+        assert_eq!(synapses_per_event(&dense, cols, rows), vec![rows as u32; cols]);
+        let holed = Synapses::Rows(Csr::from_rows(rows, cols, |t, push| {
+            (0..cols as u32).filter(|&c| t != 2 || c != 3).for_each(|c| push(c, 0.5))
+        }));
+        assert!(matches!(Counting::of(&holed, cols), Counting::Events { .. }));
     }
 }
