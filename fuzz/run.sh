@@ -26,6 +26,9 @@ profile=${FUZZ_PROFILE:-release}
 build_flags=()
 [ "$profile" = dev ] && build_flags=(--dev)
 bin_dir=$([ "$profile" = dev ] && echo debug || echo release)
+# Seconds one input may take before libFuzzer calls it a hang: unoptimised builds read the
+# larger seed models (golden NIR files, shared HDF5 groups) many times slower.
+unit_timeout=$([ "$profile" = dev ] && echo 120 || echo 10)
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "cargo-fuzz is not installed: cargo install cargo-fuzz" >&2
@@ -68,7 +71,7 @@ for t in "${targets[@]}"; do
   log="$fuzz_dir/artifacts/$t.log"
   # The binary built above, run directly (`cargo fuzz run` would rebuild on any edit).
   "$CARGO_TARGET_DIR/$triple/$bin_dir/$t" "corpus/$t" "$seeds" -artifact_prefix="artifacts/$t/" \
-    -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
+    -max_total_time="$seconds" -timeout="$unit_timeout" -rss_limit_mb=2048 -malloc_limit_mb=1024 \
     -print_final_stats=1 >"$log" 2>&1
   rc=$?
   after=$(ls "artifacts/$t" | grep -cE "^(crash|timeout|oom|leak)-")
