@@ -275,7 +275,9 @@ fn run<A: Arith>(
         stats.max_link_utilisation = l.utilisation;
         stats.busiest_link = Some(l.link.clone());
     }
+    let map_fingerprint = if perfetto.is_some() || vcd.is_some() { map.fingerprint() } else { String::new() };
     let trace = TraceData {
+        map_fingerprint,
         perfetto,
         vcd,
         grid_width: w,

@@ -90,6 +90,9 @@ pub struct TraceData {
     pub(crate) core_names: Vec<String>,
     pub(crate) clock_mhz: f64,
     pub(crate) model: String,
+    /// [`spikeforge_targets::CoreMap::fingerprint`] of the simulated map (computed only when a
+    /// trace is recorded), written into VCD and Perfetto files.
+    pub(crate) map_fingerprint: String,
 }
 
 /// The traced sample's spikes per neuron (recorded with [`crate::TraceOptions::vcd`]).

@@ -106,6 +106,7 @@ pub fn vcd_text(r: &SimResult) -> Result<String, SimError> {
     let ps = |c: u64| (c as f64 * 1e6 / t.clock_mhz).round() as u64;
     let mut s = String::new();
     let _ = writeln!(s, "$version spikeforge-simulator $end\n$timescale 1 ps $end");
+    let _ = writeln!(s, "$comment map_fingerprint {} $end", t.map_fingerprint);
     let _ = writeln!(s, "$scope module {} $end", scope_name(&t.model));
     for (name, first, n) in &v.populations {
         let _ = writeln!(s, "$scope module {} $end", scope_name(name));
@@ -180,7 +181,8 @@ pub fn perfetto_json(r: &SimResult) -> Result<String, SimError> {
         ev.push(serde_json::json!({"name": kinds[kind as usize], "cat": "core", "ph": "X", "pid": 2, "tid": core,
             "ts": us(start), "dur": us(cycles), "args": {"start_cycle": start, "cycles": cycles}}));
     }
-    let doc = serde_json::json!({"displayTimeUnit": "ns", "traceEvents": ev});
+    let doc = serde_json::json!({"displayTimeUnit": "ns", "traceEvents": ev,
+        "otherData": {"map_fingerprint": t.map_fingerprint, "model": t.model}});
     Ok(serde_json::to_string(&doc).expect("trace serialises"))
 }
 

@@ -66,6 +66,8 @@ fn csv_json_vcd_and_perfetto_are_written() {
     // spikes at cycle 54 + 7 and B at 54 + 18; step 1 is silent.
     let vcd = std::fs::read_to_string(p("spikes.vcd")).unwrap();
     assert_eq!(vcd.matches("$var wire 1").count(), 3);
+    let fingerprint = map().fingerprint();
+    assert!(vcd.contains(&format!("$comment map_fingerprint {fingerprint} $end")), "{vcd}");
     assert!(vcd.contains("$scope module A $end") && vcd.contains("$scope module B $end"));
     // 100 MHz: one cycle is 10 000 ps. A rises at (54 + 7) cycles, falls at 54 + 28.
     assert!(vcd.contains("#610000\n1!\n1\"\n"), "{vcd}");
@@ -73,6 +75,7 @@ fn csv_json_vcd_and_perfetto_are_written() {
     assert!(vcd.contains("#820000\n0!\n0\"\n0#\n"), "{vcd}");
 
     let trace: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p("trace.json")).unwrap()).unwrap();
+    assert_eq!(trace["otherData"]["map_fingerprint"], fingerprint.as_str());
     let events = trace["traceEvents"].as_array().unwrap();
     let packets = events.iter().filter(|e| e["name"] == "packet").count();
     // Two packets, each over two links, in the traced sample.
