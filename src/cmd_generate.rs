@@ -4,14 +4,11 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
-use spikeforge_compiler::arrays::write_npy;
-use spikeforge_compiler::summary::Summary;
+use anyhow::Result;
 use spikeforge_compiler::zoo::{self, Architecture, PoolKind, ZooSpec};
-use spikeforge_compiler::{nir, text};
-
-use spikeforge_driver::model::Format;
+use spikeforge_driver::generate::{generate, GenerateOptions};
 use spikeforge_driver::options::LimitArgs;
+use spikeforge_driver::DriverError;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -76,8 +73,6 @@ fn parse_shape(s: &str) -> Result<[usize; 3], String> {
 }
 
 pub fn run(a: Args) -> Result<()> {
-    let format = Format::of(&a.output)?;
-    let limits = a.limits.limits();
     let mut spec = ZooSpec::new(a.arch);
     spec.width = a.width;
     spec.input_shape = a.input_shape.unwrap_or(spec.input_shape);
@@ -88,43 +83,31 @@ pub fn run(a: Args) -> Result<()> {
     spec.calib_samples = a.calib_samples;
     spec.calib_steps = a.steps;
     spec.seed = a.seed;
-    if a.input.is_some() && (a.samples == 0 || a.steps == 0) {
-        bail!("--input needs at least one sample and one step (--samples, --steps)");
-    }
-    let input_dims = [a.samples, a.steps, spec.input_shape[0], spec.input_shape[1], spec.input_shape[2]];
-    if a.input.is_some() {
-        limits.check_elements("the --input array", &input_dims)?;
-    }
-    let generated = zoo::generate(&spec, &limits).with_context(|| format!("generating {}", a.arch))?;
-    match format {
-        Format::Nir => nir::write_nir(&generated.graph, &a.output).map_err(anyhow::Error::new),
-        Format::Snn => text::write_snn(&generated.graph, &a.output).map_err(anyhow::Error::new),
-    }
-    .with_context(|| format!("writing {}", a.output.display()))?;
-    if let Some(path) = &a.input {
-        let x = zoo::input_spikes(&spec.input_shape, a.samples, a.steps, spec.input_rate, a.seed.wrapping_add(1));
-        let bytes: Vec<u8> = x.iter().map(|&v| v as u8).collect();
-        write_npy(path, &input_dims, &bytes).with_context(|| format!("writing {}", path.display()))?;
-    }
-    let s = Summary::new(&generated.graph, &generated.verified);
-    let rates: Vec<f64> = generated.layers.iter().map(|l| l.firing_rate).collect();
-    let (lo, hi) = rates.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), &r| (lo.min(r), hi.max(r)));
+    let o = GenerateOptions {
+        spec: spec.clone(),
+        output: a.output.clone(),
+        input: a.input.clone(),
+        samples: a.samples,
+        limits: a.limits.limits(),
+    };
+    let g = generate(&o).map_err(DriverError::into_anyhow)?;
+    let (lo, hi) = g.firing_rate_range;
     println!(
         "wrote {} ({}, {}): {} spiking layers, {} neurons, {} synapses, {} parameters; thresholds calibrated to \
          {:.1}–{:.1} % firing on {} × {} steps of {:.0} % input{}",
         a.output.display(),
         a.arch,
-        format.describe(),
-        generated.layers.len(),
-        s.neurons(),
-        s.synapses(),
-        s.parameters(),
+        g.format.describe(),
+        g.spiking_layers,
+        g.neurons,
+        g.synapses,
+        g.parameters,
         lo * 100.0,
         hi * 100.0,
         spec.calib_samples,
         spec.calib_steps,
         spec.input_rate * 100.0,
-        a.input.as_ref().map_or(String::new(), |p| format!("; input {} {:?}", p.display(), input_dims)),
+        g.input.as_ref().map_or(String::new(), |(p, dims)| format!("; input {} {:?}", p.display(), dims)),
     );
     Ok(())
 }

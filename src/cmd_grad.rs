@@ -4,16 +4,13 @@
 use std::ops::Range;
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
-use spikeforge_compiler::exec::Executor;
-use spikeforge_compiler::ir::Tensor;
-use spikeforge_compiler::npz::write_npz;
-use spikeforge_compiler::train::{gradients, Loss, Net, Surrogate};
-
+use anyhow::Result;
+use spikeforge_driver::grad::{grad_model, write_grad_npz, GradSettings, Labels};
 use spikeforge_driver::inputs::{parse_range, read_labels, read_samples};
 use spikeforge_driver::model;
 use spikeforge_driver::options::{DynamicsArgs, LimitArgs};
 use spikeforge_driver::pipeline::PassArgs;
+use spikeforge_driver::DriverError;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -53,49 +50,31 @@ pub struct Args {
 
 pub fn run(a: Args) -> Result<()> {
     let limits = a.limits.limits();
-    let Some(surrogate) = Surrogate::from_name(&a.surrogate, a.surrogate_param) else {
-        bail!("--surrogate {}: use one of {}", a.surrogate, Surrogate::NAMES.join(", "));
-    };
-    let Some(loss) = Loss::from_name(&a.loss) else {
-        bail!("--loss {}: use one of {}", a.loss, Loss::NAMES.join(", "));
-    };
-    if a.surrogate_param.is_some_and(|p| !(p > 0.0 && p.is_finite())) {
-        bail!("--surrogate-param must be a positive number");
-    }
     let (mut graph, mut verified, _) = model::load(&a.model, &limits)?;
     let dynamics = a.dynamics.resolve(&graph);
     if a.passes.passes.is_some() {
         let calib = a.passes.calibration(&graph, &verified, Some(&a.input), dynamics, &limits)?;
         a.passes.apply(&mut graph, &mut verified, calib.as_ref(), dynamics, &limits, &mut crate::log_stderr)?;
     }
-    let exec = Executor::new(&graph, &verified, dynamics, &limits).with_context(|| a.model.display().to_string())?;
     let x = read_samples(&a.input, &a.samples, &limits)?;
-    let (n, t) = exec.check_input(&x.shape).with_context(|| a.input.display().to_string())?;
-    if n == 0 || t == 0 {
-        bail!("{}: input has no samples or no time steps (shape {:?})", a.input.display(), x.shape);
-    }
     let labels = match &a.labels {
-        Some(p) => read_labels(p, &a.samples, n, exec.output_len(), &limits)?,
-        None => {
-            let first = a.samples.as_ref().map_or(0, |r| r.start);
-            (first..first + n).map(|i| i % exec.output_len()).collect()
-        }
+        Some(p) => Labels::Given(Box::new(|n, classes| read_labels(p, &a.samples, n, classes, &limits))),
+        None => Labels::Cyclic { first_sample: a.samples.as_ref().map_or(0, |r| r.start) },
     };
-    let net = Net::new(&graph, &verified, &dynamics, &limits).with_context(|| a.model.display().to_string())?;
-    let threads = if a.threads == 0 { rayon::current_num_threads() } else { a.threads };
-    limits.check_elements("the gradient tape of all workers", &[threads, t, net.tape_len + net.output_len])?;
-    let (loss_value, grads) = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .context("starting worker threads")?
-        .install(|| gradients(&net, surrogate, loss, &x.data, &labels, t, threads))?;
-    let loss_tensor = Tensor::scalar(loss_value);
-    let mut entries: Vec<(String, &Tensor)> = vec![("loss".into(), &loss_tensor)];
-    entries.extend(grads.iter().map(|(k, v)| (k.clone(), v)));
-    write_npz(&a.output, &entries)?;
-    println!("samples    {n} × {t} steps");
-    println!("loss       {loss_value:.12} ({loss}, surrogate {surrogate})");
-    for (name, g) in &grads {
+    let settings = GradSettings {
+        surrogate: a.surrogate.clone(),
+        surrogate_param: a.surrogate_param,
+        loss: a.loss.clone(),
+        threads: a.threads,
+    };
+    let model_name = a.model.display().to_string();
+    let input_name = a.input.display().to_string();
+    let r = grad_model(&model_name, &graph, &verified, dynamics, &x, &input_name, labels, &settings, &limits)
+        .map_err(DriverError::into_anyhow)?;
+    write_grad_npz(&a.output, &r).map_err(DriverError::into_anyhow)?;
+    println!("samples    {} × {} steps", r.n_samples, r.n_steps);
+    println!("loss       {:.12} ({}, surrogate {})", r.loss, r.loss_name, r.surrogate_name);
+    for (name, g) in &r.grads {
         let max = g.data().iter().fold(0.0f64, |m, v| m.max(v.abs()));
         println!("{name:<24} {:?} max |grad| {max:.6e}", g.dims());
     }

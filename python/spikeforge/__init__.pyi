@@ -71,6 +71,27 @@ class Model:
         max_memory: Optional[int] = None,
     ) -> Tuple["Model", Dict[str, Any]]:
         """A pass pipeline on a copy: ``(model, report)`` with per-pass lines, scores and masks."""
+    def grad(
+        self,
+        x: _Array,
+        labels: Optional[_Array] = None,
+        loss: str = "ce_count",
+        surrogate: str = "atan",
+        surrogate_param: Optional[float] = None,
+        threads: int = 1,
+        semantics: Optional[str] = None,
+        dt: Optional[float] = None,
+        reset: Optional[str] = None,
+        spike_test: Optional[str] = None,
+        reset_timing: Optional[str] = None,
+        max_memory: Optional[int] = None,
+    ) -> Tuple[float, Dict[str, np.ndarray]]:
+        """Loss and surrogate gradient (BPTT, float64) of every ``<node>.weight`` / ``<node>.bias``.
+
+        ``labels``: class indices ``[N]`` (default: sample i has label i mod the outputs);
+        ``loss``: ce_count, mse_count or ce_membrane; ``surrogate``: atan, fast-sigmoid,
+        sigmoid or triangle.
+        """
 
 class Target:
     """A chip description with overrides applied."""

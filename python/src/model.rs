@@ -11,6 +11,8 @@ use spikeforge_compiler::arrays::NdArray;
 use spikeforge_compiler::passes::Calibration;
 use spikeforge_compiler::summary::Summary;
 use spikeforge_driver::check::render_check;
+use spikeforge_driver::grad::{grad_model, GradSettings, Labels};
+use spikeforge_driver::inputs::labels_from;
 use spikeforge_driver::model::{Format, Model as DriverModel};
 use spikeforge_driver::pipeline::PassArgs;
 use spikeforge_driver::run::{run_model, run_warnings};
@@ -226,6 +228,50 @@ impl Model {
         }
         report.set_item("masks", masks)?;
         Ok((Model { inner: Arc::new(model), format: self.format }, report))
+    }
+
+    /// The loss of a batch and its surrogate gradient with respect to every weight and
+    /// bias (backpropagation through time, float64), as `spikeforge grad`. `x`: input
+    /// `[N, T, *input_shape]`; `labels`: class indices `[N]` (default: sample i has label
+    /// i mod the number of outputs). Returns `(loss, {"<node>.weight": array, ...})`.
+    #[pyo3(signature = (x, labels=None, loss="ce_count", surrogate="atan", surrogate_param=None, threads=1, semantics=None, dt=None, reset=None, spike_test=None, reset_timing=None, max_memory=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn grad<'py>(
+        &self,
+        py: Python<'py>,
+        x: &Bound<'py, PyAny>,
+        labels: Option<Bound<'py, PyAny>>,
+        loss: &str,
+        surrogate: &str,
+        surrogate_param: Option<f64>,
+        threads: usize,
+        semantics: Option<&str>,
+        dt: Option<f64>,
+        reset: Option<&str>,
+        spike_test: Option<&str>,
+        reset_timing: Option<&str>,
+        max_memory: Option<u64>,
+    ) -> PyResult<(f64, Bound<'py, PyDict>)> {
+        let limits = limit_args(max_memory).limits();
+        let dynamics = dynamics_args(semantics, dt, reset, spike_test, reset_timing)?.resolve(&self.inner.graph);
+        let input = input_array(x, "x")?;
+        let labels = labels.map(|y| input_array(&y, "labels")).transpose()?;
+        let settings =
+            GradSettings { surrogate: surrogate.to_string(), surrogate_param, loss: loss.to_string(), threads };
+        let model = self.inner.clone();
+        let r = interruptible(py, move |_cancel| {
+            let labels = match labels {
+                Some(y) => Labels::Given(Box::new(move |n, classes| labels_from(y, "labels", n, classes))),
+                None => Labels::Cyclic { first_sample: 0 },
+            };
+            grad_model(&model.name, &model.graph, &model.verified, dynamics, &input, "x", labels, &settings, &limits)
+        })?;
+        let grads = PyDict::new(py);
+        for (name, g) in r.grads {
+            let dims = g.dims().to_vec();
+            grads.set_item(name, f64_array(py, g.data().to_vec(), &dims)?)?;
+        }
+        Ok((r.loss, grads))
     }
 }
 

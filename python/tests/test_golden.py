@@ -64,3 +64,25 @@ def test_results_do_not_depend_on_threads(golden):
     s1, st1, _ = sf.simulate(core_map, x, threads=1)
     s2, st2, _ = sf.simulate(core_map, x, threads=2)
     assert np.array_equal(s1, s2) and st1["cycles_total"] == st2["cycles_total"]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_grad_matches_pytorch_surrogate_gradients(golden, case):
+    """`Model.grad` against PyTorch autograd (grad.npz, samples 0–15, labels.npy)."""
+    import json
+
+    d = golden / case
+    meta = json.loads((d / "grad.json").read_text())
+    lo, hi = meta["samples"]
+    x = np.load(d / "input.npy")[lo:hi]
+    # Labels from labels.npy where the case has them, else sample i has label i mod n_out
+    # (grad.json says which), which is also Model.grad's default.
+    y = np.load(d / "labels.npy")[lo:hi] if meta["labels"].startswith("labels.npy") else None
+    loss, grads = sf.load(d / "model.nir").grad(x, y)
+    want = np.load(d / "grad.npz")
+    assert abs(loss - meta["loss"]) <= 1e-9 * max(1.0, abs(meta["loss"]))
+    assert sorted(grads) == sorted(k for k in want.files if k != "loss")
+    for name, g in grads.items():
+        scale = max(1.0, float(np.abs(want[name]).max()))
+        assert g.shape == want[name].shape, name
+        assert np.abs(g - want[name]).max() <= 1e-9 * scale, name
