@@ -65,6 +65,9 @@ pub fn run(mut a: Args) -> Result<()> {
     if let Some(note) = &c.auto_note {
         eprintln!("{note}");
     }
+    for w in &c.warnings {
+        eprintln!("warning: {w}");
+    }
     let fingerprint = save_map(&c.map, &a.output).map_err(|e| e.into_anyhow())?;
     if let Some(p) = &a.report {
         save_report(&c.report, &fingerprint, p).map_err(|e| e.into_anyhow())?;

@@ -10,6 +10,7 @@ use spikeforge_compiler::exec::Dynamics;
 use spikeforge_compiler::limits::Limits;
 use spikeforge_compiler::mapper::{compile, compile_auto, CompileOptions, MapReport, PlacementMethod};
 use spikeforge_compiler::passes::Calibration;
+use spikeforge_targets::approx::decay_approximations;
 use spikeforge_targets::{CoreMap, Target, TargetSpec};
 
 use crate::error::{check_cancel, DriverError};
@@ -42,6 +43,9 @@ pub struct Compiled {
     pub report: MapReport,
     /// With `--chips auto`: the grid picked and the grids tried, as the CLI notes it.
     pub auto_note: Option<String>,
+    /// Layers whose leak the chip's fixed point cannot follow
+    /// ([`spikeforge_targets::approx::decay_approximations`]).
+    pub warnings: Vec<String>,
 }
 
 /// Maps `model` onto `choice` (`calib`: spike counts of a reference run weight placement).
@@ -85,13 +89,15 @@ pub fn compile_model(
             c.chips_lower_bound,
             tried.join(", ")
         );
-        Ok(Compiled { target, map, report, auto_note: Some(note) })
+        let warnings = decay_approximations(&map);
+        Ok(Compiled { target, map, report, auto_note: Some(note), warnings })
     } else {
         let target = Target::from_spec(spec.clone(), &choice.file)
             .map_err(|e| DriverError::from(anyhow::Error::new(e)).at(choice.file.as_str()))?;
         let (map, report) =
             compile(&model.graph, &model.verified, &target, dynamics, &opts).with_context(not_fit).map_err(at_model)?;
-        Ok(Compiled { target, map, report, auto_note: None })
+        let warnings = decay_approximations(&map);
+        Ok(Compiled { target, map, report, auto_note: None, warnings })
     }
 }
 

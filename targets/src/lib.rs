@@ -25,6 +25,7 @@
 //!
 //! This crate depends on neither the compiler nor the simulator.
 
+pub mod approx;
 pub mod atomic;
 pub mod axons;
 pub mod chip;
