@@ -109,6 +109,9 @@ class CoreMap:
     """A model mapped onto a target."""
 
     @property
+    def warnings(self) -> List[str]:
+        """Layers whose leak the chip's fixed point cannot follow (as ``compile`` warns)."""
+    @property
     def report(self) -> Optional[Dict[str, Any]]: ...
     @property
     def summary(self) -> Optional[str]: ...

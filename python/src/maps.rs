@@ -184,6 +184,13 @@ impl CoreMap {
         self.summary.as_deref()
     }
 
+    /// Layers whose leak the chip's fixed point cannot follow (what `spikeforge compile`
+    /// prints as warnings): `--numeric hardware` spikes differ from the model's there.
+    #[getter]
+    fn warnings(&self) -> Vec<String> {
+        spikeforge_targets::approx::decay_approximations(&self.map)
+    }
+
     /// The map's fingerprint (recorded in statistics and reports that describe it).
     #[getter]
     fn fingerprint(&self) -> String {

@@ -86,3 +86,10 @@ def test_grad_matches_pytorch_surrogate_gradients(golden, case):
         scale = max(1.0, float(np.abs(want[name]).max()))
         assert g.shape == want[name].shape, name
         assert np.abs(g - want[name]).max() <= 1e-9 * scale, name
+
+
+def test_core_map_warns_where_the_chip_cannot_follow_the_leak(golden):
+    model = sf.load(golden / "digits_mlp" / "model.nir")
+    assert sf.compile(model, sf.target("loihi")).warnings == []
+    speck = sf.compile(model, sf.target("speck")).warnings
+    assert len(speck) == 2 and all("linear" in w for w in speck)
