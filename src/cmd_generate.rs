@@ -95,7 +95,10 @@ pub fn run(a: Args) -> Result<()> {
     if a.input.is_some() {
         limits.check_elements("the --input array", &input_dims)?;
     }
-    let generated = zoo::generate(&spec, &limits).with_context(|| format!("generating {}", a.arch))?;
+    let generated = crate::progress::during(format!("generating {} and calibrating its thresholds", a.arch), || {
+        zoo::generate(&spec, &limits)
+    })
+    .with_context(|| format!("generating {}", a.arch))?;
     match format {
         Format::Nir => nir::write_nir(&generated.graph, &a.output).map_err(anyhow::Error::new),
         Format::Snn => text::write_snn(&generated.graph, &a.output).map_err(anyhow::Error::new),

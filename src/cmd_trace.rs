@@ -238,7 +238,7 @@ fn record(a: RecordArgs) -> Result<()> {
         limits.clone(),
         &mut crate::log_stderr,
     )?;
-    let r = engines::run_reference(&p)?;
+    let r = crate::progress::during("running the reference executor", || engines::run_reference(&p))?;
     let shape = [p.n, p.t, r.output_len];
     write_outputs(&file("output.npy"), &shape, &r.output, &mut crate::log_stderr)?;
     write_npy(&file("layer_spikes.npy"), &[p.n, p.t, r.layer_names.len()], &r.layer_spikes)?;
@@ -248,7 +248,9 @@ fn record(a: RecordArgs) -> Result<()> {
     spec.stats = bundle_stats::recorded(Engine::Reference, &r.stats, a.rel_tol);
     let mut engines_run = vec![Engine::Reference.name().to_string()];
     if let Some(t) = &target {
-        let s = engines::run_simulator(&p, t, a.seed, NumericMode::Exact)?;
+        let s = crate::progress::during(format!("compiling and simulating on `{}`", t.name()), || {
+            engines::run_simulator(&p, t, a.seed, NumericMode::Exact)
+        })?;
         warn_if_differs("the simulator in exact mode", (&r.output, &r.layer_spikes), &s);
         spec.stats.extend(bundle_stats::recorded(Engine::SimExact, &s.stats, a.rel_tol));
         engines_run.push(format!("{} ({})", Engine::SimExact.name(), t.name()));
@@ -256,7 +258,9 @@ fn record(a: RecordArgs) -> Result<()> {
             let (y, y_len, layers) = engines::run_fixed_reference(&p, t)?;
             write_outputs(&file("output_hardware.npy"), &[p.n, p.t, y_len], &y, &mut crate::log_stderr)?;
             write_npy(&file("layer_spikes_hardware.npy"), &[p.n, p.t, r.layer_names.len()], &layers)?;
-            let h = engines::run_simulator(&p, t, a.seed, NumericMode::Hardware)?;
+            let h = crate::progress::during(format!("simulating `{}` in hardware numerics", t.name()), || {
+                engines::run_simulator(&p, t, a.seed, NumericMode::Hardware)
+            })?;
             warn_if_differs("the simulator in hardware mode vs the fixed-point reference", (&y, &layers), &h);
             spec.stats.extend(bundle_stats::recorded(Engine::SimHardware, &h.stats, a.rel_tol));
             spec.hardware = Some(HardwareSpec {

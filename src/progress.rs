@@ -31,6 +31,8 @@ pub fn bar(len: u64, what: &str) -> ProgressBar {
     if let Ok(style) = ProgressStyle::with_template(&template) {
         bar.set_style(style);
     }
+    // Redrawn between items too, so the elapsed time moves during a long item.
+    bar.enable_steady_tick(Duration::from_millis(250));
     bar
 }
 

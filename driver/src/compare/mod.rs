@@ -25,8 +25,8 @@ use spikeforge_compiler::exec::Dynamics;
 use spikeforge_compiler::ir::{Graph, Verified};
 use spikeforge_compiler::limits::Limits;
 use spikeforge_compiler::mapper::report::{chips_used, utilisation};
-use spikeforge_compiler::mapper::{CompileOptions, PlacementMethod};
-use spikeforge_simulator::{NumericMode, SimOptions, SimStats};
+use spikeforge_compiler::mapper::CompileOptions;
+use spikeforge_simulator::{SimOptions, SimStats};
 use spikeforge_targets::{CoreMap, Target, TargetSpec};
 
 use crate::compile::Placement;
@@ -239,19 +239,12 @@ pub fn run(
             .at(plan.input_name.as_str()));
     }
     let (n_samples, n_steps) = (shape[0], shape[1]);
-    let numeric = match plan.numeric {
-        Numeric::Exact => NumericMode::Exact,
-        Numeric::Hardware => NumericMode::Hardware,
-    };
     if plan.threads == Some(0) {
         return Err(DriverError::bad_input("--threads 0: give at least one thread (or leave the flag out)"));
     }
-    let sim = SimOptions { mode: numeric, threads: plan.threads.unwrap_or(0), ..SimOptions::default() };
+    let sim = SimOptions { mode: plan.numeric.mode(), threads: plan.threads.unwrap_or(0), ..SimOptions::default() };
     let compile = CompileOptions {
-        placement: match plan.placement {
-            Placement::Optimized => PlacementMethod::Optimized { seed: plan.seed },
-            Placement::Sequential => PlacementMethod::Sequential,
-        },
+        placement: plan.placement.method(plan.seed),
         calibration: plan.calibration.clone(),
         seed: plan.seed,
         model: plan.model_name.clone(),
