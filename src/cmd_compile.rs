@@ -48,6 +48,7 @@ pub fn run(mut a: Args) -> Result<()> {
         &[("--output", Some(&a.output)), ("--report", a.report.as_deref())],
     )?;
     let limits = a.limits.limits();
+    a.passes.quiet = crate::progress::quiet();
     let (spec, file) = spikeforge_driver::target::load_spec(&a.target, &a.chips, &limits)?;
     let (graph, verified, _) = model::load(&a.model, &limits)?;
     let mut m = Model { graph, verified, name: a.model.display().to_string() };
@@ -60,8 +61,10 @@ pub fn run(mut a: Args) -> Result<()> {
     a.passes.apply(&mut m.graph, &mut m.verified, calib.as_ref(), dynamics, &limits, &mut crate::log_stderr)?;
     let choice = TargetChoice { spec, file, auto_chips: a.chips.is_auto() };
     let never = AtomicBool::new(false);
-    let c = compile_model(&m, &choice, a.placement, a.seed, calib.as_ref(), dynamics, &limits, &never)
-        .map_err(|e| e.into_anyhow())?;
+    let c = crate::progress::during(format!("compiling {} onto `{}`", m.name, choice.spec.name), || {
+        compile_model(&m, &choice, a.placement, a.seed, calib.as_ref(), dynamics, &limits, &never)
+    })
+    .map_err(|e| e.into_anyhow())?;
     if let Some(note) = &c.auto_note {
         eprintln!("{note}");
     }

@@ -95,6 +95,7 @@ pub fn run(mut a: Args) -> Result<()> {
         &[("--json", a.json.as_deref())],
     )?;
     let limits = a.limits.limits();
+    a.passes.quiet = crate::progress::quiet();
     let (mut graph, verified, _) = model::load(&a.model, &limits)?;
     let dynamics = a.dynamics.resolve(&graph);
     for w in model::unstable_euler_warnings(&graph, dynamics.dt) {
@@ -105,13 +106,18 @@ pub fn run(mut a: Args) -> Result<()> {
     let (n, t) = exec.check_input(&x.shape).with_context(|| a.input.display().to_string())?;
     exec.check_run_size(n, t, &limits)?;
     let labels = read_labels(&a.labels, &a.samples, n, exec.output_len(), &limits)?;
-    let before = exec.run(&x.data, n, t, a.threads);
+    let before = crate::progress::during(format!("running {n} samples before the passes"), || {
+        exec.run(&x.data, n, t, a.threads)
+    });
     let acc_before = accuracy(&predictions(&before.output, n, t, before.output_len), &labels);
     let original = WeightCounts::of(&graph, &[]);
 
     let mut bits = Vec::new();
     let after: RunResult = if a.passes.passes.is_some() {
         let mut verified = verified;
+        if let Some(note) = a.passes.calibration_fallback_note(&a.input) {
+            eprintln!("{note}");
+        }
         let calib = a.passes.calibration(&graph, &verified, Some(&a.input), dynamics, &limits)?;
         if let Some(spec) = &a.target {
             a.passes.target_numerics =
@@ -120,7 +126,8 @@ pub fn run(mut a: Args) -> Result<()> {
         for r in a.passes.apply(&mut graph, &mut verified, calib.as_ref(), dynamics, &limits, &mut crate::log_stderr)? {
             bits.extend(r.weight_bits);
         }
-        Executor::new(&graph, &verified, dynamics, &limits)?.run(&x.data, n, t, a.threads)
+        let exec = Executor::new(&graph, &verified, dynamics, &limits)?;
+        crate::progress::during(format!("running {n} samples after the passes"), || exec.run(&x.data, n, t, a.threads))
     } else {
         before.clone()
     };
@@ -140,7 +147,9 @@ pub fn run(mut a: Args) -> Result<()> {
             let target = spikeforge_driver::target::load_with(spec, &a.chips, &limits)?;
             let verified = graph.verify(&limits).map_err(|e| anyhow::anyhow!("{e:?}"))?;
             let net = spikeforge_compiler::mapper::lower::lower(&graph, &verified, &dynamics)?;
-            let r = spikeforge_compiler::exec::fixed::run_fixed(&net, &target.spec().numerics, &x.data, n, t);
+            let r = crate::progress::during(format!("running {n} samples in `{}` numerics", target.name()), || {
+                spikeforge_compiler::exec::fixed::run_fixed(&net, &target.spec().numerics, &x.data, n, t)
+            });
             let acc_hw = accuracy(&predictions(&r.output, n, t, r.output_len), &labels);
             let mism = r.output.iter().zip(&after.output).filter(|(p, q)| p != q).count() as f64
                 / r.output.len().max(1) as f64;

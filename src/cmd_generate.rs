@@ -90,7 +90,8 @@ pub fn run(a: Args) -> Result<()> {
         samples: a.samples,
         limits: a.limits.limits(),
     };
-    let g = generate(&o).map_err(DriverError::into_anyhow)?;
+    let g = crate::progress::during(format!("generating {} and calibrating its thresholds", a.arch), || generate(&o))
+        .map_err(DriverError::into_anyhow)?;
     let (lo, hi) = g.firing_rate_range;
     println!(
         "wrote {} ({}, {}): {} spiking layers, {} neurons, {} synapses, {} parameters; thresholds calibrated to \

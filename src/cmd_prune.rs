@@ -33,7 +33,8 @@ pub struct Args {
     pub limits: LimitArgs,
 }
 
-pub fn run(a: Args) -> Result<()> {
+pub fn run(mut a: Args) -> Result<()> {
+    a.passes.quiet = crate::progress::quiet();
     spikeforge_driver::outputs::check_output_paths(
         &[("model", Some(&a.model)), ("--calib", a.passes.calib.as_deref())],
         &[("--output", a.output.as_deref()), ("--export-masks", a.export_masks.as_deref())],

@@ -37,8 +37,15 @@ pub fn run(a: Args) -> Result<()> {
     let limits = a.limits.limits();
     let bundles = load_bundles(&a.dirs, &limits, &a.chips).map_err(DriverError::into_anyhow)?;
     let never = AtomicBool::new(false);
-    let outcomes =
-        run_bundles(&bundles, &limits, a.context, &mut crate::log_stderr, &never).map_err(DriverError::into_anyhow)?;
+    let bar = crate::progress::bar(bundles.len() as u64, "bundles");
+    let mut outcomes = vec![];
+    for b in bundles.chunks(1) {
+        bar.set_message(b[0].name.clone());
+        let mut log = |line: &str| bar.suspend(|| crate::log_stderr(line));
+        outcomes.extend(run_bundles(b, &limits, a.context, &mut log, &never).map_err(DriverError::into_anyhow)?);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
     println!("{}", table_text(&outcomes));
     let failed: Vec<&Outcome> = outcomes.iter().filter(|o| !o.passed()).collect();
     for o in &failed {

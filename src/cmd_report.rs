@@ -74,7 +74,9 @@ pub fn run(a: Args) -> Result<()> {
     };
     // Everything is rendered before anything is written.
     let never = AtomicBool::new(false);
-    let r = build(&req, map, &a.limits.limits(), &never).map_err(DriverError::into_anyhow)?;
+    let what = if a.stats.is_none() { "simulating and drawing the report" } else { "drawing the report" };
+    let r = crate::progress::during(what, || build(&req, map, &a.limits.limits(), &never))
+        .map_err(DriverError::into_anyhow)?;
     if let Some(dir) = &a.export_dir {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("{}: cannot create the export directory", dir.display()))?;

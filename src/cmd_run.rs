@@ -38,7 +38,8 @@ pub struct Args {
     pub limits: LimitArgs,
 }
 
-pub fn run(a: Args) -> Result<()> {
+pub fn run(mut a: Args) -> Result<()> {
+    a.passes.quiet = crate::progress::quiet();
     spikeforge_driver::outputs::check_output_paths(
         &[("model", Some(&a.model)), ("input", Some(&a.input)), ("--calib", a.passes.calib.as_deref())],
         &[("--output", Some(&a.output)), ("--layers", a.layers.as_deref()), ("--stats", a.stats.as_deref())],
@@ -51,13 +52,18 @@ pub fn run(a: Args) -> Result<()> {
         eprintln!("warning: {w}");
     }
     if a.passes.passes.is_some() {
+        if let Some(note) = a.passes.calibration_fallback_note(&a.input) {
+            eprintln!("{note}");
+        }
         let calib = a.passes.calibration(&m.graph, &m.verified, Some(&a.input), dynamics, &limits)?;
         a.passes.apply(&mut m.graph, &mut m.verified, calib.as_ref(), dynamics, &limits, &mut crate::log_stderr)?;
     }
     let read_input = || spikeforge_driver::inputs::read_samples(&a.input, &None, &limits);
     let input_name = a.input.display().to_string();
-    let out = run_model(&m, dynamics, &limits, read_input, &input_name, a.threads, &AtomicBool::new(false))
-        .map_err(|e| e.into_anyhow())?;
+    let out = crate::progress::during(format!("running {}", m.name), || {
+        run_model(&m, dynamics, &limits, read_input, &input_name, a.threads, &AtomicBool::new(false))
+    })
+    .map_err(|e| e.into_anyhow())?;
     let r = &out.result;
     let (n, t) = (r.n_samples, r.n_steps);
     spikeforge_driver::inputs::write_outputs(&a.output, &[n, t, r.output_len], &r.output, &mut crate::log_stderr)?;

@@ -1,11 +1,13 @@
 //! `spikeforge simulate OUT.map --input X.npy --output Y.npy`: run a core map on its chip,
 //! cycle by cycle.
 
+use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
 use anyhow::Result;
 use spikeforge_compiler::arrays::write_npy;
+use spikeforge_driver::inputs::parse_range;
 use spikeforge_driver::options::LimitArgs;
 use spikeforge_driver::simulate::{load_map, simulate_map, summary_line, Numeric, SimulateOptions};
 use spikeforge_simulator::{write_atomically, write_perfetto, write_steps_csv, write_vcd};
@@ -41,8 +43,12 @@ pub struct Args {
     pub trace_sample: usize,
     #[arg(long, value_enum, default_value = "exact")]
     pub numeric: Numeric,
+    /// Use these samples of the input only, e.g. 0..16 (`A..` to the end; a range past
+    /// the input's samples is an error).
+    #[arg(long, value_parser = parse_range)]
+    pub samples: Option<Range<usize>>,
     /// Worker threads (default: one per CPU). Results are byte-identical for any count.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::parse_threads)]
     pub threads: Option<usize>,
     #[command(flatten)]
     pub limits: LimitArgs,
@@ -62,7 +68,7 @@ pub fn run(a: Args) -> Result<()> {
     )?;
     let limits = a.limits.limits();
     let map = load_map(&a.map, &limits).map_err(|e| e.into_anyhow())?;
-    let x = spikeforge_driver::inputs::read_samples(&a.input, &None, &limits)?;
+    let x = spikeforge_driver::inputs::read_samples(&a.input, &a.samples, &limits)?;
     let opts = SimulateOptions {
         numeric: a.numeric,
         threads: a.threads,
@@ -71,8 +77,12 @@ pub fn run(a: Args) -> Result<()> {
         trace_sample: a.trace_sample,
     };
     let input_name = a.input.display().to_string();
-    let r = simulate_map(&map, &x.data, &x.shape, &input_name, &opts, &limits, &AtomicBool::new(false))
-        .map_err(|e| e.into_anyhow())?;
+    let what =
+        format!("simulating {} samples × {} steps on `{}`", x.shape[0], x.shape.get(1).unwrap_or(&0), map.target.name);
+    let r = crate::progress::during(what, || {
+        simulate_map(&map, &x.data, &x.shape, &input_name, &opts, &limits, &AtomicBool::new(false))
+    })
+    .map_err(|e| e.into_anyhow())?;
     let [n, t, _] = r.output_shape;
     // Traces first: they are the outputs most likely to be refused (size limit).
     if let Some(p) = &a.vcd {

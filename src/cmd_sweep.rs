@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 use anyhow::{bail, Context, Result};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use spikeforge_compiler::exec::Executor;
 use spikeforge_targets::atomic::write_atomically;
 
@@ -128,6 +127,7 @@ pub fn run(mut a: Args) -> Result<()> {
         &[("--output", Some(&output)), ("--plot", a.plot.as_deref())],
     )?;
     let limits = a.limits.limits();
+    a.passes.quiet = crate::progress::quiet();
     let (base, file) =
         spikeforge_driver::target::load_spec(a.target.as_deref().ok_or_else(|| need("target"))?, &a.chips, &limits)?;
     let target = spikeforge_targets::Target::from_spec(base, &file)?;
@@ -184,10 +184,7 @@ pub fn run(mut a: Args) -> Result<()> {
         configs.iter().copied().filter(|&i| !have[i]).collect()
     };
 
-    let bar = ProgressBar::with_draw_target(Some(configs.len() as u64), ProgressDrawTarget::stderr());
-    if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} configurations, {elapsed} (eta {eta})") {
-        bar.set_style(style);
-    }
+    let bar = crate::progress::bar(configs.len() as u64, "configurations");
     bar.set_position(done.len() as u64);
     let on_row = |row: &Row| -> Result<(), DriverError> {
         journal.append(row)?;

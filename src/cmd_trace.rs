@@ -108,7 +108,10 @@ fn record(a: RecordArgs) -> Result<()> {
         dynamics: a.dynamics,
         limits: a.limits.limits(),
     };
-    let s = record::record(&o, &mut crate::log_stderr, &AtomicBool::new(false)).map_err(DriverError::into_anyhow)?;
+    let s = crate::progress::during("recording the bundle (reference run, then any simulations)", || {
+        record::record(&o, &mut crate::log_stderr, &AtomicBool::new(false))
+    })
+    .map_err(DriverError::into_anyhow)?;
     println!(
         "recorded {}: {} samples × {} steps, engines {}, {} expected stats",
         s.folder.display(),

@@ -4,6 +4,7 @@
 //! work is done by `spikeforge-driver`.
 
 mod cmd_check;
+mod cmd_compare;
 mod cmd_compile;
 mod cmd_convert;
 mod cmd_eval;
@@ -17,6 +18,7 @@ mod cmd_simulate;
 mod cmd_sweep;
 mod cmd_target;
 mod cmd_trace;
+mod progress;
 
 use std::process::ExitCode;
 
@@ -28,6 +30,9 @@ use spikeforge_driver::error::{chain_message, Differs, Rendered};
 #[derive(Parser)]
 #[command(name = "spikeforge", version, about, long_about = None, propagate_version = true)]
 struct Cli {
+    /// No progress bars (they are drawn on stderr only when it is a terminal).
+    #[arg(long, global = true)]
+    quiet: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -68,6 +73,10 @@ enum Command {
     /// grid (in parallel), one CSV row each, Pareto front over energy, latency and silicon
     /// cost; `sweep merge` joins `--shard` slices.
     Sweep(cmd_sweep::Args),
+    /// One model on several chips side by side (or core maps with --maps): fit, cores and
+    /// chips, latency, throughput, energy per inference, energy-delay product, utilisation;
+    /// a table on stdout, CSV, JSON and an HTML page in --out.
+    Compare(cmd_compare::Args),
     /// Write a generated VGG-11/16, ResNet-19 or SEW-ResNet (seeded weights, thresholds
     /// calibrated to a firing rate) and optionally matching input spikes.
     Generate(cmd_generate::Args),
@@ -114,6 +123,7 @@ fn terminal_safe(text: &str) -> String {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    progress::set_quiet(cli.quiet);
     let result = match cli.command {
         Command::Check(a) => cmd_check::run(a),
         Command::Run(a) => cmd_run::run(a),
@@ -128,6 +138,7 @@ fn main() -> ExitCode {
         Command::Regress(a) => cmd_regress::run(a),
         Command::Report(a) => cmd_report::run(a),
         Command::Sweep(a) => cmd_sweep::run(a),
+        Command::Compare(a) => cmd_compare::run_cmd(a),
         Command::Generate(a) => cmd_generate::run(a),
     };
     match result {

@@ -28,6 +28,16 @@ pub enum Placement {
     Sequential,
 }
 
+impl Placement {
+    /// The mapper's placement method (`seed` seeds the optimizing one).
+    pub fn method(self, seed: u64) -> PlacementMethod {
+        match self {
+            Placement::Optimized => PlacementMethod::Optimized { seed },
+            Placement::Sequential => PlacementMethod::Sequential,
+        }
+    }
+}
+
 /// A target to compile for: its spec with `--set` and `--chips CxR` applied, the file name
 /// that names it in messages, and whether the grid of chips is picked (`--chips auto`).
 pub struct TargetChoice {
@@ -63,15 +73,7 @@ pub fn compile_model(
     let calibration =
         prepare_mapping(&model.graph, &model.verified, &model.name, calib, dynamics, limits).map_err(at_model)?;
     check_cancel(cancel)?;
-    let opts = CompileOptions {
-        placement: match placement {
-            Placement::Optimized => PlacementMethod::Optimized { seed },
-            Placement::Sequential => PlacementMethod::Sequential,
-        },
-        calibration,
-        seed,
-        model: model.name.clone(),
-    };
+    let opts = CompileOptions { placement: placement.method(seed), calibration, seed, model: model.name.clone() };
     let spec = &choice.spec;
     let not_fit = || format!("{} does not map onto `{}`", model.name, spec.name);
     if choice.auto_chips {

@@ -7,6 +7,7 @@
 pub mod bundle;
 pub mod bundle_stats;
 pub mod check;
+pub mod compare;
 pub mod compile;
 pub mod divergence;
 pub mod engines;

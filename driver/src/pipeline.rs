@@ -42,9 +42,31 @@ pub struct PassArgs {
     /// weight grid.
     #[cfg_attr(feature = "clap", arg(skip))]
     pub target_numerics: Option<spikeforge_targets::Numerics>,
+    /// No training progress bar (the CLI's `--quiet`).
+    #[cfg_attr(feature = "clap", arg(skip))]
+    pub quiet: bool,
 }
 
 impl PassArgs {
+    /// Whether some pass of the pipeline needs activity statistics (a calibration input).
+    pub fn calibrates(&self) -> bool {
+        let Some(p) = &self.passes else { return false };
+        spikeforge_compiler::passes::build_pipeline(p).is_ok_and(|ps| ps.iter().any(|p| p.needs_calibration()))
+    }
+
+    /// The note a command prints when passes that calibrate fall back to its `--input`.
+    pub fn calibration_fallback_note(&self, input: &Path) -> Option<String> {
+        (self.calib.is_none() && self.calibrates()).then(|| {
+            format!(
+                "note: the passes calibrate on --input {}{} (give --calib X.npy to calibrate on other samples)",
+                input.display(),
+                self.calib_samples.as_ref().map_or(String::new(), |r| match r.end {
+                    usize::MAX => format!(", samples {}..", r.start),
+                    end => format!(", samples {}..{end}", r.start),
+                })
+            )
+        })
+    }
     /// Reads the calibration input (`--calib`, else `fallback`), checked against the model.
     pub fn calibration(
         &self,
@@ -73,7 +95,7 @@ impl PassArgs {
         let x = read_samples(xp, &None, limits)?;
         let (n, t) = exec.check_input(&x.shape).with_context(|| xp.display().to_string())?;
         let labels = read_labels(yp, &None, n, exec.output_len(), limits)?;
-        Ok(Some(TrainingData { input: x.data, labels, n_steps: t, progress: true }))
+        Ok(Some(TrainingData { input: x.data, labels, n_steps: t, progress: !self.quiet }))
     }
 
     /// Runs the pipeline (if any) on `graph` and re-verifies it; hands each line of what a

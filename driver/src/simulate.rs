@@ -23,6 +23,16 @@ pub enum Numeric {
     Hardware,
 }
 
+impl Numeric {
+    /// The simulator's numeric mode.
+    pub fn mode(self) -> NumericMode {
+        match self {
+            Numeric::Exact => NumericMode::Exact,
+            Numeric::Hardware => NumericMode::Hardware,
+        }
+    }
+}
+
 /// What a simulation records besides spikes and statistics.
 #[derive(Clone, Debug, Default)]
 pub struct SimulateOptions {
@@ -91,14 +101,8 @@ pub fn simulate_map(
             "the simulation's outputs, spike counts and step rows",
             &[n, t, n_out + spiking + row_words],
         )?;
-        let mut sim = SimOptions {
-            mode: match opts.numeric {
-                Numeric::Exact => NumericMode::Exact,
-                Numeric::Hardware => NumericMode::Hardware,
-            },
-            threads: opts.threads.unwrap_or(0),
-            ..SimOptions::default()
-        };
+        let mut sim =
+            SimOptions { mode: opts.numeric.mode(), threads: opts.threads.unwrap_or(0), ..SimOptions::default() };
         if opts.threads == Some(0) {
             bail!("--threads 0: give at least one thread (or leave the flag out for one per CPU)");
         }

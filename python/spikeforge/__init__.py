@@ -10,6 +10,7 @@ messages and locations the CLI prints. Long calls release the GIL and stop on Ct
     core_map = sf.compile(model, sf.target("loihi", chips="auto"))
     spikes, stats, steps = sf.simulate(core_map, x)
     rows = sf.sweep(model, sf.target("loihi"), grid={"core.max_neurons": [256, 1024]}, x=x)
+    table = sf.compare(model, ["loihi", "loihi2", "speck", "spinnaker2"], x, chips="auto")
     result = sf.regress(["../shared/golden"])
 """
 
@@ -31,6 +32,7 @@ from ._spikeforge import (
     load_map,
     report,
 )
+from ._spikeforge import compare as _compare
 from ._spikeforge import from_nir_bytes as _from_nir_bytes
 from ._spikeforge import regress as _regress
 from ._spikeforge import simulate as _simulate
@@ -45,6 +47,7 @@ __all__ = [
     "Error",
     "Model",
     "Target",
+    "compare",
     "compile",
     "from_nir",
     "load",
@@ -144,6 +147,49 @@ def sweep(
         axes.append((str(key), "[" + ", ".join(_set_value(v) for v in values) + "]"))
     _keys, rows = _sweep(model, target, axes, x, numeric, placement, seed, jobs, max_configs, force, semantics, max_memory)
     return _rows(rows)
+
+
+def compare(
+    model: Optional[Model],
+    targets: Any,
+    x: Any,
+    maps: Any = None,
+    chips: Optional[str] = None,
+    set: Optional[dict] = None,
+    out: Any = None,
+    numeric: str = "exact",
+    placement: str = "optimized",
+    seed: int = 0,
+    threads: Optional[int] = None,
+    semantics: Optional[str] = None,
+    max_memory: Optional[int] = None,
+    print_table: bool = False,
+):
+    """Compiles ``model`` for each target and simulates ``x`` on it, side by side.
+
+    ``targets``: preset names or ``.ron`` paths, each optionally with its grid of chips
+    (``"loihi@2x2"``, ``"speck@auto"``); ``chips`` applies to the others, ``set`` to all.
+    ``maps``: core map files compared as they are (``model`` may then be None). Returns one
+    row per target with the columns of ``spikeforge compare``'s JSON entries (status and
+    reason, chips, cores, latency per step and per inference, ``inferences_per_s``,
+    ``energy_pj_per_inference`` — None when unknown, a lower bound when
+    ``energy_partial`` — ``edp_uj_ms``, utilisation per resource): a pandas DataFrame when
+    pandas is installed, else a list of dicts. ``out``: an existing folder that receives
+    compare.csv/json/html and each core map with its statistics. ``print_table``: print the
+    CLI's table too.
+    """
+    if isinstance(targets, (str, bytes)):
+        targets = [t.strip() for t in targets.split(",") if t.strip()]
+    if isinstance(maps, (str, bytes)) or hasattr(maps, "__fspath__"):
+        maps = [maps]
+    pairs = [(str(k), _set_value(v)) for k, v in (set or {}).items()]
+    entries, table = _compare(
+        model, list(targets or []), x, list(maps) if maps else None, chips, pairs, out, numeric, placement, seed,
+        threads, semantics, max_memory,
+    )
+    if print_table:
+        print(table, end="")
+    return _rows(entries)
 
 
 class Regression:

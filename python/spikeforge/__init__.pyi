@@ -178,6 +178,24 @@ def sweep(
 ) -> Any:
     """One row per grid configuration (the sweep CSV's columns); a DataFrame with pandas, else a list of dicts."""
 
+def compare(
+    model: Optional[Model],
+    targets: Union[str, Sequence[str]],
+    x: _Array,
+    maps: Optional[Union[_Path, Sequence[_Path]]] = None,
+    chips: Optional[str] = None,
+    set: Optional[Dict[str, Any]] = None,
+    out: Optional[_Path] = None,
+    numeric: str = "exact",
+    placement: str = "optimized",
+    seed: int = 0,
+    threads: Optional[int] = None,
+    semantics: Optional[str] = None,
+    max_memory: Optional[int] = None,
+    print_table: bool = False,
+) -> Any:
+    """One row per target or map (``spikeforge compare``'s JSON entries); a DataFrame with pandas, else a list of dicts."""
+
 class Regression:
     """Result of ``regress``: ``rows``, ``table``, ``summary``, ``passed``."""
 

@@ -9,17 +9,15 @@ use std::path::PathBuf;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use spikeforge_compiler::exec::Executor;
-use spikeforge_driver::compile::Placement;
 use spikeforge_driver::options::{Chips, TargetArgs};
 use spikeforge_driver::regress::{check_stat_paths, load_bundles, run_bundles, summary_line, table_text, Outcome};
-use spikeforge_driver::simulate::Numeric;
 use spikeforge_driver::sweep::grid::Grid;
 use spikeforge_driver::sweep::run::{empty_table, planned_configs, run_configs, SweepPlan};
 use spikeforge_driver::sweep::table::Row;
 use spikeforge_driver::DriverError;
 use spikeforge_targets::Target as DriverTarget;
 
-use crate::convert::{bad, dynamics_args, input_array, limit_args};
+use crate::convert::{bad, dynamics_args, input_array, limit_args, numeric_arg, placement_arg};
 use crate::interruptible;
 use crate::maps::Target;
 use crate::model::Model;
@@ -45,16 +43,7 @@ pub fn sweep<'py>(
     max_memory: Option<u64>,
 ) -> PyResult<(Vec<String>, Bound<'py, PyList>)> {
     let limits = limit_args(max_memory).limits();
-    let numeric = match numeric {
-        "exact" => Numeric::Exact,
-        "hardware" => Numeric::Hardware,
-        other => return Err(bad(format!("numeric: `{other}` is not exact or hardware"))),
-    };
-    let placement = match placement {
-        "optimized" => Placement::Optimized,
-        "sequential" => Placement::Sequential,
-        other => return Err(bad(format!("placement: `{other}` is not optimized or sequential"))),
-    };
+    let (numeric, placement) = (numeric_arg(numeric)?, placement_arg(placement)?);
     if grid.is_empty() {
         return Err(bad("grid: give at least one axis, e.g. {\"core.max_neurons\": [256, 512]}"));
     }

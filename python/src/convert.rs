@@ -11,7 +11,9 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use serde_json::Value;
 use spikeforge_compiler::arrays::{check_finite_input, NdArray};
+use spikeforge_driver::compile::Placement;
 use spikeforge_driver::options::{DynamicsArgs, LimitArgs};
+use spikeforge_driver::simulate::Numeric;
 use spikeforge_driver::DriverError;
 
 use crate::to_py_err;
@@ -146,4 +148,22 @@ fn keyword<T>(what: &str, value: Option<&str>, parse: impl Fn(&str) -> Result<T,
 /// The memory budget keyword (bytes; None for the CLI's default).
 pub(crate) fn limit_args(max_memory: Option<u64>) -> LimitArgs {
     max_memory.map_or_else(LimitArgs::default, |max_memory| LimitArgs { max_memory })
+}
+
+/// The `numeric` keyword: `"exact"` or `"hardware"`.
+pub(crate) fn numeric_arg(numeric: &str) -> PyResult<Numeric> {
+    match numeric {
+        "exact" => Ok(Numeric::Exact),
+        "hardware" => Ok(Numeric::Hardware),
+        other => Err(bad(format!("numeric: `{other}` is not exact or hardware"))),
+    }
+}
+
+/// The `placement` keyword: `"optimized"` or `"sequential"`.
+pub(crate) fn placement_arg(placement: &str) -> PyResult<Placement> {
+    match placement {
+        "optimized" => Ok(Placement::Optimized),
+        "sequential" => Ok(Placement::Sequential),
+        other => Err(bad(format!("placement: `{other}` is not optimized or sequential"))),
+    }
 }

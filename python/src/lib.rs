@@ -5,6 +5,7 @@
 //! adds the keyword defaults, `from_nir`/`to_nir` and the per-step table.
 
 mod batch;
+mod compare;
 mod convert;
 mod maps;
 mod model;
@@ -95,6 +96,7 @@ fn _spikeforge(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(maps::simulate, m)?)?;
     m.add_function(wrap_pyfunction!(batch::sweep, m)?)?;
     m.add_function(wrap_pyfunction!(batch::regress, m)?)?;
+    m.add_function(wrap_pyfunction!(compare::compare, m)?)?;
     m.add_function(wrap_pyfunction!(report::report, m)?)?;
     Ok(())
 }

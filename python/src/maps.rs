@@ -8,14 +8,14 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use spikeforge_compiler::mapper::MapReport;
-use spikeforge_driver::compile::{compile_model, save_map, save_report, summary_line, Placement, TargetChoice};
+use spikeforge_driver::compile::{compile_model, save_map, save_report, summary_line, TargetChoice};
 use spikeforge_driver::options::{Chips, TargetArgs};
-use spikeforge_driver::simulate::{load_map as driver_load_map, simulate_map, Numeric, SimulateOptions};
+use spikeforge_driver::simulate::{load_map as driver_load_map, simulate_map, SimulateOptions};
 use spikeforge_driver::DriverError;
 use spikeforge_simulator::StepRow;
 use spikeforge_targets::Target as DriverTarget;
 
-use crate::convert::{bad, dynamics_args, f64_array, i64_array, input_array, limit_args, output_array, to_py};
+use crate::convert::{bad, dynamics_args, f64_array, i64_array, input_array, limit_args, numeric_arg, output_array, placement_arg, to_py};
 use crate::model::Model;
 use crate::{interruptible, to_py_err};
 
@@ -123,11 +123,7 @@ pub fn compile(
     max_memory: Option<u64>,
 ) -> PyResult<CoreMap> {
     let limits = limit_args(max_memory).limits();
-    let placement = match placement {
-        "optimized" => Placement::Optimized,
-        "sequential" => Placement::Sequential,
-        other => return Err(bad(format!("placement: `{other}` is not optimized or sequential"))),
-    };
+    let placement = placement_arg(placement)?;
     let m = model.inner.clone();
     let dynamics = dynamics_args(semantics, dt, reset, spike_test, reset_timing)?.resolve(&m.graph);
     let calib = calib.map(|c| input_array(&c, "calib")).transpose()?;
@@ -242,11 +238,7 @@ pub fn simulate<'py>(
     max_memory: Option<u64>,
 ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>, Bound<'py, PyDict>)> {
     let limits = limit_args(max_memory).limits();
-    let numeric = match numeric {
-        "exact" => Numeric::Exact,
-        "hardware" => Numeric::Hardware,
-        other => return Err(bad(format!("numeric: `{other}` is not exact or hardware"))),
-    };
+    let numeric = numeric_arg(numeric)?;
     let input = input_array(x, "x")?;
     let map = core_map.map.clone();
     let opts = SimulateOptions { numeric, threads, ..SimulateOptions::default() };

@@ -6,11 +6,10 @@ use std::path::PathBuf;
 
 use pyo3::prelude::*;
 use spikeforge_driver::report::build::{build, ReportInput, ReportRequest};
-use spikeforge_driver::simulate::Numeric;
 use spikeforge_driver::DriverError;
 use spikeforge_targets::atomic::write_atomically;
 
-use crate::convert::{bad, input_array, limit_args};
+use crate::convert::{bad, input_array, limit_args, numeric_arg};
 use crate::interruptible;
 use crate::maps::CoreMap;
 
@@ -34,12 +33,7 @@ pub fn report(
     max_memory: Option<u64>,
 ) -> PyResult<String> {
     let limits = limit_args(max_memory).limits();
-    let numeric = match numeric {
-        None => None,
-        Some("exact") => Some(Numeric::Exact),
-        Some("hardware") => Some(Numeric::Hardware),
-        Some(other) => return Err(bad(format!("numeric: `{other}` is not exact or hardware"))),
-    };
+    let numeric = numeric.map(numeric_arg).transpose()?;
     if x.is_none() && stats.is_none() {
         return Err(bad("give the run's statistics (stats=\"S.json\" from simulate) or an input to simulate (x=...)"));
     }

@@ -8,7 +8,7 @@ use super::plots::{energy_headline, sig3, Plot};
 use super::tables::{self, esc};
 use super::{missing_note, ReportData};
 
-const STYLE: &str = "
+pub(crate) const STYLE: &str = "
 body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; margin: 0 auto; max-width: 1100px;
        padding: 0 1.5rem 3rem; color: #222; background: #fff; }
 header { border-bottom: 2px solid #ddd; margin-bottom: 1rem; }

@@ -11,8 +11,8 @@ use rayon::prelude::*;
 use spikeforge_compiler::exec::Dynamics;
 use spikeforge_compiler::ir::{Graph, Verified};
 use spikeforge_compiler::limits::Limits;
-use spikeforge_compiler::mapper::{CompileOptions, PlacementMethod};
-use spikeforge_simulator::{NumericMode, SimOptions};
+use spikeforge_compiler::mapper::CompileOptions;
+use spikeforge_simulator::SimOptions;
 use spikeforge_targets::Target;
 
 use super::eval::{evaluate, Job};
@@ -94,21 +94,12 @@ pub fn run_configs(
     cancel: &AtomicBool,
 ) -> Result<SweepRun, DriverError> {
     let compile = CompileOptions {
-        placement: match plan.placement {
-            Placement::Optimized => PlacementMethod::Optimized { seed: plan.seed },
-            Placement::Sequential => PlacementMethod::Sequential,
-        },
+        placement: plan.placement.method(plan.seed),
         calibration: plan.calibration.clone(),
         seed: plan.seed,
         model: plan.model_name.clone(),
     };
-    let sim = SimOptions {
-        mode: match plan.numeric {
-            Numeric::Exact => NumericMode::Exact,
-            Numeric::Hardware => NumericMode::Hardware,
-        },
-        ..SimOptions::default()
-    };
+    let sim = SimOptions { mode: plan.numeric.mode(), ..SimOptions::default() };
     let job = Job {
         base: plan.target.spec(),
         target_file: plan.target.file(),

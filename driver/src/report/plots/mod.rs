@@ -172,7 +172,9 @@ pub fn axis_number(v: f64, top: f64) -> String {
 
 /// `1234.5` → `1.23 nJ` etc.: the value in pJ with an SI prefix.
 pub fn energy_text(pj: f64) -> String {
-    let (v, unit) = if pj.abs() >= 1e6 {
+    let (v, unit) = if pj.abs() >= 1e9 {
+        (pj / 1e9, "mJ")
+    } else if pj.abs() >= 1e6 {
         (pj / 1e6, "µJ")
     } else if pj.abs() >= 1e3 {
         (pj / 1e3, "nJ")
@@ -231,6 +233,7 @@ mod tests {
         assert_eq!(energy_text(1234.5), "1.23 nJ");
         assert_eq!(energy_text(12.0), "12.0 pJ");
         assert_eq!(energy_text(2.5e7), "25.0 µJ");
+        assert_eq!(energy_text(2.228e9), "2.23 mJ");
         assert_eq!(sig3(0.01234), "0.0123");
         assert_eq!(integer_label(&2.0), "2");
         assert_eq!(integer_label(&2.5), "");
