@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicBool;
 use anyhow::Result;
 use spikeforge_compiler::arrays::write_npy;
 use spikeforge_driver::options::LimitArgs;
-use spikeforge_driver::simulate::{load_map, simulate_map, summary_line, Numeric, SimulateOptions};
+use spikeforge_driver::simulate::{load_map, simulate_map, summary_line, Numeric, SimulateOptions, Timing};
 use spikeforge_simulator::{write_atomically, write_perfetto, write_steps_csv, write_vcd};
 
 #[derive(clap::Args)]
@@ -41,6 +41,11 @@ pub struct Args {
     pub trace_sample: usize,
     #[arg(long, value_enum, default_value = "exact")]
     pub numeric: Numeric,
+    /// When a spike reaches the next layer: `same-step` (NIR semantics; equals `run` with
+    /// `--numeric exact`), `pipelined` (the next step, one step of latency per layer, as
+    /// Loihi runs) or `chip` (what the map's chip does: its target's `timing.mode`).
+    #[arg(long, value_enum, default_value = "same-step")]
+    pub timing: Timing,
     /// Worker threads (default: one per CPU). Results are byte-identical for any count.
     #[arg(long)]
     pub threads: Option<usize>,
@@ -65,6 +70,7 @@ pub fn run(a: Args) -> Result<()> {
     let x = spikeforge_driver::inputs::read_samples(&a.input, &None, &limits)?;
     let opts = SimulateOptions {
         numeric: a.numeric,
+        timing: Some(a.timing),
         threads: a.threads,
         vcd: a.vcd.is_some(),
         perfetto: a.perfetto.is_some(),

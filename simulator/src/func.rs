@@ -134,7 +134,7 @@ impl<A: Arith> Functional<A> {
                 }
                 for &j in &lay.proj_into[p] {
                     let pr = &m.projections[j as usize];
-                    let events = if pr.recurrent { &self.prev[j as usize] } else { &self.cur[j as usize] };
+                    let events = if lay.delayed[j as usize] { &self.prev[j as usize] } else { &self.cur[j as usize] };
                     for &(e, v) in events {
                         let e = e as usize;
                         for d in &pr.fanout[pr.fanout_start[e] as usize..pr.fanout_start[e + 1] as usize] {
@@ -145,8 +145,8 @@ impl<A: Arith> Functional<A> {
                             }
                         }
                     }
-                    // Recurrent events were counted when sent (see `count_sent`).
-                    if !pr.recurrent {
+                    // Delayed events were counted when sent (see `count_sent`).
+                    if !lay.delayed[j as usize] {
                         self.count_sent(lay, j as usize);
                     }
                 }
@@ -165,7 +165,7 @@ impl<A: Arith> Functional<A> {
             }
             for &j in &lay.proj_from[p] {
                 self.form_events(lay, j as usize);
-                if m.projections[j as usize].recurrent {
+                if lay.delayed[j as usize] {
                     self.count_sent(lay, j as usize);
                 }
             }
@@ -231,10 +231,10 @@ impl<A: Arith> Functional<A> {
         }
     }
 
-    /// After timing has consumed this step's events: recurrent events become "previous".
+    /// After timing has consumed this step's events: delayed events become "previous".
     pub fn end_step(&mut self, lay: &Layout) {
-        for (j, pr) in lay.map.projections.iter().enumerate() {
-            if pr.recurrent {
+        for (j, &delayed) in lay.delayed.iter().enumerate() {
+            if delayed {
                 std::mem::swap(&mut self.cur[j], &mut self.prev[j]);
             }
         }

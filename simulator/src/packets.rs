@@ -40,7 +40,7 @@ impl Engine {
                 let dest_of = |d: &spikeforge_targets::coremap::Destination| {
                     let c = lay.core_idx(d.core);
                     let a = d.axon as usize;
-                    let unit = if pr.recurrent { NONE } else { lay.axon_unit[c][a] };
+                    let unit = if lay.delayed[j] { NONE } else { lay.axon_unit[c][a] };
                     Dest { core: c as u32, synapses: lay.axon_len[c][a], unit }
                 };
                 if from_host || !self.multicast {

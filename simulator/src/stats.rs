@@ -160,6 +160,9 @@ pub struct SimStats {
     pub target: String,
     pub model: String,
     pub mode: String,
+    /// `same-step` or `pipelined` (see [`crate::TimingMode`]).
+    #[serde(default)]
+    pub timing: String,
     pub n_samples: usize,
     pub n_steps: usize,
     pub clock_mhz: f64,
@@ -287,6 +290,7 @@ pub(crate) fn summarise(
         target: spec.name.clone(),
         model: map.model.clone(),
         mode: String::new(),
+        timing: String::new(),
         n_samples,
         n_steps,
         clock_mhz: spec.timing.clock_mhz,

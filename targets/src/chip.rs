@@ -243,6 +243,39 @@ pub struct Timing {
     pub spike_out_cycles: u32,
     /// Cycles of the end-of-step barrier synchronisation.
     pub barrier_cycles: u32,
+    /// The barrier as a function of the tiles a map uses: `(tiles, cycles)` pairs in
+    /// increasing tile order; a map on `n` tiles pays the entry with the largest
+    /// `tiles ≤ n` (the first entry below it). Empty (the default) = `barrier_cycles`
+    /// whatever the size (SANA-FE's `sync_model: table`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub barrier_cycles_by_tiles: Vec<(u32, u32)>,
+    /// When a spike reaches the next layer: in the step it was emitted (`SameStep`, the
+    /// default, NIR's semantics) or in the next one (`Pipelined`, how Loihi runs).
+    #[serde(default)]
+    pub mode: TimingMode,
+}
+
+impl Timing {
+    /// The end-of-step barrier of a map that uses `tiles` tiles.
+    pub fn barrier_for_tiles(&self, tiles: u32) -> u32 {
+        match self.barrier_cycles_by_tiles.iter().rev().find(|&&(t, _)| t <= tiles) {
+            Some(&(_, c)) => c,
+            None => self.barrier_cycles_by_tiles.first().map_or(self.barrier_cycles, |&(_, c)| c),
+        }
+    }
+}
+
+/// When a spike emitted in time step `t` reaches the neurons it feeds.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TimingMode {
+    /// In step `t`: a step chains through all layers (NIR semantics, the reference
+    /// executor's); the step is as long as the layer chain.
+    #[default]
+    SameStep,
+    /// In step `t + 1`: layers run as a pipeline, each adds one step of latency, and the
+    /// step is the busiest core plus the barrier (Loihi, SANA-FE). Partial sums of a
+    /// neuron split over cores still chain within the step.
+    Pipelined,
 }
 
 /// Energy per event. `None` = no published figure; the simulator then reports that

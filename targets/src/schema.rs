@@ -108,6 +108,20 @@ const TIMING: &[Field] = &[
     req("neuron_update_cycles", "cycles", "to update one neuron once per time step"),
     req("spike_out_cycles", "cycles", "to emit one spike packet from a core"),
     req("barrier_cycles", "cycles", "end-of-step barrier synchronisation"),
+    Field {
+        name: "barrier_cycles_by_tiles",
+        kind: Kind::Value,
+        unit: "[(tiles, cycles), …]",
+        default: Some("[]"),
+        doc: "barrier by tiles used: the entry with the largest tiles ≤ the map's; empty = barrier_cycles",
+    },
+    Field {
+        name: "mode",
+        kind: Kind::Value,
+        unit: "SameStep | Pipelined",
+        default: Some("SameStep"),
+        doc: "a spike reaches the next layer in the step it was emitted, or in the next step (Loihi)",
+    },
 ];
 
 const ENERGY: &[Field] = &[
