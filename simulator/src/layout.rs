@@ -273,7 +273,7 @@ impl<'m> Layout<'m> {
         let spiking = (0..n_pops as u32).filter(|&p| map.populations[p as usize].model.is_spiking()).collect();
         let (grid, core_router, core_slot, links, slot_core) = geometry(&target, map);
         let routers = grid[0] as usize * grid[1] as usize;
-        if routers + map.cores.len() >= crate::engine::MAX_ENTITIES {
+        if routers + 2 * map.cores.len() >= crate::engine::MAX_ENTITIES {
             return Err(SimError::InvalidMap(format!(
                 "{routers} routers and {} cores exceed the simulator's {} entities",
                 map.cores.len(),

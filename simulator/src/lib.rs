@@ -180,7 +180,7 @@ fn run<A: Arith>(
         let (s, t) = (k / n_steps, k % n_steps);
         let traced = s == tr.sample;
         {
-            eng.load_step(lay, &func.cur, &func.unit_pool_ops);
+            eng.load_step(lay, &func.cur, &func.unit_pool_ops, &func.unit_active, &func.unit_spikes);
             if traced {
                 if let Some(mut r) = perfetto.take() {
                     r.base = base;
@@ -244,11 +244,17 @@ fn run<A: Arith>(
                 stall_cycles: st.core_stall_cycles + st.link_stall_cycles,
                 energy_pj: stats::step_energy(
                     &lay.target,
-                    c.synapse_reads + c.pool_entries,
-                    c.neuron_updates,
-                    built,
-                    st.hops,
-                    cycles,
+                    &stats::StepEvents {
+                        synapse_reads_by_kind: c.synapse_reads_by_kind,
+                        pool_entries: c.pool_entries,
+                        neuron_updates: c.neuron_updates,
+                        active_neurons: c.active_neurons,
+                        spikes: c.spikes_total,
+                        built,
+                        received: st.received,
+                        hops: st.hops,
+                        cycles,
+                    },
                 ),
             });
             eng.totals.add(st);
