@@ -167,6 +167,13 @@ impl Engine {
             self.take_input(lay, c, 1, now);
         } else {
             self.core_next(lay, c, now);
+            // The send path may have queued loopback packets for the receive path.
+            let core = &mut self.cores[c];
+            if self.split_receive && core.work[1] == Work::Idle && core.wake_at[1] != now && !core.loopq.is_empty() {
+                core.wake_at[1] = now;
+                let e = self.path_entity(lay, c, 1);
+                self.push(now, e as u64, EV_CORE, e);
+            }
         }
     }
 

@@ -246,7 +246,7 @@ pub struct Timing {
     /// Cycles per synaptic event by connection kind (dense, sparse, convolution), in place
     /// of `synop_cycles` for those kinds (pooling and partial sums keep `synop_cycles`).
     /// Absent = `synop_cycles` for every kind.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub synop_cycles_by_kind: Option<ByKind<u32>>,
     /// Further cycles to update an *active* neuron (one with input, a nonzero state or
     /// bias this step); `neuron_update_cycles` is what every neuron costs. Default 0.
@@ -268,7 +268,7 @@ pub struct Timing {
     /// increasing tile order; a map on `n` tiles pays the entry with the largest
     /// `tiles ≤ n` (the first entry below it). Empty (the default) = `barrier_cycles`
     /// whatever the size (SANA-FE's `sync_model: table`).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub barrier_cycles_by_tiles: Vec<(u32, u32)>,
     /// When a spike reaches the next layer: in the step it was emitted (`SameStep`, the
     /// default, NIR's semantics) or in the next one (`Pipelined`, how Loihi runs).
@@ -321,7 +321,7 @@ pub struct Energy {
     pub synop_pj: Option<f64>,
     /// One synaptic event by connection kind, in place of `synop_pj` for dense, sparse and
     /// convolution projections; absent = `synop_pj` for every kind.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub synop_pj_by_kind: Option<ByKind<f64>>,
     /// One neuron updated for one time step (every neuron, every step).
     pub neuron_update_pj: Option<f64>,
