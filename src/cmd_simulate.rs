@@ -9,7 +9,7 @@ use anyhow::Result;
 use spikeforge_compiler::arrays::write_npy;
 use spikeforge_driver::inputs::parse_range;
 use spikeforge_driver::options::LimitArgs;
-use spikeforge_driver::simulate::{load_map, simulate_map, summary_line, Numeric, SimulateOptions};
+use spikeforge_driver::simulate::{load_map, simulate_map, summary_line, Numeric, SimulateOptions, Timing};
 use spikeforge_simulator::{write_atomically, write_perfetto, write_steps_csv, write_vcd};
 
 #[derive(clap::Args)]
@@ -47,6 +47,11 @@ pub struct Args {
     /// the input's samples is an error).
     #[arg(long, value_parser = parse_range)]
     pub samples: Option<Range<usize>>,
+    /// When a spike reaches the next layer: `same-step` (NIR semantics; equals `run` with
+    /// `--numeric exact`), `pipelined` (the next step, one step of latency per layer, as
+    /// Loihi runs) or `chip` (what the map's chip does: its target's `timing.mode`).
+    #[arg(long, value_enum, default_value = "same-step")]
+    pub timing: Timing,
     /// Worker threads (default: one per CPU). Results are byte-identical for any count.
     #[arg(long, value_parser = crate::parse_threads)]
     pub threads: Option<usize>,
@@ -71,6 +76,7 @@ pub fn run(a: Args) -> Result<()> {
     let x = spikeforge_driver::inputs::read_samples(&a.input, &a.samples, &limits)?;
     let opts = SimulateOptions {
         numeric: a.numeric,
+        timing: Some(a.timing),
         threads: a.threads,
         vcd: a.vcd.is_some(),
         perfetto: a.perfetto.is_some(),

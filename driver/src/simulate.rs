@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicBool;
 
 use anyhow::{bail, Context};
 use spikeforge_compiler::limits::Limits;
-use spikeforge_simulator::{simulate, NumericMode, SimOptions, SimResult, StepRow};
+use spikeforge_simulator::{simulate, NumericMode, SimOptions, SimResult, StepRow, TimingMode};
 use spikeforge_targets::CoreMap;
 
 use crate::error::{check_cancel, DriverError};
@@ -33,10 +33,36 @@ impl Numeric {
     }
 }
 
+/// When a spike reaches the next layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum Timing {
+    /// In the step it was emitted (NIR semantics; `--numeric exact` equals `run`).
+    SameStep,
+    /// In the next step: layers run as a pipeline, one step of latency each (Loihi).
+    Pipelined,
+    /// What the chip does: its target's `timing.mode` (Loihi, Loihi 2: pipelined).
+    Chip,
+}
+
+impl Timing {
+    /// `same-step` or `pipelined`, as the CLI and Python spell it.
+    pub fn parse(text: &str) -> Option<Timing> {
+        match text {
+            "same-step" => Some(Timing::SameStep),
+            "pipelined" => Some(Timing::Pipelined),
+            "chip" => Some(Timing::Chip),
+            _ => None,
+        }
+    }
+}
+
 /// What a simulation records besides spikes and statistics.
 #[derive(Clone, Debug, Default)]
 pub struct SimulateOptions {
     pub numeric: Numeric,
+    /// When spikes reach the next layer; `None` = same step.
+    pub timing: Option<Timing>,
     /// Worker threads; `None` is one per CPU (results are identical for any count).
     pub threads: Option<usize>,
     /// Record a value change dump of spikes per neuron.
@@ -101,8 +127,16 @@ pub fn simulate_map(
             "the simulation's outputs, spike counts and step rows",
             &[n, t, n_out + spiking + row_words],
         )?;
-        let mut sim =
-            SimOptions { mode: opts.numeric.mode(), threads: opts.threads.unwrap_or(0), ..SimOptions::default() };
+        let mut sim = SimOptions {
+            mode: opts.numeric.mode(),
+            threads: opts.threads.unwrap_or(0),
+            timing: match opts.timing.unwrap_or(Timing::SameStep) {
+                Timing::SameStep => Some(TimingMode::SameStep),
+                Timing::Pipelined => Some(TimingMode::Pipelined),
+                Timing::Chip => None,
+            },
+            ..SimOptions::default()
+        };
         if opts.threads == Some(0) {
             bail!("--threads 0: give at least one thread (or leave the flag out for one per CPU)");
         }
@@ -126,9 +160,10 @@ pub fn summary_line(map: &CoreMap, r: &SimResult) -> String {
     let s = &r.stats;
     let [n, t, _] = r.output_shape;
     format!(
-        "simulated {n} samples × {t} steps on `{}`: {} cycles, {:.2} µs/step, {:.1} SOPs/sample, {} packets, \
-         energy per sample {}",
+        "simulated {n} samples × {t} steps on `{}` ({} timing): {} cycles, {:.2} µs/step, {:.1} SOPs/sample, \
+         {} packets, energy per sample {}",
         map.target.name,
+        s.timing,
         s.cycles_total,
         s.latency_us_per_step_mean,
         s.sops_weight_layers_per_sample,

@@ -93,16 +93,26 @@ def _set_value(v: Any) -> str:
     return str(v)
 
 
-def simulate(core_map: CoreMap, x: Any, numeric: str = "exact", threads: Optional[int] = None, max_memory: Optional[int] = None):
+def simulate(
+    core_map: CoreMap,
+    x: Any,
+    numeric: str = "exact",
+    threads: Optional[int] = None,
+    max_memory: Optional[int] = None,
+    timing: Optional[str] = None,
+):
     """Simulates ``core_map`` on ``x`` ``[N, T, *input_shape]`` cycle by cycle.
 
     Returns ``(spikes, stats, steps)``: spikes ``[N, T, n_out]`` (uint8; float64 for a graded
     output), the statistics dict (as ``spikeforge simulate --stats`` writes it, plus
     ``layer_spikes`` and ``layer_names``), and one row per (sample, step): a pandas
     DataFrame when pandas is installed, else a list of dicts. ``numeric``: ``"exact"`` (f64,
-    equal to ``Model.run``) or ``"hardware"`` (the target's fixed point).
+    equal to ``Model.run``) or ``"hardware"`` (the target's fixed point). ``timing``:
+    ``"same-step"`` (a spike reaches the next layer in its step, as ``Model.run``),
+    ``"pipelined"`` (in the next step, as Loihi runs) or ``"chip"`` (the target's
+    ``timing.mode``); ``None`` = ``"same-step"``.
     """
-    spikes, stats, columns = _simulate(core_map, x, numeric, threads, max_memory)
+    spikes, stats, columns = _simulate(core_map, x, numeric, threads, max_memory, timing)
     return spikes, stats, _table(columns)
 
 

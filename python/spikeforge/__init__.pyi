@@ -159,6 +159,7 @@ def simulate(
     numeric: str = "exact",
     threads: Optional[int] = None,
     max_memory: Optional[int] = None,
+    timing: Optional[str] = None,
 ) -> Tuple[np.ndarray, Dict[str, Any], Any]:
     """Cycle-level simulation: ``(spikes, stats, steps)``; steps a DataFrame with pandas, else a list of dicts."""
 

@@ -10,12 +10,14 @@ use pyo3::types::PyDict;
 use spikeforge_compiler::mapper::MapReport;
 use spikeforge_driver::compile::{compile_model, save_map, save_report, summary_line, TargetChoice};
 use spikeforge_driver::options::{Chips, TargetArgs};
-use spikeforge_driver::simulate::{load_map as driver_load_map, simulate_map, SimulateOptions};
+use spikeforge_driver::simulate::{load_map as driver_load_map, simulate_map, SimulateOptions, Timing};
 use spikeforge_driver::DriverError;
 use spikeforge_simulator::StepRow;
 use spikeforge_targets::Target as DriverTarget;
 
-use crate::convert::{bad, dynamics_args, f64_array, i64_array, input_array, limit_args, numeric_arg, output_array, placement_arg, to_py};
+use crate::convert::{
+    bad, dynamics_args, f64_array, i64_array, input_array, limit_args, numeric_arg, output_array, placement_arg, to_py,
+};
 use crate::model::Model;
 use crate::{interruptible, to_py_err};
 
@@ -228,7 +230,7 @@ impl CoreMap {
 /// --stats` writes them plus `layer_spikes [N, T, n_layers]` and `layer_names`, and the
 /// per-step table as a dict of column name → NumPy array.
 #[pyfunction]
-#[pyo3(signature = (core_map, x, numeric="exact", threads=None, max_memory=None))]
+#[pyo3(signature = (core_map, x, numeric="exact", threads=None, max_memory=None, timing=None))]
 pub fn simulate<'py>(
     py: Python<'py>,
     core_map: &CoreMap,
@@ -236,12 +238,19 @@ pub fn simulate<'py>(
     numeric: &str,
     threads: Option<usize>,
     max_memory: Option<u64>,
+    timing: Option<&str>,
 ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>, Bound<'py, PyDict>)> {
     let limits = limit_args(max_memory).limits();
+    let timing = match timing {
+        None => None,
+        Some(t) => {
+            Some(Timing::parse(t).ok_or_else(|| bad(format!("timing: `{t}` is not same-step, pipelined or chip")))?)
+        }
+    };
     let numeric = numeric_arg(numeric)?;
     let input = input_array(x, "x")?;
     let map = core_map.map.clone();
-    let opts = SimulateOptions { numeric, threads, ..SimulateOptions::default() };
+    let opts = SimulateOptions { numeric, threads, timing, ..SimulateOptions::default() };
     let r =
         interruptible(py, move |cancel| simulate_map(&map, &input.data, &input.shape, "x", &opts, &limits, cancel))?;
     let [n, t, _] = r.output_shape;

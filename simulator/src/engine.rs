@@ -42,15 +42,16 @@ pub(crate) const T_NONE: u64 = u64::MAX;
 /// Largest cycle an event key holds (44 bits); steps are cut off before it.
 const MAX_CYCLE: u64 = (1 << 44) - 1;
 const SEQ_MASK: u64 = (1 << 40) - 1;
-/// Routers plus cores must fit the key's 20-bit source field.
+/// Routers plus two paths per core must fit the key's 20-bit source field.
 pub(crate) const MAX_ENTITIES: usize = 1 << 20;
 
 /// One destination core of a packet.
 #[derive(Copy, Clone, Debug)]
 pub(crate) struct Dest {
     pub core: u32,
-    /// Synapses the core reads for this packet.
-    pub synapses: u32,
+    /// Cycles the core spends on this destination's synaptic events (the synapses it reads
+    /// × the cycles per event of the projection's kind).
+    pub synop_cycles: u64,
     /// The unit whose update waits for it, NONE for recurrent projections.
     pub unit: u32,
 }
@@ -99,6 +100,9 @@ pub(crate) struct StepTiming {
     pub link_stall_cycles: u64,
     pub destinations: u64,
     pub delivered: u64,
+    /// Packets processed by destination cores (a multicast packet once per core; host and
+    /// loopback packets included): what `message_in` is charged for.
+    pub received: u64,
     /// Busiest link's busy cycles this step.
     pub max_link_busy: u64,
     /// Σ (ejection − injection cycle) over network packets ejected to cores (multicast:
@@ -113,11 +117,18 @@ pub(crate) struct StepTiming {
 pub(crate) struct Engine {
     pub multicast: bool,
     pub consume_while_stalled: bool,
+    /// A core receives on a path of its own (the target's `timing.split_receive`).
+    pub split_receive: bool,
     pub depth: u32,
     pub router_cycles: u64,
     pub eject_ser: u64,
     pub synop: u64,
+    /// Cycles per synaptic event by kind (see [`crate::func::kind_index`]).
+    pub synop_by_kind: [u64; 4],
+    pub message_in: u64,
     pub neuron: u64,
+    pub neuron_active: u64,
+    pub spike_cycles: u64,
     pub spike_out: u64,
     pub max_cycles: u64,
     pub n_in: usize,
@@ -140,6 +151,8 @@ pub(crate) struct Engine {
     /// Cycle each unit finished its neuron update this step.
     pub unit_updated: Vec<u64>,
     pub unit_pool_ops: Vec<u64>,
+    /// Per unit this step: active-neuron and spike cycles of its update.
+    pub unit_extra: Vec<u64>,
     pub out_start: Vec<u32>,
     pub out_pkts: Vec<u32>,
     pub(crate) owners: Vec<(u32, u32)>,
@@ -165,6 +178,7 @@ impl StepTiming {
         self.link_stall_cycles += o.link_stall_cycles;
         self.destinations += o.destinations;
         self.delivered += o.delivered;
+        self.received += o.received;
         self.makespan = self.makespan.max(o.makespan);
         self.max_link_busy = self.max_link_busy.max(o.max_link_busy);
         self.latency_sum += o.latency_sum;
@@ -182,11 +196,22 @@ impl Engine {
         Engine {
             multicast: spec.noc.cast == Cast::Multicast,
             consume_while_stalled: opts.consume_while_stalled,
+            split_receive: spec.timing.split_receive,
             depth: spec.noc.buffer_depth_packets.max(1),
             router_cycles: spec.noc.router_cycles as u64,
             eject_ser: spec.noc.packet_bits.div_ceil(spec.noc.link_bits_per_cycle.max(1)).max(1) as u64,
             synop: spec.timing.synop_cycles as u64,
+            synop_by_kind: {
+                let s = spec.timing.synop_cycles as u64;
+                match spec.timing.synop_cycles_by_kind {
+                    Some(k) => [k.dense as u64, k.sparse as u64, k.conv as u64, s],
+                    None => [s; 4],
+                }
+            },
+            message_in: spec.timing.message_in_cycles as u64,
             neuron: spec.timing.neuron_update_cycles as u64,
+            neuron_active: spec.timing.neuron_active_cycles as u64,
+            spike_cycles: spec.timing.spike_cycles as u64,
             spike_out: spec.timing.spike_out_cycles as u64,
             max_cycles: opts.max_cycles_per_step.min(MAX_CYCLE - 1),
             n_in,
@@ -205,6 +230,7 @@ impl Engine {
             unit_state: vec![0; lay.units.len()],
             unit_updated: vec![0; lay.units.len()],
             unit_pool_ops: vec![0; lay.units.len()],
+            unit_extra: vec![0; lay.units.len()],
             out_start: vec![0; lay.units.len() + 1],
             out_pkts: Vec::new(),
             owners: Vec::new(),

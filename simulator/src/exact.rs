@@ -71,7 +71,7 @@ impl Arith for Exact {
         crate::func::for_cores(lay, &mut self.acc, cores, batches, |c, acc| deliver_core(lay, acc, c, &batches[c]));
     }
 
-    fn update(&mut self, lay: &Layout, u: usize, out: &mut [f64]) -> u64 {
+    fn update(&mut self, lay: &Layout, u: usize, out: &mut [f64]) -> (u64, u64) {
         let unit = &lay.units[u];
         let c = unit.core as usize;
         let params = &lay.map.cores[c].params;
@@ -79,7 +79,7 @@ impl Arith for Exact {
         let pop = &lay.map.populations[unit.pop as usize];
         let (model, rule) = (pop.model, pop.rule);
         let late = self.bias_last[unit.pop as usize] && !params.bias.is_empty();
-        let mut spikes = 0u64;
+        let (mut spikes, mut active) = (0u64, 0u64);
         for &(first, count, off) in &unit.ranges {
             for k in 0..count as usize {
                 let l = off as usize + k;
@@ -91,13 +91,14 @@ impl Arith for Exact {
                 let p = RealNeuron::from_params(params, l);
                 let mut st = (self.v[f], self.i[f]);
                 let input = if late { self.acc[f] + params.bias[l] } else { self.acc[f] };
+                active += (st != (0.0, 0.0) || input != 0.0) as u64;
                 let (y, s) = step_real(model, &rule, &p, &mut st, input);
                 (self.v[f], self.i[f]) = st;
                 *o = y;
                 spikes += s;
             }
         }
-        spikes
+        (spikes, active)
     }
 }
 

@@ -30,8 +30,9 @@ pub(crate) trait Arith: Send {
     /// order is kept, so results do not depend on the thread count.
     fn deliver(&mut self, lay: &Layout, cores: &[u32], batches: &[Vec<(u32, f64)>]);
     /// Update unit `u`, writing its neurons' output values into the population's `out`.
-    /// Returns the number of spikes.
-    fn update(&mut self, lay: &Layout, u: usize, out: &mut [f64]) -> u64;
+    /// Returns the number of spikes and of active neurons (input, a nonzero state or bias
+    /// this step, or a spike: the neurons SANA-FE's Loihi model charges an update for).
+    fn update(&mut self, lay: &Layout, u: usize, out: &mut [f64]) -> (u64, u64);
 }
 
 /// Counters of one step.
@@ -44,6 +45,13 @@ pub(crate) struct StepCounts {
     /// Source-side pooling entries computed (fed by a nonzero source value).
     pub pool_entries: u64,
     pub neuron_updates: u64,
+    /// Neurons with input, a nonzero state or bias, or a spike this step.
+    pub active_neurons: u64,
+    /// Spikes of all populations this step.
+    pub spikes_total: u64,
+    /// Synapse reads by projection kind: dense, sparse, convolution, other (pooling,
+    /// partial sums).
+    pub synapse_reads_by_kind: [u64; 4],
     /// Per spiking population (layout order).
     pub spikes: Vec<u64>,
 }
@@ -65,6 +73,9 @@ pub(crate) struct Functional<A: Arith> {
     pop_cores: Vec<Vec<u32>>,
     /// Pooling operations per unit this step (charged to the unit's update).
     pub unit_pool_ops: Vec<u64>,
+    /// Active neurons and spikes per unit this step (charged to the unit's update).
+    pub unit_active: Vec<u64>,
+    pub unit_spikes: Vec<u64>,
     pub counts: StepCounts,
 }
 
@@ -82,6 +93,8 @@ impl<A: Arith> Functional<A> {
                 .map(|pr| if pr.pool.is_some() { vec![0.0; pr.n_events as usize] } else { Vec::new() })
                 .collect(),
             unit_pool_ops: vec![0; lay.units.len()],
+            unit_active: vec![0; lay.units.len()],
+            unit_spikes: vec![0; lay.units.len()],
             batches: vec![Vec::new(); m.cores.len()],
             batch_pop: vec![u32::MAX; m.cores.len()],
             pop_cores: lay
@@ -117,6 +130,9 @@ impl<A: Arith> Functional<A> {
         self.counts.synapse_reads = 0;
         self.counts.pool_entries = 0;
         self.counts.neuron_updates = 0;
+        self.counts.active_neurons = 0;
+        self.counts.spikes_total = 0;
+        self.counts.synapse_reads_by_kind = [0; 4];
         self.counts.spikes.fill(0);
         self.unit_pool_ops.fill(0);
         let mut layer = 0;
@@ -134,7 +150,7 @@ impl<A: Arith> Functional<A> {
                 }
                 for &j in &lay.proj_into[p] {
                     let pr = &m.projections[j as usize];
-                    let events = if pr.recurrent { &self.prev[j as usize] } else { &self.cur[j as usize] };
+                    let events = if lay.delayed[j as usize] { &self.prev[j as usize] } else { &self.cur[j as usize] };
                     for &(e, v) in events {
                         let e = e as usize;
                         for d in &pr.fanout[pr.fanout_start[e] as usize..pr.fanout_start[e + 1] as usize] {
@@ -145,19 +161,23 @@ impl<A: Arith> Functional<A> {
                             }
                         }
                     }
-                    // Recurrent events were counted when sent (see `count_sent`).
-                    if !pr.recurrent {
+                    // Delayed events were counted when sent (see `count_sent`).
+                    if !lay.delayed[j as usize] {
                         self.count_sent(lay, j as usize);
                     }
                 }
                 self.arith.deliver(lay, &self.pop_cores[p], &self.batches);
                 let mut spikes = 0;
                 for &u in &lay.pop_units[p] {
-                    spikes += self.arith.update(lay, u as usize, &mut self.values[p]);
+                    let (s, active) = self.arith.update(lay, u as usize, &mut self.values[p]);
+                    spikes += s;
+                    (self.unit_spikes[u as usize], self.unit_active[u as usize]) = (s, active);
+                    self.counts.active_neurons += active;
                     self.counts.neuron_updates += lay.units[u as usize].neurons as u64;
                 }
                 if pop.model.is_spiking() {
                     self.counts.spikes[layer] = spikes;
+                    self.counts.spikes_total += spikes;
                 }
             }
             if pop.model.is_spiking() {
@@ -165,7 +185,7 @@ impl<A: Arith> Functional<A> {
             }
             for &j in &lay.proj_from[p] {
                 self.form_events(lay, j as usize);
-                if m.projections[j as usize].recurrent {
+                if lay.delayed[j as usize] {
                     self.count_sent(lay, j as usize);
                 }
             }
@@ -190,6 +210,7 @@ impl<A: Arith> Functional<A> {
             }
         }
         self.counts.synapse_reads += reads;
+        self.counts.synapse_reads_by_kind[kind_index(pr.kind)] += reads;
         match pr.kind {
             ProjectionKind::Pooling => self.counts.sops_pool += sops,
             ProjectionKind::PartialSum => {}
@@ -231,10 +252,10 @@ impl<A: Arith> Functional<A> {
         }
     }
 
-    /// After timing has consumed this step's events: recurrent events become "previous".
+    /// After timing has consumed this step's events: delayed events become "previous".
     pub fn end_step(&mut self, lay: &Layout) {
-        for (j, pr) in lay.map.projections.iter().enumerate() {
-            if pr.recurrent {
+        for (j, &delayed) in lay.delayed.iter().enumerate() {
+            if delayed {
                 std::mem::swap(&mut self.cur[j], &mut self.prev[j]);
             }
         }
@@ -243,6 +264,16 @@ impl<A: Arith> Functional<A> {
     /// The output population's values.
     pub fn output(&self, lay: &Layout) -> &[f64] {
         &self.values[lay.map.output as usize]
+    }
+}
+
+/// Index of a projection kind in per-kind tables: dense, sparse, convolution, other.
+pub(crate) fn kind_index(kind: ProjectionKind) -> usize {
+    match kind {
+        ProjectionKind::Dense => 0,
+        ProjectionKind::Sparse => 1,
+        ProjectionKind::Conv => 2,
+        ProjectionKind::Pooling | ProjectionKind::PartialSum => 3,
     }
 }
 

@@ -169,22 +169,23 @@ impl Arith for Hardware {
         });
     }
 
-    fn update(&mut self, lay: &Layout, u: usize, out: &mut [f64]) -> u64 {
+    fn update(&mut self, lay: &Layout, u: usize, out: &mut [f64]) -> (u64, u64) {
         let unit = &lay.units[u];
         let base = lay.core_base[unit.core as usize] as usize;
         let scale = self.scale[unit.pop as usize];
         let rule = lay.map.populations[unit.pop as usize].rule;
-        let mut spikes = 0;
+        let (mut spikes, mut active) = (0, 0);
         for &(first, count, off) in &unit.ranges {
             for k in 0..count as usize {
                 let f = base + off as usize + k;
                 let p = &self.neurons[f];
+                active += (self.state[f] != (0, 0) || self.acc[f] != 0) as u64;
                 let (y, _) = fixed::step_rule(p, &mut self.state[f], self.acc[f], &rule, &self.numerics);
                 out[first as usize + k] =
                     if p.model.is_spiking() { y as f64 } else { fixed::dequantize_state(y, scale, &self.numerics) };
                 spikes += if p.model.is_spiking() { y as u64 } else { 0 };
             }
         }
-        spikes
+        (spikes, active)
     }
 }

@@ -12,14 +12,18 @@
 //! * **Dependencies.** Unit `v` depends on unit `u` when a forward projection carries an
 //!   event owned by `u` to `v`'s core: `v` may update only after `u` has injected all its
 //!   packets (the wave order of a time step).
+//! * **Delayed projections.** A projection whose events reach their target in the next
+//!   step: a recurrent one, or in pipelined timing ([`TimingMode::Pipelined`]) every one
+//!   but a partial sum (which chains a neuron's input within the step). Delayed
+//!   projections create no dependencies.
 //! * **Geometry.** Global router (tile) of each used core and the links between routers.
 
 use std::collections::HashMap;
 
 use spikeforge_targets::conv_synapses::{ChannelRun, ConvSynapses};
-use spikeforge_targets::coremap::{AxonRun, CoreMap, NeuronModel};
+use spikeforge_targets::coremap::{AxonRun, CoreMap, NeuronModel, ProjectionKind};
 use spikeforge_targets::mesh::CoreId;
-use spikeforge_targets::Target;
+use spikeforge_targets::{Target, TimingMode};
 
 use crate::conv_event::{for_conv_event, TapTable};
 use crate::SimError;
@@ -52,6 +56,10 @@ pub(crate) struct Link {
 pub(crate) struct Layout<'m> {
     pub map: &'m CoreMap,
     pub target: Target,
+    /// Per projection: its events reach the target in the next step (see the module docs).
+    pub delayed: Vec<bool>,
+    /// Tiles (routers) holding at least one used core.
+    pub tiles_used: u32,
     /// Flat neuron index of each core's local neuron 0.
     pub core_base: Vec<u32>,
     pub n_flat: usize,
@@ -94,7 +102,7 @@ pub(crate) struct Layout<'m> {
 }
 
 impl<'m> Layout<'m> {
-    pub fn new(map: &'m CoreMap) -> Result<Layout<'m>, SimError> {
+    pub fn new(map: &'m CoreMap, timing: TimingMode) -> Result<Layout<'m>, SimError> {
         map.validate().map_err(SimError::InvalidMap)?;
         let target = Target::from_spec(map.target.clone(), "embedded target")
             .map_err(|e| SimError::InvalidMap(e.to_string()))?;
@@ -106,6 +114,11 @@ impl<'m> Layout<'m> {
                 return Err(SimError::InvalidMap(format!("projection `{}` targets the input population", pr.name)));
             }
         }
+        let delayed: Vec<bool> = map
+            .projections
+            .iter()
+            .map(|pr| pr.recurrent || (timing == TimingMode::Pipelined && pr.kind != ProjectionKind::PartialSum))
+            .collect();
         let n_pops = map.populations.len();
         let mut core_index = vec![NONE; target.num_cores() as usize];
         let mut core_base = Vec::with_capacity(map.cores.len());
@@ -222,7 +235,7 @@ impl<'m> Layout<'m> {
         // Dependencies over forward projections between placed populations.
         let mut edges: Vec<(u32, u32)> = Vec::new();
         for (j, pr) in map.projections.iter().enumerate() {
-            if pr.recurrent || pr.source == map.input {
+            if delayed[j] || pr.source == map.input {
                 continue;
             }
             let owner_of = |e: usize| match &pr.pool {
@@ -260,16 +273,21 @@ impl<'m> Layout<'m> {
         let spiking = (0..n_pops as u32).filter(|&p| map.populations[p as usize].model.is_spiking()).collect();
         let (grid, core_router, core_slot, links, slot_core) = geometry(&target, map);
         let routers = grid[0] as usize * grid[1] as usize;
-        if routers + map.cores.len() >= crate::engine::MAX_ENTITIES {
+        if routers + 2 * map.cores.len() >= crate::engine::MAX_ENTITIES {
             return Err(SimError::InvalidMap(format!(
                 "{routers} routers and {} cores exceed the simulator's {} entities",
                 map.cores.len(),
                 crate::engine::MAX_ENTITIES
             )));
         }
+        let mut routers_used = core_router.clone();
+        routers_used.sort_unstable();
+        routers_used.dedup();
         Ok(Layout {
             map,
             target,
+            delayed,
+            tiles_used: routers_used.len() as u32,
             core_base,
             n_flat,
             core_index,

@@ -4,15 +4,21 @@
 //! compiled for and reports what the chip would compute and what it would cost:
 //!
 //! * **Function** ([`func`], [`exact`], [`hardware`]): every time step, populations update
-//!   in order and a projection's events reach its target in the same step (recurrent
-//!   projections: the next step). [`NumericMode::Exact`] is bit-identical to the reference
-//!   executor; [`NumericMode::Hardware`] uses the target's fixed-point arithmetic.
+//!   in order. In same-step timing (NIR's semantics) a projection's events reach its target
+//!   in the same step (recurrent projections: the next step); [`NumericMode::Exact`] is then
+//!   bit-identical to the reference executor. In pipelined timing (Loihi, SANA-FE) every
+//!   projection's events reach the target in the next step, so a feed-forward layer `k`
+//!   spikes as the reference's layer `k` did `k` steps earlier (chosen by
+//!   [`SimOptions::timing`] or the target's `timing.mode`). [`NumericMode::Hardware`] uses
+//!   the target's fixed-point arithmetic.
 //! * **Timing** ([`engine`], [`processor`]): each step is an event-driven simulation of cores
 //!   (synaptic ops, neuron updates, packet injection), routers and links (XY routing,
 //!   per-router and per-link latency, link bandwidth, finite buffers with back-pressure,
 //!   multicast, chip-to-chip links), in waves: a unit updates only once its inputs of the
-//!   step have arrived. A step ends with barrier synchronisation; its latency is its
-//!   critical path plus `barrier_cycles`. Samples run back to back from a reset state.
+//!   step have arrived (in pipelined timing every unit is ready at once, and a step is the
+//!   busiest core's work and the network's). A step ends with barrier synchronisation; its
+//!   latency is its critical path plus the barrier (`barrier_cycles`, or
+//!   `barrier_cycles_by_tiles` for the tiles the map uses). Samples run back to back from a reset state.
 //! * **Cost** ([`stats`]): SOPs (NeuroBench Effective_ACs), neuron updates, spikes,
 //!   packets, hops, link utilisation, stalls, cycles, latency, energy by component,
 //!   memory per core. [`writers`] emit the stats JSON, a per-step CSV, a VCD of spikes and
@@ -46,6 +52,7 @@ pub mod writers;
 
 pub use error::SimError;
 pub use options::{NumericMode, SimOptions, TraceOptions};
+pub use spikeforge_targets::TimingMode;
 pub use stats::{CoreMemory, EnergyPj, LayerSpikes, LinkLoad, SimStats, StepRow};
 pub use trace::{TraceData, TracedSpikes};
 pub use writers::{
@@ -87,7 +94,8 @@ pub fn simulate(
     n_steps: usize,
     opts: &SimOptions,
 ) -> Result<SimResult, SimError> {
-    let lay = Layout::new(map)?;
+    let timing = opts.timing.unwrap_or(map.target.timing.mode);
+    let lay = Layout::new(map, timing)?;
     let n_in = map.populations[map.input as usize].n_neurons as usize;
     let expected = n_samples.checked_mul(n_steps).and_then(|x| x.checked_mul(n_in));
     if expected != Some(input.len()) {
@@ -132,7 +140,7 @@ fn run<A: Arith>(
     let n_layers = lay.spiking.len();
     let mut func = Functional::new(lay, arith);
     let mut eng = Engine::new(lay, opts);
-    let barrier = spec.timing.barrier_cycles as u64;
+    let barrier = spec.timing.barrier_for_tiles(lay.tiles_used) as u64;
     let mut outputs = Vec::with_capacity(n_samples * n_steps * n_out);
     let mut layer_spikes = Vec::with_capacity(n_samples * n_steps * n_layers);
     let mut layer_totals = vec![0u64; n_layers];
@@ -172,7 +180,7 @@ fn run<A: Arith>(
         let (s, t) = (k / n_steps, k % n_steps);
         let traced = s == tr.sample;
         {
-            eng.load_step(lay, &func.cur, &func.unit_pool_ops);
+            eng.load_step(lay, &func.cur, &func.unit_pool_ops, &func.unit_active, &func.unit_spikes);
             if traced {
                 if let Some(mut r) = perfetto.take() {
                     r.base = base;
@@ -236,11 +244,17 @@ fn run<A: Arith>(
                 stall_cycles: st.core_stall_cycles + st.link_stall_cycles,
                 energy_pj: stats::step_energy(
                     &lay.target,
-                    c.synapse_reads + c.pool_entries,
-                    c.neuron_updates,
-                    built,
-                    st.hops,
-                    cycles,
+                    &stats::StepEvents {
+                        synapse_reads_by_kind: c.synapse_reads_by_kind,
+                        pool_entries: c.pool_entries,
+                        neuron_updates: c.neuron_updates,
+                        active_neurons: c.active_neurons,
+                        spikes: c.spikes_total,
+                        built,
+                        received: st.received,
+                        hops: st.hops,
+                        cycles,
+                    },
                 ),
             });
             eng.totals.add(st);
@@ -249,6 +263,8 @@ fn run<A: Arith>(
     }
     let mut stats = stats::summarise(map, &lay.target, &rows, &layer_totals, &lay.spiking, n_samples, n_steps);
     stats.mode = format!("{:?}", opts.mode).to_lowercase();
+    let pipelined = opts.timing.unwrap_or(map.target.timing.mode) == TimingMode::Pipelined;
+    stats.timing = if pipelined { "pipelined" } else { "same-step" }.to_string();
     stats.seed = opts.seed;
     stats.saturated_values = saturated;
     let t = &eng.totals;

@@ -1,6 +1,7 @@
 //! What a simulation run is asked to do: numeric mode, core model, traces, limits.
 
 use serde::{Deserialize, Serialize};
+use spikeforge_targets::TimingMode;
 
 /// How neuron state and synaptic input are computed.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,6 +55,11 @@ pub struct SimOptions {
     /// same order.
     #[serde(default)]
     pub threads: usize,
+    /// When a spike reaches the next layer (same step or next step); `None` = what the
+    /// target's `timing.mode` says its hardware does. Default: same step, so that exact
+    /// mode equals the reference executor whatever the chip.
+    #[serde(default = "same_step")]
+    pub timing: Option<TimingMode>,
 }
 
 impl Default for SimOptions {
@@ -65,6 +71,11 @@ impl Default for SimOptions {
             max_cycles_per_step: 1 << 40,
             seed: 0,
             threads: 0,
+            timing: same_step(),
         }
     }
+}
+
+fn same_step() -> Option<TimingMode> {
+    Some(TimingMode::SameStep)
 }

@@ -7,7 +7,16 @@ use crate::layout::{Layout, NONE};
 
 impl Engine {
     /// Turns this step's events into packets and schedules what can start at cycle 0.
-    pub fn load_step(&mut self, lay: &Layout, events: &[Vec<(u32, f64)>], pool_ops: &[u64]) {
+    /// `pool_ops`, `active` and `spikes`: per unit, the pooling operations, active neurons
+    /// and spikes of this step's functional pass (charged to the unit's update).
+    pub fn load_step(
+        &mut self,
+        lay: &Layout,
+        events: &[Vec<(u32, f64)>],
+        pool_ops: &[u64],
+        active: &[u64],
+        spikes: &[u64],
+    ) {
         let m = lay.map;
         self.st = StepTiming::default();
         self.step_link_busy.fill(0);
@@ -22,6 +31,9 @@ impl Engine {
         self.unit_state.fill(0);
         self.unit_updated.fill(0);
         self.unit_pool_ops.copy_from_slice(pool_ops);
+        for (u, x) in self.unit_extra.iter_mut().enumerate() {
+            *x = self.neuron_active * active[u] + self.spike_cycles * spikes[u];
+        }
         for c in &mut self.cores {
             c.reset();
         }
@@ -37,11 +49,12 @@ impl Engine {
                 let fo = &pr.fanout[pr.fanout_start[e] as usize..pr.fanout_start[e + 1] as usize];
                 let owner = if from_host { NONE } else { lay.owner(j, e) };
                 let src_core = if owner == NONE { NONE } else { lay.units[owner as usize].core };
+                let synop = self.synop_by_kind[crate::func::kind_index(pr.kind)];
                 let dest_of = |d: &spikeforge_targets::coremap::Destination| {
                     let c = lay.core_idx(d.core);
                     let a = d.axon as usize;
-                    let unit = if pr.recurrent { NONE } else { lay.axon_unit[c][a] };
-                    Dest { core: c as u32, synapses: lay.axon_len[c][a], unit }
+                    let unit = if lay.delayed[j] { NONE } else { lay.axon_unit[c][a] };
+                    Dest { core: c as u32, synop_cycles: synop * lay.axon_len[c][a] as u64, unit }
                 };
                 if from_host || !self.multicast {
                     for d in fo {
@@ -70,11 +83,11 @@ impl Engine {
                         let dest = dest_of(d);
                         if dest.core == src_core {
                             match &mut local {
-                                Some(l) => l.synapses += dest.synapses,
+                                Some(l) => l.synop_cycles += dest.synop_cycles,
                                 None => local = Some(dest),
                             }
                         } else if let Some(last) = self.dests[start..].last_mut().filter(|l| l.core == dest.core) {
-                            last.synapses += dest.synapses;
+                            last.synop_cycles += dest.synop_cycles;
                         } else {
                             self.add_dests(&[dest]);
                         }

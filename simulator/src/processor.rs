@@ -9,10 +9,16 @@
 //!    stalled core waits, and a unit's burst of packets is emitted before any input is read
 //!    (step 3 before step 2), which can deadlock with small buffers;
 //! 2. process an incoming packet (loopback first, then the router's ejection queue of
-//!    `buffer_depth_packets`): `synop_cycles × synapses on the packet's axons`;
+//!    `buffer_depth_packets`): `message_in_cycles + Σ synop_cycles × synapses on the
+//!    packet's axons` (`synop_cycles_by_kind` of each projection's kind where given);
 //! 3. build the next packet of the unit it is emitting: `spike_out_cycles`;
 //! 4. update a ready unit (lowest population first): `neuron_update_cycles × neurons +
-//!    synop_cycles × pooling operations` (source-side pooling is done by the source core).
+//!    neuron_active_cycles × active neurons + spike_cycles × spikes + synop_cycles ×
+//!    pooling operations` (source-side pooling is done by the source core).
+//!
+//! With the target's `timing.split_receive` (SANA-FE's Loihi model: a core's receive and
+//! send timelines are separate), step 2 runs on a receive path of its own, alongside
+//! steps 1, 3 and 4.
 //!
 //! A unit is *ready* when every forward packet addressed to it this step has been
 //! processed and every unit it depends on (see [`crate::layout`]) has injected all its
@@ -39,8 +45,10 @@ pub(crate) struct CoreRt {
     /// Ejected network packets as destination ranges.
     pub inq: VecDeque<(u32, u32)>,
     pub loopq: VecDeque<(u32, u32)>,
-    pub work: Work,
-    pub wake_at: u64,
+    /// Per path (0: the core, or its send path when receiving is split; 1: its receive
+    /// path): what it does and when it ends.
+    pub work: [Work; 2],
+    pub wake_at: [u64; 2],
     /// A built packet waiting for an injection slot, or NONE.
     pub holding: u32,
     pub stall_since: u64,
@@ -54,8 +62,8 @@ impl Default for CoreRt {
         CoreRt {
             inq: VecDeque::new(),
             loopq: VecDeque::new(),
-            work: Work::Idle,
-            wake_at: T_NONE,
+            work: [Work::Idle; 2],
+            wake_at: [T_NONE; 2],
             holding: NONE,
             stall_since: T_NONE,
             emit_unit: NONE,
@@ -75,21 +83,30 @@ impl CoreRt {
 }
 
 impl Engine {
-    /// Wakes an idle core at `t` (a busy core wakes itself when its work ends).
-    pub fn schedule_core(&mut self, lay: &Layout, c: usize, t: u64) {
-        let core = &mut self.cores[c];
-        if core.work != Work::Idle || core.wake_at == t {
-            return;
-        }
-        core.wake_at = t;
-        self.push(t, (lay.n_routers() + c) as u64, EV_CORE, c);
+    /// The event source of core `c`'s path: the core, or its receive path after all cores.
+    fn path_entity(&self, lay: &Layout, c: usize, path: usize) -> usize {
+        lay.n_routers() + c + path * self.cores.len()
     }
 
-    fn start(&mut self, lay: &Layout, c: usize, w: Work, now: u64, cycles: u64) {
+    /// Wakes a core's idle paths at `t` (a busy path wakes itself when its work ends).
+    pub fn schedule_core(&mut self, lay: &Layout, c: usize, t: u64) {
+        for path in 0..1 + self.split_receive as usize {
+            let core = &mut self.cores[c];
+            if core.work[path] != Work::Idle || core.wake_at[path] == t {
+                continue;
+            }
+            core.wake_at[path] = t;
+            let e = self.path_entity(lay, c, path);
+            self.push(t, e as u64, EV_CORE, e);
+        }
+    }
+
+    fn start(&mut self, lay: &Layout, c: usize, path: usize, w: Work, now: u64, cycles: u64) {
         let core = &mut self.cores[c];
-        core.work = w;
-        core.wake_at = now + cycles;
-        self.push(now + cycles, (lay.n_routers() + c) as u64, EV_CORE, c);
+        core.work[path] = w;
+        core.wake_at[path] = now + cycles;
+        let e = self.path_entity(lay, c, path);
+        self.push(now + cycles, e as u64, EV_CORE, e);
         if let Some(rec) = &mut self.rec {
             rec.core(c as u32, w, now, cycles);
         }
@@ -114,12 +131,14 @@ impl Engine {
         }
     }
 
-    pub fn core_wake(&mut self, lay: &Layout, c: usize, now: u64) {
-        if self.cores[c].wake_at != now {
+    /// `entity`: a core path's event source less the routers (see `path_entity`).
+    pub fn core_wake(&mut self, lay: &Layout, entity: usize, now: u64) {
+        let (path, c) = (entity / self.cores.len(), entity % self.cores.len());
+        if self.cores[c].wake_at[path] != now {
             return;
         }
-        self.cores[c].wake_at = T_NONE;
-        match std::mem::take(&mut self.cores[c].work) {
+        self.cores[c].wake_at[path] = T_NONE;
+        match std::mem::take(&mut self.cores[c].work[path]) {
             Work::Idle => {}
             Work::Packet(s, n) => {
                 for k in s..s + n {
@@ -144,9 +163,45 @@ impl Engine {
             }
             Work::Build(p) => self.cores[c].holding = p,
         }
-        self.core_next(lay, c, now);
+        if path == 1 {
+            self.take_input(lay, c, 1, now);
+        } else {
+            self.core_next(lay, c, now);
+            // The send path may have queued loopback packets for the receive path.
+            let core = &mut self.cores[c];
+            if self.split_receive && core.work[1] == Work::Idle && core.wake_at[1] != now && !core.loopq.is_empty() {
+                core.wake_at[1] = now;
+                let e = self.path_entity(lay, c, 1);
+                self.push(now, e as u64, EV_CORE, e);
+            }
+        }
     }
 
+    /// Starts processing the next incoming packet on `path`; false when there is none.
+    fn take_input(&mut self, lay: &Layout, c: usize, path: usize, now: u64) -> bool {
+        let core = &mut self.cores[c];
+        let input = match core.loopq.pop_front() {
+            Some(x) => Some(x),
+            None => {
+                let x = core.inq.pop_front();
+                if x.is_some() {
+                    // A slot of the ejection queue freed: the router may send again.
+                    let o = lay.core_router[c] as usize * self.n_out + 4 + lay.core_slot[c] as usize;
+                    if self.outp[o].blocked_since != T_NONE {
+                        self.schedule_out(o, now);
+                    }
+                }
+                x
+            }
+        };
+        let Some((s, n)) = input else { return false };
+        let syn: u64 = self.dests[s as usize..(s + n) as usize].iter().map(|d| d.synop_cycles).sum();
+        self.st.received += 1;
+        self.start(lay, c, path, Work::Packet(s, n), now, self.message_in + syn);
+        true
+    }
+
+    /// The next work of core `c`'s only path, or of its send path when receiving is split.
     fn core_next(&mut self, lay: &Layout, c: usize, now: u64) {
         let holding = self.cores[c].holding;
         if holding != NONE {
@@ -176,27 +231,10 @@ impl Engine {
         // A strictly sequential core finishes a unit's burst of packets before reading input.
         if !self.consume_while_stalled && self.cores[c].emit_unit != NONE {
             let p = self.out_pkts[self.cores[c].emit_pos as usize];
-            self.start(lay, c, Work::Build(p), now, self.spike_out);
+            self.start(lay, c, 0, Work::Build(p), now, self.spike_out);
             return;
         }
-        let core = &mut self.cores[c];
-        let input = match core.loopq.pop_front() {
-            Some(x) => Some(x),
-            None => {
-                let x = core.inq.pop_front();
-                if x.is_some() {
-                    // A slot of the ejection queue freed: the router may send again.
-                    let o = lay.core_router[c] as usize * self.n_out + 4 + lay.core_slot[c] as usize;
-                    if self.outp[o].blocked_since != T_NONE {
-                        self.schedule_out(o, now);
-                    }
-                }
-                x
-            }
-        };
-        if let Some((s, n)) = input {
-            let syn: u64 = self.dests[s as usize..(s + n) as usize].iter().map(|d| d.synapses as u64).sum();
-            self.start(lay, c, Work::Packet(s, n), now, self.synop * syn);
+        if !self.split_receive && self.take_input(lay, c, 0, now) {
             return;
         }
         let core = &mut self.cores[c];
@@ -205,7 +243,7 @@ impl Engine {
         }
         if core.emit_unit != NONE {
             let p = self.out_pkts[core.emit_pos as usize];
-            self.start(lay, c, Work::Build(p), now, self.spike_out);
+            self.start(lay, c, 0, Work::Build(p), now, self.spike_out);
             return;
         }
         if core.ready.is_empty() {
@@ -215,7 +253,9 @@ impl Engine {
         let (k, _) =
             core.ready.iter().enumerate().min_by_key(|(_, &u)| (lay.units[u as usize].pop, u)).expect("not empty");
         let u = core.ready.swap_remove(k);
-        let cost = self.neuron * lay.units[u as usize].neurons as u64 + self.synop * self.unit_pool_ops[u as usize];
-        self.start(lay, c, Work::Update(u), now, cost);
+        let cost = self.neuron * lay.units[u as usize].neurons as u64
+            + self.unit_extra[u as usize]
+            + self.synop * self.unit_pool_ops[u as usize];
+        self.start(lay, c, 0, Work::Update(u), now, cost);
     }
 }

@@ -3,9 +3,12 @@
 //! **Energy** (`pJ`, from the target's per-event table):
 //!
 //! ```text
-//! synapse   = synop_pj × (synapse reads + source-side pooling entries)
-//! neuron    = neuron_update_pj × neuron updates
+//! synapse   = Σ_kind synop_pj[kind] × synapse reads of that kind (dense, sparse, conv:
+//!             synop_pj_by_kind where given) + synop_pj × (other reads + pooling entries)
+//! neuron    = neuron_update_pj × neuron updates + neuron_active_pj × active neurons
+//!             + spike_pj × spikes
 //! spike_out = spike_out_pj × packets built by cores (network + loopback)
+//!             + message_in_pj × packets received by cores (host input included)
 //! routing   = hop_ew_pj × east-west hops + hop_ns_pj × north-south hops + chip_hop_pj × chip hops
 //! static    = static_power_mw × chips × step cycles / clock_mhz × 1e3   (mW · µs = nJ = 1e3 pJ)
 //! ```
@@ -160,6 +163,9 @@ pub struct SimStats {
     pub target: String,
     pub model: String,
     pub mode: String,
+    /// `same-step` or `pipelined` (see [`crate::TimingMode`]).
+    #[serde(default)]
+    pub timing: String,
     pub n_samples: usize,
     pub n_steps: usize,
     pub clock_mhz: f64,
@@ -218,17 +224,27 @@ pub struct SimStats {
     pub saturated_values: u64,
 }
 
+/// What one step did, for its energy.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct StepEvents {
+    /// Dense, sparse, convolution, other (see `func::kind_index`).
+    pub synapse_reads_by_kind: [u64; 4],
+    pub pool_entries: u64,
+    pub neuron_updates: u64,
+    pub active_neurons: u64,
+    pub spikes: u64,
+    /// Packets built by cores (network + loopback) and packets received by cores.
+    pub built: u64,
+    pub received: u64,
+    pub hops: [u64; 3],
+    pub cycles: u64,
+}
+
 /// The per-step energy of the given event counts.
-pub(crate) fn step_energy(
-    target: &Target,
-    synops: u64,
-    neurons: u64,
-    built: u64,
-    hops: [u64; 3],
-    cycles: u64,
-) -> EnergyPj {
+pub(crate) fn step_energy(target: &Target, ev: &StepEvents) -> EnergyPj {
     let spec = target.spec();
     let e = &spec.energy;
+    let reads = &ev.synapse_reads_by_kind;
     let mut out = EnergyPj::zero();
     let mut unavailable = Vec::new();
     let mut known_any = false;
@@ -243,9 +259,18 @@ pub(crate) fn step_energy(
             None
         }
     };
-    out.synapse = set("synapse", e.synop_pj, synops as f64);
-    out.neuron = set("neuron", e.neuron_update_pj, neurons as f64);
-    out.spike_out = set("spike_out", e.spike_out_pj, built as f64);
+    out.synapse = match e.synop_pj_by_kind {
+        None => set("synapse", e.synop_pj, (reads.iter().sum::<u64>() + ev.pool_entries) as f64),
+        Some(k) => {
+            let by_kind = k.dense * reads[0] as f64 + k.sparse * reads[1] as f64 + k.conv * reads[2] as f64;
+            set("synapse", e.synop_pj, (reads[3] + ev.pool_entries) as f64).map(|x| x + by_kind)
+        }
+    };
+    let neuron_extra = e.neuron_active_pj * ev.active_neurons as f64 + e.spike_pj * ev.spikes as f64;
+    out.neuron = set("neuron", e.neuron_update_pj, ev.neuron_updates as f64).map(|x| x + neuron_extra);
+    let received = e.message_in_pj * ev.received as f64;
+    out.spike_out = set("spike_out", e.spike_out_pj, ev.built as f64).map(|x| x + received);
+    let hops = ev.hops;
     let ew = set("routing", e.hop_ew_pj, hops[0] as f64);
     let ns = set("routing", e.hop_ns_pj, hops[1] as f64);
     let ch = set("routing", e.chip_hop_pj, hops[2] as f64);
@@ -254,7 +279,7 @@ pub(crate) fn step_energy(
         _ => None,
     };
     let chips = (spec.grid.chips[0] * spec.grid.chips[1]) as f64;
-    let us = cycles as f64 / spec.timing.clock_mhz;
+    let us = ev.cycles as f64 / spec.timing.clock_mhz;
     out.static_ = set("static", e.static_power_mw.map(|p| p * chips * 1e3), us);
     unavailable.dedup();
     out.partial = !unavailable.is_empty();
@@ -287,6 +312,7 @@ pub(crate) fn summarise(
         target: spec.name.clone(),
         model: map.model.clone(),
         mode: String::new(),
+        timing: String::new(),
         n_samples,
         n_steps,
         clock_mhz: spec.timing.clock_mhz,
@@ -411,6 +437,44 @@ mod tests {
         spikeforge_targets::load::preset(name).unwrap().unwrap()
     }
 
+    /// Dense synapse reads, neuron updates, packets built, hops, cycles.
+    fn events(synops: u64, neurons: u64, built: u64, hops: [u64; 3], cycles: u64) -> StepEvents {
+        StepEvents {
+            synapse_reads_by_kind: [synops, 0, 0, 0],
+            neuron_updates: neurons,
+            built,
+            hops,
+            cycles,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_per_event_model_charges_kinds_active_neurons_spikes_and_messages() {
+        let mut spec = preset("test_2x2").spec().clone();
+        let e = &mut spec.energy;
+        (e.synop_pj, e.neuron_update_pj, e.spike_out_pj) = (Some(1.0), Some(2.0), Some(3.0));
+        e.synop_pj_by_kind = Some(spikeforge_targets::ByKind { dense: 10.0, sparse: 20.0, conv: 30.0 });
+        (e.neuron_active_pj, e.spike_pj, e.message_in_pj) = (0.5, 7.0, 0.25);
+        (e.hop_ew_pj, e.hop_ns_pj, e.static_power_mw) = (Some(0.0), Some(0.0), None);
+        let t = Target::from_spec(spec, "test").unwrap();
+        let ev = StepEvents {
+            synapse_reads_by_kind: [1, 2, 3, 4],
+            pool_entries: 5,
+            neuron_updates: 10,
+            active_neurons: 4,
+            spikes: 2,
+            built: 3,
+            received: 8,
+            ..Default::default()
+        };
+        let e = step_energy(&t, &ev);
+        assert_eq!(e.synapse, Some(10.0 + 40.0 + 90.0 + 9.0));
+        assert_eq!(e.neuron, Some(20.0 + 2.0 + 14.0));
+        assert_eq!(e.spike_out, Some(9.0 + 2.0));
+        assert!(!e.partial, "no cycles, so no static energy is missing: {:?}", e.unavailable);
+    }
+
     #[test]
     fn a_target_without_figures_knows_no_energy() {
         // A chip without published figures: unknown, never 0.
@@ -419,7 +483,7 @@ mod tests {
         (e.synop_pj, e.neuron_update_pj, e.spike_out_pj, e.static_power_mw) = (None, None, None, None);
         (e.hop_ew_pj, e.hop_ns_pj, e.chip_hop_pj) = (None, None, None);
         let t = Target::from_spec(spec, "test").unwrap();
-        let e = step_energy(&t, 10, 5, 2, [0, 0, 0], 100);
+        let e = step_energy(&t, &events(10, 5, 2, [0, 0, 0], 100));
         assert_eq!(e.total, None);
         assert!(e.partial);
         assert_eq!(e.synapse, None);
@@ -432,7 +496,7 @@ mod tests {
         let mut spec = preset("test_2x2").spec().clone();
         spec.energy.neuron_update_pj = None;
         let t = Target::from_spec(spec, "test").unwrap();
-        let e = step_energy(&t, 4, 3, 2, [2, 2, 0], 28);
+        let e = step_energy(&t, &events(4, 3, 2, [2, 2, 0], 28));
         assert!(e.partial);
         assert_eq!(e.unavailable, vec!["neuron".to_string()]);
         // 4 × 1 + 2 × 3 + 2 × 0.5 + 2 × 0.75 + 28 (static) = 40.5, without the neurons.
@@ -440,14 +504,14 @@ mod tests {
         // Accumulated over steps, the flag and the list survive; an all-known step adds.
         let mut run = EnergyPj::zero();
         run.add(&e);
-        run.add(&step_energy(&preset("test_2x2"), 1, 0, 0, [0, 0, 0], 0));
+        run.add(&step_energy(&preset("test_2x2"), &events(1, 0, 0, [0, 0, 0], 0)));
         assert!(run.partial && run.neuron.is_none());
         assert!((run.total.unwrap() - 41.5).abs() < 1e-9);
     }
 
     #[test]
     fn a_complete_table_gives_an_exact_total() {
-        let e = step_energy(&preset("test_2x2"), 4, 3, 2, [2, 2, 0], 28);
+        let e = step_energy(&preset("test_2x2"), &events(4, 3, 2, [2, 2, 0], 28));
         assert!(!e.partial && e.unavailable.is_empty());
         assert!((e.total.unwrap() - 46.5).abs() < 1e-9);
     }

@@ -243,6 +243,72 @@ pub struct Timing {
     pub spike_out_cycles: u32,
     /// Cycles of the end-of-step barrier synchronisation.
     pub barrier_cycles: u32,
+    /// Cycles per synaptic event by connection kind (dense, sparse, convolution), in place
+    /// of `synop_cycles` for those kinds (pooling and partial sums keep `synop_cycles`).
+    /// Absent = `synop_cycles` for every kind.
+    #[serde(default)]
+    pub synop_cycles_by_kind: Option<ByKind<u32>>,
+    /// Further cycles to update an *active* neuron (one with input, a nonzero state or
+    /// bias this step); `neuron_update_cycles` is what every neuron costs. Default 0.
+    #[serde(default)]
+    pub neuron_active_cycles: u32,
+    /// Cycles for a neuron to fire (per spike, besides `spike_out_cycles` per packet).
+    /// Default 0.
+    #[serde(default)]
+    pub spike_cycles: u32,
+    /// Cycles for a core to receive one packet, before its synaptic events. Default 0.
+    #[serde(default)]
+    pub message_in_cycles: u32,
+    /// A core receives packets (and does their synaptic events) on a path separate from
+    /// its neuron updates and sends, so the two overlap (SANA-FE's Loihi model). Default
+    /// false: one sequential path.
+    #[serde(default)]
+    pub split_receive: bool,
+    /// The barrier as a function of the tiles a map uses: `(tiles, cycles)` pairs in
+    /// increasing tile order; a map on `n` tiles pays the entry with the largest
+    /// `tiles ≤ n` (the first entry below it). Empty (the default) = `barrier_cycles`
+    /// whatever the size (SANA-FE's `sync_model: table`).
+    #[serde(default)]
+    pub barrier_cycles_by_tiles: Vec<(u32, u32)>,
+    /// When a spike reaches the next layer: in the step it was emitted (`SameStep`, the
+    /// default, NIR's semantics) or in the next one (`Pipelined`, how Loihi runs).
+    #[serde(default)]
+    pub mode: TimingMode,
+}
+
+impl Timing {
+    /// The end-of-step barrier of a map that uses `tiles` tiles.
+    pub fn barrier_for_tiles(&self, tiles: u32) -> u32 {
+        match self.barrier_cycles_by_tiles.iter().rev().find(|&&(t, _)| t <= tiles) {
+            Some(&(_, c)) => c,
+            None => self.barrier_cycles_by_tiles.first().map_or(self.barrier_cycles, |&(_, c)| c),
+        }
+    }
+}
+
+/// A figure per connection kind.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ByKind<T> {
+    /// Dense (fully connected) projections.
+    pub dense: T,
+    /// Sparse projections.
+    pub sparse: T,
+    /// Convolutions.
+    pub conv: T,
+}
+
+/// When a spike emitted in time step `t` reaches the neurons it feeds.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TimingMode {
+    /// In step `t`: a step chains through all layers (NIR semantics, the reference
+    /// executor's); the step is as long as the layer chain.
+    #[default]
+    SameStep,
+    /// In step `t + 1`: layers run as a pipeline, each adds one step of latency, and the
+    /// step is the busiest core plus the barrier (Loihi, SANA-FE). Partial sums of a
+    /// neuron split over cores still chain within the step.
+    Pipelined,
 }
 
 /// Energy per event. `None` = no published figure; the simulator then reports that
@@ -253,10 +319,24 @@ pub struct Timing {
 pub struct Energy {
     /// One synaptic event delivered.
     pub synop_pj: Option<f64>,
-    /// One neuron updated for one time step.
+    /// One synaptic event by connection kind, in place of `synop_pj` for dense, sparse and
+    /// convolution projections; absent = `synop_pj` for every kind.
+    #[serde(default)]
+    pub synop_pj_by_kind: Option<ByKind<f64>>,
+    /// One neuron updated for one time step (every neuron, every step).
     pub neuron_update_pj: Option<f64>,
-    /// One spike packet emitted by a core.
+    /// Further energy of an active neuron's update (input, nonzero state or bias); 0 (the
+    /// default) = not charged separately.
+    #[serde(default)]
+    pub neuron_active_pj: f64,
+    /// One spike fired by a neuron (besides `spike_out_pj` per packet); default 0.
+    #[serde(default)]
+    pub spike_pj: f64,
+    /// One spike packet (message) emitted by a core.
     pub spike_out_pj: Option<f64>,
+    /// One packet received by a core (host input included); default 0.
+    #[serde(default)]
+    pub message_in_pj: f64,
     /// One east-west mesh hop.
     pub hop_ew_pj: Option<f64>,
     /// One north-south mesh hop.

@@ -32,9 +32,10 @@ pub use crate::axons::{Axon, AxonRun, AxonTable, SynapseWeights};
 /// Format versions: 1 the first; 2 populations carry their `NeuronRule`, convolutional
 /// projections are symbolic ([`Projection::conv`]) and the file ends in a length + CRC-32
 /// trailer; 3 axon tables are runs of consecutive events (a convolution's axons cost a run,
-/// not a record each) and weights are `f32` where lossless (see [`crate::axons`]).
-/// Older versions are refused with their number (recompile the model).
-pub const CORE_MAP_VERSION: u32 = 3;
+/// not a record each) and weights are `f32` where lossless (see [`crate::axons`]); 4 the
+/// embedded target carries the timing mode and the per-event cost model (`Timing`,
+/// `Energy`). Older versions are refused with their number (recompile the model).
+pub const CORE_MAP_VERSION: u32 = 4;
 /// File signature: `SFCOREMAP` then the version as 4 little-endian bytes, then postcard.
 pub const CORE_MAP_MAGIC: &[u8; 9] = b"SFCOREMAP";
 

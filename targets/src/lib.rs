@@ -46,8 +46,8 @@ pub mod target;
 pub mod validate;
 
 pub use chip::{
-    Cast, CoreSpec, DecayFormat, Energy, Grid, IndexBits, Layout, NeuronLayout, Noc, Numerics, Overflow, Padding,
-    Rounding, Routing, RowFormat, SynapseEncoding, TargetSpec, Timing,
+    ByKind, Cast, CoreSpec, DecayFormat, Energy, Grid, IndexBits, Layout, NeuronLayout, Noc, Numerics, Overflow,
+    Padding, Rounding, Routing, RowFormat, SynapseEncoding, TargetSpec, Timing, TimingMode,
 };
 pub use coremap::{CoreMap, CORE_MAP_VERSION};
 pub use coremap_io::CoreMapError;

@@ -34,6 +34,10 @@ const fn req(name: &'static str, unit: &'static str, doc: &'static str) -> Field
     Field { name, kind: Kind::Value, unit, default: None, doc }
 }
 
+const fn dflt(name: &'static str, unit: &'static str, default: &'static str, doc: &'static str) -> Field {
+    Field { name, kind: Kind::Value, unit, default: Some(default), doc }
+}
+
 const fn opt(name: &'static str, unit: &'static str, doc: &'static str) -> Field {
     Field { name, kind: Kind::Value, unit, default: Some("None"), doc }
 }
@@ -108,12 +112,47 @@ const TIMING: &[Field] = &[
     req("neuron_update_cycles", "cycles", "to update one neuron once per time step"),
     req("spike_out_cycles", "cycles", "to emit one spike packet from a core"),
     req("barrier_cycles", "cycles", "end-of-step barrier synchronisation"),
+    Field {
+        name: "barrier_cycles_by_tiles",
+        kind: Kind::Value,
+        unit: "[(tiles, cycles), …]",
+        default: Some("[]"),
+        doc: "barrier by tiles used: the entry with the largest tiles ≤ the map's; empty = barrier_cycles",
+    },
+    Field {
+        name: "mode",
+        kind: Kind::Value,
+        unit: "SameStep | Pipelined",
+        default: Some("SameStep"),
+        doc: "a spike reaches the next layer in the step it was emitted, or in the next step (Loihi)",
+    },
+    Field {
+        name: "synop_cycles_by_kind",
+        kind: Kind::Value,
+        unit: "(dense: c, sparse: c, conv: c)",
+        default: Some("None"),
+        doc: "cycles per synaptic event by connection kind, in place of synop_cycles",
+    },
+    dflt("neuron_active_cycles", "cycles", "0", "further cycles to update an active neuron (input, state or bias)"),
+    dflt("spike_cycles", "cycles", "0", "cycles for a neuron to fire, per spike"),
+    dflt("message_in_cycles", "cycles", "0", "cycles for a core to receive one packet"),
+    dflt("split_receive", "bool", "false", "a core receives on a path of its own, overlapping its updates and sends"),
 ];
 
 const ENERGY: &[Field] = &[
     opt("synop_pj", "pJ", "one synaptic event delivered"),
-    opt("neuron_update_pj", "pJ", "one neuron updated for one time step"),
+    Field {
+        name: "synop_pj_by_kind",
+        kind: Kind::Value,
+        unit: "(dense: pJ, sparse: pJ, conv: pJ)",
+        default: Some("None"),
+        doc: "one synaptic event by connection kind, in place of synop_pj",
+    },
+    opt("neuron_update_pj", "pJ", "one neuron updated for one time step (every neuron)"),
+    dflt("neuron_active_pj", "pJ", "0", "further energy of an active neuron's update"),
+    dflt("spike_pj", "pJ", "0", "one spike fired by a neuron"),
     opt("spike_out_pj", "pJ", "one spike packet emitted by a core"),
+    dflt("message_in_pj", "pJ", "0", "one packet received by a core"),
     opt("hop_ew_pj", "pJ", "one east-west mesh hop"),
     opt("hop_ns_pj", "pJ", "one north-south mesh hop"),
     opt("chip_hop_pj", "pJ", "one chip-to-chip hop"),

@@ -79,7 +79,7 @@ fn loihi_key_numbers() {
     // nengo-loihi's split rule on Loihi's limits: 5000 neurons → 5 cores.
     assert_eq!(memory::min_pieces(core, 5000, 100, 100, 1000), 5);
     let e = &t.spec().energy;
-    assert_eq!((e.synop_pj, e.hop_ew_pj, e.hop_ns_pj), (Some(23.6), Some(3.0), Some(4.2)));
+    assert_eq!((e.synop_pj, e.hop_ew_pj, e.hop_ns_pj), (Some(35.5), Some(3.0), Some(4.2)));
     // Four cores per tile: c0..c3 on tile (0,0), c4 on tile (1,0); the last core on (7,3).
     assert_eq!(t.coord(CoreId(3)), CoreCoord { chip: [0, 0], tile: [0, 0], slot: 3 });
     assert_eq!(t.coord(CoreId(4)).tile, [1, 0]);
