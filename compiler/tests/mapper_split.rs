@@ -103,9 +103,8 @@ fn an_identity_shortcut_is_sliced_by_what_each_neuron_receives() {
     // Stage 3 has 32 channels: 32·9 + 1 = 289 inputs per neuron of `s3b1_lif2` against 256
     // in-axons; slices of at most 128 inputs are 14, 14 and 4 input channels.
     let map = equal_to_executor_counting(&g, &small_loihi(256, true), 3 * 64, false);
-    let links = |layer: &str| {
-        map.populations.iter().filter(|p| p.name.starts_with(&format!("{layer}.partial"))).count()
-    };
+    let links =
+        |layer: &str| map.populations.iter().filter(|p| p.name.starts_with(&format!("{layer}.partial"))).count();
     assert_eq!(links("s3b1_lif2"), 2, "the identity shortcut joins the last slice");
     assert_eq!(links("s3b1_lif1"), 2);
 }

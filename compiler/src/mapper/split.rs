@@ -149,9 +149,8 @@ fn slices(net: &Network, incoming: &[usize], n_neurons: usize, budget: u64) -> V
                 let by_column = m.transpose();
                 for c in 0..m.n_cols {
                     let (rows, _) = by_column.row(c);
-                    let over = |f: &SliceFill| {
-                        rows.iter().any(|&t| f.uniform + f.per_neuron[t as usize] as u64 + 1 > budget)
-                    };
+                    let over =
+                        |f: &SliceFill| rows.iter().any(|&t| f.uniform + f.per_neuron[t as usize] as u64 + 1 > budget);
                     if over(&f) {
                         f.cut();
                     }
