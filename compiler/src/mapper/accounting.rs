@@ -149,8 +149,8 @@ pub(super) struct Open {
     pub(super) seg_pop: usize,
     pub(super) seg_first: usize,
     pub(super) seg_count: usize,
+    /// Distinct channels of the segment's population in the segment.
     pub(super) seg_channels: u64,
-    pub(super) last_channel: usize,
 }
 
 /// Undo record of one neuron's addition.
@@ -193,24 +193,46 @@ pub(super) struct Filler<'a> {
     /// neuron's weight being its incoming synapses plus one: what a
     /// [`super::fill::Cap::Share`] lane spreads evenly over bins.
     pub(super) weight_prefix: Vec<Vec<u64>>,
+    /// Channels of the current segment's population already in the segment (marks, and
+    /// the list that clears them).
+    pub(super) chan_mark: Vec<bool>,
+    pub(super) chan_list: Vec<u32>,
 }
 
 /// The fill order of a population: for a convolution's output on cores that store
 /// neurons exactly and rows per axon (no weight sharing), positions in raster order
 /// `(y, x)` with every channel at each position, so a bin holds a spatial tile across all
 /// output channels (one contiguous range per channel) whose in-axons are the input patch
-/// of the tile, shared by all channels; otherwise `None` (neurons ascending).
+/// of the tile, shared by all channels; otherwise `None` (neurons ascending). On
+/// weight-sharing cores the block of channels is chosen per population by
+/// [`Filler::choose_blocks`].
 pub(super) fn fill_order(net: &Network, types: &[CoreSpec], p: usize) -> Option<Vec<u32>> {
-    if types.iter().any(|t| t.weight_sharing || t.neuron_layout != NeuronLayout::Exact) {
+    if types.iter().any(|t| t.weight_sharing) || !tileable(net, types, p) {
         return None;
     }
     let [c, h, w] = net.populations[p].grid;
-    let hw = h * w;
+    Some(tiled_order(c, h * w, c))
+}
+
+/// Whether population `p` is a convolution's output whose neurons could be filled in
+/// spatial tiles: exact neuron layout, several channels and positions, a conv feeding it.
+fn tileable(net: &Network, types: &[CoreSpec], p: usize) -> bool {
+    let [c, h, w] = net.populations[p].grid;
     let conv_in = net.projections.iter().any(|q| q.target == p && q.synapses.conv().is_some());
-    if c < 2 || hw < 2 || !conv_in || p == net.input {
-        return None;
+    types.iter().all(|t| t.neuron_layout == NeuronLayout::Exact) && c >= 2 && h * w >= 2 && conv_in && p != net.input
+}
+
+/// Channels in blocks of `block`; within a block, positions in raster order with every
+/// channel of the block at each position (`block = 1`: neurons ascending).
+pub(super) fn tiled_order(channels: usize, hw: usize, block: usize) -> Vec<u32> {
+    let mut order = Vec::with_capacity(channels * hw);
+    for c0 in (0..channels).step_by(block.max(1)) {
+        let c1 = (c0 + block).min(channels);
+        for pos in 0..hw {
+            order.extend((c0..c1).map(|ch| (ch * hw + pos) as u32));
+        }
     }
-    Some((0..c * hw).map(|k| ((k % c) * hw + k / c) as u32).collect())
+    order
 }
 
 /// The neurons at fill positions `first..first + count` as ascending contiguous ranges
@@ -262,10 +284,45 @@ impl<'a> Filler<'a> {
             multicast: target.spec().noc.cast == Cast::Multicast,
             order: Vec::new(),
             weight_prefix: Vec::new(),
+            chan_mark: vec![false; net.populations.iter().map(|p| p.grid[0]).max().unwrap_or(0).max(1)],
+            chan_list: Vec::new(),
         };
         f.order = (0..net.populations.len()).map(|p| fill_order(net, types, p)).collect();
+        if types.iter().any(|t| t.weight_sharing) {
+            f.choose_blocks();
+        }
         f.weight_prefix = (0..net.populations.len()).map(|p| f.weight_prefix_of(p)).collect();
         f
+    }
+
+    /// On weight-sharing cores, the channel block of each convolution's output: a bin then
+    /// holds a tile of a block's channels × positions, storing the block's kernels once and
+    /// receiving the tile's input patch, so a source event reaches (channels / block) × the
+    /// few tiles around it instead of every channel's piece. Blocks of `c`, `c/2`, … 1
+    /// channels are probed on an empty core of each type; the one that takes the most
+    /// neurons wins (ties: the larger block, fewer destinations per event).
+    fn choose_blocks(&mut self) {
+        for p in 0..self.net.populations.len() {
+            if !tileable(self.net, self.types, p) {
+                continue;
+            }
+            let [c, h, w] = self.net.populations[p].grid;
+            let mut best: Option<(usize, usize)> = None;
+            let mut block = c;
+            loop {
+                self.order[p] = (block > 1).then(|| tiled_order(c, h * w, block));
+                let took = (0..self.types.len()).map(|ty| self.probe(p, 0, ty).0).max().unwrap_or(0);
+                if best.is_none_or(|(_, k)| took > k) {
+                    best = Some((block, took));
+                }
+                if block == 1 {
+                    break;
+                }
+                block = block.div_ceil(2);
+            }
+            let block = best.map_or(1, |(b, _)| b);
+            self.order[p] = (block > 1).then(|| tiled_order(c, h * w, block));
+        }
     }
 
     fn weight_prefix_of(&self, p: usize) -> Vec<u64> {
@@ -304,7 +361,6 @@ impl<'a> Filler<'a> {
             seg_first: 0,
             seg_count: 0,
             seg_channels: 0,
-            last_channel: usize::MAX,
         }
     }
 
@@ -313,7 +369,6 @@ impl<'a> Filler<'a> {
         o.seg_first = first;
         o.seg_count = 0;
         o.seg_channels = 0;
-        o.last_channel = usize::MAX;
         o.seg_bits = 0;
     }
 
@@ -330,6 +385,10 @@ impl<'a> Filler<'a> {
         }
         o.closed_bits += o.seg_bits;
         o.seg_bits = 0;
+        for &c in &self.chan_list {
+            self.chan_mark[c as usize] = false;
+        }
+        self.chan_list.clear();
         for &q in &self.incoming[o.seg_pop] {
             let a = &mut self.acc[q];
             for &e in &a.touched {
@@ -355,7 +414,7 @@ impl<'a> Filler<'a> {
         let spec = &self.types[o.ty];
         let hw = pop.grid[1] * pop.grid[2];
         let channel = j / hw.max(1);
-        let new_channel = o.seg_count == 0 || channel != o.last_channel;
+        let new_channel = !self.chan_mark[channel];
         let u = &mut self.undo;
         u.scalars = [o.entries, o.seg_bits, o.in_axons, o.out_axons, o.routing, o.dest_cores, 0];
         u.accs.clear();
@@ -485,7 +544,8 @@ impl<'a> Filler<'a> {
         o.seg_count += 1;
         if new_channel {
             o.seg_channels += 1;
-            o.last_channel = channel;
+            self.chan_mark[channel] = true;
+            self.chan_list.push(channel as u32);
         }
         fan
     }
@@ -498,11 +558,8 @@ impl<'a> Filler<'a> {
         o.seg_count -= 1;
         if u.scalars[6] == 1 {
             o.seg_channels -= 1;
-            o.last_channel = if o.seg_count == 0 {
-                usize::MAX
-            } else {
-                (j - 1) / (self.net.populations[o.seg_pop].grid[1] * self.net.populations[o.seg_pop].grid[2]).max(1)
-            };
+            let c = self.chan_list.pop().expect("the channel the addition marked");
+            self.chan_mark[c as usize] = false;
         }
         for (&q, &(bits, len, axons)) in self.incoming[o.seg_pop].iter().zip(&u.accs) {
             let a = &mut self.acc[q];

@@ -19,10 +19,12 @@
 //!   multicast, one per out-axon with unicast.
 //!
 //! Fill order: neurons ascending, except a convolution's output on cores that store neurons
-//! exactly without weight sharing, which is filled in raster order of positions with every
-//! channel at each position ([`super::accounting::fill_order`]): a bin then holds a spatial
-//! tile across all output channels, one contiguous range (piece) per channel, whose
-//! in-axons (the input patch) are shared by all channels and whose sources reach few bins.
+//! exactly, which is filled in raster order of positions with every channel of a block at
+//! each position ([`super::accounting::fill_order`]): a bin then holds a spatial tile
+//! across the block's output channels, one contiguous range (piece) per channel, whose
+//! in-axons (the input patch) are shared by all its channels and whose sources reach few
+//! bins. Without weight sharing the block is every channel; with it, the block whose tile
+//! takes the most neurons on an empty core (kernels are stored once per channel held).
 //! All pieces of one population on a bin count as one segment: one axon per event, one
 //! row over all its targets there.
 //!

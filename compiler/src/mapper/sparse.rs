@@ -241,12 +241,22 @@ impl ConvGeom {
         Csr::from_rows(self.n_out(), self.n_in(), |t, push| self.for_target(t, &mut *push))
     }
 
+    /// The input channels of the projection's slice in one group, at most: the weights per
+    /// output channel and position a core stores (`c_in / groups` unless the projection is
+    /// a slice of a neuron's input chain).
+    pub fn slice_channels_per_group(&self) -> usize {
+        let cin_pg = self.cin_per_group();
+        let [lo, hi] = self.in_channels;
+        (0..self.groups).map(|g| hi.min((g + 1) * cin_pg).saturating_sub(lo.max(g * cin_pg))).max().unwrap_or(0)
+    }
+
     /// The shape targets' memory formulas take for a kernel stored once: `in_channels` is
-    /// the weights per output channel and position (`c_in / groups`).
+    /// the weights per output channel and position the projection holds
+    /// ([`ConvGeom::slice_channels_per_group`]).
     pub fn memory_shape(&self, out_channels: u64) -> spikeforge_targets::memory::Conv2d {
         let u = |v: [usize; 2]| [v[0] as u64, v[1] as u64];
         spikeforge_targets::memory::Conv2d {
-            in_channels: self.cin_per_group() as u64,
+            in_channels: self.slice_channels_per_group() as u64,
             out_channels,
             input: u(self.input),
             kernel: u(self.kernel),

@@ -17,14 +17,20 @@
 //! exactly, every link continues the sum where the previous stopped, and `P` ends with
 //! the executor's value bit for bit. Source-side pooling tables are cut with their
 //! events, so pooling operations are counted once.
+//!
+//! On cores that share convolution weights and chain partial sums, a convolution may be
+//! chained below the hard limit: a core's in-axons are its input patch times the input
+//! channels per link, so with hundreds of channels a core holds a tile of a few positions,
+//! and its sources reach many cores. [`preferred_budget`] picks the link width that a tile
+//! model says needs the fewest cores (the same chain, so results stay exact).
 
 use spikeforge_targets::coremap::{NeuronModel, NeuronParams, ProjectionKind, SourcePool};
 use spikeforge_targets::memory;
-use spikeforge_targets::Target;
+use spikeforge_targets::{CoreSpec, NeuronLayout, Target};
 
 use super::error::{MapError, Resource};
 use super::lower::{Network, Population, Projection, Synapses};
-use super::sparse::Csr;
+use super::sparse::{ConvGeom, Csr};
 
 /// A slice of one projection's inputs: input channels of a convolution or columns of a
 /// matrix, `[lo, hi)`.
@@ -33,18 +39,6 @@ struct Part {
     q: usize,
     lo: usize,
     hi: usize,
-}
-
-/// Inputs one neuron of `p` receives at most, per unit of each incoming projection
-/// (an input channel of a convolution: `kh·kw`; a column: 1), with the unit counts.
-fn units(net: &Network, incoming: &[usize]) -> Vec<(usize, usize, u64)> {
-    incoming
-        .iter()
-        .map(|&q| match &net.projections[q].synapses {
-            Synapses::Conv(g) => (q, g.c_in, (g.kernel[0] * g.kernel[1]) as u64),
-            Synapses::Rows(m) => (q, m.n_cols, 1),
-        })
-        .collect()
 }
 
 /// The largest number of synapses into one neuron of `p`.
@@ -88,30 +82,92 @@ fn fan_in_limit(target: &Target) -> (u64, Resource, String, bool) {
     best.expect("a target has a core type")
 }
 
-/// Cuts the inputs of a population into slices of at most `budget` inputs per neuron.
-fn slices(unit_list: &[(usize, usize, u64)], budget: u64) -> Vec<Vec<Part>> {
-    let mut out: Vec<Vec<Part>> = vec![Vec::new()];
-    let mut used = 0u64;
-    for &(q, n_units, per_unit) in unit_list {
-        let mut lo = 0;
-        while lo < n_units {
-            let room = budget.saturating_sub(used) / per_unit.max(1);
-            if room == 0 {
-                if used == 0 {
-                    // One unit alone is over the budget: it still goes in a slice by itself.
-                    out.last_mut().expect("non-empty").push(Part { q, lo, hi: lo + 1 });
-                    lo += 1;
-                }
-                out.push(Vec::new());
-                used = 0;
-                continue;
-            }
-            let hi = n_units.min(lo + room as usize);
-            out.last_mut().expect("non-empty").push(Part { q, lo, hi });
-            used += (hi - lo) as u64 * per_unit;
-            lo = hi;
+/// The running fan-in of one neuron chain's current slice: a bound every neuron shares
+/// (a convolution's full window per input channel) plus exact per-neuron counts (matrix
+/// columns), so a matrix whose rows are short (an identity shortcut) is cut by what each
+/// neuron receives, not by its column count.
+struct SliceFill {
+    uniform: u64,
+    per_neuron: Vec<u32>,
+    touched: Vec<u32>,
+    max_neuron: u64,
+    parts: Vec<Vec<Part>>,
+}
+
+impl SliceFill {
+    fn used(&self) -> u64 {
+        self.uniform + self.max_neuron
+    }
+
+    /// Closes the current slice (if it holds anything) and starts an empty one.
+    fn cut(&mut self) {
+        for &t in &self.touched {
+            self.per_neuron[t as usize] = 0;
+        }
+        self.touched.clear();
+        (self.uniform, self.max_neuron) = (0, 0);
+        if self.parts.last().is_some_and(|s| !s.is_empty()) {
+            self.parts.push(Vec::new());
         }
     }
+
+    /// Appends unit `u` of projection `q` to the current slice.
+    fn push(&mut self, q: usize, u: usize) {
+        let last = self.parts.last_mut().expect("non-empty");
+        match last.last_mut() {
+            Some(p) if p.q == q && p.hi == u => p.hi = u + 1,
+            _ => last.push(Part { q, lo: u, hi: u + 1 }),
+        }
+    }
+}
+
+/// Cuts the inputs of a population into slices of at most `budget` inputs per neuron, in
+/// the executor's order: a convolution by input channels (`kh·kw` inputs to every neuron
+/// each), a matrix by columns (counted per neuron from its rows). A unit over the budget
+/// on its own still gets a slice by itself.
+fn slices(net: &Network, incoming: &[usize], n_neurons: usize, budget: u64) -> Vec<Vec<Part>> {
+    let mut f = SliceFill {
+        uniform: 0,
+        per_neuron: vec![0; n_neurons],
+        touched: Vec::new(),
+        max_neuron: 0,
+        parts: vec![Vec::new()],
+    };
+    for &q in incoming {
+        match &net.projections[q].synapses {
+            Synapses::Conv(g) => {
+                let per_unit = (g.kernel[0] * g.kernel[1]) as u64;
+                for c in 0..g.c_in {
+                    if f.used() + per_unit > budget {
+                        f.cut();
+                    }
+                    f.uniform += per_unit;
+                    f.push(q, c);
+                }
+            }
+            Synapses::Rows(m) => {
+                let by_column = m.transpose();
+                for c in 0..m.n_cols {
+                    let (rows, _) = by_column.row(c);
+                    let over =
+                        |f: &SliceFill| rows.iter().any(|&t| f.uniform + f.per_neuron[t as usize] as u64 + 1 > budget);
+                    if over(&f) {
+                        f.cut();
+                    }
+                    for &t in rows {
+                        let n = &mut f.per_neuron[t as usize];
+                        if *n == 0 {
+                            f.touched.push(t);
+                        }
+                        *n += 1;
+                        f.max_neuron = f.max_neuron.max(*n as u64);
+                    }
+                    f.push(q, c);
+                }
+            }
+        }
+    }
+    let mut out = f.parts;
     out.retain(|s| !s.is_empty());
     out
 }
@@ -160,9 +216,92 @@ fn cut(p: &Projection, lo: usize, hi: usize, target: usize, whole: bool) -> Proj
     Projection { name: format!("{}[{lo}..{hi})", p.name), target, pool, synapses, n_synapses, ..p.clone() }
 }
 
-/// Splits every population whose fan-in exceeds a core (see the module docs).
+/// Output neurons one core holds of a convolution `g` fed `c_s` input channels per neuron,
+/// by a tile model of a weight-sharing core: a block of `B` output channels × a tile of
+/// output positions whose input patch, times `c_s`, fits the in-axons; `B` kernels fit the
+/// synapse memory and `B` × tile the neurons.
+fn tile_neurons(spec: &CoreSpec, g: &ConvGeom, c_s: usize) -> u64 {
+    let [ho, wo] = g.output;
+    let reach = |t: usize, d: usize| ((t - 1) * g.stride[d] + (g.kernel[d] - 1) * g.dilation[d] + 1).min(g.input[d]);
+    let kernel_fits = |b: u64| {
+        let shape = memory::Conv2d {
+            in_channels: c_s as u64,
+            out_channels: b,
+            input: [g.input[0] as u64, g.input[1] as u64],
+            kernel: [g.kernel[0] as u64, g.kernel[1] as u64],
+            stride: [g.stride[0] as u64, g.stride[1] as u64],
+            padding: [g.padding[0] as u64, g.padding[1] as u64],
+        };
+        memory::conv_kernel_bits_shared(spec, &shape).is_ok_and(|bits| bits <= spec.synapse_memory_bits)
+    };
+    // The most output channels whose kernels fit (bisection on a monotone test).
+    let (mut lo, mut hi) = (0u64, g.c_out as u64);
+    while lo < hi {
+        let mid = (lo + hi).div_ceil(2);
+        if kernel_fits(mid) {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    let by_memory = lo;
+    let mut best = 0u64;
+    for th in 1..=ho {
+        for tw in 1..=wo {
+            if (c_s * reach(th, 0) * reach(tw, 1)) as u64 > spec.in_axons as u64 {
+                break;
+            }
+            let t = (th * tw) as u64;
+            let b = by_memory.min(spec.max_neurons as u64 / t);
+            best = best.max(b * t);
+        }
+    }
+    best
+}
+
+/// On cores that share convolution weights and chain partial sums, the input channels per
+/// neuron chain link that need the fewest cores for population `p` by [`tile_neurons`]
+/// (links × cores per link), when that is fewer than a core's input allows: many input
+/// channels make each core's input patch — and so its tile — tiny, while a narrower link
+/// lets a core hold a whole block of channels over a wide tile (and a source event reach
+/// few cores). The budget in inputs per neuron; None to leave `p` as the hard limit needs.
+fn preferred_budget(net: &Network, incoming: &[usize], spec: &CoreSpec, limit: u64) -> Option<u64> {
+    if !(spec.weight_sharing && spec.partial_sums && spec.neuron_layout == NeuronLayout::Exact) {
+        return None;
+    }
+    // The convolution with the most inputs per neuron sets the model.
+    let g = incoming
+        .iter()
+        .filter_map(|&q| net.projections[q].synapses.conv())
+        .filter(|g| g.kernel[0] * g.kernel[1] > 1 && g.groups == 1)
+        .max_by_key(|g| g.c_in * g.kernel[0] * g.kernel[1])?;
+    let area = (g.kernel[0] * g.kernel[1]) as u64;
+    let widest = ((limit / 2).max(1) / area).max(1).min(g.c_in as u64) as usize;
+    let cores = |c_s: usize| {
+        let per_core = tile_neurons(spec, g, c_s).max(1);
+        g.c_in.div_ceil(c_s) as u64 * (g.n_out() as u64).div_ceil(per_core)
+    };
+    // Whole input (no chain) when it fits, else the widest slice the hard limit allows.
+    let mut best_c = if g.c_in as u64 * area <= limit { g.c_in } else { widest };
+    let mut best = cores(best_c);
+    let mut c_s = best_c;
+    while c_s > 1 {
+        c_s = c_s.div_ceil(2);
+        let n = cores(c_s);
+        // A narrower link must save a tenth of the cores: links add relay traffic.
+        if n * 10 < best * 9 {
+            (best_c, best) = (c_s, n);
+        }
+    }
+    (best_c < g.c_in && best_c as u64 * area < limit).then_some((best_c as u64 * area).max(1))
+}
+
+/// Splits every population whose fan-in exceeds a core (see the module docs), and on
+/// weight-sharing cores with partial sums, a convolution whose cores a narrower chain link
+/// would cut ([`preferred_budget`]).
 pub fn split_fan_in(net: Network, target: &Target) -> Result<Network, MapError> {
     let (limit, resource, core_type, can_split) = fan_in_limit(target);
+    let spec = target.spec().core_types.iter().find(|t| t.name == core_type).expect("the limit's core type");
     let incoming = net.incoming();
     let mut plans: Vec<Option<Vec<Vec<Part>>>> = vec![None; net.populations.len()];
     for (p, inc) in incoming.iter().enumerate() {
@@ -170,6 +309,10 @@ pub fn split_fan_in(net: Network, target: &Target) -> Result<Network, MapError> 
             continue;
         }
         let fan_in = max_fan_in(&net, inc);
+        if let Some(budget) = preferred_budget(&net, inc, spec, limit).filter(|_| can_split) {
+            plans[p] = Some(slices(&net, inc, net.populations[p].n, budget));
+            continue;
+        }
         if fan_in <= limit {
             continue;
         }
@@ -182,7 +325,7 @@ pub fn split_fan_in(net: Network, target: &Target) -> Result<Network, MapError> 
                 core_type,
             });
         }
-        plans[p] = Some(slices(&units(&net, inc), (limit / 2).max(1)));
+        plans[p] = Some(slices(&net, inc, net.populations[p].n, (limit / 2).max(1)));
     }
     if plans.iter().all(Option::is_none) {
         return Ok(net);

@@ -308,10 +308,19 @@ pub fn check_limits(map: &CoreMap, conv_kernel: &dyn Fn(usize, u64) -> Option<me
             let q = c.axons.axon(a as u32).projection as usize;
             let tpop = map.projections[q].target;
             let syn = core_syns[a].len() as u64;
-            let (tf, tk) = c.groups.iter().find(|g| g.0 == tpop).map(|g| (g.1 as u64, g.2 as u64)).unwrap();
             if spec.weight_sharing {
+                // The distinct output channels of the target population on the core (a
+                // tile of several channels is one range per channel).
                 let plane: u64 = pops[tpop as usize].shape[1..].iter().product::<usize>().max(1) as u64;
-                let channels = (tf + tk - 1) / plane - tf / plane + 1;
+                let mut held: Vec<u64> = c
+                    .groups
+                    .iter()
+                    .filter(|g| g.0 == tpop)
+                    .flat_map(|g| g.1 as u64 / plane..=(g.1 as u64 + g.2 as u64 - 1) / plane)
+                    .collect();
+                held.sort_unstable();
+                held.dedup();
+                let channels = held.len() as u64;
                 if let Some(k) = conv_kernel(q, channels) {
                     if !shared_done.contains(&q) {
                         shared_done.push(q);
@@ -413,12 +422,24 @@ pub fn conv_kernels(graph: &Graph, map: &CoreMap) -> impl Fn(usize, u64) -> Opti
         .projections
         .iter()
         .map(|p| {
-            let node = graph.find(p.name.rsplit('+').next()?)?;
+            // A slice of a split neuron's input chain is named `conv[lo..hi)`.
+            let last = p.name.rsplit('+').next()?;
+            let (name, slice) = match last.strip_suffix(')').and_then(|s| s.rsplit_once('[')) {
+                Some((n, range)) => {
+                    let (lo, hi) = range.split_once("..")?;
+                    (n, Some((lo.parse::<usize>().ok()?, hi.parse::<usize>().ok()?)))
+                }
+                None => (last, None),
+            };
+            let node = graph.find(name)?;
             match graph.op(node) {
                 Op::Conv1d(c) | Op::Conv2d(c) if p.kind == ProjectionKind::Conv => {
                     let k = c.kernel();
                     let kernel = if k.len() == 2 { [k[0] as u64, k[1] as u64] } else { [1, k[0] as u64] };
-                    Some(((c.in_channels() / c.groups) as u64, kernel))
+                    let pg = c.in_channels() / c.groups;
+                    let (lo, hi) = slice.unwrap_or((0, c.in_channels()));
+                    let held = (0..c.groups).map(|g| hi.min((g + 1) * pg).saturating_sub(lo.max(g * pg))).max();
+                    Some((held.unwrap_or(0) as u64, kernel))
                 }
                 _ => None,
             }
