@@ -356,3 +356,39 @@ fn eval_and_sweep_take_the_target_flags() {
     let cores: Vec<u64> = text.lines().skip(1).map(|l| l.split(',').nth(4).unwrap().parse().unwrap()).collect();
     assert!(cores[1] > cores[0] && cores[0] > 4, "{text}");
 }
+
+/// A residual network's identity shortcuts are weightless projections on the chip: the
+/// simulator counts the SOPs the executor counts (weight and pooling, NeuroBench's
+/// Effective_ACs: an identity edge is neither), and its output equals `run`'s.
+#[test]
+fn residual_shortcuts_count_the_sops_run_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = |n: &str| dir.path().join(n);
+    let (m, x) = (d("r.nir"), d("x.npy"));
+    ok(&spikeforge(&[
+        "generate",
+        "resnet19",
+        "--width",
+        "0.0625",
+        "--input-shape",
+        "3,16,16",
+        "-o",
+        p(&m),
+        "--input",
+        p(&x),
+        "--samples",
+        "1",
+        "--quiet",
+    ]));
+    ok(&spikeforge(&["run", p(&m), "--input", p(&x), "-o", p(&d("run.npy")), "--stats", p(&d("run.json")), "--quiet"]));
+    ok(&spikeforge(&["compile", p(&m), "--target", "loihi", "--chips", "auto", "-o", p(&d("r.map")), "--quiet"]));
+    let (sim, sim_stats) = (d("sim.npy"), d("sim.json"));
+    ok(&spikeforge(&["simulate", p(&d("r.map")), "--input", p(&x), "-o", p(&sim), "--stats", p(&sim_stats), "--quiet"]));
+    let (run, simulated) = (json(&d("run.json")), json(&sim_stats));
+    for key in ["sops_weight_layers_per_sample", "sops_pooling_per_sample"] {
+        assert_eq!(run[key], simulated[key], "{key}");
+    }
+    assert!(run["sops_pooling_per_sample"].as_f64().unwrap() > 0.0, "the global average pool counts");
+    let lim = Limits::default();
+    assert_eq!(read_npy_f64(&d("run.npy"), &lim).unwrap().data, read_npy_f64(&sim, &lim).unwrap().data);
+}

@@ -213,7 +213,7 @@ impl<A: Arith> Functional<A> {
         self.counts.synapse_reads_by_kind[kind_index(pr.kind)] += reads;
         match pr.kind {
             ProjectionKind::Pooling => self.counts.sops_pool += sops,
-            ProjectionKind::PartialSum => {}
+            ProjectionKind::PartialSum | ProjectionKind::Weightless => {}
             _ => self.counts.sops_weight += sops,
         }
     }
@@ -273,7 +273,7 @@ pub(crate) fn kind_index(kind: ProjectionKind) -> usize {
         ProjectionKind::Dense => 0,
         ProjectionKind::Sparse => 1,
         ProjectionKind::Conv => 2,
-        ProjectionKind::Pooling | ProjectionKind::PartialSum => 3,
+        ProjectionKind::Pooling | ProjectionKind::PartialSum | ProjectionKind::Weightless => 3,
     }
 }
 

@@ -34,8 +34,9 @@ pub use crate::axons::{Axon, AxonRun, AxonTable, SynapseWeights};
 /// trailer; 3 axon tables are runs of consecutive events (a convolution's axons cost a run,
 /// not a record each) and weights are `f32` where lossless (see [`crate::axons`]); 4 the
 /// embedded target carries the timing mode and the per-event cost model (`Timing`,
-/// `Energy`). Older versions are refused with their number (recompile the model).
-pub const CORE_MAP_VERSION: u32 = 4;
+/// `Energy`); 5 projections without weights or pooling (identity shortcuts) have their own
+/// kind, [`ProjectionKind::Weightless`], which counts no SOPs. Older versions are refused with their number (recompile the model).
+pub const CORE_MAP_VERSION: u32 = 5;
 /// File signature: `SFCOREMAP` then the version as 4 little-endian bytes, then postcard.
 pub const CORE_MAP_MAGIC: &[u8; 9] = b"SFCOREMAP";
 
@@ -253,11 +254,15 @@ pub enum ProjectionKind {
     Dense,
     Sparse,
     Conv,
-    /// A pooling (or other fixed, weightless) map with no weight layer after it.
+    /// A pooling map (AvgPool2d / SumPool2d among its nodes) with no weight layer after it.
     Pooling,
     /// One-to-one, weight 1: a neuron's partial input sum passed to the next core of its
     /// chain (see `CoreSpec::partial_sums`). Traffic and synapse reads, but no SOPs.
     PartialSum,
+    /// A fixed map with neither weights nor pooling: an identity edge (a residual shortcut
+    /// straight into a spiking layer), a flatten or a scale. Traffic and synapse reads, but
+    /// no SOPs: NeuroBench's Effective_ACs count weight and pooling layers only.
+    Weightless,
 }
 
 /// Source-side pooling: source neuron `j` adds `factor[k] × value_j` to event `event[k]` for

@@ -406,7 +406,9 @@ impl Lowering<'_> {
             }
             None => {
                 let m = self.product(&ops).unwrap_or_else(|| Csr::identity(n_src));
-                (None, n_src, Synapses::Rows(m), ProjectionKind::Pooling)
+                let pooling = ops.iter().any(|&n| self.graph.op(n).kind().is_pooling());
+                let kind = if pooling { ProjectionKind::Pooling } else { ProjectionKind::Weightless };
+                (None, n_src, Synapses::Rows(m), kind)
             }
         };
         let n_synapses = super::counting::synapse_count(&synapses, n_events);

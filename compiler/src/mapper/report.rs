@@ -157,6 +157,7 @@ pub fn kind_name(k: ProjectionKind) -> &'static str {
         ProjectionKind::Conv => "conv",
         ProjectionKind::Pooling => "pooling",
         ProjectionKind::PartialSum => "partial sum",
+        ProjectionKind::Weightless => "weightless",
     }
 }
 
