@@ -3,30 +3,14 @@
 //! energy less static, the critical core ends the critical path, exact-mode spikes are
 //! unchanged and everything is the same for any thread count.
 
-use std::path::PathBuf;
+mod golden_map;
 
-use spikeforge_compiler::arrays::read_npy_f64;
-use spikeforge_compiler::exec::Dynamics;
-use spikeforge_compiler::limits::Limits;
-use spikeforge_compiler::mapper::{compile, CompileOptions};
-use spikeforge_compiler::nir::read_nir;
+use golden_map::root;
 use spikeforge_simulator::{bottleneck, simulate, SimOptions, SimResult};
 use spikeforge_targets::{load_target, preset, CoreMap, Target};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 fn compiled(case: &str, target: &Target) -> (CoreMap, Vec<f64>, usize, usize) {
-    let dir = root().join("../shared/golden").join(case);
-    let limits = Limits::default();
-    let graph = read_nir(&dir.join("model.nir"), &limits).unwrap();
-    let verified = graph.verify(&limits).unwrap();
-    let x = read_npy_f64(&dir.join("input.npy"), &limits).unwrap();
-    let (map, _) = compile(&graph, &verified, target, Dynamics::default(), &CompileOptions::default()).unwrap();
-    let (t, per) = (x.shape[1], x.data.len() / x.shape[0]);
-    let n = x.shape[0].min(12);
-    (map, x.data[..n * per].to_vec(), n, t)
+    golden_map::compiled(case, target, 12)
 }
 
 fn targets() -> Vec<Target> {
