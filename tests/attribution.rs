@@ -88,7 +88,8 @@ fn attribution_does_not_change_spikes_and_is_the_same_for_any_thread_count() {
         assert_eq!(one.steps, two.steps);
         let per_layer: Vec<u64> = one.stats.spikes_per_layer.iter().map(|l| l.spikes).collect();
         for l in &one.stats.spikes_per_layer {
-            let a = one.stats.layers.iter().find(|a| a.population == l.population).expect("a layer per spiking population");
+            let a =
+                one.stats.layers.iter().find(|a| a.population == l.population).expect("a layer per spiking population");
             assert_eq!(a.spikes, l.spikes);
         }
         assert!(per_layer.iter().sum::<u64>() > 0);

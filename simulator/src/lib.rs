@@ -51,10 +51,10 @@ pub mod synthetic;
 mod trace;
 pub mod writers;
 
+pub use attribution::bottleneck;
 pub use error::SimError;
 pub use options::{NumericMode, SimOptions, TraceOptions};
 pub use spikeforge_targets::TimingMode;
-pub use attribution::bottleneck;
 pub use stats::{CoreActivity, CoreMemory, EnergyPj, LayerActivity, LayerSpikes, LinkLoad, SimStats, StepRow};
 pub use trace::{TraceData, TracedSpikes};
 pub use writers::{
