@@ -9,7 +9,9 @@ use anyhow::Result;
 use spikeforge_compiler::arrays::write_npy;
 use spikeforge_driver::inputs::parse_range;
 use spikeforge_driver::options::LimitArgs;
-use spikeforge_driver::simulate::{load_map, simulate_map, summary_line, Numeric, SimulateOptions, Timing};
+use spikeforge_driver::simulate::{
+    bottleneck_line, load_map, simulate_map, summary_line, Numeric, SimulateOptions, Timing,
+};
 use spikeforge_simulator::{write_atomically, write_perfetto, write_steps_csv, write_vcd};
 
 #[derive(clap::Args)]
@@ -110,5 +112,8 @@ pub fn run(a: Args) -> Result<()> {
         write_steps_csv(p, &r)?;
     }
     println!("{}", summary_line(&map, &r));
+    if let Some(b) = bottleneck_line(&r).filter(|_| !crate::progress::quiet()) {
+        println!("{b}");
+    }
     Ok(())
 }

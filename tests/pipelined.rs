@@ -5,32 +5,16 @@
 //! deep layer integrate the bias alone, as the chip does). Same-step timing is unchanged,
 //! and the step ends with the barrier of the tiles the map uses.
 
-use std::path::PathBuf;
+mod golden_map;
 
-use spikeforge_compiler::arrays::read_npy_f64;
-use spikeforge_compiler::exec::Dynamics;
-use spikeforge_compiler::limits::Limits;
-use spikeforge_compiler::mapper::{compile, CompileOptions};
-use spikeforge_compiler::nir::read_nir;
+use golden_map::root;
 use spikeforge_simulator::{simulate, SimOptions, TimingMode};
 use spikeforge_targets::coremap::ProjectionKind;
 use spikeforge_targets::{load_target, preset, CoreMap, Target};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
+/// A third of the samples keeps the test quick; the shift holds sample by sample.
 fn compiled(case: &str, target: &Target) -> (CoreMap, Vec<f64>, usize, usize) {
-    let dir = root().join("../shared/golden").join(case);
-    let limits = Limits::default();
-    let graph = read_nir(&dir.join("model.nir"), &limits).unwrap();
-    let verified = graph.verify(&limits).unwrap();
-    let x = read_npy_f64(&dir.join("input.npy"), &limits).unwrap();
-    let (map, _) = compile(&graph, &verified, target, Dynamics::default(), &CompileOptions::default()).unwrap();
-    // A third of the samples keeps the test quick; the shift holds sample by sample.
-    let (t, per) = (x.shape[1], x.data.len() / x.shape[0]);
-    let n = x.shape[0].min(40);
-    (map, x.data[..n * per].to_vec(), n, t)
+    golden_map::compiled(case, target, 40)
 }
 
 /// Steps a spike needs from the input to each population: one per projection, except a

@@ -113,6 +113,14 @@ fn report_from_a_simulation_shows_every_view_and_exports_them() {
     assert_eq!(body_rows(table(&html, "energy-table")), 5);
     assert!(body_rows(table(&html, "links-table")) > 0, "several cores exchange packets");
     assert!(html.contains("spikes of sample 2"));
+    // Attribution: a row per layer (digits_mlp: two), one marked the bottleneck, which
+    // the header names; every used core names its layers; every step its critical core.
+    let layers = cells(table(&html, "layers-table"));
+    assert_eq!(layers.len(), 2);
+    assert_eq!(layers.iter().filter(|r| r[0].contains("bottleneck")).count(), 1);
+    assert!(html.contains("<dt>bottleneck layer</dt>"));
+    assert!(cells(cores_line).iter().all(|r| !r[2].is_empty()), "a used core without layers");
+    assert!(cells(table(&html, "latency-table")).iter().all(|r| r[11].starts_with('c')));
     for v in VIEWS {
         let svg = std::fs::read_to_string(exp.join(format!("{v}.svg"))).unwrap();
         assert!(svg.starts_with("<svg") && svg.contains("xmlns=\"http://www.w3.org/2000/svg\""), "{v}.svg");
@@ -136,7 +144,15 @@ fn report_from_stats_files_matches_the_simulated_one() {
     ok(&[&args[..], &["-o", p(&from_files)]].concat());
     let (a, b) = (std::fs::read_to_string(&from_sim).unwrap(), std::fs::read_to_string(&from_files).unwrap());
     check_page(&b);
-    for id in ["heatmap-table", "links-table", "links-totals", "latency-table", "latency-summary", "energy-table"] {
+    for id in [
+        "layers-table",
+        "heatmap-table",
+        "links-table",
+        "links-totals",
+        "latency-table",
+        "latency-summary",
+        "energy-table",
+    ] {
         assert_eq!(table(&a, id), table(&b, id), "{id} differs between the simulated and the file-based report");
     }
     // From the output spikes only the output population is drawn.
@@ -159,6 +175,31 @@ fn report_from_stats_files_matches_the_simulated_one() {
     let e = std::fs::read_to_string(&bare).unwrap();
     assert!(e.contains("No spikes were given: pass --input") && e.contains("No per-step rows were given"));
     assert!(!e.contains("http://") && e.contains("<figure id=\"heatmap-figure\">"));
+    // Stats and per-step CSV written before attribution (no `cores`, `layers`,
+    // `critical_core`) still load; the page says the attribution is missing.
+    let mut old: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&s).unwrap()).unwrap();
+    let obj = old.as_object_mut().unwrap();
+    assert!(obj.remove("cores").is_some() && obj.remove("layers").is_some());
+    let old_stats = d.join("old.json");
+    std::fs::write(&old_stats, serde_json::to_string(&old).unwrap()).unwrap();
+    let csv_text = std::fs::read_to_string(&csv).unwrap();
+    let old_csv: String = csv_text
+        .lines()
+        .map(|l| {
+            let mut f: Vec<&str> = l.split(',').collect();
+            f.remove(4);
+            f.join(",") + "\n"
+        })
+        .collect();
+    assert!(!old_csv.contains("critical_core"));
+    let old_csv_path = d.join("old.csv");
+    std::fs::write(&old_csv_path, old_csv).unwrap();
+    let from_old = d.join("old.html");
+    let args = ["report", p(&map), "--stats", p(&old_stats), "--steps-csv", p(&old_csv_path), "--sample", "1"];
+    ok(&[&args[..], &["-o", p(&from_old)]].concat());
+    let o = std::fs::read_to_string(&from_old).unwrap();
+    assert!(o.contains("no per-layer attribution") && !o.contains("<dt>bottleneck layer</dt>"));
+    assert!(cells(table(&o, "latency-table")).iter().all(|r| r[11] == "–"));
 }
 
 #[test]

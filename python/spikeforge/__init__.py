@@ -121,7 +121,8 @@ def _table(columns: dict):
         import pandas
     except ImportError:
         names = list(columns)
-        values = [columns[n].tolist() for n in names]
+        # NumPy columns, and `critical_core` as a list of names.
+        values = [columns[n].tolist() if hasattr(columns[n], "tolist") else list(columns[n]) for n in names]
         return [dict(zip(names, row)) for row in zip(*values)]
     return pandas.DataFrame(columns)
 

@@ -265,7 +265,8 @@ pub fn simulate<'py>(
 }
 
 /// The per-step rows as columns named as in `simulate --steps-csv`: int64 counts, float64
-/// latency and energy (NaN where the target gives no figure), bool `energy_partial`.
+/// latency and energy (NaN where the target gives no figure), bool `energy_partial`, and
+/// `critical_core` as a list of core names.
 fn step_columns<'py>(py: Python<'py>, rows: &[StepRow]) -> PyResult<Bound<'py, PyDict>> {
     let n = rows.len();
     let d = PyDict::new(py);
@@ -306,5 +307,8 @@ fn step_columns<'py>(py: Python<'py>, rows: &[StepRow]) -> PyResult<Bound<'py, P
     }
     let partial: Vec<bool> = rows.iter().map(|r| r.energy_pj.partial).collect();
     d.set_item("energy_partial", numpy::PyArray1::from_vec(py, partial))?;
+    // The core ending each step's critical path ("" for a step without core work).
+    let critical: Vec<&str> = rows.iter().map(|r| r.critical_core.as_str()).collect();
+    d.set_item("critical_core", critical)?;
     Ok(d)
 }

@@ -101,6 +101,10 @@ def test_steps_table_without_pandas(golden, monkeypatch):
     assert isinstance(steps, list) and len(steps) == 2 * x.shape[1]
     assert steps[0]["sample"] == 0 and steps[0]["step"] == 0
     assert sum(r["sops_weight_layers"] for r in steps) == pytest.approx(stats["sops_weight_layers_per_sample"] * 2)
+    # Attribution reaches Python through the stats dict and the per-step rows.
+    assert sum(l["sops_weight_layers"] for l in stats["layers"]) == stats["sops_weight_layers_total"]
+    assert {c["core"] for c in stats["cores"]} == {m["core"] for m in stats["memory"]}
+    assert all(r["critical_core"] in {c["core"] for c in stats["cores"]} for r in steps)
 
 
 def test_from_nir_in_memory_graph():

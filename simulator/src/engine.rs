@@ -54,6 +54,8 @@ pub(crate) struct Dest {
     pub synop_cycles: u64,
     /// The unit whose update waits for it, NONE for recurrent projections.
     pub unit: u32,
+    /// The projection's target population (the layer charged for the delivery).
+    pub pop: u32,
 }
 
 #[derive(Copy, Clone, Debug)]
@@ -164,6 +166,11 @@ pub(crate) struct Engine {
     /// Sums over the run.
     pub totals: StepTiming,
     pub rec: Option<Recorder>,
+    /// Per core this step: the cycle its last work ended (the critical core's is the
+    /// critical path; see [`crate::attribution`]).
+    pub core_finish: Vec<u64>,
+    /// Run totals per core and population: busy cycles, packets, receptions, hops.
+    pub tally: crate::attribution::Tally,
 }
 
 impl StepTiming {
@@ -241,6 +248,8 @@ impl Engine {
             st: StepTiming::default(),
             totals: StepTiming::default(),
             rec: None,
+            core_finish: vec![0; lay.map.cores.len()],
+            tally: crate::attribution::Tally::new(lay.map.cores.len(), lay.map.populations.len()),
         }
     }
 

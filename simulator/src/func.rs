@@ -77,6 +77,8 @@ pub(crate) struct Functional<A: Arith> {
     pub unit_active: Vec<u64>,
     pub unit_spikes: Vec<u64>,
     pub counts: StepCounts,
+    /// Run totals per core and population (see [`crate::attribution`]).
+    pub tally: crate::attribution::Tally,
 }
 
 impl<A: Arith> Functional<A> {
@@ -108,6 +110,7 @@ impl<A: Arith> Functional<A> {
                 })
                 .collect(),
             counts: StepCounts { spikes: vec![0; lay.spiking.len()], ..Default::default() },
+            tally: crate::attribution::Tally::new(m.cores.len(), m.populations.len()),
         }
     }
 
@@ -173,11 +176,19 @@ impl<A: Arith> Functional<A> {
                     spikes += s;
                     (self.unit_spikes[u as usize], self.unit_active[u as usize]) = (s, active);
                     self.counts.active_neurons += active;
-                    self.counts.neuron_updates += lay.units[u as usize].neurons as u64;
+                    let (core, n) = (lay.units[u as usize].core as usize, lay.units[u as usize].neurons as u64);
+                    self.counts.neuron_updates += n;
+                    self.tally.core_updates[core] += n;
+                    self.tally.pop_updates[p] += n;
+                    self.tally.pop_active[p] += active;
+                    if pop.model.is_spiking() {
+                        self.tally.core_spikes[core] += s;
+                    }
                 }
                 if pop.model.is_spiking() {
                     self.counts.spikes[layer] = spikes;
                     self.counts.spikes_total += spikes;
+                    self.tally.pop_spikes[p] += spikes;
                 }
             }
             if pop.model.is_spiking() {
@@ -207,14 +218,23 @@ impl<A: Arith> Functional<A> {
                 let (c, a) = (lay.core_idx(d.core), d.axon as usize);
                 sops += lay.axon_nnz[c][a] as u64;
                 reads += lay.axon_len[c][a] as u64;
+                self.tally.core_reads[c] += lay.axon_len[c][a] as u64;
             }
         }
+        let to = pr.target as usize;
         self.counts.synapse_reads += reads;
         self.counts.synapse_reads_by_kind[kind_index(pr.kind)] += reads;
+        self.tally.pop_reads_by_kind[to][kind_index(pr.kind)] += reads;
         match pr.kind {
-            ProjectionKind::Pooling => self.counts.sops_pool += sops,
+            ProjectionKind::Pooling => {
+                self.counts.sops_pool += sops;
+                self.tally.pop_sops_pool[to] += sops;
+            }
             ProjectionKind::PartialSum | ProjectionKind::Weightless => {}
-            _ => self.counts.sops_weight += sops,
+            _ => {
+                self.counts.sops_weight += sops;
+                self.tally.pop_sops_weight[to] += sops;
+            }
         }
     }
 
@@ -238,6 +258,8 @@ impl<A: Arith> Functional<A> {
                     }
                     self.counts.sops_pool += (e - s) as u64;
                     self.counts.pool_entries += (e - s) as u64;
+                    self.tally.pop_sops_pool[pr.target as usize] += (e - s) as u64;
+                    self.tally.pop_pool_entries[pr.target as usize] += (e - s) as u64;
                     if let Some(&u) = of.get(i) {
                         self.unit_pool_ops[u as usize] += (e - s) as u64;
                     }

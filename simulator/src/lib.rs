@@ -33,6 +33,7 @@
 //! is delivered and processed); a step that cannot progress is reported as a deadlock with
 //! its cycle and the blocked routers and cores, never a hang.
 
+pub mod attribution;
 mod conv_event;
 pub mod engine;
 mod error;
@@ -50,10 +51,11 @@ pub mod synthetic;
 mod trace;
 pub mod writers;
 
+pub use attribution::bottleneck;
 pub use error::SimError;
 pub use options::{NumericMode, SimOptions, TraceOptions};
 pub use spikeforge_targets::TimingMode;
-pub use stats::{CoreMemory, EnergyPj, LayerSpikes, LinkLoad, SimStats, StepRow};
+pub use stats::{CoreActivity, CoreMemory, EnergyPj, LayerActivity, LayerSpikes, LinkLoad, SimStats, StepRow};
 pub use trace::{TraceData, TracedSpikes};
 pub use writers::{
     perfetto_json, steps_csv, vcd_text, write_atomically, write_perfetto, write_stats_json, write_steps_csv, write_vcd,
@@ -145,6 +147,7 @@ fn run<A: Arith>(
     let mut layer_spikes = Vec::with_capacity(n_samples * n_steps * n_layers);
     let mut layer_totals = vec![0u64; n_layers];
     let mut rows = Vec::with_capacity(n_samples * n_steps);
+    let mut critical_cores = Vec::with_capacity(n_samples * n_steps);
     let tr = &opts.trace;
     let mut perfetto = tr.perfetto.then(|| Recorder { limit: tr.max_bytes, ..Default::default() });
     let mut vcd = tr.vcd.then(|| {
@@ -210,6 +213,8 @@ fn run<A: Arith>(
             }
             let critical = critical?;
             let cycles = critical + barrier;
+            let critical_core = attribution::critical_core(&eng.core_finish);
+            critical_cores.push(critical_core.map_or(layout::NONE, |c| c as u32));
             if let (true, Some(v)) = (traced, vcd.as_mut()) {
                 for (l, &p) in lay.spiking.iter().enumerate() {
                     let first = v.populations[l].1;
@@ -229,6 +234,7 @@ fn run<A: Arith>(
                 step: t,
                 cycles,
                 critical_path_cycles: critical,
+                critical_core: critical_core.map(|c| map.cores[c].core.to_string()).unwrap_or_default(),
                 latency_us: cycles as f64 / spec.timing.clock_mhz,
                 sops_weight_layers: c.sops_weight,
                 sops_pooling: c.sops_pool,
@@ -267,6 +273,9 @@ fn run<A: Arith>(
     stats.timing = if pipelined { "pipelined" } else { "same-step" }.to_string();
     stats.seed = opts.seed;
     stats.saturated_values = saturated;
+    let mut tally = func.tally;
+    tally.merge(&eng.tally);
+    (stats.cores, stats.layers) = attribution::finish(lay, &tally, &critical_cores);
     let t = &eng.totals;
     stats.hops_ew = t.hops[0];
     stats.hops_ns = t.hops[1];

@@ -26,6 +26,7 @@ impl Engine {
         self.packets.clear();
         self.copies.clear();
         self.owners.clear();
+        self.core_finish.fill(0);
         self.pending.fill(0);
         self.upstream_left.copy_from_slice(&lay.n_upstream);
         self.unit_state.fill(0);
@@ -54,7 +55,7 @@ impl Engine {
                     let c = lay.core_idx(d.core);
                     let a = d.axon as usize;
                     let unit = if lay.delayed[j] { NONE } else { lay.axon_unit[c][a] };
-                    Dest { core: c as u32, synop_cycles: synop * lay.axon_len[c][a] as u64, unit }
+                    Dest { core: c as u32, synop_cycles: synop * lay.axon_len[c][a] as u64, unit, pop: pr.target }
                 };
                 if from_host || !self.multicast {
                     for d in fo {
@@ -71,7 +72,7 @@ impl Engine {
                             }
                             self.st.host_packets += 1;
                         } else {
-                            self.add_packet(owner, start, 1, dest.core == src_core);
+                            self.add_packet(lay, owner, start, 1, dest.core == src_core);
                         }
                     }
                 } else {
@@ -94,11 +95,11 @@ impl Engine {
                     }
                     let n = self.dests.len() - start;
                     if n > 0 {
-                        self.add_packet(owner, start as u32, n as u32, false);
+                        self.add_packet(lay, owner, start as u32, n as u32, false);
                     }
                     if let Some(l) = local {
                         self.add_dests(&[l]);
-                        self.add_packet(owner, self.dests.len() as u32 - 1, 1, true);
+                        self.add_packet(lay, owner, self.dests.len() as u32 - 1, 1, true);
                     }
                 }
             }
@@ -134,7 +135,18 @@ impl Engine {
         self.dests.extend_from_slice(d);
     }
 
-    pub(crate) fn add_packet(&mut self, owner: u32, dest_start: u32, dest_len: u32, loopback: bool) {
+    /// A packet of unit `owner` (counted for its core and layer: every packet a step
+    /// builds is injected in that step).
+    pub(crate) fn add_packet(&mut self, lay: &Layout, owner: u32, dest_start: u32, dest_len: u32, loopback: bool) {
+        let unit = &lay.units[owner as usize];
+        let (core, pop) = (unit.core as usize, unit.pop as usize);
+        if loopback {
+            self.tally.core_loopback[core] += 1;
+            self.tally.pop_loopback[pop] += 1;
+        } else {
+            self.tally.core_packets[core] += 1;
+            self.tally.pop_packets[pop] += 1;
+        }
         self.packets.push(Packet { dest_start, dest_len, loopback });
         self.owners.push((owner, self.packets.len() as u32 - 1));
     }

@@ -102,6 +102,17 @@ impl Engine {
     }
 
     fn start(&mut self, lay: &Layout, c: usize, path: usize, w: Work, now: u64, cycles: u64) {
+        let pop = match w {
+            Work::Idle => NONE,
+            Work::Packet(s, _) => self.dests[s as usize].pop,
+            Work::Update(u) => lay.units[u as usize].pop,
+            Work::Build(_) => lay.units[self.cores[c].emit_unit as usize].pop,
+        };
+        if pop != NONE {
+            self.tally.pop_busy[pop as usize] += cycles;
+        }
+        self.tally.core_busy[c] += cycles;
+        self.core_finish[c] = self.core_finish[c].max(now + cycles);
         let core = &mut self.cores[c];
         core.work[path] = w;
         core.wake_at[path] = now + cycles;
@@ -197,6 +208,7 @@ impl Engine {
         let Some((s, n)) = input else { return false };
         let syn: u64 = self.dests[s as usize..(s + n) as usize].iter().map(|d| d.synop_cycles).sum();
         self.st.received += 1;
+        self.tally.pop_received[self.dests[s as usize].pop as usize] += 1;
         self.start(lay, c, path, Work::Packet(s, n), now, self.message_in + syn);
         true
     }
@@ -206,6 +218,7 @@ impl Engine {
         let holding = self.cores[c].holding;
         if holding != NONE {
             if self.try_inject(lay, c, holding, now) {
+                self.core_finish[c] = self.core_finish[c].max(now);
                 let core = &mut self.cores[c];
                 core.holding = NONE;
                 if core.stall_since != T_NONE {

@@ -109,6 +109,8 @@ impl Engine {
             }
             busy = link.ser as u64;
             self.st.hops[link.kind as usize] += 1;
+            let pop = self.dests[self.copies[cp as usize].dest_start as usize].pop as usize;
+            self.tally.pop_hops[pop][link.kind as usize] += 1;
             self.link_packets[r * 4 + port] += 1;
             self.link_busy[r * 4 + port] += busy;
             self.step_link_busy[r * 4 + port] += busy;

@@ -103,6 +103,10 @@ pub struct StepRow {
     /// Critical path plus barrier.
     pub cycles: u64,
     pub critical_path_cycles: u64,
+    /// The core whose last work ends the critical path (see [`crate::attribution`]);
+    /// empty when no core worked this step.
+    #[serde(default)]
+    pub critical_core: String,
     pub latency_us: f64,
     pub sops_weight_layers: u64,
     pub sops_pooling: u64,
@@ -127,6 +131,56 @@ pub struct LayerSpikes {
     pub spikes: u64,
     /// 1 − spikes / (neurons × steps × samples).
     pub activation_sparsity: f64,
+}
+
+/// What one core did over the run (see [`crate::attribution`]).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CoreActivity {
+    /// Same naming as `memory[].core`.
+    pub core: String,
+    /// The layers (populations) with neurons on this core, in model order.
+    pub layers: Vec<String>,
+    /// Cycles the core spent processing packets, building packets and updating neurons.
+    pub busy_cycles: u64,
+    /// Steps whose critical path ended on this core.
+    pub critical_path_steps: u64,
+    pub synapse_reads: u64,
+    pub neuron_updates: u64,
+    pub spikes: u64,
+    /// Network packets its units injected (loopback packets separate).
+    pub packets: u64,
+    pub loopback_packets: u64,
+}
+
+/// What one layer (a population other than the input) did over the run, attributed per
+/// event (see [`crate::attribution`]): the sums over layers of SOPs, synapse reads, neuron
+/// updates, spikes, packets and loopback packets are the run's totals.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LayerActivity {
+    pub population: String,
+    /// Cores holding its neurons.
+    pub cores: Vec<String>,
+    /// SOPs of the projections into this layer (weight layers; pooling, source-side
+    /// pooling included).
+    pub sops_weight_layers: u64,
+    pub sops_pooling: u64,
+    /// Synapses read for events delivered to this layer.
+    pub synapse_reads: u64,
+    pub neuron_updates: u64,
+    pub spikes: u64,
+    /// Network packets its units injected (loopback packets separate).
+    pub packets: u64,
+    pub loopback_packets: u64,
+    /// Packets its cores processed for it (host input included).
+    pub received_packets: u64,
+    /// Cycles its cores spent on its events (see [`crate::attribution`]).
+    pub busy_cycles: u64,
+    /// The energy formula (module docs) applied to this layer's events. `static` is always
+    /// `null`: static energy belongs to the chip and is not attributed to layers, so the
+    /// layers' totals add up to the run's total minus its static energy.
+    pub energy_pj: EnergyPj,
+    /// Steps whose critical-path core holds neurons of this layer.
+    pub critical_path_steps: u64,
 }
 
 /// Memory of one core: used vs capacity (capacity `None` = the target sets no limit).
@@ -220,6 +274,12 @@ pub struct SimStats {
     pub energy_pj_by_sample: Vec<Option<f64>>,
     pub memory: Vec<CoreMemory>,
     pub links: Vec<LinkLoad>,
+    /// Per core, in `memory` order: busy cycles, critical-path steps, events.
+    #[serde(default)]
+    pub cores: Vec<CoreActivity>,
+    /// Per layer in model order: events, busy cycles, energy, critical-path steps.
+    #[serde(default)]
+    pub layers: Vec<LayerActivity>,
     /// Hardware mode: weights / thresholds / other values clamped by quantization.
     pub saturated_values: u64,
 }
@@ -356,6 +416,8 @@ pub(crate) fn summarise(
         energy_pj_by_sample: vec![None; n_samples],
         memory: Vec::new(),
         links: Vec::new(),
+        cores: Vec::new(),
+        layers: Vec::new(),
         saturated_values: 0,
     };
     for r in rows {

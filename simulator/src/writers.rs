@@ -21,7 +21,7 @@ pub fn write_stats_json(path: &Path, r: &SimResult) -> Result<(), SimError> {
     write_atomically(path, text.as_bytes())
 }
 
-const CSV_HEADER: &str = "sample,step,cycles,critical_path_cycles,latency_us,sops_weight_layers,sops_pooling,\
+const CSV_HEADER: &str = "sample,step,cycles,critical_path_cycles,critical_core,latency_us,sops_weight_layers,sops_pooling,\
 synapse_reads,neuron_updates,spikes,packets,loopback_packets,host_packets,hops,network_active_cycles,max_link_busy_cycles,stall_cycles,\
 energy_synapse_pj,energy_neuron_pj,energy_spike_out_pj,energy_routing_pj,energy_static_pj,energy_total_pj,\
 energy_partial,energy_unavailable";
@@ -37,11 +37,12 @@ pub fn steps_csv(rows: &[StepRow]) -> String {
         let e = &r.energy_pj;
         let _ = writeln!(
             s,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             r.sample,
             r.step,
             r.cycles,
             r.critical_path_cycles,
+            r.critical_core,
             r.latency_us,
             r.sops_weight_layers,
             r.sops_pooling,

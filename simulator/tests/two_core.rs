@@ -78,6 +78,37 @@ fn cycles_hops_and_energy_match_the_hand_calculation() {
     assert_eq!(r.stats.memory.len(), 2);
     assert_eq!((r.stats.memory[0].neurons, r.stats.memory[0].max_neurons), (2, 16));
     assert_eq!(r.stats.memory[1].synapse_bits_capacity, 2048);
+    // Attribution. Busy cycles: c0 = step 0 (reads 2 + update 4 + builds 2) + step 1
+    // (read 1 + update 4 + build 1) = 14, all A's; c3 = (reads 2 + update 2) + (read 1 +
+    // update 2) = 7, all B's. Both steps end on c3, so B is the bottleneck.
+    assert_eq!((s[0].critical_core.as_str(), s[1].critical_core.as_str()), ("c3", "c3"));
+    let (c0, c3) = (&r.stats.cores[0], &r.stats.cores[1]);
+    assert_eq!(
+        (c0.core.as_str(), c0.layers.clone(), c0.busy_cycles, c0.critical_path_steps),
+        ("c0", vec!["A".to_string()], 14, 0)
+    );
+    assert_eq!(
+        (c3.core.as_str(), c3.layers.clone(), c3.busy_cycles, c3.critical_path_steps),
+        ("c3", vec!["B".to_string()], 7, 2)
+    );
+    assert_eq!((c0.synapse_reads, c0.neuron_updates, c0.spikes, c0.packets), (3, 4, 3, 3));
+    assert_eq!((c3.synapse_reads, c3.neuron_updates, c3.spikes, c3.packets), (3, 2, 1, 0));
+    let (a, b) = (&r.stats.layers[0], &r.stats.layers[1]);
+    assert_eq!(
+        (a.population.as_str(), a.cores.clone(), a.busy_cycles, a.critical_path_steps),
+        ("A", vec!["c0".to_string()], 14, 0)
+    );
+    assert_eq!(
+        (b.population.as_str(), b.cores.clone(), b.busy_cycles, b.critical_path_steps),
+        ("B", vec!["c3".to_string()], 7, 2)
+    );
+    assert_eq!((a.sops_weight_layers, a.spikes, a.packets, a.received_packets), (3, 3, 3, 3));
+    assert_eq!((b.sops_weight_layers, b.spikes, b.packets, b.received_packets), (3, 1, 0, 3));
+    // Energy: A = synapse 3 + neuron 4 × 2 + spike out 3 × 3 = 20; B = synapse 3 + neuron
+    // 2 × 2 + routing 3 × (0.5 + 0.75) = 10.75; 20 + 10.75 = 84.75 − static 54.
+    assert_eq!((a.energy_pj.total, b.energy_pj.total), (Some(20.0), Some(10.75)));
+    assert_eq!(a.energy_pj.static_, None);
+    assert_eq!(spikeforge_simulator::bottleneck(&r.stats.layers), Some(1));
 }
 
 #[test]

@@ -36,9 +36,10 @@ fn csv_json_vcd_and_perfetto_are_written() {
     let csv = std::fs::read_to_string(p("steps.csv")).unwrap();
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 1 + 4);
-    assert!(lines[0].starts_with("sample,step,cycles,critical_path_cycles"));
-    // Step 0 of the two-core test: network packets injected at 8 and 9, last ejected at 15.
-    assert!(lines[1].starts_with("0,0,28,18,0.28,4,0,4,3,3,2,0,2,4,7,"), "{}", lines[1]);
+    assert!(lines[0].starts_with("sample,step,cycles,critical_path_cycles,critical_core"));
+    // Step 0 of the two-core test: network packets injected at 8 and 9, last ejected at 15;
+    // the critical path ends on B's core c3.
+    assert!(lines[1].starts_with("0,0,28,18,c3,0.28,4,0,4,3,3,2,0,2,4,7,"), "{}", lines[1]);
 
     let stats: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p("stats.json")).unwrap()).unwrap();
     for key in [
@@ -57,6 +58,8 @@ fn csv_json_vcd_and_perfetto_are_written() {
         "energy_pj",
         "energy_pj_per_sample",
         "memory",
+        "cores",
+        "layers",
     ] {
         assert!(stats.get(key).is_some(), "stats JSON lacks `{key}`");
     }

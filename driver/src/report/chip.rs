@@ -41,6 +41,8 @@ pub struct CoreCell {
     pub slot: u32,
     /// Holds part of the program.
     pub used: bool,
+    /// Names of the layers (populations) with neurons on the core, in model order.
+    pub layers: Vec<String>,
     pub neurons: u32,
     pub max_neurons: u32,
     pub synapse_bits: u64,
@@ -152,6 +154,7 @@ impl ChipView {
                     tile: [t[0] as u32, t[1] as u32],
                     slot: c.slot,
                     used: false,
+                    layers: Vec::new(),
                     neurons: 0,
                     max_neurons: k.max_neurons,
                     synapse_bits: 0,
@@ -169,6 +172,10 @@ impl ChipView {
             // A validated map only uses cores of its target.
             let cell = &mut cores[p.core.index()];
             cell.used = true;
+            let mut pops: Vec<u32> = p.groups.iter().map(|g| g.0).collect();
+            pops.sort_unstable();
+            pops.dedup();
+            cell.layers = pops.iter().map(|&q| map.populations[q as usize].name.clone()).collect();
             cell.neurons = p.usage.neurons;
             cell.synapse_bits = p.usage.synapse_bits;
             cell.in_axons = p.usage.in_axons;

@@ -59,6 +59,9 @@ fn facts(d: &ReportData) -> String {
         ),
         ("energy per sample", esc(&energy_headline(s.energy_pj_per_sample, &s.energy_pj))),
     ];
+    if let Some((layer, why)) = bottleneck_summary(s) {
+        rows.push(("bottleneck layer", format!("<strong>{}</strong>: {}", esc(&layer), esc(&why))));
+    }
     for (what, from) in &d.sources {
         rows.push((what.as_str(), esc(from)));
     }
@@ -68,6 +71,19 @@ fn facts(d: &ReportData) -> String {
     }
     out.push_str("</dl>\n");
     out
+}
+
+/// The bottleneck layer (see [`spikeforge_simulator::bottleneck`]) and what makes it one:
+/// `("fc2", "critical path in 85.0% of steps (17 of 20), 1234 busy cycles")`.
+pub fn bottleneck_summary(s: &spikeforge_simulator::SimStats) -> Option<(String, String)> {
+    let l = &s.layers[spikeforge_simulator::bottleneck(&s.layers)?];
+    let steps: u64 = s.cores.iter().map(|c| c.critical_path_steps).sum();
+    let share = 100.0 * l.critical_path_steps as f64 / steps.max(1) as f64;
+    let why = format!(
+        "critical path in {share:.1}% of steps ({} of {steps}), {} busy cycles",
+        l.critical_path_steps, l.busy_cycles
+    );
+    Some((l.population.clone(), why))
 }
 
 fn view_text(plot: Plot) -> &'static str {
@@ -107,11 +123,20 @@ pub fn page(d: &ReportData, svgs: &[(Plot, Option<String>)]) -> String {
         esc(&title)
     );
     out.push_str(&facts(d));
-    out.push_str("<nav>");
+    out.push_str("<nav><a href=\"#layers\">Layers</a>");
     for (plot, _) in svgs {
         let _ = write!(out, "<a href=\"#{}\">{}</a>", plot.name(), esc(plot.title()));
     }
     out.push_str("</nav>\n</header>\n<main>\n");
+    let _ = write!(
+        out,
+        "<section class=\"view\" id=\"layers\">\n<h2>Layers</h2>\n<p class=\"note\">{}</p>\n{}</section>\n",
+        esc("Where each layer sits and what it cost over the run. A step's critical-path core is the core whose \
+             work ends last; the layer whose cores end the most steps (then the most busy cycles) is the \
+             bottleneck. Busy cycles are the cycles cores spend on the layer's packets, packet building and \
+             neuron updates."),
+        tables::layers(d)
+    );
     for (plot, svg) in svgs {
         let _ = writeln!(out, "<section class=\"view\" id=\"{}\">\n<h2>{}</h2>", plot.name(), esc(plot.title()));
         let _ = writeln!(out, "<p class=\"note\">{}</p>", esc(view_text(*plot)));
@@ -127,7 +152,7 @@ pub fn page(d: &ReportData, svgs: &[(Plot, Option<String>)]) -> String {
             let _ = writeln!(out, "<p class=\"note\">Spikes: {}.</p>", esc(&r.source));
         }
         let table = match plot {
-            Plot::Heatmap => tables::heatmap(&d.chip),
+            Plot::Heatmap => tables::heatmap(d),
             Plot::Links => tables::links(d),
             Plot::Raster => tables::raster(d.raster.as_ref(), d),
             Plot::Latency => tables::latency(d),

@@ -147,6 +147,8 @@ pub fn read_steps_csv(path: &Path, stats: &SimStats, stats_file: &str, max_bytes
     // Older files lack these two; the stats JSON has the run's figures either way.
     let partial_col = header.iter().position(|h| *h == "energy_partial");
     let unavailable_col = header.iter().position(|h| *h == "energy_unavailable");
+    // Files written before attribution lack the critical core.
+    let critical_core_col = header.iter().position(|h| *h == "critical_core");
     let mut rows = Vec::new();
     for (i, line) in lines.enumerate() {
         let line_no = i + 2;
@@ -173,6 +175,7 @@ pub fn read_steps_csv(path: &Path, stats: &SimStats, stats_file: &str, max_bytes
             step: int(1)? as usize,
             cycles: int(2)?,
             critical_path_cycles: int(3)?,
+            critical_core: critical_core_col.map(|c| f[c].to_string()).unwrap_or_default(),
             latency_us: real(latency_col)?.unwrap_or(0.0),
             sops_weight_layers: int(4)?,
             sops_pooling: int(5)?,

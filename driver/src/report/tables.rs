@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::plots::{energy_components, energy_headline, sig3};
-use super::{ChipView, Raster, ReportData};
+use super::{Raster, ReportData};
 
 /// Escapes text for HTML element content and attribute values.
 pub fn esc(s: &str) -> String {
@@ -47,11 +47,15 @@ fn table(id: &str, caption: &str, header: &[&str], rows: &[Vec<String>]) -> Stri
     s
 }
 
-/// Used cores: each resource used / capacity.
-pub fn heatmap(chip: &ChipView) -> String {
+/// Used cores: the layers they hold, each resource used / capacity, and (from the stats)
+/// busy cycles and the steps whose critical path ended there.
+pub fn heatmap(d: &ReportData) -> String {
+    let chip = &d.chip;
     let rows: Vec<Vec<String>> = chip
         .used_cores()
         .map(|c| {
+            // Stats written before attribution have no per-core activity.
+            let act = d.stats.cores.iter().find(|a| a.core == c.core);
             let routing = match c.routing_entries_capacity {
                 Some(cap) => format!("{} / {cap} ({})", c.routing_entries, pct(c.routing_entries as f64, cap as f64)),
                 None => format!("{} / unlimited", c.routing_entries),
@@ -59,6 +63,7 @@ pub fn heatmap(chip: &ChipView) -> String {
             vec![
                 esc(&c.core),
                 esc(&c.coord),
+                esc(&c.layers.join(", ")),
                 format!("{} / {} ({})", c.neurons, c.max_neurons, pct(c.neurons as f64, c.max_neurons as f64)),
                 format!(
                     "{} / {} ({})",
@@ -79,11 +84,24 @@ pub fn heatmap(chip: &ChipView) -> String {
                     pct(c.out_axons as f64, c.out_axons_capacity as f64)
                 ),
                 routing,
+                act.map_or("–".into(), |a| a.busy_cycles.to_string()),
+                act.map_or("–".into(), |a| a.critical_path_steps.to_string()),
             ]
         })
         .collect();
     let caption = format!("{} of {} cores used; unused cores are grey in the picture", rows.len(), chip.cores.len());
-    let header = ["core", "position", "neurons", "synapse memory (bits)", "in-axons", "out-axons", "routing entries"];
+    let header = [
+        "core",
+        "position",
+        "layers",
+        "neurons",
+        "synapse memory (bits)",
+        "in-axons",
+        "out-axons",
+        "routing entries",
+        "busy cycles",
+        "critical-path steps",
+    ];
     table("heatmap-table", &caption, &header, &rows)
 }
 
@@ -184,6 +202,7 @@ pub fn latency(d: &ReportData) -> String {
                     r.packets.to_string(),
                     r.hops.to_string(),
                     r.stall_cycles.to_string(),
+                    critical_core(d, &r.critical_core),
                 ]
             })
             .collect();
@@ -199,6 +218,7 @@ pub fn latency(d: &ReportData) -> String {
             "packets",
             "hops",
             "stall cycles",
+            "critical core (layers)",
         ];
         out = table("latency-table", &format!("time steps of sample {}", d.sample), &header, &rows);
     }
@@ -217,6 +237,104 @@ pub fn latency(d: &ReportData) -> String {
     let id = if d.steps.is_empty() { "latency-table" } else { "latency-summary" };
     out.push_str(&table(id, "the whole run", &["quantity", "value"], &summary));
     out
+}
+
+/// `c3 (fc1, fc2)`: a step's critical core and the layers on it; `–` when unknown (a
+/// per-step CSV written before attribution, or a step without core work).
+fn critical_core(d: &ReportData, core: &str) -> String {
+    if core.is_empty() {
+        return "–".into();
+    }
+    match d.chip.cores.iter().find(|c| c.core == core) {
+        Some(c) if !c.layers.is_empty() => format!("{} ({})", esc(core), esc(&c.layers.join(", "))),
+        _ => esc(core),
+    }
+}
+
+/// Per layer in model order: where it sits and what it cost; the bottleneck (most
+/// critical-path steps, then most busy cycles) is marked.
+pub fn layers(d: &ReportData) -> String {
+    let s = &d.stats;
+    if s.layers.is_empty() {
+        return "<p class=\"missing\">These stats have no per-layer attribution: simulate again with this \
+                version of spikeforge, or pass --input X.npy.</p>\n"
+            .to_string();
+    }
+    let bottleneck = spikeforge_simulator::bottleneck(&s.layers);
+    let with_core: u64 = s.cores.iter().map(|c| c.critical_path_steps).sum();
+    let rows: Vec<Vec<String>> = s
+        .layers
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let name = if Some(i) == bottleneck {
+                format!("<strong>{} ◀ bottleneck</strong>", esc(&l.population))
+            } else {
+                esc(&l.population)
+            };
+            let energy = match l.energy_pj.total {
+                Some(t) if l.energy_pj.partial => format!("≥ {}", sig3(t)),
+                Some(t) => sig3(t),
+                None => "unknown".into(),
+            };
+            vec![
+                name,
+                esc(&compact_cores(&l.cores)),
+                (l.sops_weight_layers + l.sops_pooling).to_string(),
+                l.spikes.to_string(),
+                l.packets.to_string(),
+                l.busy_cycles.to_string(),
+                energy,
+                l.critical_path_steps.to_string(),
+                if with_core == 0 { "–".into() } else { pct(l.critical_path_steps as f64, with_core as f64) },
+            ]
+        })
+        .collect();
+    let caption = format!(
+        "layers in model order over {} samples × {} steps; a core shared by layers counts for each of them in \
+         critical-path steps; energy without static power",
+        s.n_samples, s.n_steps
+    );
+    let header = [
+        "layer",
+        "cores",
+        "SOPs",
+        "spikes",
+        "packets",
+        "busy cycles",
+        "energy (pJ)",
+        "critical-path steps",
+        "share of steps",
+    ];
+    table("layers-table", &caption, &header, &rows)
+}
+
+/// `c0–c3, c7, c8` for a list of core names (runs of three or more consecutive numbers
+/// joined).
+fn compact_cores(cores: &[String]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut run: Option<(u64, u64)> = None;
+    let num = |c: &String| c.strip_prefix('c').and_then(|n| n.parse::<u64>().ok());
+    let flush = |run: Option<(u64, u64)>, parts: &mut Vec<String>| match run {
+        Some((a, b)) if b - a < 2 => parts.extend((a..=b).map(|n| format!("c{n}"))),
+        Some((a, b)) => parts.push(format!("c{a}–c{b}")),
+        None => {}
+    };
+    for c in cores {
+        match (num(c), run) {
+            (Some(n), Some((a, b))) if n == b + 1 => run = Some((a, n)),
+            (Some(n), _) => {
+                flush(run, &mut parts);
+                run = Some((n, n));
+            }
+            (None, _) => {
+                flush(run.take(), &mut parts);
+                parts.push(c.clone());
+            }
+        }
+    }
+    flush(run, &mut parts);
+    parts.join(", ")
 }
 
 /// Energy by component: the target's figure, the run's total, per sample, share.
