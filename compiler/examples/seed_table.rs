@@ -7,7 +7,10 @@
 //! Writes `examples/seed_table.md` (or `--out PATH`).
 //!
 //!     cargo run --release -p spikeforge-compiler --example seed_table -- [digits_mlp] [digits_cnn]
-//!         [--train-samples N] [--only NAME] [--out PATH]
+//!         [--train-samples N] [--only NAME[,NAME…]] [--out PATH]
+//!
+//! Rows `magnitude` (`prune(method=magnitude)` + the same fine-tune) and `criticality-w`
+//! (`@criticality(granularity=weight)`) compare unstructured criticality with its baseline.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -141,17 +144,35 @@ fn rows(only: Option<&str>) -> Vec<(String, String)> {
     for s in [0.25, 0.5, 0.75] {
         out.push(("criticality".into(), format!("@criticality(sparsity={s})")));
     }
+    // Unstructured criticality against its baseline, magnitude pruning + the same fine-tune.
+    for s in [0.5, 0.7, 0.9] {
+        out.push(("magnitude".into(), format!("prune(method=magnitude, sparsity={s})")));
+        out.push(("criticality-w".into(), format!("@criticality(sparsity={s}, granularity=weight)")));
+    }
+    // The margin counts all weights: at 90 % the default 0.1 makes every survivor a
+    // criticality choice. Smaller margins there:
+    for m in [0.01, 0.03] {
+        out.push(("criticality-w".into(), format!("@criticality(sparsity=0.9, margin={m}, granularity=weight)")));
+    }
     for bits in [4, 2] {
         for s in [0.25, 0.5, 0.75] {
             out.push(("qp-snn".into(), format!("@qp-snn(bits={bits}, sparsity={s})")));
         }
     }
-    out.retain(|(name, _)| only.is_none_or(|o| o == name));
+    out.retain(|(name, _)| only.is_none_or(|o| o.split(',').any(|o| o == name)));
     out
 }
 
-/// `@x(args)` with `epochs=…` and `extra` arguments added.
+/// `@x(args)` with `epochs=…` and `extra` arguments added; a plain pass (a baseline row)
+/// gets a fine-tune of the seed pipelines' budget appended instead.
 fn with_epochs(spec: &str, epochs: Option<usize>, extra: &str) -> String {
+    if !spec.starts_with('@') {
+        let lr = if extra.is_empty() { format!(", lr={SEED_LR}") } else { extra.to_string() };
+        return match epochs.unwrap_or(SEED_EPOCHS as usize) {
+            0 => spec.to_string(),
+            e => format!("{spec}; finetune(epochs={e}{lr})"),
+        };
+    }
     let open = spec.strip_suffix(')').unwrap_or(spec);
     match epochs {
         Some(e) => format!("{open}, epochs={e}{extra})"),

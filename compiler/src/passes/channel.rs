@@ -119,6 +119,8 @@ pub struct Watched {
     /// Σ_t g′(u − θ).
     spikes: Vec<f64>,
     crit: Vec<f64>,
+    /// g′(u − θ) of every position at the latest step (per-weight criticality reads it).
+    pub grad: Vec<f64>,
     steps: usize,
     last_sample: usize,
     /// Per channel totals: rank sum, Σ|output| (spikes, or a non-spiking neuron's
@@ -142,6 +144,7 @@ impl Watched {
             syn: vec![0.0; n],
             spikes: vec![0.0; n],
             crit: vec![0.0; n],
+            grad: vec![0.0; n],
             steps: 0,
             last_sample: usize::MAX,
             rank: vec![0.0; channels],
@@ -216,7 +219,8 @@ impl Watched {
             } else if u != 0.0 {
                 self.spikes[i] += 1.0;
             }
-            self.crit[i] += surrogate_grad(u - theta);
+            self.grad[i] = surrogate_grad(u - theta);
+            self.crit[i] += self.grad[i];
         }
     }
 

@@ -20,6 +20,7 @@ pub mod quantizers;
 pub mod regrow;
 pub mod sop_cost;
 pub mod spec;
+pub mod weight_crit;
 
 use crate::exec::Dynamics;
 use crate::ir::{Graph, IrError};

@@ -1,6 +1,8 @@
 //! `prune(method=magnitude|lamp|slamp|sbc, sparsity=0.8 | [s₁, s₂, …], scope=layer|global,
 //! allocate=weights|sops, layers=[…])`: unstructured weight pruning of weight layers
-//! (Affine, Linear, Conv).
+//! (Affine, Linear, Conv). `method=svs|sca|criticality` prune channels
+//! ([`super::channel`]); `method=criticality, granularity=weight` prunes single weights with a
+//! margin and regenerates the most critical ([`super::weight_crit`]).
 //!
 //! Needs: a verified graph; calibration input (`--calib`) for `slamp` and `sbc`.
 //! Establishes: in every selected layer at least `round(s·N)` weights are exactly 0 (weights
@@ -85,9 +87,12 @@ pub struct Prune {
     pub margin: f64,
     /// With a global scope: the budget counts synaptic operations, not weights.
     pub allocate_sops: bool,
+    /// `criticality` only: per weight (`granularity=weight`, [`super::weight_crit`]) instead
+    /// of per channel (`granularity=channel`, the default).
+    pub per_weight: bool,
 }
 
-const ACCEPTED: &[&str] = &["method", "sparsity", "scope", "allocate", "layers", "margin"];
+const ACCEPTED: &[&str] = &["method", "sparsity", "scope", "allocate", "layers", "margin", "granularity"];
 
 impl Prune {
     pub fn from_spec(spec: &PassSpec) -> Result<Prune, SpecError> {
@@ -115,13 +120,23 @@ impl Prune {
         if let Some(x) = sparsity.iter().find(|x| !(0.0..=1.0).contains(*x)) {
             return Err(SpecError::new(format!("`sparsity` must be between 0 and 1, got {x}"), span));
         }
-        let structured = matches!(method, Method::Svs | Method::Sca | Method::Criticality);
-        let default_scope =
-            if method == Method::Magnitude || structured || sparsity.len() > 1 { "layer" } else { "global" };
-        let scope = a.choice("scope", &["layer", "global"], Some(default_scope))?;
-        if structured && scope == "global" {
+        let default_granularity =
+            if matches!(method, Method::Svs | Method::Sca | Method::Criticality) { "channel" } else { "weight" };
+        let granularity = a.choice("granularity", &["channel", "weight"], Some(default_granularity))?;
+        if granularity != default_granularity && method != Method::Criticality {
             return Err(SpecError::new(
-                "structured methods (svs, sca, criticality) prune per layer",
+                format!("`granularity` selects the form of `method=criticality`; this method prunes per {default_granularity} only"),
+                spec.span.clone(),
+            ));
+        }
+        let per_weight = method == Method::Criticality && granularity == "weight";
+        let structured = matches!(method, Method::Svs | Method::Sca | Method::Criticality) && !per_weight;
+        let default_scope =
+            if method == Method::Magnitude || structured || per_weight || sparsity.len() > 1 { "layer" } else { "global" };
+        let scope = a.choice("scope", &["layer", "global"], Some(default_scope))?;
+        if (structured || per_weight) && scope == "global" {
+            return Err(SpecError::new(
+                "structured methods (svs, sca, criticality) and per-weight criticality prune per layer",
                 spec.span.clone(),
             ));
         }
@@ -129,7 +144,7 @@ impl Prune {
             return Err(SpecError::new("a per-layer `sparsity` list needs `scope=layer`", span));
         }
         let allocate_sops = a.choice("allocate", &["weights", "sops"], Some("weights"))? == "sops";
-        if allocate_sops && (structured || scope == "layer") {
+        if allocate_sops && (structured || per_weight || scope == "layer") {
             return Err(SpecError::new(
                 "`allocate=sops` spreads one budget over layers: it needs an unstructured method with scope=global",
                 spec.span.clone(),
@@ -145,7 +160,7 @@ impl Prune {
             }
         }
         a.finish(ACCEPTED)?;
-        Ok(Prune { method, sparsity, per_layer: scope == "layer", layers, margin, allocate_sops })
+        Ok(Prune { method, sparsity, per_layer: scope == "layer", layers, margin, allocate_sops, per_weight })
     }
 }
 
@@ -174,7 +189,7 @@ fn lowest_global(scores: &[Vec<f64>], k: usize) -> Vec<Vec<usize>> {
     out
 }
 
-fn count(n: usize, s: f64) -> usize {
+pub(super) fn count(n: usize, s: f64) -> usize {
     ((s * n as f64).round() as usize).min(n)
 }
 
@@ -331,6 +346,9 @@ impl Pass for Prune {
 
     fn run(&self, graph: &mut Graph, ctx: &PassContext) -> Result<PassReport, PassError> {
         let fail = |reason: String| PassError::Failed { pass: "prune".into(), reason };
+        if self.per_weight {
+            return super::weight_crit::run_unstructured(self, graph, ctx);
+        }
         if matches!(self.method, Method::Svs | Method::Sca | Method::Criticality) {
             return self.run_structured(graph, ctx);
         }
