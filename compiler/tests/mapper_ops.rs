@@ -113,9 +113,10 @@ fn chain_of_every_op_kind() {
     assert_eq!(models, [Input, LIF, I, IF, LI, LIF, CubaLI, CubaLIF, Identity]);
     let p = &map.projections[0];
     assert_eq!((p.name.as_str(), p.pool.is_none()), ("c2+sp+ap+fl+c1+fl2+aff+sc", true));
-    // The direct edges between neurons are fixed one-to-one maps.
+    // The direct edges between neurons are fixed one-to-one maps without weights or pooling
+    // (no SOPs, as the executor counts them).
     let direct = map.projections.iter().find(|p| p.name == "th->i").expect("direct edge th → i");
-    assert_eq!(direct.kind, ProjectionKind::Pooling);
+    assert_eq!(direct.kind, ProjectionKind::Weightless);
 }
 
 #[test]
