@@ -129,7 +129,7 @@ pub fn run_map(map: &CoreMap, x: &[f64], n: usize, t: usize) -> MapRun {
                                 current[tn] += val * w;
                                 match q.kind {
                                     ProjectionKind::Pooling => psops += 1,
-                                    ProjectionKind::PartialSum => {}
+                                    ProjectionKind::PartialSum | ProjectionKind::Weightless => {}
                                     _ => wsops += 1,
                                 }
                             }
@@ -199,7 +199,7 @@ pub fn run_map(map: &CoreMap, x: &[f64], n: usize, t: usize) -> MapRun {
                     let n_syn = syns[core_index[&dst.core]][dst.axon as usize].len() as u64;
                     match q.kind {
                         ProjectionKind::Pooling => psops += n_syn,
-                        ProjectionKind::PartialSum => {}
+                        ProjectionKind::PartialSum | ProjectionKind::Weightless => {}
                         _ => wsops += n_syn,
                     }
                 }
