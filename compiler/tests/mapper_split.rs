@@ -23,13 +23,9 @@ fn small_loihi(in_axons: u32, partial_sums: bool) -> Target {
     Target::from_spec(spec, "small_loihi").expect("valid target")
 }
 
+/// Compiles `g` for `t` and checks the map against the reference executor: outputs bit for
+/// bit, weight SOPs and pooling SOPs (an identity shortcut is weightless and counts none).
 fn equal_to_executor(g: &Graph, t: &Target, in_len: usize) -> spikeforge_targets::CoreMap {
-    equal_to_executor_counting(g, t, in_len, true)
-}
-
-/// As [`equal_to_executor`]; `pool_sops` false skips the pooling-op count (the map counts
-/// an identity residual edge's events as pooling ops, the executor does not).
-fn equal_to_executor_counting(g: &Graph, t: &Target, in_len: usize, pool_sops: bool) -> spikeforge_targets::CoreMap {
     let v = g.verify(&Limits::default()).expect("verifies");
     let (map, report) = compile(g, &v, t, Dynamics::default(), &CompileOptions::default()).expect("maps");
     check_map(&map);
@@ -42,9 +38,7 @@ fn equal_to_executor_counting(g: &Graph, t: &Target, in_len: usize, pool_sops: b
     let exec = Executor::new(g, &v, Dynamics::default(), &Limits::default()).expect("executor").run(&x, n, steps, 1);
     assert_eq!(run.output, exec.output, "mapped network differs from the reference");
     assert_eq!(run.weight_sops, exec.sops_weight_layers(), "weight SOPs");
-    if pool_sops {
-        assert_eq!(run.pool_sops, exec.sops_pooling(), "pooling SOPs");
-    }
+    assert_eq!(run.pool_sops, exec.sops_pooling(), "pooling SOPs");
     map
 }
 
@@ -102,7 +96,7 @@ fn an_identity_shortcut_is_sliced_by_what_each_neuron_receives() {
     let g = generate(&spec, &Limits::default()).expect("generates").graph;
     // Stage 3 has 32 channels: 32·9 + 1 = 289 inputs per neuron of `s3b1_lif2` against 256
     // in-axons; slices of at most 128 inputs are 14, 14 and 4 input channels.
-    let map = equal_to_executor_counting(&g, &small_loihi(256, true), 3 * 64, false);
+    let map = equal_to_executor(&g, &small_loihi(256, true), 3 * 64);
     let links =
         |layer: &str| map.populations.iter().filter(|p| p.name.starts_with(&format!("{layer}.partial"))).count();
     assert_eq!(links("s3b1_lif2"), 2, "the identity shortcut joins the last slice");
