@@ -4,12 +4,11 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use spikeforge_compiler::passes::mask::{export_masks, MaskFormat};
-use spikeforge_compiler::{nir, text};
 
-use crate::cmd_eval::WeightCounts;
-use spikeforge_driver::model::{self, Format};
+use spikeforge_driver::eval::WeightCounts;
+use spikeforge_driver::model::{self, Format, Model};
 use spikeforge_driver::options::{DynamicsArgs, LimitArgs};
 use spikeforge_driver::pipeline::PassArgs;
 
@@ -48,7 +47,9 @@ pub fn run(mut a: Args) -> Result<()> {
     if let Some(path) = &a.export_masks {
         MaskFormat::of(path).map_err(anyhow::Error::msg)?;
     }
-    let out_format = a.output.as_deref().map(Format::of).transpose()?;
+    if let Some(path) = a.output.as_deref() {
+        Format::of(path)?;
+    }
     let limits = a.limits.limits();
     let (mut graph, mut verified, _) = model::load(&a.model, &limits)?;
     let original = WeightCounts::of(&graph, &[]);
@@ -58,6 +59,7 @@ pub fn run(mut a: Args) -> Result<()> {
         a.passes.apply(&mut graph, &mut verified, calib.as_ref(), dynamics, &limits, &mut crate::log_stderr)?;
     let bits: Vec<(String, u32)> = reports.iter().flat_map(|r| r.weight_bits.iter().cloned()).collect();
     let after = WeightCounts::of(&graph, &bits);
+    let model = Model { graph, verified, name: a.model.display().to_string() };
     println!(
         "weights: {} nonzero of {} stored, {} in the original model: connection sparsity {:.4}; {} bits in nonzero weights (before {})",
         after.nonzero,
@@ -67,17 +69,13 @@ pub fn run(mut a: Args) -> Result<()> {
         after.nonzero_bits,
         original.nonzero_bits
     );
-    if let (Some(path), Some(format)) = (&a.output, out_format) {
-        match format {
-            Format::Nir => nir::write_nir(&graph, path).map_err(anyhow::Error::new),
-            Format::Snn => text::write_snn(&graph, path).map_err(anyhow::Error::new),
-        }
-        .with_context(|| format!("writing {}", path.display()))?;
+    if let Some(path) = &a.output {
+        let format = model.save(path).map_err(|e| e.into_anyhow())?;
         println!("wrote {} ({})", path.display(), format.describe());
     }
     if let Some(path) = &a.export_masks {
         let scores: Vec<_> = reports.into_iter().flat_map(|r| r.scores).collect();
-        export_masks(&graph, &scores, path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        export_masks(&model.graph, &scores, path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         println!("wrote masks and {} score tensors to {}", scores.len(), path.display());
     }
     Ok(())

@@ -383,7 +383,17 @@ fn residual_shortcuts_count_the_sops_run_counts() {
     ok(&spikeforge(&["run", p(&m), "--input", p(&x), "-o", p(&d("run.npy")), "--stats", p(&d("run.json")), "--quiet"]));
     ok(&spikeforge(&["compile", p(&m), "--target", "loihi", "--chips", "auto", "-o", p(&d("r.map")), "--quiet"]));
     let (sim, sim_stats) = (d("sim.npy"), d("sim.json"));
-    ok(&spikeforge(&["simulate", p(&d("r.map")), "--input", p(&x), "-o", p(&sim), "--stats", p(&sim_stats), "--quiet"]));
+    ok(&spikeforge(&[
+        "simulate",
+        p(&d("r.map")),
+        "--input",
+        p(&x),
+        "-o",
+        p(&sim),
+        "--stats",
+        p(&sim_stats),
+        "--quiet",
+    ]));
     let (run, simulated) = (json(&d("run.json")), json(&sim_stats));
     for key in ["sops_weight_layers_per_sample", "sops_pooling_per_sample"] {
         assert_eq!(run[key], simulated[key], "{key}");

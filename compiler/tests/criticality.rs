@@ -70,7 +70,8 @@ fn prune(g: &Graph, spec: &str, calib: &Calibration) -> (Graph, Vec<PassReport>)
     let limits = Limits::default();
     let mut g = g.clone();
     let passes = build_pipeline(spec).unwrap_or_else(|e| panic!("{spec}: {}", e.render(spec)));
-    let ctx = PassContext { limits: &limits, dynamics: Dynamics::default(), calib: Some(calib), train: None, target: None };
+    let ctx =
+        PassContext { limits: &limits, dynamics: Dynamics::default(), calib: Some(calib), train: None, target: None };
     let reports = run_pipeline(&mut g, &passes, &ctx).unwrap_or_else(|e| panic!("{spec}: {e}"));
     g.verify(&limits).unwrap_or_else(|e| panic!("{spec}: the pruned graph does not verify: {e:?}"));
     (g, reports)
@@ -117,11 +118,13 @@ fn unstructured_criticality_on_digits_mlp() {
     assert_ne!(weights(&g), weights(&mag));
     assert!(reports[0].lines.iter().any(|l| !l.contains(" 0 of the")), "{:?}", reports[0].lines);
     // margin = 0: exactly magnitude pruning's mask.
-    let (g0, _) = prune(&d.graph, &format!("prune(method=criticality, granularity=weight, sparsity={s}, margin=0)"), &calib);
+    let (g0, _) =
+        prune(&d.graph, &format!("prune(method=criticality, granularity=weight, sparsity={s}, margin=0)"), &calib);
     assert_eq!(weights(&g0), weights(&mag));
 
     // The named recipe without training is the same prune.
-    let (named, _) = prune(&d.graph, &format!("@criticality(sparsity={s}, margin={margin}, granularity=weight, epochs=0)"), &calib);
+    let (named, _) =
+        prune(&d.graph, &format!("@criticality(sparsity={s}, margin={margin}, granularity=weight, epochs=0)"), &calib);
     assert_eq!(weights(&named), weights(&g));
 
     // Any thread count: the same weights.

@@ -12,6 +12,7 @@ pub mod compile;
 pub mod divergence;
 pub mod engines;
 pub mod error;
+pub mod eval;
 pub mod fonts;
 pub mod generate;
 pub mod grad;

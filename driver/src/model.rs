@@ -117,6 +117,19 @@ impl Model {
         Ok(Model { graph, verified, name: name.to_string() })
     }
 
+    /// Writes the model as NIR or `.snn`, by `path`'s extension; returns the format.
+    pub fn save(&self, path: &Path) -> Result<Format, DriverError> {
+        let at = |e: anyhow::Error| DriverError::from(e).at(path.display().to_string());
+        let format = Format::of(path).map_err(at)?;
+        match format {
+            Format::Nir => nir::write_nir(&self.graph, path).map_err(anyhow::Error::new),
+            Format::Snn => text::write_snn(&self.graph, path).map_err(anyhow::Error::new),
+        }
+        .with_context(|| format!("writing {}", path.display()))
+        .map_err(at)?;
+        Ok(format)
+    }
+
     /// The model as a NIR (HDF5) image.
     pub fn to_nir_bytes(&self) -> Result<Vec<u8>, DriverError> {
         nir::to_bytes(&self.graph).map_err(|e| DriverError::from(anyhow::Error::new(e)).at(self.name.as_str()))

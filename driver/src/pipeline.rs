@@ -83,7 +83,7 @@ impl PassArgs {
     }
 
     /// Reads `--train-input` and `--train-labels`, checked against the model.
-    fn training_data(
+    pub fn training_data(
         &self,
         graph: &Graph,
         verified: &Verified,

@@ -35,6 +35,8 @@ class Model:
     def name(self) -> str: ...
     def to_nir(self) -> Any:
         """The model as a ``nir.NIRGraph`` (needs the ``nir`` package)."""
+    def save(self, path: _Path) -> str:
+        """Writes ``.nir`` or ``.snn`` by the extension; returns the format written."""
     def to_nir_bytes(self) -> bytes:
         """The model as a NIR (HDF5) image."""
     def check(
@@ -71,6 +73,28 @@ class Model:
         max_memory: Optional[int] = None,
     ) -> Tuple["Model", Dict[str, Any]]:
         """A pass pipeline on a copy: ``(model, report)`` with per-pass lines, scores and masks."""
+    def eval(
+        self,
+        x: _Array,
+        labels: _Array,
+        passes: Optional[str] = None,
+        calib: Optional[_Array] = None,
+        train: Optional[Tuple[_Array, _Array]] = None,
+        target: Optional["Target"] = None,
+        threads: int = 0,
+        semantics: Optional[str] = None,
+        dt: Optional[float] = None,
+        reset: Optional[str] = None,
+        spike_test: Optional[str] = None,
+        reset_timing: Optional[str] = None,
+        max_memory: Optional[int] = None,
+    ) -> Dict[str, Any]:
+        """Accuracy and cost before and after ``passes``, as ``spikeforge eval --json``.
+
+        ``labels``: class indices ``[N]``; ``calib`` defaults to ``x`` for passes that
+        calibrate; with ``target`` also the accuracy in the chip's fixed point
+        (``["hardware"]``). Adds ``text`` (the CLI's lines), ``log`` and ``model_after``.
+        """
     def grad(
         self,
         x: _Array,

@@ -69,6 +69,13 @@ impl Target {
     pub(crate) fn choice(&self) -> Arc<TargetChoice> {
         self.choice.clone()
     }
+
+    /// The target itself (its grid as given; `chips="auto"` only means something to
+    /// `compile`).
+    pub(crate) fn driver_target(&self) -> PyResult<DriverTarget> {
+        DriverTarget::from_spec(self.choice.spec.clone(), &self.choice.file)
+            .map_err(|e| to_py_err(DriverError::from(anyhow::Error::new(e)).at(self.choice.file.as_str())))
+    }
 }
 
 #[pymethods]
@@ -93,9 +100,7 @@ impl Target {
 
     /// The target with derived totals, as `spikeforge target show` prints it.
     fn show(&self) -> PyResult<String> {
-        let t = DriverTarget::from_spec(self.choice.spec.clone(), &self.choice.file)
-            .map_err(|e| to_py_err(DriverError::from(anyhow::Error::new(e)).at(self.choice.file.as_str())))?;
-        Ok(spikeforge_targets::show::render(&t))
+        Ok(spikeforge_targets::show::render(&self.driver_target()?))
     }
 
     fn __repr__(&self) -> String {

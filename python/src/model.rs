@@ -11,6 +11,7 @@ use spikeforge_compiler::arrays::NdArray;
 use spikeforge_compiler::passes::Calibration;
 use spikeforge_compiler::summary::Summary;
 use spikeforge_driver::check::render_check;
+use spikeforge_driver::eval::{evaluate, EvalRequest};
 use spikeforge_driver::grad::{grad_model, GradSettings, Labels};
 use spikeforge_driver::inputs::labels_from;
 use spikeforge_driver::model::{Format, Model as DriverModel};
@@ -65,6 +66,14 @@ impl Model {
         let bytes = self.to_nir_bytes(py)?;
         let buf = py.import("io")?.call_method1("BytesIO", (bytes,))?;
         py.import("nir")?.call_method1("read", (buf,))
+    }
+
+    /// Writes the model as NIR (`.nir`) or spikeforge text (`.snn`), by the extension, as
+    /// `spikeforge prune -o` does; returns the format written.
+    fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<&'static str> {
+        let model = self.inner.clone();
+        let format = py.detach(move || model.save(&path)).map_err(to_py_err)?;
+        Ok(format.describe())
     }
 
     /// The model as a NIR (HDF5) image, bytes.
@@ -172,21 +181,10 @@ impl Model {
     ) -> PyResult<(Model, Bound<'py, PyDict>)> {
         let limits = limit_args(max_memory).limits();
         let dynamics = dynamics_args(semantics, dt, reset, spike_test, reset_timing)?.resolve(&self.inner.graph);
-        let calib = calib.map(|c| input_array(&c, "calib")).transpose()?;
-        let train = match train {
-            Some((x, y)) => Some((input_array(&x, "train[0]")?, input_array(&y, "train[1]")?)),
-            None => None,
-        };
+        let data = PassData::from_py(calib, train)?;
         let mut model = (*self.inner).clone();
         let (model, reports, log) = interruptible(py, move |cancel| {
-            let calibration = match calib {
-                Some(c) => Some(calibration_of(&model, c, dynamics, &limits)?),
-                None => None,
-            };
-            let training = match train {
-                Some((x, y)) => Some(training_of(&model, x, y, dynamics, &limits)?),
-                None => None,
-            };
+            let (calibration, training) = data.checked(&model, dynamics, &limits)?;
             spikeforge_driver::error::check_cancel(cancel)?;
             let args = PassArgs { passes: Some(pipeline), ..Default::default() };
             let mut log = Vec::new();
@@ -228,6 +226,66 @@ impl Model {
         }
         report.set_item("masks", masks)?;
         Ok((Model { inner: Arc::new(model), format: self.format }, report))
+    }
+
+    /// Accuracy and cost before and after a pass pipeline, as `spikeforge eval`. `x`: input
+    /// `[N, T, *input_shape]`; `labels`: class indices `[N]` (prediction: argmax of output
+    /// spike counts). `passes` runs on a copy (`calib` defaults to `x` for passes that
+    /// calibrate; `train` is `(x, labels)` for passes that train); with `target`, the model
+    /// after the passes also runs in the chip's fixed-point numerics (`finetune` then trains
+    /// on its weight grid). Returns a dict with the figures `spikeforge eval --json` writes,
+    /// `text` (the printed lines), `log` (what each pass did) and `model_after`.
+    #[pyo3(signature = (x, labels, passes=None, calib=None, train=None, target=None, threads=0, semantics=None, dt=None, reset=None, spike_test=None, reset_timing=None, max_memory=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn eval<'py>(
+        &self,
+        py: Python<'py>,
+        x: &Bound<'py, PyAny>,
+        labels: &Bound<'py, PyAny>,
+        passes: Option<String>,
+        calib: Option<Bound<'py, PyAny>>,
+        train: Option<(Bound<'py, PyAny>, Bound<'py, PyAny>)>,
+        target: Option<PyRef<'py, crate::maps::Target>>,
+        threads: usize,
+        semantics: Option<&str>,
+        dt: Option<f64>,
+        reset: Option<&str>,
+        spike_test: Option<&str>,
+        reset_timing: Option<&str>,
+        max_memory: Option<u64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let limits = limit_args(max_memory).limits();
+        let dynamics = dynamics_args(semantics, dt, reset, spike_test, reset_timing)?.resolve(&self.inner.graph);
+        let input = input_array(x, "x")?;
+        let labels = input_array(labels, "labels")?;
+        let data = PassData::from_py(calib, train)?;
+        let target = target.map(|t| t.driver_target()).transpose()?;
+        let model = self.inner.clone();
+        let passes_text = passes.clone();
+        let (evaluation, after, log) = interruptible(py, move |cancel| {
+            let (calibration, training) = data.checked(&model, dynamics, &limits)?;
+            let args = PassArgs { passes, quiet: true, ..Default::default() };
+            let request = EvalRequest {
+                x: input,
+                input_name: "x",
+                labels,
+                labels_name: "labels",
+                passes: &args,
+                calib: calibration,
+                train: training,
+                target: target.as_ref(),
+                threads,
+            };
+            let mut log = Vec::new();
+            let (e, after) =
+                evaluate(&model, request, dynamics, &limits, &mut |l| log.push(l.to_string()), &mut |_| {}, cancel)?;
+            Ok((e, after, log))
+        })?;
+        let d = json_to_py(py, &evaluation.json(&self.inner.name, passes_text.as_deref()))?;
+        d.set_item("text", evaluation.lines().join("\n"))?;
+        d.set_item("log", log)?;
+        d.set_item("model_after", Model { inner: Arc::new(after), format: self.format })?;
+        Ok(d)
     }
 
     /// The loss of a batch and its surrogate gradient with respect to every weight and
@@ -272,6 +330,38 @@ impl Model {
             grads.set_item(name, f64_array(py, g.data().to_vec(), &dims)?)?;
         }
         Ok((r.loss, grads))
+    }
+}
+
+/// The arrays `calib` and `train` of `passes` and `eval`, read from Python (with the GIL).
+struct PassData {
+    calib: Option<NdArray<f64>>,
+    train: Option<(NdArray<f64>, NdArray<f64>)>,
+}
+
+impl PassData {
+    fn from_py(
+        calib: Option<Bound<'_, PyAny>>,
+        train: Option<(Bound<'_, PyAny>, Bound<'_, PyAny>)>,
+    ) -> PyResult<PassData> {
+        let calib = calib.map(|c| input_array(&c, "calib")).transpose()?;
+        let train = match train {
+            Some((x, y)) => Some((input_array(&x, "train[0]")?, input_array(&y, "train[1]")?)),
+            None => None,
+        };
+        Ok(PassData { calib, train })
+    }
+
+    /// Both checked against `m` (as `--calib`, `--train-input` and `--train-labels`).
+    fn checked(
+        self,
+        m: &DriverModel,
+        dynamics: spikeforge_compiler::exec::Dynamics,
+        limits: &spikeforge_compiler::limits::Limits,
+    ) -> Result<(Option<Calibration>, Option<spikeforge_compiler::passes::TrainingData>), DriverError> {
+        let calib = self.calib.map(|c| calibration_of(m, c, dynamics, limits)).transpose()?;
+        let train = self.train.map(|(x, y)| training_of(m, x, y, dynamics, limits)).transpose()?;
+        Ok((calib, train))
     }
 }
 

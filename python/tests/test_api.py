@@ -131,3 +131,53 @@ def test_from_nir_in_memory_graph():
     cm = sf.compile(model, sf.target("loihi"))
     ys, _, _ = sf.simulate(cm, x)
     assert np.array_equal(ys, y)
+
+
+def test_eval_matches_the_cli_and_returns_the_model_after_the_passes(golden, tmp_path):
+    import json
+    import subprocess
+
+    from conftest import cli_binary
+
+    d = golden / "digits_mlp"
+    m = sf.load(d / "model.nir")
+    x = np.load(d / "input.npy")
+    y = np.load(d / "labels.npy")
+    r = m.eval(x, y, passes="prune(method=magnitude, sparsity=0.5)", target=sf.target("loihi"))
+    assert 0.0 <= r["accuracy"] <= 1.0 and 0.0 <= r["accuracy_before"] <= 1.0
+    assert 0.45 < r["connection_sparsity"] < 0.55
+    assert r["sops_weight_layers_per_sample"] < r["sops_weight_layers_per_sample_before"]
+    assert r["hardware"]["target"] == "loihi"
+    assert r["log"] and r["text"].startswith("samples")
+    after = r["model_after"]
+    assert after.check()["synapses"] < m.check()["synapses"]
+    for name in ("after.nir", "after.snn"):
+        after.save(tmp_path / name)
+        again = sf.load(tmp_path / name)
+        assert np.array_equal(again.run(x)[0], after.run(x)[0]), name
+    with pytest.raises(sf.BadInputError):
+        after.save(tmp_path / "after.txt")
+    # The same figures as the command line's --json.
+    exe = cli_binary()
+    if exe is None:
+        return
+    out = tmp_path / "eval.json"
+    subprocess.run(
+        [str(exe), "--quiet", "eval", str(d / "model.nir"), "--input", str(d / "input.npy"),
+         "--labels", str(d / "labels.npy"), "--passes", "prune(method=magnitude, sparsity=0.5)",
+         "--target", "loihi", "--json", str(out)],
+        check=True, capture_output=True,
+    )
+    cli = json.loads(out.read_text())
+    for key in ("accuracy", "accuracy_before", "connection_sparsity", "sops_weight_layers_per_sample",
+                "weight_bits_total", "hardware"):
+        assert r[key] == cli[key], key
+
+
+def test_eval_bad_labels_name_the_argument(golden):
+    d = golden / "digits_mlp"
+    m = sf.load(d / "model.nir")
+    x = np.load(d / "input.npy")
+    with pytest.raises(sf.BadInputError) as e:
+        m.eval(x, np.zeros(x.shape[0] + 1))
+    assert e.value.message.startswith("labels: ")

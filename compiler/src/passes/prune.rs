@@ -131,8 +131,11 @@ impl Prune {
         }
         let per_weight = method == Method::Criticality && granularity == "weight";
         let structured = matches!(method, Method::Svs | Method::Sca | Method::Criticality) && !per_weight;
-        let default_scope =
-            if method == Method::Magnitude || structured || per_weight || sparsity.len() > 1 { "layer" } else { "global" };
+        let default_scope = if method == Method::Magnitude || structured || per_weight || sparsity.len() > 1 {
+            "layer"
+        } else {
+            "global"
+        };
         let scope = a.choice("scope", &["layer", "global"], Some(default_scope))?;
         if (structured || per_weight) && scope == "global" {
             return Err(SpecError::new(
