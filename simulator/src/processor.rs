@@ -8,8 +8,8 @@
 //!    `SimOptions::consume_while_stalled` off the core is strictly sequential instead: a
 //!    stalled core waits, and a unit's update and packets are finished before any input is
 //!    read (step 3 before step 2), which can deadlock with small buffers;
-//! 2. process an incoming packet (loopback first, then the router's ejection queue of
-//!    `buffer_depth_packets`): `message_in_cycles + Σ synop_cycles × synapses on the
+//! 2. process an incoming packet, loopback packets and the router's ejection queue (of
+//!    `buffer_depth_packets`) in order of arrival, a loopback packet first on a tie: `message_in_cycles + Σ synop_cycles × synapses on the
 //!    packet's axons` (`synop_cycles_by_kind` of each projection's kind where given);
 //! 3. go on with the unit it is updating: update its neurons up to the next one that
 //!    sends packets, then build that neuron's packets one by one (`spike_out_cycles`
@@ -48,9 +48,10 @@ pub(crate) enum Work {
 
 #[derive(Clone, Debug)]
 pub(crate) struct CoreRt {
-    /// Ejected network packets as destination ranges.
-    pub inq: VecDeque<(u32, u32)>,
-    pub loopq: VecDeque<(u32, u32)>,
+    /// Ejected network packets and loopback packets as destination ranges, with the
+    /// cycle each arrived.
+    pub inq: VecDeque<(u32, u32, u64)>,
+    pub loopq: VecDeque<(u32, u32, u64)>,
     /// Per path (0: the core, or its send path when receiving is split; 1: its receive
     /// path): what it does and when it ends.
     pub work: [Work; 2],
@@ -194,9 +195,14 @@ impl Engine {
     /// Starts processing the next incoming packet on `path`; false when there is none.
     fn take_input(&mut self, lay: &Layout, c: usize, path: usize, now: u64) -> bool {
         let core = &mut self.cores[c];
-        let input = match core.loopq.pop_front() {
-            Some(x) => Some(x),
-            None => {
+        // In order of arrival; a loopback packet first when both arrived together.
+        let looped = match (core.loopq.front(), core.inq.front()) {
+            (Some(l), Some(i)) => l.2 <= i.2,
+            (l, _) => l.is_some(),
+        };
+        let input = match looped {
+            true => core.loopq.pop_front(),
+            false => {
                 let x = core.inq.pop_front();
                 if x.is_some() {
                     // A slot of the ejection queue freed: the router may send again.
@@ -208,7 +214,7 @@ impl Engine {
                 x
             }
         };
-        let Some((s, n)) = input else { return false };
+        let Some((s, n, _)) = input else { return false };
         let syn: u64 = self.dests[s as usize..(s + n) as usize].iter().map(|d| d.synop_cycles).sum();
         self.st.received += 1;
         self.tally.pop_received[self.dests[s as usize].pop as usize] += 1;
