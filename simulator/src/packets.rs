@@ -179,8 +179,9 @@ impl Engine {
         }
         let (mut k, mut pos, mut cum, mut placed) = (s, 0u32, 0u64, 0u64);
         'scan: for &(first, count, _) in &lay.units[u].ranges {
-            for n in first as usize..(first + count) as usize {
-                let f = flags[n] as u64;
+            let (a, b) = (first as usize, (first + count) as usize);
+            for (n, &f) in (a..b).zip(&flags[a..b]) {
+                let f = f as u64;
                 cum += self.neuron + self.neuron_active * (f & 1) + self.spike_cycles * (f >> 1);
                 if let Some(&ops) = pool_ops.get(n) {
                     cum += self.synop * ops as u64;
