@@ -20,7 +20,10 @@ it with `--timing pipelined`; SANA-FE gets every neuron on the core spikeforge p
 (the input neurons, which spikeforge injects from the host, on the core of their first
 destination), dense connections on `loihi_dense_synapse`, convolutions on
 `loihi_conv_synapse`. The table prints both tools' counts, energy and latency per step with
-their ratio, and the wall time of each (set-up and run).
+their ratio, and the wall time of each (set-up and run). SANA-FE's input messages leave
+from a core and cross the mesh (spikeforge's enter at the destination's router from the
+host); rows "without input messages" take their hops and energy, computed here from the
+placement and the input spikes, out of SANA-FE's figures.
 """
 
 import argparse
@@ -174,8 +177,9 @@ def sanafe_run(in_shape, layers, x, pops):
     dest = tile(pops[1][0][2])
     free = sorted((c for c in range(len(cores)) if c not in used),
                   key=lambda c: (abs(tile(c)[0] - dest[0]) + abs(tile(c)[1] - dest[1]), c))
+    in_cores = [free[n // 1024] for n in range(n_in)]
     for n in range(n_in):
-        groups[0].neurons[n].map_to_core(cores[free[n // 1024]])
+        groups[0].neurons[n].map_to_core(cores[in_cores[n]])
     for g, pieces in zip(groups[1:], pops[1:]):
         for a, b, c in pieces:
             for n in range(a, b):
@@ -186,7 +190,38 @@ def sanafe_run(in_shape, layers, x, pops):
     steps = x.shape[1]
     r = chip.sim(steps, spike_trace=True, perf_trace=True)
     t2 = time.perf_counter()
-    return r, groups, (t1 - t0, t2 - t1)
+    return r, groups, in_cores, (t1 - t0, t2 - t1)
+
+
+def input_traffic(in_shape, layers, x, pops, in_cores):
+    """Hops (east-west, north-south) of SANA-FE's input messages: one message per spike
+    and destination core of the input neuron, from the core it sits on."""
+    kind, w = layers[0]
+    out = shapes(in_shape, layers)[0]
+    core_of = np.zeros(int(np.prod(out)), dtype=np.int64)
+    for a, b, c in pops[1]:
+        core_of[a:b] = c
+    tile = lambda c: divmod(c // 4, 4)  # (x, y)
+    spikes = x[0].sum(axis=0)
+    ew = ns = 0
+    for n in range(int(np.prod(in_shape))):
+        if not spikes[n]:
+            continue
+        if kind.startswith("conv"):
+            s, (k_y, k_x) = stride(kind), w.shape[2:]
+            _, iy, ix = np.unravel_index(n, in_shape)
+            oys = [o for o in range(out[1]) if 0 <= iy - o * s < k_y]
+            oxs = [o for o in range(out[2]) if 0 <= ix - o * s < k_x]
+            dest = {int(core_of[np.ravel_multi_index((co, oy, ox), out)])
+                    for co in range(out[0]) for oy in oys for ox in oxs}
+        else:
+            dest = set(core_of.tolist())
+        sx, sy = tile(in_cores[n])
+        for c in dest:
+            dx, dy = tile(c)
+            ew += int(spikes[n]) * abs(dx - sx)
+            ns += int(spikes[n]) * abs(dy - sy)
+    return ew, ns
 
 
 def layer_spikes_sanafe(r, groups):
@@ -208,7 +243,8 @@ def compare(exe, build, rng):
         write_snn(d, in_shape, layers)
         verbose, st, sf_layers, (sf_setup, sf_run) = spikeforge_run(exe, d, x.reshape([1, steps, *in_shape]))
     pops = placement(verbose)
-    r, groups, (sa_setup, sa_run) = sanafe_run(in_shape, layers, x, pops)
+    r, groups, in_cores, (sa_setup, sa_run) = sanafe_run(in_shape, layers, x, pops)
+    in_ew, in_ns = input_traffic(in_shape, layers, x, pops, in_cores)
     sa_layers = layer_spikes_sanafe(r, groups)
     perf = r["perf_trace"]
     rows = []
@@ -227,15 +263,19 @@ def compare(exe, build, rng):
     row("synaptic events", st["synapse_reads"], int(np.sum(perf["spikes"])))
     row("messages (input included)", st["packets"] + st["loopback_packets"] + st["host_packets"], r["packets_sent"])
     row("hops (SANA-FE: input's included)", st["hops"], int(np.sum(perf["hops"])))
+    row("  without input messages' hops", st["hops"], int(np.sum(perf["hops"])) - in_ew - in_ns)
     e = st["energy_pj"]
     sa_e = r["energy"]
     row("energy total (uJ)", e["total"] / 1e6, sa_e["total"] * 1e6)
-    # SANA-FE's input neurons send messages (111 pJ each, and hops) from a core; spikeforge's
-    # host input costs the chip nothing to send.
-    row("  without input messages' send (uJ)", e["total"] / 1e6, sa_e["total"] * 1e6 - st["host_packets"] * 111e-6)
+    # SANA-FE's input neurons send messages from a core: 111 pJ each, 3.0 pJ an east-west
+    # hop, 4.2 pJ north-south; spikeforge's host input costs the chip nothing to send.
+    in_net = (st["host_packets"] * 111.0 + in_ew * 3.0 + in_ns * 4.2) * 1e-6
+    row("  without input messages (uJ)", e["total"] / 1e6, sa_e["total"] * 1e6 - in_net)
     row("  synapse (uJ)", e["synapse"] / 1e6, sa_e.get("synapse", 0) * 1e6)
     row("  neuron (uJ)", e["neuron"] / 1e6, sa_e.get("soma", 0) * 1e6)
     row("  messages + routing (uJ)", (e["spike_out"] + e["routing"]) / 1e6, sa_e.get("network", 0) * 1e6)
+    row("    without input messages (uJ)", (e["spike_out"] + e["routing"]) / 1e6,
+        sa_e.get("network", 0) * 1e6 - in_net)
     row("latency per step, mean (us)", st["latency_us_per_step_mean"], r["sim_time"] / steps * 1e6)
     row("wall time, set-up (s)", sf_setup, sa_setup)
     row("wall time, run (s)", sf_run, sa_run)

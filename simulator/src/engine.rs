@@ -150,14 +150,23 @@ pub(crate) struct Engine {
     pub upstream_left: Vec<u32>,
     /// 0 waiting, 1 ready, 2 done.
     pub unit_state: Vec<u8>,
-    /// Cycle each unit finished its neuron update this step.
+    /// Cycle each unit finished its neuron update (and sent its packets) this step.
     pub unit_updated: Vec<u64>,
     pub unit_pool_ops: Vec<u64>,
     /// Per unit this step: active-neuron and spike cycles of its update.
     pub unit_extra: Vec<u64>,
     pub out_start: Vec<u32>,
     pub out_pkts: Vec<u32>,
-    pub(crate) owners: Vec<(u32, u32)>,
+    /// Per outbox entry: its neuron's position in the unit's update order, and the update
+    /// cycles run before it is built (see `Engine::load_step`).
+    pub out_pos: Vec<u32>,
+    pub out_pre: Vec<u64>,
+    /// Per outbox entry: the cycle its build started (its neuron's update had ended).
+    pub out_at: Vec<u64>,
+    /// Per unit: update cycles after its last packet (all of them for a unit without).
+    pub unit_tail: Vec<u64>,
+    /// (owner unit, neuron position, packet) in generation order.
+    pub(crate) owners: Vec<(u32, u32, u32)>,
     pub outstanding: u64,
     pub link_packets: Vec<u64>,
     pub link_busy: Vec<u64>,
@@ -240,6 +249,10 @@ impl Engine {
             unit_extra: vec![0; lay.units.len()],
             out_start: vec![0; lay.units.len() + 1],
             out_pkts: Vec::new(),
+            out_pos: Vec::new(),
+            out_pre: Vec::new(),
+            out_at: Vec::new(),
+            unit_tail: vec![0; lay.units.len()],
             owners: Vec::new(),
             outstanding: 0,
             link_packets: vec![0; nr * 4],
@@ -250,6 +263,19 @@ impl Engine {
             rec: None,
             core_finish: vec![0; lay.map.cores.len()],
             tally: crate::attribution::Tally::new(lay.map.cores.len(), lay.map.populations.len()),
+        }
+    }
+
+    /// The cycle the update of neuron `pos` (in its unit's update order) of unit `u` ended
+    /// this step: the start of its first packet's build, or for a neuron without packets
+    /// the start of the next packet's build or the unit's end.
+    pub fn neuron_updated(&self, u: usize, pos: u32) -> u64 {
+        let (s, e) = (self.out_start[u] as usize, self.out_start[u + 1] as usize);
+        let k = s + self.out_pos[s..e].partition_point(|&x| x < pos);
+        if k < e {
+            self.out_at[k]
+        } else {
+            self.unit_updated[u]
         }
     }
 

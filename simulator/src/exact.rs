@@ -20,7 +20,7 @@ use spikeforge_targets::fixed::RealNeuron;
 use spikeforge_targets::real::step_real;
 
 use crate::conv_event::for_conv_event;
-use crate::func::Arith;
+use crate::func::{neuron_flags, Arith};
 use crate::layout::Layout;
 
 pub(crate) struct Exact {
@@ -71,7 +71,7 @@ impl Arith for Exact {
         crate::func::for_cores(lay, &mut self.acc, cores, batches, |c, acc| deliver_core(lay, acc, c, &batches[c]));
     }
 
-    fn update(&mut self, lay: &Layout, u: usize, out: &mut [f64]) -> (u64, u64) {
+    fn update(&mut self, lay: &Layout, u: usize, out: &mut [f64], flags: &mut [u32]) -> (u64, u64) {
         let unit = &lay.units[u];
         let c = unit.core as usize;
         let params = &lay.map.cores[c].params;
@@ -85,17 +85,21 @@ impl Arith for Exact {
                 let l = off as usize + k;
                 let f = base + l;
                 let o = &mut out[first as usize + k];
+                let fl = &mut flags[first as usize + k];
+                *fl = 0;
                 if model == NeuronModel::Input {
                     continue;
                 }
                 let p = RealNeuron::from_params(params, l);
                 let mut st = (self.v[f], self.i[f]);
                 let input = if late { self.acc[f] + params.bias[l] } else { self.acc[f] };
-                active += (st != (0.0, 0.0) || input != 0.0) as u64;
+                let act = st != (0.0, 0.0) || input != 0.0;
+                active += act as u64;
                 let (y, s) = step_real(model, &rule, &p, &mut st, input);
                 (self.v[f], self.i[f]) = st;
                 *o = y;
                 spikes += s;
+                *fl = neuron_flags(act, s);
             }
         }
         (spikes, active)

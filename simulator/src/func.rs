@@ -29,10 +29,18 @@ pub(crate) trait Arith: Send {
     /// only its own neurons), so they may be processed in parallel; within a core the
     /// order is kept, so results do not depend on the thread count.
     fn deliver(&mut self, lay: &Layout, cores: &[u32], batches: &[Vec<(u32, f64)>]);
-    /// Update unit `u`, writing its neurons' output values into the population's `out`.
+    /// Update unit `u`, writing its neurons' output values into the population's `out`
+    /// and their [`neuron_flags`] into `flags` (indexed as `out`).
     /// Returns the number of spikes and of active neurons (input, a nonzero state or bias
     /// this step, or a spike: the neurons SANA-FE's Loihi model charges an update for).
-    fn update(&mut self, lay: &Layout, u: usize, out: &mut [f64]) -> (u64, u64);
+    fn update(&mut self, lay: &Layout, u: usize, out: &mut [f64], flags: &mut [u32]) -> (u64, u64);
+}
+
+/// One neuron's step for the timing engine: bit 0 set when it was active (charged
+/// `neuron_active_cycles`), the higher bits its spike count (charged `spike_cycles` each).
+#[inline]
+pub(crate) fn neuron_flags(active: bool, spikes: u64) -> u32 {
+    (spikes.min(u32::MAX as u64 >> 1) as u32) << 1 | active as u32
 }
 
 /// Counters of one step.
@@ -76,6 +84,12 @@ pub(crate) struct Functional<A: Arith> {
     /// Active neurons and spikes per unit this step (charged to the unit's update).
     pub unit_active: Vec<u64>,
     pub unit_spikes: Vec<u64>,
+    /// Per population and neuron this step: its [`neuron_flags`], and the
+    /// pooling operations its value fed (empty for populations without pooled
+    /// projections). The timing engine charges each neuron's update where it happens in
+    /// its unit's update order.
+    pub flags: Vec<Vec<u32>>,
+    pub pool_ops: Vec<Vec<u32>>,
     pub counts: StepCounts,
     /// Run totals per core and population (see [`crate::attribution`]).
     pub tally: crate::attribution::Tally,
@@ -97,6 +111,13 @@ impl<A: Arith> Functional<A> {
             unit_pool_ops: vec![0; lay.units.len()],
             unit_active: vec![0; lay.units.len()],
             unit_spikes: vec![0; lay.units.len()],
+            flags: lay.pos_of_neuron.iter().map(|p| vec![0; p.len()]).collect(),
+            pool_ops: (0..m.populations.len())
+                .map(|p| {
+                    let pooled = lay.proj_from[p].iter().any(|&j| m.projections[j as usize].pool.is_some());
+                    vec![0; if pooled { lay.pos_of_neuron[p].len() } else { 0 }]
+                })
+                .collect(),
             batches: vec![Vec::new(); m.cores.len()],
             batch_pop: vec![u32::MAX; m.cores.len()],
             pop_cores: lay
@@ -172,7 +193,7 @@ impl<A: Arith> Functional<A> {
                 self.arith.deliver(lay, &self.pop_cores[p], &self.batches);
                 let mut spikes = 0;
                 for &u in &lay.pop_units[p] {
-                    let (s, active) = self.arith.update(lay, u as usize, &mut self.values[p]);
+                    let (s, active) = self.arith.update(lay, u as usize, &mut self.values[p], &mut self.flags[p]);
                     spikes += s;
                     (self.unit_spikes[u as usize], self.unit_active[u as usize]) = (s, active);
                     self.counts.active_neurons += active;
@@ -194,6 +215,7 @@ impl<A: Arith> Functional<A> {
             if pop.model.is_spiking() {
                 layer += 1;
             }
+            self.pool_ops[p].fill(0);
             for &j in &lay.proj_from[p] {
                 self.form_events(lay, j as usize);
                 if lay.delayed[j as usize] {
@@ -248,6 +270,7 @@ impl<A: Arith> Functional<A> {
             Some(pool) => {
                 let buf = &mut self.pool_buf[j];
                 let of = &lay.unit_of_neuron[pr.source as usize];
+                let ops = &mut self.pool_ops[pr.source as usize];
                 for (i, &v) in vals.iter().enumerate() {
                     if v == 0.0 {
                         continue;
@@ -262,6 +285,7 @@ impl<A: Arith> Functional<A> {
                     self.tally.pop_pool_entries[pr.target as usize] += (e - s) as u64;
                     if let Some(&u) = of.get(i) {
                         self.unit_pool_ops[u as usize] += (e - s) as u64;
+                        ops[i] += (e - s) as u32;
                     }
                 }
                 for (e, b) in buf.iter_mut().enumerate() {

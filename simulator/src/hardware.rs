@@ -13,7 +13,7 @@ use spikeforge_targets::coremap::NeuronModel;
 use spikeforge_targets::fixed::{self, FixedNeuron, RealNeuron};
 use spikeforge_targets::Numerics;
 
-use crate::func::Arith;
+use crate::func::{neuron_flags, Arith};
 use crate::layout::Layout;
 use crate::SimError;
 
@@ -169,7 +169,7 @@ impl Arith for Hardware {
         });
     }
 
-    fn update(&mut self, lay: &Layout, u: usize, out: &mut [f64]) -> (u64, u64) {
+    fn update(&mut self, lay: &Layout, u: usize, out: &mut [f64], flags: &mut [u32]) -> (u64, u64) {
         let unit = &lay.units[u];
         let base = lay.core_base[unit.core as usize] as usize;
         let scale = self.scale[unit.pop as usize];
@@ -179,11 +179,14 @@ impl Arith for Hardware {
             for k in 0..count as usize {
                 let f = base + off as usize + k;
                 let p = &self.neurons[f];
-                active += (self.state[f] != (0, 0) || self.acc[f] != 0) as u64;
+                let act = self.state[f] != (0, 0) || self.acc[f] != 0;
+                active += act as u64;
                 let (y, _) = fixed::step_rule(p, &mut self.state[f], self.acc[f], &rule, &self.numerics);
                 out[first as usize + k] =
                     if p.model.is_spiking() { y as f64 } else { fixed::dequantize_state(y, scale, &self.numerics) };
-                spikes += if p.model.is_spiking() { y as u64 } else { 0 };
+                let s = if p.model.is_spiking() { y as u64 } else { 0 };
+                spikes += s;
+                flags[first as usize + k] = neuron_flags(act, s);
             }
         }
         (spikes, active)

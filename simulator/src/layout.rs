@@ -4,7 +4,8 @@
 //!
 //! * **Units.** A unit is the part of one population held by one core (one or more of the
 //!   core's local groups). It is the grain of scheduling: a unit updates its neurons once
-//!   per step, then injects its packets.
+//!   per step, in the order of its ranges, injecting each neuron's packets right after
+//!   the neuron's update (see [`crate::processor`]).
 //! * **Event owners.** The unit that emits an event: the unit of the source neuron, or for
 //!   source-side pooling the unit of the highest-numbered source neuron pooled into it
 //!   (the pooled value is charged to that unit; a mapper should align pooling windows with
@@ -71,8 +72,14 @@ pub(crate) struct Layout<'m> {
     pub unit_of_neuron: Vec<Vec<u32>>,
     pub proj_into: Vec<Vec<u32>>,
     pub proj_from: Vec<Vec<u32>>,
+    /// Per population, each neuron's position in its unit's update order (the order of
+    /// the unit's ranges; empty for the input population).
+    pub pos_of_neuron: Vec<Vec<u32>>,
     /// Per pooled projection, the owner unit of each event (empty when unpooled).
     pub event_owner: Vec<Vec<u32>>,
+    /// Per pooled projection, the position in its owner unit of the neuron that completes
+    /// each event (the highest-numbered source neuron pooled into it).
+    pub event_pos: Vec<Vec<u32>>,
     /// Per core, per axon: the unit its synapses feed.
     pub axon_unit: Vec<Vec<u32>>,
     /// Per core, per axon: synapses with a nonzero weight (NeuroBench counting).
@@ -165,29 +172,42 @@ impl<'m> Layout<'m> {
             }
             unit_of_neuron.push(of);
         }
+        let mut pos_of_neuron: Vec<Vec<u32>> = unit_of_neuron.iter().map(|of| vec![0; of.len()]).collect();
+        for unit in &units {
+            let mut pos = 0;
+            for &(first, count, _) in &unit.ranges {
+                for n in first..first + count {
+                    pos_of_neuron[unit.pop as usize][n as usize] = pos;
+                    pos += 1;
+                }
+            }
+        }
         let mut proj_into = vec![Vec::new(); n_pops];
         let mut proj_from = vec![Vec::new(); n_pops];
         for (j, pr) in map.projections.iter().enumerate() {
             proj_into[pr.target as usize].push(j as u32);
             proj_from[pr.source as usize].push(j as u32);
         }
-        let event_owner: Vec<Vec<u32>> = map
+        let (event_owner, event_pos): (Vec<Vec<u32>>, Vec<Vec<u32>>) = map
             .projections
             .iter()
             .map(|pr| match &pr.pool {
                 Some(pool) if pr.source != map.input => {
                     let of = &unit_of_neuron[pr.source as usize];
+                    let at = &pos_of_neuron[pr.source as usize];
                     let mut owner = vec![NONE; pr.n_events as usize];
+                    let mut pos = vec![0; pr.n_events as usize];
                     for (j, w) in pool.start.windows(2).enumerate() {
                         for &e in &pool.event[w[0] as usize..w[1] as usize] {
                             owner[e as usize] = of[j];
+                            pos[e as usize] = at[j];
                         }
                     }
-                    owner
+                    (owner, pos)
                 }
-                _ => Vec::new(),
+                _ => (Vec::new(), Vec::new()),
             })
-            .collect();
+            .unzip();
         let mut axon_unit = Vec::with_capacity(map.cores.len());
         let mut axon_nnz = Vec::with_capacity(map.cores.len());
         let mut axon_len = Vec::with_capacity(map.cores.len());
@@ -296,7 +316,9 @@ impl<'m> Layout<'m> {
             unit_of_neuron,
             proj_into,
             proj_from,
+            pos_of_neuron,
             event_owner,
+            event_pos,
             axon_unit,
             axon_nnz,
             axon_len,
@@ -330,6 +352,20 @@ impl<'m> Layout<'m> {
             self.event_owner[j][e]
         } else {
             self.unit_of_neuron[pr.source as usize][e]
+        }
+    }
+
+    /// The position in its owner unit's update order of the neuron that emits event `e`
+    /// of projection `j` (see [`Layout::owner`]; 0 for host input).
+    #[inline]
+    pub fn owner_pos(&self, j: usize, e: usize) -> u32 {
+        let pr = &self.map.projections[j];
+        if pr.source == self.map.input {
+            0
+        } else if pr.pool.is_some() {
+            self.event_pos[j][e]
+        } else {
+            self.pos_of_neuron[pr.source as usize][e]
         }
     }
 

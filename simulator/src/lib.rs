@@ -183,7 +183,15 @@ fn run<A: Arith>(
         let (s, t) = (k / n_steps, k % n_steps);
         let traced = s == tr.sample;
         {
-            eng.load_step(lay, &func.cur, &func.unit_pool_ops, &func.unit_active, &func.unit_spikes);
+            eng.load_step(
+                lay,
+                &func.cur,
+                &func.unit_pool_ops,
+                &func.unit_active,
+                &func.unit_spikes,
+                &func.flags,
+                &func.pool_ops,
+            );
             if traced {
                 if let Some(mut r) = perfetto.take() {
                     r.base = base;
@@ -221,7 +229,8 @@ fn run<A: Arith>(
                     for (i, &val) in traced_values[p as usize].iter().enumerate() {
                         if val != 0.0 {
                             let u = lay.unit_of_neuron[p as usize][i] as usize;
-                            v.spike(base + eng.unit_updated[u], base + cycles, first + i as u32);
+                            let rise = eng.neuron_updated(u, lay.pos_of_neuron[p as usize][i]);
+                            v.spike(base + rise, base + cycles, first + i as u32);
                         }
                     }
                 }

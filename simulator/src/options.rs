@@ -40,9 +40,9 @@ pub struct SimOptions {
     pub mode: NumericMode,
     /// While a core waits for room to inject a packet it keeps consuming incoming packets
     /// (separate input and output paths, the usual guarantee against message-dependent
-    /// deadlock). `false` models a strictly sequential core that emits a unit's packets as
-    /// one burst and blocks on injection, which can deadlock with small buffers; the run then
-    /// reports the cyclic wait.
+    /// deadlock). `false` models a strictly sequential core that finishes a unit's update and
+    /// packets before reading input and blocks on injection, which can deadlock with small
+    /// buffers; the run then reports the cyclic wait.
     pub consume_while_stalled: bool,
     pub trace: TraceOptions,
     /// A time step that has not finished after this many cycles is reported as a livelock

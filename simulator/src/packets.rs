@@ -8,7 +8,10 @@ use crate::layout::{Layout, NONE};
 impl Engine {
     /// Turns this step's events into packets and schedules what can start at cycle 0.
     /// `pool_ops`, `active` and `spikes`: per unit, the pooling operations, active neurons
-    /// and spikes of this step's functional pass (charged to the unit's update).
+    /// and spikes of this step's functional pass (charged to the unit's update);
+    /// `flags` and `neuron_pool_ops` the same per population and neuron (see
+    /// [`crate::func::Functional`]), which place each packet in its unit's update.
+    #[allow(clippy::too_many_arguments)]
     pub fn load_step(
         &mut self,
         lay: &Layout,
@@ -16,6 +19,8 @@ impl Engine {
         pool_ops: &[u64],
         active: &[u64],
         spikes: &[u64],
+        flags: &[Vec<u32>],
+        neuron_pool_ops: &[Vec<u32>],
     ) {
         let m = lay.map;
         self.st = StepTiming::default();
@@ -49,6 +54,7 @@ impl Engine {
                 let e = e as usize;
                 let fo = &pr.fanout[pr.fanout_start[e] as usize..pr.fanout_start[e + 1] as usize];
                 let owner = if from_host { NONE } else { lay.owner(j, e) };
+                let pos = if from_host { 0 } else { lay.owner_pos(j, e) };
                 let src_core = if owner == NONE { NONE } else { lay.units[owner as usize].core };
                 let synop = self.synop_by_kind[crate::func::kind_index(pr.kind)];
                 let dest_of = |d: &spikeforge_targets::coremap::Destination| {
@@ -72,7 +78,7 @@ impl Engine {
                             }
                             self.st.host_packets += 1;
                         } else {
-                            self.add_packet(lay, owner, start, 1, dest.core == src_core);
+                            self.add_packet(lay, owner, pos, start, 1, dest.core == src_core);
                         }
                     }
                 } else {
@@ -95,29 +101,55 @@ impl Engine {
                     }
                     let n = self.dests.len() - start;
                     if n > 0 {
-                        self.add_packet(lay, owner, start as u32, n as u32, false);
+                        self.add_packet(lay, owner, pos, start as u32, n as u32, false);
                     }
                     if let Some(l) = local {
                         self.add_dests(&[l]);
-                        self.add_packet(lay, owner, self.dests.len() as u32 - 1, 1, true);
+                        self.add_packet(lay, owner, pos, self.dests.len() as u32 - 1, 1, true);
                     }
                 }
             }
         }
-        // Outboxes: packets grouped by owner unit, in generation order (stable).
+        // Outboxes: packets grouped by owner unit, in the unit's update order of their
+        // neurons, then generation order (stable).
         let n_units = lay.units.len();
         self.out_start.fill(0);
-        for &(u, _) in &self.owners {
+        for &(u, _, _) in &self.owners {
             self.out_start[u as usize + 1] += 1;
         }
         for i in 0..n_units {
             self.out_start[i + 1] += self.out_start[i];
         }
         self.out_pkts.resize(self.owners.len(), 0);
+        self.out_pos.resize(self.owners.len(), 0);
         let mut fill = self.out_start.clone();
-        for &(u, p) in &self.owners {
-            self.out_pkts[fill[u as usize] as usize] = p;
+        for &(u, pos, p) in &self.owners {
+            let k = fill[u as usize] as usize;
+            (self.out_pkts[k], self.out_pos[k]) = (p, pos);
             fill[u as usize] += 1;
+        }
+        for u in 0..n_units {
+            let (s, e) = (self.out_start[u] as usize, self.out_start[u + 1] as usize);
+            if !self.out_pos[s..e].is_sorted() {
+                let mut both: Vec<(u32, u32)> =
+                    self.out_pos[s..e].iter().copied().zip(self.out_pkts[s..e].iter().copied()).collect();
+                both.sort_by_key(|&(pos, _)| pos);
+                for (k, (pos, p)) in both.into_iter().enumerate() {
+                    (self.out_pos[s + k], self.out_pkts[s + k]) = (pos, p);
+                }
+            }
+        }
+        self.out_pre.resize(self.owners.len(), 0);
+        self.out_at.resize(self.owners.len(), 0);
+        for u in 0..n_units {
+            let unit = &lay.units[u];
+            let total = self.neuron * unit.neurons as u64 + self.unit_extra[u] + self.synop * self.unit_pool_ops[u];
+            self.unit_tail[u] = total.saturating_sub(self.update_segments(
+                lay,
+                u,
+                &flags[unit.pop as usize],
+                &neuron_pool_ops[unit.pop as usize],
+            ));
         }
         self.outstanding = self.st.destinations + n_units as u64;
         for u in 0..n_units {
@@ -135,9 +167,52 @@ impl Engine {
         self.dests.extend_from_slice(d);
     }
 
+    /// Splits unit `u`'s update at its packets (a neuron's packets are built right after
+    /// the neuron is updated, as on Loihi and in SANA-FE, whose cores send a neuron's
+    /// spike messages before updating the next neuron): `out_pre[k]` the update cycles
+    /// run before building packet `k`, the neurons after the previous packet's neuron up
+    /// to its own. Returns the cycles so placed (the rest is the unit's tail).
+    fn update_segments(&mut self, lay: &Layout, u: usize, flags: &[u32], pool_ops: &[u32]) -> u64 {
+        let (s, e) = (self.out_start[u] as usize, self.out_start[u + 1] as usize);
+        if s == e {
+            return 0;
+        }
+        let (mut k, mut pos, mut cum, mut placed) = (s, 0u32, 0u64, 0u64);
+        'scan: for &(first, count, _) in &lay.units[u].ranges {
+            let (a, b) = (first as usize, (first + count) as usize);
+            for (n, &f) in (a..b).zip(&flags[a..b]) {
+                let f = f as u64;
+                cum += self.neuron + self.neuron_active * (f & 1) + self.spike_cycles * (f >> 1);
+                if let Some(&ops) = pool_ops.get(n) {
+                    cum += self.synop * ops as u64;
+                }
+                while k < e && self.out_pos[k] == pos {
+                    self.out_pre[k] = cum - placed;
+                    placed = cum;
+                    k += 1;
+                }
+                if k == e {
+                    break 'scan;
+                }
+                pos += 1;
+            }
+        }
+        self.out_pre[k..e].fill(0);
+        placed
+    }
+
     /// A packet of unit `owner` (counted for its core and layer: every packet a step
-    /// builds is injected in that step).
-    pub(crate) fn add_packet(&mut self, lay: &Layout, owner: u32, dest_start: u32, dest_len: u32, loopback: bool) {
+    /// builds is injected in that step), emitted by the neuron at `pos` in the unit's
+    /// update order.
+    pub(crate) fn add_packet(
+        &mut self,
+        lay: &Layout,
+        owner: u32,
+        pos: u32,
+        dest_start: u32,
+        dest_len: u32,
+        loopback: bool,
+    ) {
         let unit = &lay.units[owner as usize];
         let (core, pop) = (unit.core as usize, unit.pop as usize);
         if loopback {
@@ -148,6 +223,6 @@ impl Engine {
             self.tally.pop_packets[pop] += 1;
         }
         self.packets.push(Packet { dest_start, dest_len, loopback });
-        self.owners.push((owner, self.packets.len() as u32 - 1));
+        self.owners.push((owner, pos, self.packets.len() as u32 - 1));
     }
 }

@@ -6,23 +6,29 @@
 //!    (takes no further time); if not, it *stalls* — and keeps consuming incoming packets
 //!    while it waits (separate input and output paths). With
 //!    `SimOptions::consume_while_stalled` off the core is strictly sequential instead: a
-//!    stalled core waits, and a unit's burst of packets is emitted before any input is read
-//!    (step 3 before step 2), which can deadlock with small buffers;
-//! 2. process an incoming packet (loopback first, then the router's ejection queue of
-//!    `buffer_depth_packets`): `message_in_cycles + Σ synop_cycles × synapses on the
+//!    stalled core waits, and a unit's update and packets are finished before any input is
+//!    read (step 3 before step 2), which can deadlock with small buffers;
+//! 2. process an incoming packet, loopback packets and the router's ejection queue (of
+//!    `buffer_depth_packets`) in order of arrival, a loopback packet first on a tie: `message_in_cycles + Σ synop_cycles × synapses on the
 //!    packet's axons` (`synop_cycles_by_kind` of each projection's kind where given);
-//! 3. build the next packet of the unit it is emitting: `spike_out_cycles`;
-//! 4. update a ready unit (lowest population first): `neuron_update_cycles × neurons +
-//!    neuron_active_cycles × active neurons + spike_cycles × spikes + synop_cycles ×
-//!    pooling operations` (source-side pooling is done by the source core).
+//! 3. go on with the unit it is updating: update its neurons up to the next one that
+//!    sends packets, then build that neuron's packets one by one (`spike_out_cycles`
+//!    each), then the next neurons; a neuron costs `neuron_update_cycles`, plus
+//!    `neuron_active_cycles` when active, `spike_cycles` per spike and `synop_cycles` per
+//!    pooling operation it feeds (source-side pooling is done by the source core). A
+//!    neuron's packets leave right after its own update, as on Loihi (and in SANA-FE's
+//!    model, which sends a neuron's messages before it updates the next neuron): the
+//!    first packets do not wait for the whole unit's update;
+//! 4. start updating a ready unit (lowest population first), in its neurons' order on
+//!    the core.
 //!
 //! With the target's `timing.split_receive` (SANA-FE's Loihi model: a core's receive and
 //! send timelines are separate), step 2 runs on a receive path of its own, alongside
 //! steps 1, 3 and 4.
 //!
 //! A unit is *ready* when every forward packet addressed to it this step has been
-//! processed and every unit it depends on (see [`crate::layout`]) has injected all its
-//! packets; it is *done* when it has injected its own. The step's critical path ends when
+//! processed and every unit it depends on (see [`crate::layout`]) is done; it is *done*
+//! when it has updated all its neurons and injected all its packets. The step's critical path ends when
 //! every unit is done and every delivery processed; the barrier follows.
 
 use std::collections::VecDeque;
@@ -42,9 +48,10 @@ pub(crate) enum Work {
 
 #[derive(Clone, Debug)]
 pub(crate) struct CoreRt {
-    /// Ejected network packets as destination ranges.
-    pub inq: VecDeque<(u32, u32)>,
-    pub loopq: VecDeque<(u32, u32)>,
+    /// Ejected network packets and loopback packets as destination ranges, with the
+    /// cycle each arrived.
+    pub inq: VecDeque<(u32, u32, u64)>,
+    pub loopq: VecDeque<(u32, u32, u64)>,
     /// Per path (0: the core, or its send path when receiving is split; 1: its receive
     /// path): what it does and when it ends.
     pub work: [Work; 2],
@@ -52,8 +59,12 @@ pub(crate) struct CoreRt {
     /// A built packet waiting for an injection slot, or NONE.
     pub holding: u32,
     pub stall_since: u64,
+    /// The unit being updated and emitted, NONE when none.
     pub emit_unit: u32,
+    /// Its next outbox entry, and whether the update cycles before that entry (or, past
+    /// the last entry, the unit's tail) have run.
     pub emit_pos: u32,
+    pub emit_pre_done: bool,
     pub ready: Vec<u32>,
 }
 
@@ -68,6 +79,7 @@ impl Default for CoreRt {
             stall_since: T_NONE,
             emit_unit: NONE,
             emit_pos: 0,
+            emit_pre_done: false,
             ready: Vec::new(),
         }
     }
@@ -162,16 +174,8 @@ impl Engine {
                 self.st.delivered += n as u64;
                 self.outstanding -= n as u64;
             }
-            Work::Update(u) => {
-                self.unit_updated[u as usize] = now;
-                let core = &mut self.cores[c];
-                core.emit_unit = u;
-                core.emit_pos = self.out_start[u as usize];
-                if self.out_start[u as usize] == self.out_start[u as usize + 1] {
-                    self.cores[c].emit_unit = NONE;
-                    self.unit_done(lay, u as usize, now);
-                }
-            }
+            // A stretch of a unit's update ended; `emit_next` goes on.
+            Work::Update(_) => {}
             Work::Build(p) => self.cores[c].holding = p,
         }
         if path == 1 {
@@ -191,9 +195,14 @@ impl Engine {
     /// Starts processing the next incoming packet on `path`; false when there is none.
     fn take_input(&mut self, lay: &Layout, c: usize, path: usize, now: u64) -> bool {
         let core = &mut self.cores[c];
-        let input = match core.loopq.pop_front() {
-            Some(x) => Some(x),
-            None => {
+        // In order of arrival; a loopback packet first when both arrived together.
+        let looped = match (core.loopq.front(), core.inq.front()) {
+            (Some(l), Some(i)) => l.2 <= i.2,
+            (l, _) => l.is_some(),
+        };
+        let input = match looped {
+            true => core.loopq.pop_front(),
+            false => {
                 let x = core.inq.pop_front();
                 if x.is_some() {
                     // A slot of the ejection queue freed: the router may send again.
@@ -205,7 +214,7 @@ impl Engine {
                 x
             }
         };
-        let Some((s, n)) = input else { return false };
+        let Some((s, n, _)) = input else { return false };
         let syn: u64 = self.dests[s as usize..(s + n) as usize].iter().map(|d| d.synop_cycles).sum();
         self.st.received += 1;
         self.tally.pop_received[self.dests[s as usize].pop as usize] += 1;
@@ -226,11 +235,7 @@ impl Engine {
                     core.stall_since = T_NONE;
                 }
                 core.emit_pos += 1;
-                let u = core.emit_unit as usize;
-                if core.emit_pos == self.out_start[u + 1] {
-                    core.emit_unit = NONE;
-                    self.unit_done(lay, u, now);
-                }
+                core.emit_pre_done = false;
             } else {
                 let core = &mut self.cores[c];
                 if core.stall_since == T_NONE {
@@ -241,24 +246,17 @@ impl Engine {
                 }
             }
         }
-        // A strictly sequential core finishes a unit's burst of packets before reading input.
-        if !self.consume_while_stalled && self.cores[c].emit_unit != NONE {
-            let p = self.out_pkts[self.cores[c].emit_pos as usize];
-            self.start(lay, c, 0, Work::Build(p), now, self.spike_out);
+        // A strictly sequential core finishes a unit's update and packets before reading input.
+        if !self.consume_while_stalled && self.cores[c].emit_unit != NONE && self.emit_next(lay, c, now) {
             return;
         }
         if !self.split_receive && self.take_input(lay, c, 0, now) {
             return;
         }
+        if self.cores[c].holding != NONE || self.emit_next(lay, c, now) {
+            return;
+        }
         let core = &mut self.cores[c];
-        if core.holding != NONE {
-            return;
-        }
-        if core.emit_unit != NONE {
-            let p = self.out_pkts[core.emit_pos as usize];
-            self.start(lay, c, 0, Work::Build(p), now, self.spike_out);
-            return;
-        }
         if core.ready.is_empty() {
             return;
         }
@@ -266,9 +264,38 @@ impl Engine {
         let (k, _) =
             core.ready.iter().enumerate().min_by_key(|(_, &u)| (lay.units[u as usize].pop, u)).expect("not empty");
         let u = core.ready.swap_remove(k);
-        let cost = self.neuron * lay.units[u as usize].neurons as u64
-            + self.unit_extra[u as usize]
-            + self.synop * self.unit_pool_ops[u as usize];
-        self.start(lay, c, 0, Work::Update(u), now, cost);
+        core.emit_unit = u;
+        core.emit_pos = self.out_start[u as usize];
+        core.emit_pre_done = false;
+        self.emit_next(lay, c, now);
+    }
+
+    /// Starts the next work of the unit core `c` is updating: the update of its neurons up
+    /// to the next packet's, that packet's build, or the neurons after its last packet.
+    /// When all are done the unit is done; false when no work was started.
+    fn emit_next(&mut self, lay: &Layout, c: usize, now: u64) -> bool {
+        let u = self.cores[c].emit_unit;
+        if u == NONE {
+            return false;
+        }
+        let (pos, end) = (self.cores[c].emit_pos, self.out_start[u as usize + 1]);
+        let pre = if pos < end { self.out_pre[pos as usize] } else { self.unit_tail[u as usize] };
+        if !self.cores[c].emit_pre_done {
+            self.cores[c].emit_pre_done = true;
+            if pre > 0 {
+                self.start(lay, c, 0, Work::Update(u), now, pre);
+                return true;
+            }
+        }
+        if pos < end {
+            self.out_at[pos as usize] = now;
+            let p = self.out_pkts[pos as usize];
+            self.start(lay, c, 0, Work::Build(p), now, self.spike_out);
+            return true;
+        }
+        self.cores[c].emit_unit = NONE;
+        self.unit_updated[u as usize] = now;
+        self.unit_done(lay, u as usize, now);
+        false
     }
 }

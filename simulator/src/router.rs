@@ -124,7 +124,7 @@ impl Engine {
                 return;
             }
             let c = self.copies[cp as usize];
-            self.cores[core].inq.push_back((c.dest_start, c.dest_len));
+            self.cores[core].inq.push_back((c.dest_start, c.dest_len, now));
             if c.born != T_NONE {
                 self.st.latency_sum += now - c.born;
                 self.st.ejected += 1;
@@ -187,7 +187,7 @@ impl Engine {
     pub fn try_inject(&mut self, lay: &Layout, c: usize, pk: u32, now: u64) -> bool {
         let p = self.packets[pk as usize];
         if p.loopback {
-            self.cores[c].loopq.push_back((p.dest_start, p.dest_len));
+            self.cores[c].loopq.push_back((p.dest_start, p.dest_len, now));
             self.st.loopback_packets += 1;
             return true;
         }

@@ -4,8 +4,10 @@
 //! sending one packet to a uniformly random other core ([`crate::synthetic::uniform_traffic`]).
 //! A core injects its packets back to back, one per `spike_out_cycles`, so the offered
 //! injection rate is `λ = 1 / spike_out_cycles` packets per cycle per core; the sweep
-//! varies `spike_out_cycles` with the rest of the target unchanged except synaptic and
-//! neuron costs of 1 cycle, so the network, not the cores, limits delivery.
+//! varies `spike_out_cycles` with the rest of the target unchanged except synaptic costs
+//! of 1 cycle and neuron updates that cost nothing (a neuron's packets follow its own
+//! update, which would otherwise space them out), so the network, not the cores, limits
+//! delivery.
 
 use serde::Serialize;
 use spikeforge_targets::TargetSpec;
@@ -39,7 +41,7 @@ pub fn latency_sweep(
         let mut t = target.clone();
         t.timing.spike_out_cycles = so;
         t.timing.synop_cycles = 1;
-        t.timing.neuron_update_cycles = 1;
+        (t.timing.neuron_update_cycles, t.timing.neuron_active_cycles, t.timing.spike_cycles) = (0, 0, 0);
         let map = synthetic::uniform_traffic(t, n_cores, per_core, 1);
         let n_in = map.populations[0].n_neurons as usize;
         let r = simulate(&map, &vec![1.0; steps * n_in], 1, steps, &SimOptions::default())?;

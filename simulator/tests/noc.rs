@@ -65,10 +65,12 @@ fn one_packet_buffers_back_pressure_but_complete() {
 
 /// A (20 neurons on c0) → C (10 on c3) and B (20 on c3) → D (10 on c0), all-to-all, on
 /// `test_2x2` with one-packet buffers: both cores emit toward each other while the other
-/// reads 10 synapses per packet.
+/// reads 10 synapses per packet. Neuron updates cost nothing here, so a unit's packets
+/// (built right after each neuron's update) leave in one burst.
 fn crossing_map() -> spikeforge_targets::CoreMap {
     let mut b = MapBuilder::new("test_2x2");
     b.target.noc.buffer_depth_packets = 1;
+    b.target.timing.neuron_update_cycles = 0;
     let inp = b.input(40);
     let always = |n| Coeffs::uniform(n, 0.0, 1.0, -1.0);
     let a = b.pop("A", NeuronModel::IF, always(20), &[(0, 20)]);

@@ -31,22 +31,23 @@ fn cycles_hops_and_energy_match_the_hand_calculation() {
     // Step 0, input [1, 1]. Host packets for c0 enter router (0,0)'s host port at 0:
     //   in0: routed at 1, ejected at 1; c0 reads 1 synapse 1..2.
     //   in1: routed at 1, waits for the ejection port (busy 1..2), ejected at 2; c0 2..3.
-    //   A ready at 3: update 2 neurons × 2 = 3..7; both spike (v = 1 > 0.5).
-    //   Packet A0: built 7..8, injected at 8, routed at 9, east link 9 → router (1,0) at
-    //   10, routed 11, north link 11 → (1,1) at 13, routed 14, ejected 14 (= 8 + route 6).
-    //   Packet A1: built 8..9, injected 9, routed 10, east 10 → 11, waits behind A0 in
-    //   (1,0)'s input buffer until 11, routed 12, north 12 → 14, routed 15, ejected 15.
-    //   c3 reads A0 14..15, A1 15..16; B ready at 16: update 16..18; spikes (1.2 > 1).
+    //   A ready at 3; a neuron's packet is built right after its update (2 cycles).
+    //   A0 update 3..5 (spikes: v = 1 > 0.5); packet A0 built 5..6, injected at 6,
+    //   routed at 7, east link 7 → router (1,0) at 8, routed 9, north link 9 → (1,1) at
+    //   11, routed 12, ejected 12 (= 6 + route 6).
+    //   A1 update 6..8 (spikes); packet A1 built 8..9, injected 9, routed 10, east 10 →
+    //   11, routed 12, north 12 → 14, routed 15, ejected 15.
+    //   c3 reads A0 12..13, A1 15..16; B ready at 16: update 16..18; spikes (1.2 > 1).
     //   Critical path 18, + barrier 10 = 28 cycles.
-    // Step 1, input [1, 0]: in0 ejected at 1, read 1..2; A update 2..6 (A0 spikes, A1
-    //   does not); A0 built 6..7, injected 7, ejected at c3 at 13; read 13..14; B update
-    //   14..16 (0.6 < 1, no spike). Critical path 16, 26 cycles.
+    // Step 1, input [1, 0]: in0 ejected at 1, read 1..2; A0 update 2..4 (spikes), built
+    //   4..5, injected 5, ejected at c3 at 11; A1 update 5..7 (no spike); c3 reads 11..12;
+    //   B update 12..14 (0.6 < 1, no spike). Critical path 14, 24 cycles.
     let s = &r.steps;
     assert_eq!((s[0].critical_path_cycles, s[0].cycles), (18, 28));
-    assert_eq!((s[1].critical_path_cycles, s[1].cycles), (16, 26));
-    assert_eq!(r.stats.cycles_total, 54);
+    assert_eq!((s[1].critical_path_cycles, s[1].cycles), (14, 24));
+    assert_eq!(r.stats.cycles_total, 52);
     assert_eq!(r.stats.cycles_per_step_max, 28);
-    assert_eq!(r.stats.cycles_per_step_mean, 27.0);
+    assert_eq!(r.stats.cycles_per_step_mean, 26.0);
     assert_eq!(r.stats.latency_us_per_step_max, 0.28);
     // Packets: 3 network (2 + 1), each over 1 east-west and 1 north-south link.
     assert_eq!((r.stats.packets, r.stats.host_packets, r.stats.loopback_packets), (3, 3, 0));
@@ -65,14 +66,14 @@ fn cycles_hops_and_energy_match_the_hand_calculation() {
     assert_eq!((e0.synapse, e0.neuron, e0.spike_out, e0.routing), (Some(4.0), Some(6.0), Some(6.0), Some(2.5)));
     assert!((e0.static_.unwrap() - 28.0).abs() < 1e-9);
     assert!((e0.total.unwrap() - 46.5).abs() < 1e-9);
-    // Step 1: 2 + 6 + 3 + 1.25 + 26 = 38.25.
-    assert!((s[1].energy_pj.total.unwrap() - 38.25).abs() < 1e-9);
-    assert!((r.stats.energy_pj.total.unwrap() - 84.75).abs() < 1e-9);
-    assert!((r.stats.energy_pj_per_sample.unwrap() - 84.75).abs() < 1e-9);
+    // Step 1: 2 + 6 + 3 + 1.25 + 24 = 36.25.
+    assert!((s[1].energy_pj.total.unwrap() - 36.25).abs() < 1e-9);
+    assert!((r.stats.energy_pj.total.unwrap() - 82.75).abs() < 1e-9);
+    assert!((r.stats.energy_pj_per_sample.unwrap() - 82.75).abs() < 1e-9);
     // Links: (0,0)→east and (1,0)→north carry 3 packets, 1 busy cycle each.
     assert_eq!(r.stats.links.len(), 2);
     assert!(r.stats.links.iter().all(|l| l.packets == 3 && l.busy_cycles == 3));
-    assert!((r.stats.max_link_utilisation - 3.0 / 54.0).abs() < 1e-12);
+    assert!((r.stats.max_link_utilisation - 3.0 / 52.0).abs() < 1e-12);
     assert_eq!(r.stats.stall_cycles, 0);
     // Memory report comes from the usage and the target (16 neurons, 2048 synapse bits).
     assert_eq!(r.stats.memory.len(), 2);
@@ -105,7 +106,7 @@ fn cycles_hops_and_energy_match_the_hand_calculation() {
     assert_eq!((a.sops_weight_layers, a.spikes, a.packets, a.received_packets), (3, 3, 3, 3));
     assert_eq!((b.sops_weight_layers, b.spikes, b.packets, b.received_packets), (3, 1, 0, 3));
     // Energy: A = synapse 3 + neuron 4 × 2 + spike out 3 × 3 = 20; B = synapse 3 + neuron
-    // 2 × 2 + routing 3 × (0.5 + 0.75) = 10.75; 20 + 10.75 = 84.75 − static 54.
+    // 2 × 2 + routing 3 × (0.5 + 0.75) = 10.75; 20 + 10.75 = 82.75 − static 52.
     assert_eq!((a.energy_pj.total, b.energy_pj.total), (Some(20.0), Some(10.75)));
     assert_eq!(a.energy_pj.static_, None);
     assert_eq!(spikeforge_simulator::bottleneck(&r.stats.layers), Some(1));

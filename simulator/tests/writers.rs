@@ -37,9 +37,9 @@ fn csv_json_vcd_and_perfetto_are_written() {
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 1 + 4);
     assert!(lines[0].starts_with("sample,step,cycles,critical_path_cycles,critical_core"));
-    // Step 0 of the two-core test: network packets injected at 8 and 9, last ejected at 15;
+    // Step 0 of the two-core test: network packets injected at 6 and 9, last ejected at 15;
     // the critical path ends on B's core c3.
-    assert!(lines[1].starts_with("0,0,28,18,c3,0.28,4,0,4,3,3,2,0,2,4,7,"), "{}", lines[1]);
+    assert!(lines[1].starts_with("0,0,28,18,c3,0.28,4,0,4,3,3,2,0,2,4,9,"), "{}", lines[1]);
 
     let stats: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p("stats.json")).unwrap()).unwrap();
     for key in [
@@ -65,17 +65,19 @@ fn csv_json_vcd_and_perfetto_are_written() {
     }
     assert_eq!(stats["energy_pj"]["static"].as_f64().map(|x| x > 0.0), Some(true));
 
-    // Sample 1 (traced) has input [1,1] then [0,0]: step 0 as in the two-core test, so A
-    // spikes at cycle 54 + 7 and B at 54 + 18; step 1 is silent.
+    // Sample 1 (traced, after sample 0's 52 cycles) has input [1,1] then [0,0]: step 0 as
+    // in the two-core test, so A0 spikes at cycle 52 + 5, A1 at 52 + 8 and B at 52 + 18;
+    // step 1 is silent.
     let vcd = std::fs::read_to_string(p("spikes.vcd")).unwrap();
     assert_eq!(vcd.matches("$var wire 1").count(), 3);
     let fingerprint = map().fingerprint();
     assert!(vcd.contains(&format!("$comment map_fingerprint {fingerprint} $end")), "{vcd}");
     assert!(vcd.contains("$scope module A $end") && vcd.contains("$scope module B $end"));
-    // 100 MHz: one cycle is 10 000 ps. A rises at (54 + 7) cycles, falls at 54 + 28.
-    assert!(vcd.contains("#610000\n1!\n1\"\n"), "{vcd}");
-    assert!(vcd.contains("#720000\n1#\n"), "{vcd}");
-    assert!(vcd.contains("#820000\n0!\n0\"\n0#\n"), "{vcd}");
+    // 100 MHz: one cycle is 10 000 ps. A0 rises at (52 + 5) cycles, A1 at 52 + 8; all
+    // fall at 52 + 28.
+    assert!(vcd.contains("#570000\n1!\n#600000\n1\"\n"), "{vcd}");
+    assert!(vcd.contains("#700000\n1#\n"), "{vcd}");
+    assert!(vcd.contains("#800000\n0!\n0\"\n0#\n"), "{vcd}");
 
     let trace: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p("trace.json")).unwrap()).unwrap();
     assert_eq!(trace["otherData"]["map_fingerprint"], fingerprint.as_str());
