@@ -6,6 +6,12 @@ Run by hand (not by `cargo test`); SANA-FE installs from the package index:
     python3 -m venv .venv && .venv/bin/pip install sanafe==2.2.9 numpy
     cargo build --release
     .venv/bin/python examples/sanafe_compare.py > examples/sanafe_compare.txt
+    .venv/bin/python examples/sanafe_compare.py --only mlp --steps 1000 \
+        > examples/sanafe_compare_mlp_1000_steps.txt
+
+spikeforge's wall times are those of its `compile` and `simulate` processes (start-up, file
+reading and writing included); SANA-FE's are its in-process set-up and `sim` calls. On
+short runs the process start dominates spikeforge's figure, hence the longer MLP run.
 
 Networks (seeded weights, Bernoulli input spikes):
   mlp   256 -> 128 -> 10, IF neurons
@@ -233,9 +239,8 @@ def layer_spikes_sanafe(r, groups):
     return counts
 
 
-def compare(exe, build, rng):
+def compare(exe, build, rng, steps):
     name, in_shape, layers, rate = build(rng)
-    steps = 32
     n_in = int(np.prod(in_shape))
     x = (rng.random((1, steps, n_in)) < rate).astype(np.uint8)
     with tempfile.TemporaryDirectory() as tmp:
@@ -289,6 +294,9 @@ def compare(exe, build, rng):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--spikeforge", default=str(ROOT / "target/release/spikeforge"))
+    ap.add_argument("--steps", type=int, default=32,
+                    help="time steps (more steps make the speed rows less about process start-up)")
+    ap.add_argument("--only", choices=["mlp", "conv"], help="run one network only")
     a = ap.parse_args()
     version = subprocess.run([a.spikeforge, "--version"], capture_output=True, text=True).stdout.strip()
     print(f"# examples/sanafe_compare.py: {version}; sanafe {metadata.version('sanafe')}; "
@@ -296,7 +304,8 @@ def main():
     print("# spikeforge: loihi preset, --timing pipelined, --numeric exact; SANA-FE: its loihi.yaml, detailed timing")
     print()
     for build in (mlp, conv):
-        compare(a.spikeforge, build, np.random.default_rng(0))
+        if a.only in (None, build.__name__):
+            compare(a.spikeforge, build, np.random.default_rng(0), a.steps)
 
 
 if __name__ == "__main__":
