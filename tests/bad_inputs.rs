@@ -327,7 +327,7 @@ const MAP_EDITS: &[(&str, Edit)] = &[
     }),
     ("map_synapse_target_out_of_range", |m| {
         let c = m.cores.iter_mut().find(|c| !c.axons.syn_target.is_empty()).expect("a core with synapses");
-        c.axons.syn_target[0] = 1_000;
+        c.axons.syn_target.as_u32_mut()[0] = 1_000;
     }),
     ("map_nan_weight", |m| {
         let c = m.cores.iter_mut().find(|c| !c.axons.syn_weight.is_empty()).expect("a core with synapses");
@@ -380,7 +380,7 @@ const CONV_MAP_EDITS: &[(&str, Edit)] = &[
             *s += 1;
         }
         a.syn_start.splice(row + 1..row + 1, vec![at + 1; count as usize]);
-        a.syn_target.insert(at as usize, 0);
+        a.syn_target.as_u32_mut().insert(at as usize, 0);
         a.syn_weight.as_f64_mut().insert(at as usize, 1.0);
     }),
 ];

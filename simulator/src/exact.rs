@@ -15,7 +15,7 @@
 //! to `compiler/src/exec/neuron.rs` for the same coefficients and input.
 
 use spikeforge_targets::axons::AxonRun;
-use spikeforge_targets::coremap::{NeuronModel, ProjectionKind, SynapseWeights};
+use spikeforge_targets::coremap::{NeuronModel, ProjectionKind, SynapseWeights, TargetSlice};
 use spikeforge_targets::fixed::RealNeuron;
 use spikeforge_targets::real::step_real;
 
@@ -137,10 +137,11 @@ fn deliver_core(lay: &Layout, acc: &mut [f64], c: usize, batch: &[(u32, f64)]) {
         }
         let k = (r.first_explicit + i) as usize;
         let (s, e) = (ax.syn_start[k] as usize, ax.syn_start[k + 1] as usize);
-        let tg = &ax.syn_target[s..e];
-        match &ax.syn_weight {
-            SynapseWeights::F32(w) => add_row(acc, tg, &w[s..e], x),
-            SynapseWeights::F64(w) => add_row(acc, tg, &w[s..e], x),
+        match (ax.syn_target.slice(s..e), &ax.syn_weight) {
+            (TargetSlice::U16(tg), SynapseWeights::F32(w)) => add_row(acc, tg, &w[s..e], x),
+            (TargetSlice::U16(tg), SynapseWeights::F64(w)) => add_row(acc, tg, &w[s..e], x),
+            (TargetSlice::U32(tg), SynapseWeights::F32(w)) => add_row(acc, tg, &w[s..e], x),
+            (TargetSlice::U32(tg), SynapseWeights::F64(w)) => add_row(acc, tg, &w[s..e], x),
         }
     }
 }
@@ -152,14 +153,14 @@ fn in_run(r: &AxonRun, a: u32) -> bool {
 
 /// `acc[t] += x·w` over one axon's synapses (f32 weights widen exactly to f64).
 #[inline(always)]
-fn add_row<W: Copy + Into<f64>>(acc: &mut [f64], tg: &[u32], w: &[W], x: f64) {
+fn add_row<T: Copy + Into<u32>, W: Copy + Into<f64>>(acc: &mut [f64], tg: &[T], w: &[W], x: f64) {
     if x == 1.0 {
         for (t, w) in tg.iter().zip(w) {
-            acc[*t as usize] += (*w).into();
+            acc[(*t).into() as usize] += (*w).into();
         }
     } else {
         for (t, w) in tg.iter().zip(w) {
-            acc[*t as usize] += x * (*w).into();
+            acc[(*t).into() as usize] += x * (*w).into();
         }
     }
 }

@@ -9,7 +9,7 @@
 //! ([`fixed::step_rule`]): the framework's reset timing and multi-spike counts in integers. Synaptic input is summed exactly in 64 bits, then
 //! fitted to the state range once per step, so the sum does not depend on arrival order.
 
-use spikeforge_targets::coremap::NeuronModel;
+use spikeforge_targets::coremap::{NeuronModel, TargetSlice};
 use spikeforge_targets::fixed::{self, FixedNeuron, RealNeuron};
 use spikeforge_targets::Numerics;
 
@@ -97,7 +97,7 @@ impl Hardware {
             let base = lay.core_base[c] as usize;
             let ax = &core.axons;
             let ws = ax.syn_target.iter().enumerate().map(|(i, t)| {
-                let f = base + *t as usize;
+                let f = base + t as usize;
                 let q = fixed::quantize_synapse(ax.syn_weight.get(i), k[f], scale[pop_of[f] as usize], &n);
                 saturated += q.saturated as u64;
                 q.value
@@ -161,9 +161,9 @@ impl Arith for Hardware {
                 }
                 let x_row = (run.first_explicit + i) as usize;
                 let (s, e) = (ax.syn_start[x_row] as usize, ax.syn_start[x_row + 1] as usize);
-                for (t, &q) in ax.syn_target[s..e].iter().zip(&weights[c][s..e]) {
-                    let v = &mut acc[*t as usize];
-                    *v = v.saturating_add(fixed::contribution(x, q, n));
+                match ax.syn_target.slice(s..e) {
+                    TargetSlice::U16(tg) => add_row_fixed(acc, tg, &weights[c][s..e], x, n),
+                    TargetSlice::U32(tg) => add_row_fixed(acc, tg, &weights[c][s..e], x, n),
                 }
             }
         });
@@ -190,5 +190,14 @@ impl Arith for Hardware {
             }
         }
         (spikes, active)
+    }
+}
+
+/// `acc[t] += x·q` in the chip's fixed point over one axon's synapses.
+#[inline(always)]
+fn add_row_fixed<T: Copy + Into<u32>>(acc: &mut [i64], tg: &[T], q: &[i64], x: f64, n: &Numerics) {
+    for (t, &q) in tg.iter().zip(q) {
+        let v = &mut acc[(*t).into() as usize];
+        *v = v.saturating_add(fixed::contribution(x, q, n));
     }
 }

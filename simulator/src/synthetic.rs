@@ -127,7 +127,7 @@ fn assemble(target: TargetSpec, layers: Vec<Layer>, projections: Vec<Wiring>) ->
                 }
                 let axon = core.axons.push(j as u32, e as u32, Some((end - k) as u32));
                 for &(t, w) in &row[k..end] {
-                    core.axons.syn_target.push(place[tgt as usize][t as usize].1);
+                    core.axons.syn_target.as_u32_mut().push(place[tgt as usize][t as usize].1);
                     core.axons.syn_weight.as_f64_mut().push(w);
                 }
                 k = end;
@@ -151,6 +151,7 @@ fn assemble(target: TargetSpec, layers: Vec<Layer>, projections: Vec<Wiring>) ->
     let bits = target.numerics.weight_bits as u64 + 10;
     for c in &mut cores {
         c.axons.syn_weight = SynapseWeights::from_f64(std::mem::take(c.axons.syn_weight.as_f64_mut()));
+        c.axons.syn_target.compact();
         c.usage = CoreUsage {
             neurons: c.n_neurons(),
             synapse_bits: c.n_synapses() as u64 * bits,

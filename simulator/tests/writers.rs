@@ -116,7 +116,7 @@ fn bad_input_is_an_error_not_a_panic() {
     assert!(simulate(&m, &[], usize::MAX, 2, &SimOptions::default()).is_err());
 
     let mut bad = m.clone();
-    bad.cores[1].axons.syn_target[0] = 99;
+    bad.cores[1].axons.syn_target.as_u32_mut()[0] = 99;
     let e = simulate(&bad, &[0.0; 4], 1, 2, &SimOptions::default()).unwrap_err();
     assert!(matches!(e, SimError::InvalidMap(_)), "{e}");
 

@@ -112,6 +112,98 @@ impl SynapseWeights {
     }
 }
 
+/// Local neuron index of each synapse's target on one core, 16-bit when every index fits
+/// (every core of the presets: at most 8,192 neurons), else 32-bit: a dense synapse then
+/// takes 6 bytes with an `f32` weight instead of 8.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum SynapseTargets {
+    U16(Vec<u16>),
+    U32(Vec<u32>),
+}
+
+/// A range of [`SynapseTargets`], for loops that match once per axon, not per synapse.
+#[derive(Clone, Copy, Debug)]
+pub enum TargetSlice<'a> {
+    U16(&'a [u16]),
+    U32(&'a [u32]),
+}
+
+impl Default for SynapseTargets {
+    fn default() -> Self {
+        SynapseTargets::U16(Vec::new())
+    }
+}
+
+impl SynapseTargets {
+    /// `U16` when every index is below 2^16, else `U32`.
+    pub fn from_u32(targets: Vec<u32>) -> SynapseTargets {
+        if targets.iter().all(|&t| t <= u32::from(u16::MAX)) {
+            SynapseTargets::U16(targets.iter().map(|&t| t as u16).collect())
+        } else {
+            SynapseTargets::U32(targets)
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            SynapseTargets::U16(v) => v.len(),
+            SynapseTargets::U32(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    #[inline]
+    pub fn get(&self, k: usize) -> u32 {
+        match self {
+            SynapseTargets::U16(v) => u32::from(v[k]),
+            SynapseTargets::U32(v) => v[k],
+        }
+    }
+
+    #[inline]
+    pub fn slice(&self, r: Range<usize>) -> TargetSlice<'_> {
+        match self {
+            SynapseTargets::U16(v) => TargetSlice::U16(&v[r]),
+            SynapseTargets::U32(v) => TargetSlice::U32(&v[r]),
+        }
+    }
+
+    /// Every index in order.
+    pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        (0..self.len()).map(move |k| self.get(k))
+    }
+
+    /// Bytes per stored index.
+    pub fn bytes_per_target(&self) -> usize {
+        match self {
+            SynapseTargets::U16(_) => 2,
+            SynapseTargets::U32(_) => 4,
+        }
+    }
+
+    /// The indices as `u32`, converting the storage to `U32` first (for building and
+    /// editing; [`SynapseTargets::compact`] narrows it again).
+    pub fn as_u32_mut(&mut self) -> &mut Vec<u32> {
+        if let SynapseTargets::U16(v) = self {
+            *self = SynapseTargets::U32(v.iter().map(|&t| u32::from(t)).collect());
+        }
+        match self {
+            SynapseTargets::U32(v) => v,
+            SynapseTargets::U16(_) => unreachable!("converted above"),
+        }
+    }
+
+    /// Narrows `U32` storage to `U16` where every index fits.
+    pub fn compact(&mut self) {
+        if let SynapseTargets::U32(v) = self {
+            *self = SynapseTargets::from_u32(std::mem::take(v));
+        }
+    }
+}
+
 /// Incoming axons as runs, explicit synapses as CSR over the explicit axons.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AxonTable {
@@ -119,7 +211,7 @@ pub struct AxonTable {
     /// Explicit axon `x` drives synapses `syn_start[x]..syn_start[x+1]`.
     pub syn_start: Vec<u32>,
     /// Local neuron index of each synapse's target.
-    pub syn_target: Vec<u32>,
+    pub syn_target: SynapseTargets,
     pub syn_weight: SynapseWeights,
 }
 
@@ -128,7 +220,7 @@ impl Default for AxonTable {
         AxonTable {
             runs: Vec::new(),
             syn_start: vec![0],
-            syn_target: Vec::new(),
+            syn_target: SynapseTargets::default(),
             syn_weight: SynapseWeights::default(),
         }
     }
@@ -201,7 +293,7 @@ impl AxonTable {
     pub fn resident_bytes(&self) -> usize {
         self.runs.len() * std::mem::size_of::<AxonRun>()
             + self.syn_start.len() * 4
-            + self.syn_target.len() * 4
+            + self.syn_target.len() * self.syn_target.bytes_per_target()
             + self.syn_weight.len() * self.syn_weight.bytes_per_weight()
     }
 }

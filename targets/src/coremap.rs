@@ -27,7 +27,7 @@ use crate::chip::TargetSpec;
 use crate::conv_synapses::ConvSynapses;
 use crate::mesh::CoreId;
 
-pub use crate::axons::{Axon, AxonRun, AxonTable, SynapseWeights};
+pub use crate::axons::{Axon, AxonRun, AxonTable, SynapseTargets, SynapseWeights, TargetSlice};
 
 /// Format versions: 1 the first; 2 populations carry their `NeuronRule`, convolutional
 /// projections are symbolic ([`Projection::conv`]) and the file ends in a length + CRC-32
@@ -35,8 +35,9 @@ pub use crate::axons::{Axon, AxonRun, AxonTable, SynapseWeights};
 /// not a record each) and weights are `f32` where lossless (see [`crate::axons`]); 4 the
 /// embedded target carries the timing mode and the per-event cost model (`Timing`,
 /// `Energy`); 5 projections without weights or pooling (identity shortcuts) have their own
-/// kind, [`ProjectionKind::Weightless`], which counts no SOPs. Older versions are refused with their number (recompile the model).
-pub const CORE_MAP_VERSION: u32 = 5;
+/// kind, [`ProjectionKind::Weightless`], which counts no SOPs; 6 synapse targets are 16-bit
+/// where every local index fits ([`SynapseTargets`]). Older versions are refused with their number (recompile the model).
+pub const CORE_MAP_VERSION: u32 = 6;
 /// File signature: `SFCOREMAP` then the version as 4 little-endian bytes, then postcard.
 pub const CORE_MAP_MAGIC: &[u8; 9] = b"SFCOREMAP";
 
@@ -402,7 +403,7 @@ impl CoreMap {
                 }
                 (_, syn) => {
                     for k in syn.unwrap_or(0..0) {
-                        f(ax as usize, a.syn_target[k], a.syn_weight.get(k));
+                        f(ax as usize, a.syn_target.get(k), a.syn_weight.get(k));
                     }
                 }
             }

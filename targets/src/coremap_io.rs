@@ -269,7 +269,7 @@ impl CoreMap {
             {
                 return Err(format!("core {}: synapse offsets are inconsistent", c.core));
             }
-            if let Some(t) = a.syn_target.iter().find(|&&t| t as usize >= n) {
+            if let Some(t) = a.syn_target.iter().find(|&t| t as usize >= n) {
                 return Err(format!("core {}: synapse targets local neuron {t} of {n}", c.core));
             }
             if let Some(w) = a.syn_weight.first_non_finite() {
@@ -402,7 +402,7 @@ impl CoreMap {
             }
             for (a, axon) in c.axons.iter() {
                 let Some(syn) = axon.synapses else { continue };
-                for &t in &c.axons.syn_target[syn] {
+                for t in syn.map(|k| c.axons.syn_target.get(k)) {
                     let pop = local_population(c, t);
                     let pr = &self.projections[axon.projection as usize];
                     if pop != Some(pr.target) {

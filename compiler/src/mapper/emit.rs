@@ -13,7 +13,8 @@
 //! entries (padded for a power-of-two layout), as the limit does.
 
 use spikeforge_targets::coremap::{
-    self, AxonTable, CoreMap, CoreProgram, Destination, NeuronModel, NeuronParams, Piece, CORE_MAP_VERSION,
+    self, AxonTable, CoreMap, CoreProgram, Destination, NeuronModel, NeuronParams, Piece, SynapseTargets,
+    CORE_MAP_VERSION,
 };
 use spikeforge_targets::{CoreId, Target};
 
@@ -163,6 +164,7 @@ pub fn emit(
         let mut axons = AxonTable::default();
         // Weights in f64 while the core is filled; stored as f32 where lossless at the end.
         let mut weights: Vec<f64> = Vec::new();
+        let mut targets: Vec<u32> = Vec::new();
         let n_local: usize = bin.segments.iter().map(|s| s.count as usize).sum();
         // Which vectors this core needs.
         let mut need = [false; 8];
@@ -258,7 +260,7 @@ pub fn emit(
                         touched.sort_unstable();
                     }
                 }
-                let mut pos = axons.syn_target.len() as u32;
+                let mut pos = targets.len() as u32;
                 for &e in &touched {
                     let c = cnt[e as usize];
                     let a = axons.push(q as u32, e, (!symbolic).then_some(c));
@@ -277,9 +279,9 @@ pub fn emit(
                     touched.clear();
                     continue;
                 }
-                axons.syn_target.resize(pos as usize, 0);
+                targets.resize(pos as usize, 0);
                 weights.resize(pos as usize, 0.0);
-                let (tg, wt) = (&mut axons.syn_target, &mut weights);
+                let (tg, wt) = (&mut targets, &mut weights);
                 // Targets ascending by local index within each axon: segments in local order.
                 for &(si, s) in &segs {
                     let local0 = offsets[b][si];
@@ -299,6 +301,7 @@ pub fn emit(
                 touched.clear();
             }
         }
+        axons.syn_target = SynapseTargets::from_u32(targets);
         axons.syn_weight = coremap::SynapseWeights::from_f64(weights);
         cores.push(CoreProgram { core, groups, params, axons, usage: bin.usage });
         for &q in &release[b] {

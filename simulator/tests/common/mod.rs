@@ -196,7 +196,7 @@ impl MapBuilder {
                     }
                     let axon = core.axons.push(j as u32, e, Some((end - k) as u32));
                     for s in &syn[k..end] {
-                        core.axons.syn_target.push(place[d.target as usize][s.1 as usize].1);
+                        core.axons.syn_target.as_u32_mut().push(place[d.target as usize][s.1 as usize].1);
                         core.axons.syn_weight.as_f64_mut().push(s.2);
                     }
                     k = end;
