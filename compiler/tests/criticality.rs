@@ -4,85 +4,18 @@
 //! same result for any thread count, and accuracy against magnitude at the same sparsity
 //! (calibrate on samples 0..120, evaluate on 120..360). `--nocapture` prints the figures.
 
-use std::path::{Path, PathBuf};
+mod golden_digits;
 
-use spikeforge_compiler::arrays::read_npy_f64;
-use spikeforge_compiler::exec::{Dynamics, Executor};
+use golden_digits::{load_case, run_passes, weights, zeros};
 use spikeforge_compiler::ir::Graph;
 use spikeforge_compiler::limits::Limits;
-use spikeforge_compiler::nir::read_nir;
-use spikeforge_compiler::passes::{build_pipeline, run_pipeline, Calibration, PassContext, PassReport};
+use spikeforge_compiler::passes::{build_pipeline, Calibration, PassReport};
 
-fn dir_of(case: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/golden").join(case)
-}
-
-struct Data {
-    graph: Graph,
-    x: Vec<f64>,
-    labels: Vec<f64>,
-    t: usize,
-    len: usize,
-}
-
-fn load(case: &str) -> Data {
-    let limits = Limits::default();
-    let graph = read_nir(&dir_of(case).join("model.nir"), &limits).unwrap();
-    let x = read_npy_f64(&dir_of(case).join("input.npy"), &limits).unwrap();
-    let labels = read_npy_f64(&dir_of(case).join("labels.npy"), &limits).unwrap().data;
-    let (t, len) = (x.shape[1], x.shape[2..].iter().product());
-    Data { graph, x: x.data, labels, t, len }
-}
-
-impl Data {
-    fn calib(&self, samples: std::ops::Range<usize>) -> Calibration {
-        let per = self.t * self.len;
-        Calibration {
-            data: self.x[samples.start * per..samples.end * per].to_vec(),
-            n_samples: samples.len(),
-            n_steps: self.t,
-        }
-    }
-
-    fn accuracy(&self, g: &Graph, samples: std::ops::Range<usize>) -> f64 {
-        let limits = Limits::default();
-        let v = g.verify(&limits).unwrap();
-        let exec = Executor::new(g, &v, Dynamics::default(), &limits).unwrap();
-        let c = self.calib(samples.clone());
-        let r = exec.run(&c.data, c.n_samples, c.n_steps, 2);
-        let correct = (0..c.n_samples)
-            .filter(|&s| {
-                let mut counts = vec![0.0; r.output_len];
-                for step in 0..c.n_steps {
-                    for (k, cnt) in counts.iter_mut().enumerate() {
-                        *cnt += r.output[(s * c.n_steps + step) * r.output_len + k];
-                    }
-                }
-                let best = (0..counts.len()).fold(0, |b, k| if counts[k] > counts[b] { k } else { b });
-                best as f64 == self.labels[samples.start + s]
-            })
-            .count();
-        correct as f64 / c.n_samples as f64
-    }
-}
-
+/// The pipeline on a copy of `g`; the result must verify.
 fn prune(g: &Graph, spec: &str, calib: &Calibration) -> (Graph, Vec<PassReport>) {
-    let limits = Limits::default();
-    let mut g = g.clone();
-    let passes = build_pipeline(spec).unwrap_or_else(|e| panic!("{spec}: {}", e.render(spec)));
-    let ctx =
-        PassContext { limits: &limits, dynamics: Dynamics::default(), calib: Some(calib), train: None, target: None };
-    let reports = run_pipeline(&mut g, &passes, &ctx).unwrap_or_else(|e| panic!("{spec}: {e}"));
-    g.verify(&limits).unwrap_or_else(|e| panic!("{spec}: the pruned graph does not verify: {e:?}"));
+    let (g, reports) = run_passes(g, spec, Some(calib));
+    g.verify(&Limits::default()).unwrap_or_else(|e| panic!("{spec}: the pruned graph does not verify: {e:?}"));
     (g, reports)
-}
-
-fn weights(g: &Graph) -> Vec<Vec<f64>> {
-    g.node_ids().filter_map(|n| g.op(n).weight()).map(|w| w.data().to_vec()).collect()
-}
-
-fn zeros(w: &[f64]) -> usize {
-    w.iter().filter(|v| **v == 0.0).count()
 }
 
 /// Every layer exactly at the sparsity, survivors untouched, every pruned weight among the
@@ -104,7 +37,7 @@ fn check_exact(orig: &Graph, pruned: &Graph, s: f64, margin: f64) {
 
 #[test]
 fn unstructured_criticality_on_digits_mlp() {
-    let d = load("digits_mlp");
+    let d = load_case("digits_mlp");
     let calib = d.calib(0..120);
     let (s, margin) = (0.9, 0.1);
     let spec = format!("prune(method=criticality, granularity=weight, sparsity={s}, margin={margin})");
@@ -153,7 +86,7 @@ fn unstructured_criticality_on_digits_mlp() {
 /// Conv layers: per kernel weight, summed over positions; the same guarantees.
 #[test]
 fn unstructured_criticality_on_digits_cnn() {
-    let d = load("digits_cnn");
+    let d = load_case("digits_cnn");
     let calib = d.calib(0..120);
     for (s, margin) in [(0.5, 0.1), (0.8, 0.2)] {
         let spec = format!("prune(method=criticality, granularity=weight, sparsity={s}, margin={margin})");

@@ -4,96 +4,23 @@
 //! ReScaW's γ choices at 4 and 2 bits (calibrate on samples 0..120, evaluate on 120..360).
 //! Run with `--nocapture` for the tables.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use spikeforge_compiler::arrays::read_npy_f64;
 use spikeforge_compiler::exec::{Dynamics, Executor};
 use spikeforge_compiler::ir::Graph;
 use spikeforge_compiler::limits::Limits;
-use spikeforge_compiler::nir::read_nir;
 use spikeforge_compiler::passes::{build_pipeline, run_pipeline, Calibration, PassContext, PassReport};
 
-fn dir_of(case: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/golden").join(case)
-}
+mod golden_digits;
 
-struct Data {
-    graph: Graph,
-    x: Vec<f64>,
-    labels: Vec<f64>,
-    n: usize,
-    t: usize,
-    len: usize,
-}
+use golden_digits::{load_case, run_passes, weights, zeros, Data};
 
 fn load() -> Data {
     load_case("digits_mlp")
 }
 
-fn load_case(case: &str) -> Data {
-    let limits = Limits::default();
-    let graph = read_nir(&dir_of(case).join("model.nir"), &limits).unwrap();
-    let x = read_npy_f64(&dir_of(case).join("input.npy"), &limits).unwrap();
-    let labels = read_npy_f64(&dir_of(case).join("labels.npy"), &limits).unwrap().data;
-    let (n, t, len) = (x.shape[0], x.shape[1], x.shape[2..].iter().product());
-    Data { graph, x: x.data, labels, n, t, len }
-}
-
-impl Data {
-    fn calib(&self, samples: std::ops::Range<usize>) -> Calibration {
-        let per = self.t * self.len;
-        Calibration {
-            data: self.x[samples.start * per..samples.end * per].to_vec(),
-            n_samples: samples.len(),
-            n_steps: self.t,
-        }
-    }
-    fn accuracy(&self, g: &Graph, samples: std::ops::Range<usize>) -> f64 {
-        self.accuracy_and_sops(g, samples).0
-    }
-    /// Accuracy and weight-layer SOPs per sample.
-    fn accuracy_and_sops(&self, g: &Graph, samples: std::ops::Range<usize>) -> (f64, f64) {
-        let limits = Limits::default();
-        let v = g.verify(&limits).unwrap();
-        let exec = Executor::new(g, &v, Dynamics::default(), &limits).unwrap();
-        let c = self.calib(samples.clone());
-        let r = exec.run(&c.data, c.n_samples, c.n_steps, 4);
-        let correct = (0..c.n_samples)
-            .filter(|&s| {
-                let mut counts = vec![0.0; r.output_len];
-                for step in 0..c.n_steps {
-                    for (k, cnt) in counts.iter_mut().enumerate() {
-                        *cnt += r.output[(s * c.n_steps + step) * r.output_len + k];
-                    }
-                }
-                let mut best = 0;
-                for k in 1..counts.len() {
-                    if counts[k] > counts[best] {
-                        best = k;
-                    }
-                }
-                best as f64 == self.labels[samples.start + s]
-            })
-            .count();
-        (correct as f64 / c.n_samples as f64, r.sops_weight_layers() as f64 / c.n_samples as f64)
-    }
-}
-
 fn prune(g: &Graph, spec: &str, calib: Option<&Calibration>) -> (Graph, Vec<PassReport>) {
-    let limits = Limits::default();
-    let mut g = g.clone();
-    let passes = build_pipeline(spec).unwrap_or_else(|e| panic!("{spec}: {}", e.render(spec)));
-    let ctx = PassContext { limits: &limits, dynamics: Dynamics::default(), calib, train: None, target: None };
-    let reports = run_pipeline(&mut g, &passes, &ctx).unwrap_or_else(|e| panic!("{spec}: {e}"));
-    (g, reports)
-}
-
-fn weights(g: &Graph) -> Vec<Vec<f64>> {
-    g.node_ids().filter_map(|n| g.op(n).weight()).map(|w| w.data().to_vec()).collect()
-}
-
-fn zeros(w: &[f64]) -> usize {
-    w.iter().filter(|v| **v == 0.0).count()
+    run_passes(g, spec, calib)
 }
 
 fn layer_names(g: &Graph) -> Vec<String> {
