@@ -207,10 +207,13 @@ pub fn weight_criticality(
         let geom = Geom::of(graph, verified, n)?;
         let numel = graph.op(n).weight().expect("weight layer").numel();
         let in_len: usize = verified.shape(graph.inputs(n)[0]).dims().iter().product();
-        let neuron = graph.outputs(n).into_iter().find(|&o| NeuronCoefficients::new(graph.op(o), 1.0).is_some());
-        if let Some(nn) = neuron {
+        let neuron = graph
+            .outputs(n)
+            .into_iter()
+            .find_map(|o| NeuronCoefficients::new(graph.op(o), ctx.dynamics.dt).map(|c| (o, c)));
+        let neuron_node = neuron.as_ref().map(|&(nn, _)| nn);
+        if let Some((nn, coef)) = neuron {
             let dims = verified.shape(nn).dims().to_vec();
-            let coef = NeuronCoefficients::new(graph.op(nn), ctx.dynamics.dt).expect("a neuron");
             let (channels, map) = match dims.len() {
                 0 | 1 => (dims.iter().product(), (1, 1)),
                 2 => (dims[0], (1, dims[1])),
@@ -218,7 +221,13 @@ pub fn weight_criticality(
             };
             probe.neurons.entry(nn).or_insert_with(|| (Watched::new(coef, channels, map), Vec::new())).1.push(n);
         }
-        let layer = Layer { geom, score: vec![0.0; numel], last_x: vec![0.0; in_len], last_sample: usize::MAX, neuron };
+        let layer = Layer {
+            geom,
+            score: vec![0.0; numel],
+            last_x: vec![0.0; in_len],
+            last_sample: usize::MAX,
+            neuron: neuron_node,
+        };
         probe.layers.insert(n, layer);
     }
     let exec = Executor::new(graph, verified, ctx.dynamics, ctx.limits).map_err(|e| e.to_string())?;
