@@ -165,7 +165,7 @@ pub struct EvalRequest<'a> {
 }
 
 /// Evaluates `model` before and after `request.passes`; returns the figures and the model
-/// after the passes. `log` receives what each pass did (`PASS: LINE`); `phase` is called
+/// after the passes (None without passes: `model` itself). `log` receives what each pass did (`PASS: LINE`); `phase` is called
 /// with what starts running (for a spinner) and with None when it ends; `cancel` stops
 /// between phases.
 pub fn evaluate(
@@ -176,7 +176,7 @@ pub fn evaluate(
     log: &mut dyn FnMut(&str),
     phase: &mut dyn FnMut(Option<String>),
     cancel: &AtomicBool,
-) -> Result<(Evaluation, Model), DriverError> {
+) -> Result<(Evaluation, Option<Model>), DriverError> {
     let EvalRequest { x, input_name, labels, labels_name, passes, calib, train, target, threads } = request;
     let at_model = |e: anyhow::Error| DriverError::from(e).at(model.name.as_str());
     let at_input = |e: anyhow::Error| DriverError::from(e).at(input_name);
@@ -190,9 +190,8 @@ pub fn evaluate(
     let accuracy_before = accuracy(&predictions(&before.output, n, t, before.output_len), &labels);
     let original = WeightCounts::of(&model.graph, &[]);
 
-    let mut after_model = model.clone();
     let mut bits = Vec::new();
-    let after: RunResult = if passes.passes.is_some() {
+    let (after_model, after_run): (Option<Model>, Option<RunResult>) = if passes.passes.is_some() {
         let calib = match calib {
             Some(c) => Some(c),
             None if passes.calibrates() => Some(Calibration { data: x.data.clone(), n_samples: n, n_steps: t }),
@@ -200,22 +199,24 @@ pub fn evaluate(
         };
         let mut passes = passes.clone();
         passes.target_numerics = target.map(|t| t.spec().numerics.clone());
-        let Model { graph, verified, .. } = &mut after_model;
+        let mut m = model.clone();
         let reports = passes
-            .apply_with(graph, verified, calib.as_ref(), train.as_ref(), dynamics, limits, log)
+            .apply_with(&mut m.graph, &mut m.verified, calib.as_ref(), train.as_ref(), dynamics, limits, log)
             .map_err(DriverError::from)?;
         bits.extend(reports.into_iter().flat_map(|r| r.weight_bits));
         check_cancel(cancel)?;
-        let exec = Executor::new(&after_model.graph, &after_model.verified, dynamics, limits)
-            .map_err(|e| at_model(e.into()))?;
-        during(phase, format!("running {n} samples after the passes"), || exec.run(&x.data, n, t, threads))
+        let exec = Executor::new(&m.graph, &m.verified, dynamics, limits).map_err(|e| at_model(e.into()))?;
+        let run = during(phase, format!("running {n} samples after the passes"), || exec.run(&x.data, n, t, threads));
+        (Some(m), Some(run))
     } else {
-        before.clone()
+        (None, None)
     };
+    let after = after_run.as_ref().unwrap_or(&before);
+    let evaluated = after_model.as_ref().unwrap_or(model);
     check_cancel(cancel)?;
     let hardware = match target {
         Some(target) => {
-            let net = spikeforge_compiler::mapper::lower::lower(&after_model.graph, &after_model.verified, &dynamics)
+            let net = spikeforge_compiler::mapper::lower::lower(&evaluated.graph, &evaluated.verified, &dynamics)
                 .map_err(|e| at_model(e.into()))?;
             let r = during(phase, format!("running {n} samples in `{}` numerics", target.name()), || {
                 spikeforge_compiler::exec::fixed::run_fixed(&net, &target.spec().numerics, &x.data, n, t)
@@ -238,7 +239,7 @@ pub fn evaluate(
         sops_per_sample: after.sops_weight_layers() as f64 / n as f64,
         sops_per_sample_before: before.sops_weight_layers() as f64 / n as f64,
         original,
-        after: WeightCounts::of(&after_model.graph, &bits),
+        after: WeightCounts::of(&evaluated.graph, &bits),
         hardware,
     };
     Ok((evaluation, after_model))

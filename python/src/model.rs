@@ -284,7 +284,8 @@ impl Model {
         let d = json_to_py(py, &evaluation.json(&self.inner.name, passes_text.as_deref()))?;
         d.set_item("text", evaluation.lines().join("\n"))?;
         d.set_item("log", log)?;
-        d.set_item("model_after", Model { inner: Arc::new(after), format: self.format })?;
+        let inner = after.map_or_else(|| self.inner.clone(), Arc::new);
+        d.set_item("model_after", Model { inner, format: self.format })?;
         Ok(d)
     }
 
