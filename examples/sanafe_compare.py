@@ -265,6 +265,26 @@ def layer_spikes_sanafe(r, groups):
     return counts
 
 
+def traffic_and_energy_rows(row, st, sa_events, sa_packets, sa_hops, sa_e, in_ew, in_ns):
+    """The rows both tables share: synaptic events, messages, hops and energy by component,
+    with and without SANA-FE's input messages (`in_ew`/`in_ns`: their hops)."""
+    row("synaptic events", st["synapse_reads"], sa_events)
+    row("messages (input included)", st["packets"] + st["loopback_packets"] + st["host_packets"], sa_packets)
+    row("hops (SANA-FE: input's included)", st["hops"], sa_hops)
+    row("  without input messages' hops", st["hops"], sa_hops - in_ew - in_ns)
+    e = st["energy_pj"]
+    row("energy total (uJ)", e["total"] / 1e6, sa_e["total"] * 1e6)
+    # SANA-FE's input neurons send messages from a core: 111 pJ each, 3.0 pJ an east-west
+    # hop, 4.2 pJ north-south; spikeforge's host input costs the chip nothing to send.
+    in_net = (st["host_packets"] * 111.0 + in_ew * 3.0 + in_ns * 4.2) * 1e-6
+    row("  without input messages (uJ)", e["total"] / 1e6, sa_e["total"] * 1e6 - in_net)
+    row("  synapse (uJ)", e["synapse"] / 1e6, sa_e.get("synapse", 0) * 1e6)
+    row("  neuron (uJ)", e["neuron"] / 1e6, sa_e.get("soma", 0) * 1e6)
+    row("  messages + routing (uJ)", (e["spike_out"] + e["routing"]) / 1e6, sa_e.get("network", 0) * 1e6)
+    row("    without input messages (uJ)", (e["spike_out"] + e["routing"]) / 1e6,
+        sa_e.get("network", 0) * 1e6 - in_net)
+
+
 def compare(exe, build, rng, steps):
     name, in_shape, layers, rate = build(rng)
     n_in = int(np.prod(in_shape))
@@ -291,22 +311,8 @@ def compare(exe, build, rng, steps):
     row("spikes, input", int(x.sum()), sa_layers[0])
     for i in range(len(layers)):
         row(f"spikes, layer {i + 1}", int(sf_layers[..., i].sum()), sa_layers[i + 1])
-    row("synaptic events", st["synapse_reads"], int(np.sum(perf["spikes"])))
-    row("messages (input included)", st["packets"] + st["loopback_packets"] + st["host_packets"], r["packets_sent"])
-    row("hops (SANA-FE: input's included)", st["hops"], int(np.sum(perf["hops"])))
-    row("  without input messages' hops", st["hops"], int(np.sum(perf["hops"])) - in_ew - in_ns)
-    e = st["energy_pj"]
-    sa_e = r["energy"]
-    row("energy total (uJ)", e["total"] / 1e6, sa_e["total"] * 1e6)
-    # SANA-FE's input neurons send messages from a core: 111 pJ each, 3.0 pJ an east-west
-    # hop, 4.2 pJ north-south; spikeforge's host input costs the chip nothing to send.
-    in_net = (st["host_packets"] * 111.0 + in_ew * 3.0 + in_ns * 4.2) * 1e-6
-    row("  without input messages (uJ)", e["total"] / 1e6, sa_e["total"] * 1e6 - in_net)
-    row("  synapse (uJ)", e["synapse"] / 1e6, sa_e.get("synapse", 0) * 1e6)
-    row("  neuron (uJ)", e["neuron"] / 1e6, sa_e.get("soma", 0) * 1e6)
-    row("  messages + routing (uJ)", (e["spike_out"] + e["routing"]) / 1e6, sa_e.get("network", 0) * 1e6)
-    row("    without input messages (uJ)", (e["spike_out"] + e["routing"]) / 1e6,
-        sa_e.get("network", 0) * 1e6 - in_net)
+    traffic_and_energy_rows(row, st, int(np.sum(perf["spikes"])), r["packets_sent"], int(np.sum(perf["hops"])),
+                            r["energy"], in_ew, in_ns)
     row("latency per step, mean (us)", st["latency_us_per_step_mean"], r["sim_time"] / steps * 1e6)
     row("wall time, set-up (s)", sf_setup, sa_setup)
     row("wall time, run (s)", sf_run, sa_run)
@@ -666,19 +672,8 @@ def compare_golden(exe, case_dir: Path, n_samples, arch, fold=False):
     for j, (name, *_) in enumerate(pops):
         row(f"spikes, layer {j + 1} (`{name}`)", int(sf_layers[..., j].sum()), int(sa["layers"][..., j].sum()),
             int(golden[..., j].sum()))
-    row("synaptic events", st["synapse_reads"], sa["events"])
-    row("messages (input included)", st["packets"] + st["loopback_packets"] + st["host_packets"], sa["packets"])
-    row("hops (SANA-FE: input's included)", st["hops"], sa["hops"])
-    row("  without input messages' hops", st["hops"], sa["hops"] - in_ew - in_ns)
+    traffic_and_energy_rows(row, st, sa["events"], sa["packets"], sa["hops"], sa["energy"], in_ew, in_ns)
     e, sa_e = st["energy_pj"], sa["energy"]
-    row("energy total (uJ)", e["total"] / 1e6, sa_e["total"] * 1e6)
-    in_net = (st["host_packets"] * 111.0 + in_ew * 3.0 + in_ns * 4.2) * 1e-6
-    row("  without input messages (uJ)", e["total"] / 1e6, sa_e["total"] * 1e6 - in_net)
-    row("  synapse (uJ)", e["synapse"] / 1e6, sa_e.get("synapse", 0) * 1e6)
-    row("  neuron (uJ)", e["neuron"] / 1e6, sa_e.get("soma", 0) * 1e6)
-    row("  messages + routing (uJ)", (e["spike_out"] + e["routing"]) / 1e6, sa_e.get("network", 0) * 1e6)
-    row("    without input messages (uJ)", (e["spike_out"] + e["routing"]) / 1e6,
-        sa_e.get("network", 0) * 1e6 - in_net)
     row("energy per synaptic event (pJ)", e["total"] / st["synapse_reads"], sa_e["total"] * 1e12 / sa["events"])
     row("latency per step, mean (us)", st["latency_us_per_step_mean"], sa["sim_time"] / n_steps * 1e6)
     row("wall time, set-up (s)", sf_setup, sa["setup"])
