@@ -25,13 +25,13 @@
 //! router where destinations part; the input slot frees when every branch has left.
 //! The core model is in [`crate::processor`].
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::VecDeque;
 
 use spikeforge_targets::Cast;
 
 use crate::layout::{Layout, NONE};
 use crate::options::SimOptions;
+use crate::queue::{EventQueue, CYCLE_SHIFT};
 use crate::trace::Recorder;
 use crate::SimError;
 
@@ -138,7 +138,7 @@ pub(crate) struct Engine {
     pub slots: usize,
     /// Keys `cycle(44) | source(20) | sequence(40) | kind(2) | port(22)`: one integer
     /// comparison orders events by (cycle, source, sequence).
-    pub(crate) heap: BinaryHeap<Reverse<u128>>,
+    pub(crate) queue: EventQueue,
     pub(crate) seq: u64,
     pub inp: Vec<InPort>,
     pub outp: Vec<OutPort>,
@@ -161,8 +161,10 @@ pub(crate) struct Engine {
     /// cycles run before it is built (see `Engine::load_step`).
     pub out_pos: Vec<u32>,
     pub out_pre: Vec<u64>,
-    /// Per outbox entry: the cycle its build started (its neuron's update had ended).
+    /// Per outbox entry: the cycle its build started (its neuron's update had ended);
+    /// kept only when `track_updates` (for the VCD of spikes).
     pub out_at: Vec<u64>,
+    pub track_updates: bool,
     /// Per unit: update cycles after its last packet (all of them for a unit without).
     pub unit_tail: Vec<u64>,
     /// (owner unit, neuron position, packet) in generation order.
@@ -172,8 +174,6 @@ pub(crate) struct Engine {
     pub link_busy: Vec<u64>,
     pub(crate) step_link_busy: Vec<u64>,
     pub st: StepTiming,
-    /// Sums over the run.
-    pub totals: StepTiming,
     pub rec: Option<Recorder>,
     /// Per core this step: the cycle its last work ended (the critical core's is the
     /// critical path; see [`crate::attribution`]).
@@ -233,7 +233,7 @@ impl Engine {
             n_in,
             n_out,
             slots,
-            heap: BinaryHeap::new(),
+            queue: EventQueue::new(),
             seq: 0,
             inp: vec![InPort::default(); nr * n_in],
             outp: vec![port; nr * n_out],
@@ -252,6 +252,7 @@ impl Engine {
             out_pos: Vec::new(),
             out_pre: Vec::new(),
             out_at: Vec::new(),
+            track_updates: opts.trace.vcd,
             unit_tail: vec![0; lay.units.len()],
             owners: Vec::new(),
             outstanding: 0,
@@ -259,7 +260,6 @@ impl Engine {
             link_busy: vec![0; nr * 4],
             step_link_busy: vec![0; nr * 4],
             st: StepTiming::default(),
-            totals: StepTiming::default(),
             rec: None,
             core_finish: vec![0; lay.map.cores.len()],
             tally: crate::attribution::Tally::new(lay.map.cores.len(), lay.map.populations.len()),
@@ -289,22 +289,22 @@ impl Engine {
             EV_OUT => idx % self.n_out,
             _ => 0,
         } as u128;
-        let key = (cycle.min(MAX_CYCLE) as u128) << 84
+        let key = (cycle.min(MAX_CYCLE) as u128) << CYCLE_SHIFT
             | (src as u128) << 64
             | ((self.seq & SEQ_MASK) as u128) << 24
             | (kind as u128) << 22
             | local;
-        self.heap.push(Reverse(key));
+        self.queue.push(key);
     }
 
     /// Runs the step to completion; returns the critical path in cycles (barrier excluded).
     pub fn run_step(&mut self, lay: &Layout, sample: usize, step: usize) -> Result<u64, SimError> {
         let mut now = 0;
         while self.outstanding > 0 {
-            let Some(Reverse(key)) = self.heap.pop() else {
+            let Some(key) = self.queue.pop() else {
                 return Err(self.deadlock(lay, sample, step, now));
             };
-            now = (key >> 84) as u64;
+            now = (key >> CYCLE_SHIFT) as u64;
             if now > self.max_cycles {
                 return Err(SimError::StepTooLong { sample, step, cycles: now });
             }

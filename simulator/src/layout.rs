@@ -21,8 +21,10 @@
 
 use std::collections::HashMap;
 
+use rayon::prelude::*;
+
 use spikeforge_targets::conv_synapses::{ChannelRun, ConvSynapses};
-use spikeforge_targets::coremap::{AxonRun, CoreMap, NeuronModel, ProjectionKind};
+use spikeforge_targets::coremap::{AxonRun, CoreMap, CoreProgram, NeuronModel, ProjectionKind};
 use spikeforge_targets::mesh::CoreId;
 use spikeforge_targets::{Target, TimingMode};
 
@@ -208,45 +210,17 @@ impl<'m> Layout<'m> {
                 _ => (Vec::new(), Vec::new()),
             })
             .unzip();
+        let conv_taps: Vec<Option<TapTable>> =
+            map.projections.iter().map(|pr| pr.conv.as_ref().map(TapTable::new)).collect();
+        // Per core and axon: the unit it drives, its synapses (non-zero and stored), and
+        // the channel runs of its conv projections; cores in parallel (independent).
+        let per_core: Vec<AxonTables> =
+            map.cores.par_iter().enumerate().map(|(ci, c)| axon_tables(map, ci, c, &unit_at, &conv_taps)).collect();
         let mut axon_unit = Vec::with_capacity(map.cores.len());
         let mut axon_nnz = Vec::with_capacity(map.cores.len());
         let mut axon_len = Vec::with_capacity(map.cores.len());
         let mut conv_runs = Vec::with_capacity(map.cores.len());
-        let conv_taps: Vec<Option<TapTable>> =
-            map.projections.iter().map(|pr| pr.conv.as_ref().map(TapTable::new)).collect();
-        for (ci, c) in map.cores.iter().enumerate() {
-            let a = &c.axons;
-            let n_ax = a.len();
-            let mut units_of = vec![NONE; n_ax];
-            let mut runs: Vec<(u32, Vec<ChannelRun>)> = Vec::new();
-            let mut nnz = vec![0u32; n_ax];
-            let mut len = vec![0u32; n_ax];
-            for (ax, axon) in a.iter() {
-                let ax = ax as usize;
-                let j = axon.projection;
-                let pr = &map.projections[j as usize];
-                units_of[ax] = unit_at.get(&(ci as u32, pr.target)).copied().unwrap_or(NONE);
-                match (&pr.conv, axon.synapses) {
-                    (Some(conv), None) => {
-                        let k = match runs.iter().position(|r| r.0 == j) {
-                            Some(k) => k,
-                            None => {
-                                runs.push((j, conv.channel_runs(&c.ranges_of(pr.target))));
-                                runs.len() - 1
-                            }
-                        };
-                        let taps = conv_taps[j as usize].as_ref().expect("tabulated above");
-                        let mut n = 0;
-                        for_conv_event(conv, taps, &runs[k].1, axon.event, |_, _| n += 1);
-                        (nnz[ax], len[ax]) = (n, n);
-                    }
-                    (_, syn) => {
-                        let syn = syn.unwrap_or(0..0);
-                        nnz[ax] = syn.clone().filter(|&k| a.syn_weight.get(k) != 0.0).count() as u32;
-                        len[ax] = syn.len() as u32;
-                    }
-                }
-            }
+        for (units_of, nnz, len, runs) in per_core {
             axon_unit.push(units_of);
             axon_nnz.push(nnz);
             axon_len.push(len);
@@ -459,4 +433,50 @@ fn geometry(target: &Target, map: &CoreMap) -> Geometry {
         }
     }
     (grid, core_router, core_slot, links, slot_core)
+}
+
+/// One core's axon tables: per axon the unit it drives, its non-zero and stored synapses,
+/// and the channel runs of the core's conv projections.
+type AxonTables = (Vec<u32>, Vec<u32>, Vec<u32>, Vec<(u32, Vec<ChannelRun>)>);
+
+fn axon_tables(
+    map: &CoreMap,
+    ci: usize,
+    c: &CoreProgram,
+    unit_at: &HashMap<(u32, u32), u32>,
+    conv_taps: &[Option<TapTable>],
+) -> AxonTables {
+    let a = &c.axons;
+    let n_ax = a.len();
+    let mut units_of = vec![NONE; n_ax];
+    let mut runs: Vec<(u32, Vec<ChannelRun>)> = Vec::new();
+    let mut nnz = vec![0u32; n_ax];
+    let mut len = vec![0u32; n_ax];
+    for (ax, axon) in a.iter() {
+        let ax = ax as usize;
+        let j = axon.projection;
+        let pr = &map.projections[j as usize];
+        units_of[ax] = unit_at.get(&(ci as u32, pr.target)).copied().unwrap_or(NONE);
+        match (&pr.conv, axon.synapses) {
+            (Some(conv), None) => {
+                let k = match runs.iter().position(|r| r.0 == j) {
+                    Some(k) => k,
+                    None => {
+                        runs.push((j, conv.channel_runs(&c.ranges_of(pr.target))));
+                        runs.len() - 1
+                    }
+                };
+                let taps = conv_taps[j as usize].as_ref().expect("tabulated above");
+                let mut n = 0;
+                for_conv_event(conv, taps, &runs[k].1, axon.event, |_, _| n += 1);
+                (nnz[ax], len[ax]) = (n, n);
+            }
+            (_, syn) => {
+                let syn = syn.unwrap_or(0..0);
+                nnz[ax] = syn.clone().filter(|&k| a.syn_weight.get(k) != 0.0).count() as u32;
+                len[ax] = syn.len() as u32;
+            }
+        }
+    }
+    (units_of, nnz, len, runs)
 }

@@ -26,7 +26,7 @@ impl Engine {
         self.st = StepTiming::default();
         self.step_link_busy.fill(0);
         self.seq = 0;
-        self.heap.clear();
+        self.queue.clear();
         self.dests.clear();
         self.packets.clear();
         self.copies.clear();
@@ -48,6 +48,23 @@ impl Engine {
             p.try_at = T_NONE;
             p.blocked_since = T_NONE;
         }
+        // Vectors sized exactly (at most one packet and one destination per fan-out
+        // entry): they keep their capacity from step to step, and one engine per step of
+        // a round holds them.
+        let entries: usize = m
+            .projections
+            .iter()
+            .zip(events)
+            .map(|(pr, ev)| {
+                ev.iter()
+                    .map(|&(e, _)| (pr.fanout_start[e as usize + 1] - pr.fanout_start[e as usize]) as usize)
+                    .sum::<usize>()
+            })
+            .sum();
+        self.dests.reserve_exact(entries);
+        self.packets.reserve_exact(entries);
+        self.owners.reserve_exact(entries);
+        self.copies.reserve_exact(entries);
         for (j, pr) in m.projections.iter().enumerate() {
             let from_host = pr.source == m.input;
             for &(e, _) in &events[j] {
@@ -120,8 +137,11 @@ impl Engine {
         for i in 0..n_units {
             self.out_start[i + 1] += self.out_start[i];
         }
-        self.out_pkts.resize(self.owners.len(), 0);
-        self.out_pos.resize(self.owners.len(), 0);
+        let n_out = self.owners.len();
+        for v in [&mut self.out_pkts, &mut self.out_pos] {
+            v.reserve_exact(n_out.saturating_sub(v.len()));
+            v.resize(n_out, 0);
+        }
         let mut fill = self.out_start.clone();
         for &(u, pos, p) in &self.owners {
             let k = fill[u as usize] as usize;
@@ -139,8 +159,11 @@ impl Engine {
                 }
             }
         }
-        self.out_pre.resize(self.owners.len(), 0);
-        self.out_at.resize(self.owners.len(), 0);
+        self.out_pre.reserve_exact(n_out.saturating_sub(self.out_pre.len()));
+        self.out_pre.resize(n_out, 0);
+        if self.track_updates {
+            self.out_at.resize(n_out, 0);
+        }
         for u in 0..n_units {
             let unit = &lay.units[u];
             let total = self.neuron * unit.neurons as u64 + self.unit_extra[u] + self.synop * self.unit_pool_ops[u];

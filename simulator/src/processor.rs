@@ -288,7 +288,9 @@ impl Engine {
             }
         }
         if pos < end {
-            self.out_at[pos as usize] = now;
+            if self.track_updates {
+                self.out_at[pos as usize] = now;
+            }
             let p = self.out_pkts[pos as usize];
             self.start(lay, c, 0, Work::Build(p), now, self.spike_out);
             return true;
