@@ -6,7 +6,7 @@
 mod golden_map;
 
 use golden_map::root;
-use spikeforge_simulator::{bottleneck, simulate, SimOptions, SimResult};
+use spikeforge_simulator::{bottleneck, perfetto_json, simulate, vcd_text, SimOptions, SimResult, TraceOptions};
 use spikeforge_targets::{load_target, preset, CoreMap, Target};
 
 fn compiled(case: &str, target: &Target) -> (CoreMap, Vec<f64>, usize, usize) {
@@ -80,12 +80,24 @@ fn layers_add_up_to_the_run_and_the_critical_core_ends_the_critical_path() {
 fn attribution_does_not_change_spikes_and_is_the_same_for_any_thread_count() {
     for target in targets() {
         let (map, x, n, t) = compiled("digits_cnn", &target);
-        let one = simulate(&map, &x, n, t, &SimOptions { threads: 1, ..SimOptions::default() }).unwrap();
-        let two = simulate(&map, &x, n, t, &SimOptions { threads: 2, ..SimOptions::default() }).unwrap();
-        assert_eq!(one.outputs, two.outputs);
-        assert_eq!(one.layer_spikes, two.layer_spikes);
-        assert_eq!(one.stats, two.stats);
-        assert_eq!(one.steps, two.steps);
+        // Threads 1, 2, 3 and 5 time rounds of 1, 3, 4 and 4 steps; traces of sample 1
+        // (a round holding one of its steps is timed in order, the others in parallel).
+        let opts = |threads: usize| SimOptions {
+            threads,
+            trace: TraceOptions { vcd: true, perfetto: true, sample: 1, max_bytes: 1 << 22 },
+            ..SimOptions::default()
+        };
+        let one = simulate(&map, &x, n, t, &opts(1)).unwrap();
+        assert!(!one.trace.spikes().expect("the VCD fits").pulses.is_empty(), "sample 1 spikes");
+        for threads in [2, 3, 5] {
+            let other = simulate(&map, &x, n, t, &opts(threads)).unwrap();
+            assert_eq!(one.outputs, other.outputs);
+            assert_eq!(one.layer_spikes, other.layer_spikes);
+            assert_eq!(one.stats, other.stats);
+            assert_eq!(one.steps, other.steps);
+            assert_eq!(vcd_text(&one).unwrap(), vcd_text(&other).unwrap(), "{threads} threads");
+            assert_eq!(perfetto_json(&one).unwrap(), perfetto_json(&other).unwrap(), "{threads} threads");
+        }
         let per_layer: Vec<u64> = one.stats.spikes_per_layer.iter().map(|l| l.spikes).collect();
         for l in &one.stats.spikes_per_layer {
             let a =

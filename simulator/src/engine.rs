@@ -45,17 +45,33 @@ const SEQ_MASK: u64 = (1 << 40) - 1;
 /// Routers plus two paths per core must fit the key's 20-bit source field.
 pub(crate) const MAX_ENTITIES: usize = 1 << 20;
 
-/// One destination core of a packet.
+/// One destination core of a packet (20 bytes: the cycles are two 32-bit halves, so a
+/// step's destinations take less memory while several steps are timed at once).
 #[derive(Copy, Clone, Debug)]
 pub(crate) struct Dest {
     pub core: u32,
     /// Cycles the core spends on this destination's synaptic events (the synapses it reads
-    /// × the cycles per event of the projection's kind).
-    pub synop_cycles: u64,
+    /// × the cycles per event of the projection's kind), low and high halves.
+    synop_cycles: [u32; 2],
     /// The unit whose update waits for it, NONE for recurrent projections.
     pub unit: u32,
     /// The projection's target population (the layer charged for the delivery).
     pub pop: u32,
+}
+
+impl Dest {
+    pub fn new(core: u32, synop_cycles: u64, unit: u32, pop: u32) -> Dest {
+        Dest { core, synop_cycles: [synop_cycles as u32, (synop_cycles >> 32) as u32], unit, pop }
+    }
+
+    pub fn synop_cycles(&self) -> u64 {
+        self.synop_cycles[0] as u64 | (self.synop_cycles[1] as u64) << 32
+    }
+
+    pub fn add_synop_cycles(&mut self, cycles: u64) {
+        let sum = self.synop_cycles().saturating_add(cycles);
+        self.synop_cycles = [sum as u32, (sum >> 32) as u32];
+    }
 }
 
 #[derive(Copy, Clone, Debug)]

@@ -96,6 +96,22 @@ pub fn simulate(
     n_steps: usize,
     opts: &SimOptions,
 ) -> Result<SimResult, SimError> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads)
+        .build()
+        .map_err(|e| SimError::InvalidMap(format!("cannot start {} worker threads: {e}", opts.threads)))?;
+    pool.install(|| simulate_in_pool(map, input, n_samples, n_steps, opts))
+}
+
+/// [`simulate`] on the current thread pool (set-up included: it builds per-core tables in
+/// parallel).
+fn simulate_in_pool(
+    map: &CoreMap,
+    input: &[f64],
+    n_samples: usize,
+    n_steps: usize,
+    opts: &SimOptions,
+) -> Result<SimResult, SimError> {
     let timing = opts.timing.unwrap_or(map.target.timing.mode);
     let lay = Layout::new(map, timing)?;
     let n_in = map.populations[map.input as usize].n_neurons as usize;
@@ -112,16 +128,12 @@ pub fn simulate(
     if let Some((index, &value)) = input.iter().enumerate().find(|(_, v)| !v.is_finite()) {
         return Err(SimError::InputNotFinite { index, value });
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.threads)
-        .build()
-        .map_err(|e| SimError::InvalidMap(format!("cannot start {} worker threads: {e}", opts.threads)))?;
-    pool.install(|| match opts.mode {
+    match opts.mode {
         NumericMode::Exact => pipeline::run(&lay, exact::Exact::new(&lay), 0, input, n_samples, n_steps, opts),
         NumericMode::Hardware => {
             let hw = hardware::Hardware::new(&lay)?;
             let saturated = hw.saturated;
             pipeline::run(&lay, hw, saturated, input, n_samples, n_steps, opts)
         }
-    })
+    }
 }

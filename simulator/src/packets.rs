@@ -29,8 +29,10 @@ impl Engine {
         self.queue.clear();
         self.dests.clear();
         self.packets.clear();
-        self.copies.clear();
-        self.owners.clear();
+        // Copies and owners are freed each step (see below), so an engine holds one of
+        // them at a time.
+        self.copies = Vec::new();
+        self.owners = Vec::new();
         self.core_finish.fill(0);
         self.pending.fill(0);
         self.upstream_left.copy_from_slice(&lay.n_upstream);
@@ -64,7 +66,6 @@ impl Engine {
         self.dests.reserve_exact(entries);
         self.packets.reserve_exact(entries);
         self.owners.reserve_exact(entries);
-        self.copies.reserve_exact(entries);
         for (j, pr) in m.projections.iter().enumerate() {
             let from_host = pr.source == m.input;
             for &(e, _) in &events[j] {
@@ -78,7 +79,7 @@ impl Engine {
                     let c = lay.core_idx(d.core);
                     let a = d.axon as usize;
                     let unit = if lay.delayed[j] { NONE } else { lay.axon_unit[c][a] };
-                    Dest { core: c as u32, synop_cycles: synop * lay.axon_len[c][a] as u64, unit, pop: pr.target }
+                    Dest::new(c as u32, synop * lay.axon_len[c][a] as u64, unit, pr.target)
                 };
                 if from_host || !self.multicast {
                     for d in fo {
@@ -107,11 +108,11 @@ impl Engine {
                         let dest = dest_of(d);
                         if dest.core == src_core {
                             match &mut local {
-                                Some(l) => l.synop_cycles += dest.synop_cycles,
+                                Some(l) => l.add_synop_cycles(dest.synop_cycles()),
                                 None => local = Some(dest),
                             }
                         } else if let Some(last) = self.dests[start..].last_mut().filter(|l| l.core == dest.core) {
-                            last.synop_cycles += dest.synop_cycles;
+                            last.add_synop_cycles(dest.synop_cycles());
                         } else {
                             self.add_dests(&[dest]);
                         }
@@ -148,6 +149,9 @@ impl Engine {
             (self.out_pkts[k], self.out_pos[k]) = (p, pos);
             fill[u as usize] += 1;
         }
+        // The packets in flight take the owners' place (host packets are already there).
+        self.owners = Vec::new();
+        self.copies.reserve_exact(entries.saturating_sub(self.copies.len()));
         for u in 0..n_units {
             let (s, e) = (self.out_start[u] as usize, self.out_start[u + 1] as usize);
             if !self.out_pos[s..e].is_sorted() {

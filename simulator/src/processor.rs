@@ -215,7 +215,7 @@ impl Engine {
             }
         };
         let Some((s, n, _)) = input else { return false };
-        let syn: u64 = self.dests[s as usize..(s + n) as usize].iter().map(|d| d.synop_cycles).sum();
+        let syn: u64 = self.dests[s as usize..(s + n) as usize].iter().map(|d| d.synop_cycles()).sum();
         self.st.received += 1;
         self.tally.pop_received[self.dests[s as usize].pop as usize] += 1;
         self.start(lay, c, path, Work::Packet(s, n), now, self.message_in + syn);

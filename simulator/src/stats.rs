@@ -24,6 +24,7 @@
 //! counts the stored synapses the cores actually read (zero weights included), which is
 //! what cycles and energy are charged for.
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use spikeforge_targets::coremap::CoreMap;
 use spikeforge_targets::Target;
@@ -361,13 +362,18 @@ pub(crate) fn summarise(
     n_steps: usize,
 ) -> SimStats {
     let spec = target.spec();
-    let (mut stored_synapses, mut nonzero_synapses) = (0u64, 0u64);
-    for ci in 0..map.cores.len() {
-        map.for_each_synapse(ci, |_, _, w| {
-            stored_synapses += 1;
-            nonzero_synapses += (w != 0.0) as u64;
-        });
-    }
+    // Cores in parallel (integer sums: the same for any thread count).
+    let (stored_synapses, nonzero_synapses) = (0..map.cores.len())
+        .into_par_iter()
+        .map(|ci| {
+            let (mut stored, mut nonzero) = (0u64, 0u64);
+            map.for_each_synapse(ci, |_, _, w| {
+                stored += 1;
+                nonzero += (w != 0.0) as u64;
+            });
+            (stored, nonzero)
+        })
+        .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
     let mut s = SimStats {
         target: spec.name.clone(),
         model: map.model.clone(),
