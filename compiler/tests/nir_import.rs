@@ -222,6 +222,15 @@ fn libver_latest_copies_import_as_their_originals() {
 }
 
 #[test]
+fn a_user_block_before_the_hdf5_data_is_skipped() {
+    // h5py's userblock_size=512: the superblock at byte 512, addresses relative to it, the
+    // end-of-file address absolute.
+    let with = load(&fixture("latest", "conv1d_userblock", "nir"));
+    let without = load(&fixture("1_0_8", "conv1d", "nir"));
+    assert_eq!((summary(&with), edges(&with)), (summary(&without), edges(&without)));
+}
+
+#[test]
 fn v_reset_defaults_to_zero_before_nir_1_0_6() {
     for (v, reset) in [("1_0_4", 0.0), ("1_0_5", 0.0), ("1_0_6", 0.1), ("1_0_8", 0.1)] {
         let g = load(&fixture(v, "conv2d", "nir"));

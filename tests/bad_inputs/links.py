@@ -13,10 +13,13 @@ edited with h5py; node `1` (digits_mlp: the LIF) is replaced by the link.
 * link_external_dense_latest.nir: the same in a libver="latest" file.
 * link_soft_symbol_table.nir: a soft link in an old-style group (symbol table entry of
   cache type 2, value in the local heap).
+* link_soft_userblock.nir: conv1d (node `if` a soft link) after a 512-byte user block,
+  which shifts every address.
 
 It also writes valid libver="latest" copies of two reference models into
 compiler/tests/fixtures/nir/latest/ (conv1d: compact groups; nested: a dense `node/nodes`
-of 9 links with a nested graph), which must read as their originals do.
+of 9 links with a nested graph; conv1d_userblock: conv1d after a 512-byte user block),
+which must read as their originals do.
 
 Written with h5py 3.16.0, HDF5 2.0.0, numpy 2.4.6. Run from this folder:
 /work/venv-h5/bin/python links.py (any venv with h5py and numpy).
@@ -46,9 +49,9 @@ def rebuild(s, d):
                 d[k].attrs[a] = x
 
 
-def latest(src, dst):
+def latest(src, dst, **options):
     """Writes the objects of `src` into a new libver="latest" file `dst`."""
-    with h5py.File(src, "r") as s, h5py.File(dst, "w", libver="latest") as d:
+    with h5py.File(src, "r") as s, h5py.File(dst, "w", libver="latest", **options) as d:
         rebuild(s, d)
 
 
@@ -62,12 +65,12 @@ def variant(src, name, edit, libver=False):
     return open(name, "rb").read()
 
 
-def replace(link, extra=0):
+def replace(link, node="1", extra=0):
     def edit(nodes):
         for i in range(extra):
             nodes[f"extra{i}"] = nodes["0"]  # hard links to an existing node
-        del nodes["1"]
-        nodes["1"] = link
+        del nodes[node]
+        nodes[node] = link
 
     return edit
 
@@ -87,3 +90,6 @@ os.makedirs(f"{FIXTURES}/latest", exist_ok=True)
 for model in ["conv1d", "nested"]:
     latest(f"{FIXTURES}/1_0_8/{model}.nir", f"{FIXTURES}/latest/{model}.nir")
 assert b"FRHP" in open(f"{FIXTURES}/latest/nested.nir", "rb").read()
+# A 512-byte user block before the HDF5 data: every address is relative to it.
+latest(f"{FIXTURES}/1_0_8/conv1d.nir", f"{FIXTURES}/latest/conv1d_userblock.nir", userblock_size=512)
+b = variant(f"{FIXTURES}/latest/conv1d_userblock.nir", "link_soft_userblock.nir", replace(h5py.SoftLink("/node/nodes/conv"), "if"))

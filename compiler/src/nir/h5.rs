@@ -60,7 +60,9 @@ pub(super) fn open(bytes: Vec<u8>, source: &str) -> Result<File, NirError> {
     }
     let f = File::from_bytes(bytes).map_err(|e| translate(source, "", e))?;
     let sb = f.superblock();
-    let end = sb.base_address.get().saturating_add(sb.eof_address);
+    // The end-of-file address counts from the start of the file, user block included (the
+    // HDF5 library compares it with the file's size as is), unlike every other address.
+    let end = sb.eof_address;
     if end > len {
         return Err(NirError::Truncated {
             file,
