@@ -31,6 +31,7 @@ const CASES: &[(&str, &[&str])] = &[
     ("nir_link_external_dense", &["check", "tests/bad_inputs/link_external_dense.nir"]),
     ("nir_link_external_dense_latest", &["check", "tests/bad_inputs/link_external_dense_latest.nir"]),
     ("nir_link_soft_symbol_table", &["check", "tests/bad_inputs/link_soft_symbol_table.nir"]),
+    ("nir_link_soft_userblock", &["check", "tests/bad_inputs/link_soft_userblock.nir"]),
     ("snn_syntax_error", &["check", "tests/bad_inputs/syntax_error.snn"]),
     ("snn_two_errors", &["check", "tests/bad_inputs/two_errors.snn"]),
     ("snn_missing_sidecar", &["check", "tests/bad_inputs/missing_sidecar.snn"]),

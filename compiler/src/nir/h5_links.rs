@@ -4,8 +4,9 @@
 //! undefined address; it has no API that lists links with their kinds. This module reads
 //! just the link structure.
 //!
-//! Needs: the file's bytes and its superblock as `hdf5-pure` parsed it (offset and length
-//! widths, base address, root group's object header address); nothing else is trusted.
+//! Needs: the file's bytes and its superblock as `hdf5-pure`'s `File` gives it (offset and
+//! length widths, base address, and the root group's object header address, which `File`
+//! has made absolute); nothing else is trusted.
 //!
 //! It walks every group reachable from the root through hard links: object headers v1 and
 //! v2 (`OHDR`, continuation chunks `OCHK`), compact new-style groups (Link messages),
@@ -79,8 +80,9 @@ fn walk<'a>(bytes: &'a [u8], sb: &Superblock, work: u64) -> Walker<'a> {
     if !(matches!(w.os, 2 | 4 | 8) && matches!(w.ls, 2 | 4 | 8)) {
         return w;
     }
-    if let Some(root) = w.addr(sb.root_group_address) {
-        w.pending.push((root, String::new()));
+    // `hdf5-pure`'s `File` has made the root's address absolute already (base included).
+    if w.addr(sb.root_group_address).is_some() {
+        w.pending.push((sb.root_group_address, String::new()));
     }
     while let Some((at, path)) = w.pending.pop() {
         if w.object_header(at, &path).is_none() && w.work == 0 {
@@ -490,6 +492,7 @@ mod tests {
         for (path, objects) in [
             ("compiler/tests/fixtures/nir/1_0_8/nested.nir", 60),
             ("compiler/tests/fixtures/nir/latest/nested.nir", 60),
+            ("compiler/tests/fixtures/nir/latest/conv1d_userblock.nir", 34),
             ("tests/bad_inputs/link_external_dense.nir", 58),
             ("tests/bad_inputs/link_external_dense_latest.nir", 58),
         ] {
@@ -512,6 +515,12 @@ mod tests {
             let found = links(&format!("tests/bad_inputs/{file}"));
             assert_eq!(found, [Link { path: "node/nodes/1".into(), kind: kind.clone() }], "{file}");
         }
+        // After a user block: every address is relative to the superblock.
+        let soft = LinkKind::Soft { target: b"/node/nodes/conv".to_vec() };
+        assert_eq!(
+            links("tests/bad_inputs/link_soft_userblock.nir"),
+            [Link { path: "node/nodes/if".into(), kind: soft }]
+        );
     }
 
     #[test]
