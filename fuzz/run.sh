@@ -43,7 +43,8 @@ export CARGO_TARGET_DIR=${FUZZ_TARGET_DIR:-$fuzz_dir/target}
 seeds_for() {
   case "$1" in
   snn_text) ls "$root"/examples/*.snn "$root"/tests/bad_inputs/*.snn "$fuzz_dir"/seeds/snn_text/* ;;
-  nir_hdf5) ls "$root"/examples/*/*.nir "$shared"/golden/*/*.nir "$root"/tests/bad_inputs/*.nir ;;
+  nir_hdf5) ls "$root"/examples/*/*.nir "$shared"/golden/*/*.nir "$root"/tests/bad_inputs/*.nir \
+    "$root"/compiler/tests/fixtures/nir/latest/*.nir ;;
   target_ron) ls "$root"/targets/*.ron "$root"/tests/bad_inputs/*.ron ;;
   npy) ls "$root"/examples/*.npy "$shared"/golden/rsnn_random/*.npy "$root"/tests/bad_inputs/*.npy ;;
   passes_spec) ls "$fuzz_dir"/seeds/passes_spec/* ;;

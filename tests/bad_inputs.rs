@@ -24,6 +24,14 @@ const CASES: &[(&str, &[&str])] = &[
     // a 131 KB chain of 40 graphs each holding four links to the next (4^40 as a tree).
     ("nir_cyclic_groups", &["check", "tests/bad_inputs/cyclic_groups.nir"]),
     ("nir_shared_groups", &["check", "tests/bad_inputs/shared_groups.nir"]),
+    // Soft and external HDF5 links, which the HDF5 reader skips (links.py): compact groups
+    // in version-1 and version-2 object headers, dense groups, an old-style group.
+    ("nir_link_external", &["check", "tests/bad_inputs/link_external.nir"]),
+    ("nir_link_soft_latest", &["check", "tests/bad_inputs/link_soft_latest.nir"]),
+    ("nir_link_external_dense", &["check", "tests/bad_inputs/link_external_dense.nir"]),
+    ("nir_link_external_dense_latest", &["check", "tests/bad_inputs/link_external_dense_latest.nir"]),
+    ("nir_link_soft_symbol_table", &["check", "tests/bad_inputs/link_soft_symbol_table.nir"]),
+    ("nir_link_soft_userblock", &["check", "tests/bad_inputs/link_soft_userblock.nir"]),
     ("snn_syntax_error", &["check", "tests/bad_inputs/syntax_error.snn"]),
     ("snn_two_errors", &["check", "tests/bad_inputs/two_errors.snn"]),
     ("snn_missing_sidecar", &["check", "tests/bad_inputs/missing_sidecar.snn"]),

@@ -22,6 +22,11 @@ pub enum NirError {
     #[error("{file}: corrupt HDF5 file{}: {detail}", at(.object))]
     Corrupt { file: String, object: String, detail: String },
 
+    /// A soft, external or user-defined HDF5 link at `object`; `detail` says which and
+    /// where it points, `others` counts the file's other non-hard links.
+    #[error("{file}: {object} is {detail}, not a hard link; NIR files hold hard links only{}", more(*.others))]
+    Link { file: String, object: String, detail: String, others: usize },
+
     #[error("{file}: not a NIR file: {detail}")]
     NotNir { file: String, detail: String },
 
@@ -62,6 +67,14 @@ fn at(object: &str) -> String {
         String::new()
     } else {
         format!(" at {object}")
+    }
+}
+
+fn more(others: usize) -> String {
+    match others {
+        0 => String::new(),
+        1 => " (the file has 1 more)".into(),
+        n => format!(" (the file has {n} more)"),
     }
 }
 

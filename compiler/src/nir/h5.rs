@@ -7,9 +7,10 @@ use std::cell::RefCell;
 
 use hdf5_pure::{DType, Dataset, Error as H5Error, File, FormatError, Group, VlenStringReadOptions};
 
+use super::h5_links::{self, Link, LinkKind};
 use super::NirError;
 use crate::ir::{Shape, Tensor};
-use crate::limits::Limits;
+use crate::limits::{excerpt, Limits};
 
 /// The HDF5 format signature every HDF5 file starts with.
 const SIGNATURE: &[u8] = b"\x89HDF\r\n\x1a\n";
@@ -59,14 +60,35 @@ pub(super) fn open(bytes: Vec<u8>, source: &str) -> Result<File, NirError> {
     }
     let f = File::from_bytes(bytes).map_err(|e| translate(source, "", e))?;
     let sb = f.superblock();
-    let end = sb.base_address.get().saturating_add(sb.eof_address);
+    // The end-of-file address counts from the start of the file, user block included (the
+    // HDF5 library compares it with the file's size as is), unlike every other address.
+    let end = sb.eof_address;
     if end > len {
         return Err(NirError::Truncated {
             file,
             detail: format!("the file has {len} bytes, but its HDF5 superblock says it ends at byte {end}"),
         });
     }
+    let links = h5_links::non_hard_links(f.as_bytes(), f.superblock());
+    if let Some(link) = links.first() {
+        return Err(link_error(source, link, links.len() - 1));
+    }
     Ok(f)
+}
+
+/// The error for a non-hard link, which `hdf5-pure` would skip (or read as an undefined
+/// address): names and paths escaped and shortened.
+fn link_error(source: &str, link: &Link, others: usize) -> NirError {
+    let quote = |s: &[u8]| excerpt(&String::from_utf8_lossy(s));
+    let detail = match &link.kind {
+        LinkKind::Soft { target } => format!("a soft HDF5 link to `{}`", quote(target)),
+        LinkKind::External { file, object } => {
+            format!("an external HDF5 link to `{}` in file `{}`", quote(object), quote(file))
+        }
+        LinkKind::UserDefined { code } => format!("an HDF5 link of user-defined type {code}"),
+    };
+    let object = link.path.split('/').map(excerpt).collect::<Vec<_>>().join("/");
+    NirError::Link { file: source.into(), object, detail, others }
 }
 
 /// Translates an `hdf5-pure` error at `object` into the user's terms.

@@ -5,7 +5,8 @@
 //! graphs to `outer.inner` names, builds every op through [`Op::from_attrs`] and returns a
 //! graph that passed [`Graph::verify`]. [`write_nir`] writes the nir 1.0.8 layout.
 //!
-//! Layers, one per file: `h5` (guarded HDF5 access: size checks before every read),
+//! Layers, one per file: `h5` (guarded HDF5 access: size checks before every read;
+//! `h5_links` refuses soft and external links, which the HDF5 reader skips),
 //! `parse` (the NIR layout into raw nodes), `flatten` (nested graphs), `build` (ops, shape
 //! hints and checks, verification), `export` (writing).
 //!
@@ -17,6 +18,7 @@ mod error;
 mod export;
 mod flatten;
 mod h5;
+mod h5_links;
 mod parse;
 
 use std::cell::RefCell;
