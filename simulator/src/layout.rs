@@ -457,8 +457,8 @@ fn axon_tables(
         let j = axon.projection;
         let pr = &map.projections[j as usize];
         units_of[ax] = unit_at.get(&(ci as u32, pr.target)).copied().unwrap_or(NONE);
-        match (&pr.conv, axon.synapses) {
-            (Some(conv), None) => {
+        match (&pr.conv, &conv_taps[j as usize], axon.synapses) {
+            (Some(conv), Some(taps), None) => {
                 let k = match runs.iter().position(|r| r.0 == j) {
                     Some(k) => k,
                     None => {
@@ -466,12 +466,11 @@ fn axon_tables(
                         runs.len() - 1
                     }
                 };
-                let taps = conv_taps[j as usize].as_ref().expect("tabulated above");
                 let mut n = 0;
                 for_conv_event(conv, taps, &runs[k].1, axon.event, |_, _| n += 1);
                 (nnz[ax], len[ax]) = (n, n);
             }
-            (_, syn) => {
+            (_, _, syn) => {
                 let syn = syn.unwrap_or(0..0);
                 nnz[ax] = syn.clone().filter(|&k| a.syn_weight.get(k) != 0.0).count() as u32;
                 len[ax] = syn.len() as u32;

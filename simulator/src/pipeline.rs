@@ -7,7 +7,7 @@
 //! step starts from empty queues after the barrier: [`Engine::load_step`] resets what a
 //! step leaves behind), rows and traces are assembled in step order after each round, and
 //! every run total is a sum or a maximum of integers. One thread runs rounds of one step
-//! (the functional pass of step `k+1`, then the timing of step `k`).
+//! (the timing of step `k`, then the functional pass of step `k+1`).
 
 use rayon::prelude::*;
 
@@ -102,7 +102,7 @@ impl Ctx<'_> {
         next
     }
 
-    fn time_one(&self, eng: &mut Engine, si: &mut StepInput, k: usize) -> Result<u64, SimError> {
+    fn time_one(&self, eng: &mut Engine, si: &StepInput, k: usize) -> Result<u64, SimError> {
         let lay = self.lay;
         eng.load_step(lay, &si.events, &si.unit_pool_ops, &si.unit_active, &si.unit_spikes, &si.flags, &si.pool_ops);
         eng.run_step(lay, k / self.n_steps, k % self.n_steps)
