@@ -18,6 +18,7 @@ use super::counting::Counting;
 use super::error::Resource;
 use super::lower::{for_events, Network};
 use super::partition::{Dests, Segment};
+use super::tiling::fill_order;
 
 /// Capacity of `r` on a core type (`u64::MAX` when unlimited).
 pub fn capacity(spec: &CoreSpec, r: Resource) -> u64 {
@@ -199,42 +200,6 @@ pub(super) struct Filler<'a> {
     pub(super) chan_list: Vec<u32>,
 }
 
-/// The fill order of a population: for a convolution's output on cores that store
-/// neurons exactly and rows per axon (no weight sharing), positions in raster order
-/// `(y, x)` with every channel at each position, so a bin holds a spatial tile across all
-/// output channels (one contiguous range per channel) whose in-axons are the input patch
-/// of the tile, shared by all channels; otherwise `None` (neurons ascending). On
-/// weight-sharing cores the block of channels is chosen per population by
-/// [`Filler::choose_blocks`].
-pub(super) fn fill_order(net: &Network, types: &[CoreSpec], p: usize) -> Option<Vec<u32>> {
-    if types.iter().any(|t| t.weight_sharing) || !tileable(net, types, p) {
-        return None;
-    }
-    let [c, h, w] = net.populations[p].grid;
-    Some(tiled_order(c, h * w, c))
-}
-
-/// Whether population `p` is a convolution's output whose neurons could be filled in
-/// spatial tiles: exact neuron layout, several channels and positions, a conv feeding it.
-fn tileable(net: &Network, types: &[CoreSpec], p: usize) -> bool {
-    let [c, h, w] = net.populations[p].grid;
-    let conv_in = net.projections.iter().any(|q| q.target == p && q.synapses.conv().is_some());
-    types.iter().all(|t| t.neuron_layout == NeuronLayout::Exact) && c >= 2 && h * w >= 2 && conv_in && p != net.input
-}
-
-/// Channels in blocks of `block`; within a block, positions in raster order with every
-/// channel of the block at each position (`block = 1`: neurons ascending).
-pub(super) fn tiled_order(channels: usize, hw: usize, block: usize) -> Vec<u32> {
-    let mut order = Vec::with_capacity(channels * hw);
-    for c0 in (0..channels).step_by(block.max(1)) {
-        let c1 = (c0 + block).min(channels);
-        for pos in 0..hw {
-            order.extend((c0..c1).map(|ch| (ch * hw + pos) as u32));
-        }
-    }
-    order
-}
-
 /// The neurons at fill positions `first..first + count` as ascending contiguous ranges
 /// `(first, count)`.
 pub(super) fn position_ranges(order: Option<&[u32]>, first: usize, count: usize) -> Vec<(u32, u32)> {
@@ -288,41 +253,9 @@ impl<'a> Filler<'a> {
             chan_list: Vec::new(),
         };
         f.order = (0..net.populations.len()).map(|p| fill_order(net, types, p)).collect();
-        if types.iter().any(|t| t.weight_sharing) {
-            f.choose_blocks();
-        }
+        f.choose_tilings();
         f.weight_prefix = (0..net.populations.len()).map(|p| f.weight_prefix_of(p)).collect();
         f
-    }
-
-    /// On weight-sharing cores, the channel block of each convolution's output: a bin then
-    /// holds a tile of a block's channels × positions, storing the block's kernels once and
-    /// receiving the tile's input patch, so a source event reaches (channels / block) × the
-    /// few tiles around it instead of every channel's piece. Blocks of `c`, `c/2`, … 1
-    /// channels are probed on an empty core of each type; the one that takes the most
-    /// neurons wins (ties: the larger block, fewer destinations per event).
-    fn choose_blocks(&mut self) {
-        for p in 0..self.net.populations.len() {
-            if !tileable(self.net, self.types, p) {
-                continue;
-            }
-            let [c, h, w] = self.net.populations[p].grid;
-            let mut best: Option<(usize, usize)> = None;
-            let mut block = c;
-            loop {
-                self.order[p] = (block > 1).then(|| tiled_order(c, h * w, block));
-                let took = (0..self.types.len()).map(|ty| self.probe(p, 0, ty).0).max().unwrap_or(0);
-                if best.is_none_or(|(_, k)| took > k) {
-                    best = Some((block, took));
-                }
-                if block == 1 {
-                    break;
-                }
-                block = block.div_ceil(2);
-            }
-            let block = best.map_or(1, |(b, _)| b);
-            self.order[p] = (block > 1).then(|| tiled_order(c, h * w, block));
-        }
     }
 
     fn weight_prefix_of(&self, p: usize) -> Vec<u64> {

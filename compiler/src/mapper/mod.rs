@@ -28,6 +28,7 @@ pub mod report;
 pub mod route;
 pub mod sparse;
 pub mod split;
+pub mod tiling;
 pub mod traffic;
 
 use std::time::Instant;

@@ -19,12 +19,13 @@
 //!   multicast, one per out-axon with unicast.
 //!
 //! Fill order: neurons ascending, except a convolution's output on cores that store neurons
-//! exactly, which is filled in raster order of positions with every channel of a block at
-//! each position ([`super::accounting::fill_order`]): a bin then holds a spatial tile
-//! across the block's output channels, one contiguous range (piece) per channel, whose
-//! in-axons (the input patch) are shared by all its channels and whose sources reach few
-//! bins. Without weight sharing the block is every channel; with it, the block whose tile
-//! takes the most neurons on an empty core (kernels are stored once per channel held).
+//! exactly, which is filled by tiles ([`super::tiling`]): channels in blocks, rows in bands,
+//! a band column by column with every channel of the block at each position. A bin then
+//! holds a `band × width` tile of positions across the block's output channels (one range
+//! per channel and row), whose in-axons (the input patch) are shared by all its channels
+//! and whose sources reach few bins. Without weight sharing the block is every channel;
+//! with it, blocks and bands are probed on an empty core and the tiling that takes the
+//! most neurons wins (kernels are stored once per channel held).
 //! All pieces of one population on a bin count as one segment: one axon per event, one
 //! row over all its targets there.
 //!
