@@ -219,8 +219,10 @@ fn cut(p: &Projection, lo: usize, hi: usize, target: usize, whole: bool) -> Proj
 /// Output neurons one core holds of a convolution `g` fed `c_s` input channels per neuron,
 /// by a tile model of a weight-sharing core: a block of `B` output channels × a tile of
 /// output positions whose input patch, times `c_s`, fits the in-axons; `B` kernels fit the
-/// synapse memory and `B` × tile the neurons.
-fn tile_neurons(spec: &CoreSpec, g: &ConvGeom, c_s: usize) -> u64 {
+/// synapse memory (`B` an even share of the channels) and `B` × tile the neurons. A `chained` link also receives the previous
+/// link's partial sum, one in-axon per neuron it holds. Returns the neurons and the patch
+/// (input events the core receives from `g`).
+fn tile_neurons(spec: &CoreSpec, g: &ConvGeom, c_s: usize, chained: bool) -> (u64, u64) {
     let [ho, wo] = g.output;
     let reach = |t: usize, d: usize| ((t - 1) * g.stride[d] + (g.kernel[d] - 1) * g.dilation[d] + 1).min(g.input[d]);
     let kernel_fits = |b: u64| {
@@ -244,16 +246,22 @@ fn tile_neurons(spec: &CoreSpec, g: &ConvGeom, c_s: usize) -> u64 {
             hi = mid - 1;
         }
     }
-    let by_memory = lo;
-    let mut best = 0u64;
+    // Channels are cut into even blocks (as the fill's tilings do).
+    let by_memory = (g.c_out as u64).div_ceil((g.c_out as u64).div_ceil(lo.max(1)));
+    let by_memory = if lo == 0 { 0 } else { by_memory };
+    let mut best = (0u64, 0u64);
     for th in 1..=ho {
         for tw in 1..=wo {
-            if (c_s * reach(th, 0) * reach(tw, 1)) as u64 > spec.in_axons as u64 {
+            let patch = (c_s * reach(th, 0) * reach(tw, 1)) as u64;
+            if patch > spec.in_axons as u64 {
                 break;
             }
             let t = (th * tw) as u64;
-            let b = by_memory.min(spec.max_neurons as u64 / t);
-            best = best.max(b * t);
+            let by_axons = if chained { (spec.in_axons as u64 - patch) / t } else { u64::MAX };
+            let b = by_memory.min(spec.max_neurons as u64 / t).min(by_axons);
+            if b * t > best.0 || (b * t == best.0 && patch < best.1) {
+                best = (b * t, patch);
+            }
         }
     }
     best
@@ -277,9 +285,21 @@ fn preferred_budget(net: &Network, incoming: &[usize], spec: &CoreSpec, limit: u
         .max_by_key(|g| g.c_in * g.kernel[0] * g.kernel[1])?;
     let area = (g.kernel[0] * g.kernel[1]) as u64;
     let widest = ((limit / 2).max(1) / area).max(1).min(g.c_in as u64) as usize;
+    // Links of at most `c_s` channels are cut evenly: `links` links of `even` channels.
+    let even = |c_s: usize| g.c_in.div_ceil(g.c_in.div_ceil(c_s));
+    // Cores of the links, plus the out-axons their inputs take on the source's cores
+    // (every patch event is sent to the core, every partial sum once) in cores.
     let cores = |c_s: usize| {
-        let per_core = tile_neurons(spec, g, c_s).max(1);
-        g.c_in.div_ceil(c_s) as u64 * (g.n_out() as u64).div_ceil(per_core)
+        let (links, c_e) = (g.c_in.div_ceil(c_s) as u64, even(c_s));
+        let n = g.n_out() as u64;
+        let link = |chained: bool| {
+            let (per_core, patch) = tile_neurons(spec, g, c_e, chained);
+            let k = n.div_ceil(per_core.max(1));
+            (k, k.saturating_mul(patch))
+        };
+        let ((k1, sent1), (kc, sentc)) = (link(false), link(true));
+        let sent = sent1 + (links - 1) * (sentc + n);
+        k1 + (links - 1) * kc + sent.div_ceil((spec.out_axons as u64).max(1))
     };
     // Whole input (no chain) when it fits, else the widest slice the hard limit allows.
     let mut best_c = if g.c_in as u64 * area <= limit { g.c_in } else { widest };
@@ -293,6 +313,7 @@ fn preferred_budget(net: &Network, incoming: &[usize], spec: &CoreSpec, limit: u
             (best_c, best) = (c_s, n);
         }
     }
+    let best_c = even(best_c);
     (best_c < g.c_in && best_c as u64 * area < limit).then_some((best_c as u64 * area).max(1))
 }
 

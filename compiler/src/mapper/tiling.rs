@@ -25,6 +25,9 @@ pub(super) struct Tiling {
     pub(super) band: usize,
 }
 
+/// Even channel shares probed before halving (see [`channel_blocks`]).
+const EVEN_SHARES: usize = 8;
+
 /// Band heights probed per channel block (rows of a band; the image height caps it).
 const MAX_BAND: usize = 16;
 
@@ -76,6 +79,25 @@ pub(super) fn tiled_order(channels: usize, [h, w]: [usize; 2], t: Tiling) -> Vec
     order
 }
 
+/// Channel blocks probed for `c` channels: every channel; on weight-sharing cores also
+/// even shares `⌈c/k⌉` for `k` up to [`EVEN_SHARES`], then halvings down to 1 (a core
+/// holds as many kernels as fit, and even blocks leave no small remainder block).
+fn channel_blocks(c: usize, sharing: bool) -> Vec<usize> {
+    let mut blocks = vec![c];
+    if sharing {
+        for k in 2..=EVEN_SHARES {
+            let b = c.div_ceil(k);
+            if blocks.last().is_some_and(|&l| b < l) {
+                blocks.push(b);
+            }
+        }
+        while let Some(&l) = blocks.last().filter(|&&l| l > 1) {
+            blocks.push(l.div_ceil(2));
+        }
+    }
+    blocks
+}
+
 /// The fill position where a probe of tiling `t` starts: the first full band at or below
 /// the middle row, a quarter of the way along it, so the probed tile has a halo on every
 /// side as most tiles do (a tile at the image's corner needs fewer inputs).
@@ -86,8 +108,8 @@ fn probe_start(channels: usize, [h, w]: [usize; 2], t: Tiling) -> usize {
 }
 
 impl Filler<'_> {
-    /// The [`Tiling`] of each tileable population: on weight-sharing cores channel
-    /// blocks of `c`, `c/2`, … 1 (a bin stores the kernels of its block once and receives
+    /// The [`Tiling`] of each tileable population: on weight-sharing cores the channel
+    /// blocks of [`channel_blocks`] (a bin stores the kernels of its block once and receives
     /// its tile's input patch, so a source event reaches (channels / block) × the few
     /// tiles around it), otherwise every channel; with each, band heights 1 ..=
     /// [`MAX_BAND`] (until [`BAND_MISSES`] in a row take no more). Each tiling is probed on an empty core of each type from
@@ -100,10 +122,7 @@ impl Filler<'_> {
                 continue;
             }
             let [c, h, w] = self.net.populations[p].grid;
-            let mut blocks = vec![c];
-            while sharing && blocks.last().is_some_and(|&b| b > 1) {
-                blocks.push(blocks[blocks.len() - 1].div_ceil(2));
-            }
+            let blocks = channel_blocks(c, sharing);
             let mut best: Option<(Tiling, usize)> = None;
             for &block in &blocks {
                 // Bands ascending until BAND_MISSES in a row take no more than the best
@@ -152,6 +171,13 @@ mod tests {
                 assert_eq!(o, ascending, "block {block} band {band}");
             }
         }
+    }
+
+    #[test]
+    fn channel_blocks_are_even_shares_then_halvings() {
+        assert_eq!(channel_blocks(128, false), vec![128]);
+        assert_eq!(channel_blocks(128, true), vec![128, 64, 43, 32, 26, 22, 19, 16, 8, 4, 2, 1]);
+        assert_eq!(channel_blocks(3, true), vec![3, 2, 1]);
     }
 
     #[test]
