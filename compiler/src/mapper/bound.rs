@@ -5,8 +5,12 @@
 //! so `cores_used ≥ cores_lower_bound` always holds:
 //!
 //! * neurons: every population as one block (a piece's padded feature maps only add);
-//! * in-axons: the distinct events reaching each population (each reaches ≥ 1 core);
-//! * out-axons: the events with synapses sent by populations on cores (≥ 1 destination);
+//! * in-axons: the distinct events reaching each population (each reaches ≥ 1 core), and
+//!   for the dense channels of a convolution, the halo every core holding some of its
+//!   output receives (see *Halos*);
+//! * out-axons: the events with synapses sent by populations on cores, once per destination
+//!   core (an out-axon per destination bin, multicast or not): the in-axons above of the
+//!   projections whose source is on cores, halos included;
 //! * synapse memory: per row of `s` synapses, at least `⌈s/g⌉` group headers plus `s` slots
 //!   of the narrowest index the encoding offers, rounded up to whole words once for the row
 //!   (a row split over pieces has at least as many groups, slots, index bits and padding);
@@ -29,6 +33,34 @@
 //! ∫ X(|{j : s_j ≥ t}|, K) dt`, a sum over the distinct synapse counts. Padding rounds
 //! bits up and can hide index bits, so the synapse demand is the larger of the padded
 //! rows at width `min` and the unpadded rows plus these bits.
+//!
+//! **Halos.** Take a convolution of one group and no dilation, kernel `ky × kx`, stride
+//! `sy × sx`, and its *dense* input channels: the `c_d` channels of its slice from which
+//! every output channel has a nonzero weight at every tap. A core holding any neuron at an
+//! *interior* output position `(oy, ox)` (whose receptive field lies inside the input;
+//! padding only shifts it) receives every event of those channels in its receptive field,
+//! so holding interior positions `P` it receives at least `c_d·|D(P)|` events, `D(P) =
+//! ∪_P (sy·oy + [0, ky)) × (sx·ox + [0, kx))`. Per axis, `m` windows cover at least `γ(m) =
+//! k + (m−1)·a` points, `a = min(s, k)` (sorted, each adds at least `a` new ones). For `|P| =
+//! n ≥ 1`, `|D(P)| ≥ ψ(n) = ax·ay·n + (kx−ax)(ky−ay) + min_{r,c ≥ 1, r·c ≥ n} [(kx−ax)·ay·r +
+//! ax·(ky−ay)·c]`: (i) column `x'` of `D` is the union, over the columns `x` of `P` whose
+//! windows cover `x'`, of `sy·P_x + [0, ky)`, so at least `γ_y(max |P_x|)` points, which
+//! compressing every column to rows `0..|P_x|` attains (the compressed sets are nested):
+//! compressing does not grow `D`; (ii) the rows of a column-compressed set are nested, so
+//! compressing the rows left likewise leaves a Young diagram of `r` rows, the first of `c`
+//! cells, `n ≤ r·c`; (iii) there, row `y'` of `D` is as long as `γ_x` of the longest row
+//! whose windows cover it: the first row's `ky` rows of `D` and `ay` more for each further
+//! row, so `|D| = ky·γ_x(c) + ay·Σ_{j≥1} γ_x(c_j) = (kx−ax)·γ_y(r) + ax·ay·n + ax·(ky−ay)·c`
+//! (a full `r × c` rectangle at 3×3, stride 1: `(r+2)(c+2)`). A Young diagram attains `ψ`;
+//! both facts are checked by brute force. A core of `A` in-axons therefore holds at most
+//! `M = max{n : c_d·ψ(n) ≤ A}` interior positions; every position of the interior `I` is
+//! on some core, and `ψ(n) ≥ n·ψ(n*)/n*` for `n ≤ M`, `n*` the least ratio `ψ(n)/n` up to `M`, so
+//! the cores together receive at least `⌈c_d·|I|·ψ(n*)/n*⌉` events of the dense channels
+//! (and at least each once); the other channels' events count once. When `c_d·ψ(1) > A`
+//! (which the fan-in split prevents) the dense channels count once too. `M` grows with `A`,
+//! so a type with fewer in-axons has no smaller figure than the type with the most, whose
+//! figure bounds partitions mixing types too (every core holds at most its `M`); out-axons
+//! take that `M`, since the destination core's type is not known.
 
 use serde::Serialize;
 use spikeforge_targets::memory;
@@ -39,6 +71,10 @@ use super::error::Resource;
 use super::lower::Network;
 use super::partition::capacity;
 use super::sparse::ConvGeom;
+
+mod halo;
+
+use halo::AxonEvents;
 
 /// Fewest bits a row of `s` synapses takes however it is split (see the module docs).
 fn row_lower_bits(spec: &CoreSpec, s: u64) -> u64 {
@@ -187,10 +223,16 @@ pub fn demands(net: &Network, target: &Target) -> Vec<Demand> {
         .iter()
         .map(|p| synapses_per_event(&p.synapses, p.n_events, net.populations[p.target].n))
         .collect();
-    let used_events = |q: usize| per_event[q].iter().filter(|&&c| c > 0).count() as u64;
-    let in_axons: u64 = (0..net.projections.len()).map(used_events).sum();
-    let out_axons: u64 =
-        (0..net.projections.len()).filter(|&q| net.projections[q].source != net.input).map(used_events).sum();
+    let axon_events: Vec<AxonEvents> =
+        net.projections.iter().zip(&per_event).map(|(p, per)| AxonEvents::of(&p.synapses, per)).collect();
+    // In-axons of all projections when a core offers `cap`; the out-axons of those sent by
+    // cores, with the halos a core of the widest in-axon type holds (see the module docs).
+    let in_axons = |cap: u64| axon_events.iter().map(|a| a.demand(cap)).fold(0u64, u64::saturating_add);
+    let widest = types.iter().map(|spec| capacity(spec, Resource::InAxons)).max().unwrap_or(u64::MAX);
+    let out_axons = (net.projections.iter().zip(&axon_events))
+        .filter(|(p, _)| p.source != net.input)
+        .map(|(_, a)| a.demand(widest))
+        .fold(0u64, u64::saturating_add);
     let mut out = Vec::new();
     for r in [Resource::Neurons, Resource::SynapseMemory, Resource::InAxons, Resource::OutAxons] {
         let mut best: Option<Demand> = None;
@@ -227,7 +269,7 @@ pub fn demands(net: &Network, target: &Target) -> Vec<Demand> {
                                     .unwrap_or(u64::MAX)
                             })
                             .fold(0u64, u64::saturating_add),
-                        Resource::InAxons => in_axons,
+                        Resource::InAxons => in_axons(cap),
                         _ => out_axons,
                     };
                     (d, d.div_ceil(cap.max(1)))
