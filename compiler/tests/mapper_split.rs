@@ -130,3 +130,37 @@ fn weight_sharing_cores_hold_tiles_of_channels_and_positions() {
     });
     assert!(tiled, "no core holds a tile of several channels × part of their positions");
 }
+
+/// Chained convolutions on weight-sharing cores: each link stores the kernel of its slice
+/// of input channels only, so the lower bound (which once charged every link the whole
+/// kernel) stays at or below the cores used, on generated VGG-16 and ResNet-19 whose wide
+/// layers must be chained on a scaled-down Loihi 2 core, with a halo-aware axon bound.
+#[test]
+fn chained_convolutions_keep_the_lower_bound_below_the_cores_used() {
+    use spikeforge_compiler::zoo::{generate, Architecture, ZooSpec};
+    let mut spec = target("loihi2").spec().clone();
+    spec.core_types[0].in_axons = 512;
+    spec.core_types[0].out_axons = 512;
+    spec.core_types[0].synapse_memory_bits = 64 * 1024;
+    spec.grid.chips = [4, 4];
+    let t = Target::from_spec(spec, "small_loihi2").expect("valid target");
+    for arch in [Architecture::Vgg16, Architecture::Resnet19] {
+        let mut zoo = ZooSpec::new(arch);
+        zoo.width = 1.0 / 8.0;
+        zoo.input_shape = [3, 16, 16];
+        zoo.calib_samples = 2;
+        let g = generate(&zoo, &Limits::default()).expect("generates").graph;
+        let v = g.verify(&Limits::default()).expect("verifies");
+        let (map, report) = compile(&g, &v, &t, Dynamics::default(), &CompileOptions::default()).expect("maps");
+        check_map(&map);
+        check_limits(&map, &conv_kernels(&g, &map));
+        assert!(map.populations.iter().any(|p| p.name.contains(".partial")), "{arch:?}: some layer is chained");
+        assert!(
+            report.cores_lower_bound as usize <= map.cores.len(),
+            "{arch:?}: bound {} > {} cores used: {:?}",
+            report.cores_lower_bound,
+            map.cores.len(),
+            report.demand
+        );
+    }
+}

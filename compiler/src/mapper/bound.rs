@@ -14,8 +14,9 @@
 //! * synapse memory: per row of `s` synapses, at least `⌈s/g⌉` group headers plus `s` slots
 //!   of the narrowest index the encoding offers, rounded up to whole words once for the row
 //!   (a row split over pieces has at least as many groups, slots, index bits and padding);
-//!   a weight-shared kernel stored once for all its output channels (padding channels only
-//!   adds); and, where the index width fits the targets (`Fit { min, .. }`), the index bits
+//!   a weight-shared kernel stored once for all its output channels, with the weights of
+//!   the input channels its projection holds (a fan-in chain link holds a slice; padding
+//!   channels only adds); and, where the index width fits the targets (`Fit { min, .. }`), the index bits
 //!   above `min` that `K` cores force ([`extra_index_bits`]), so the synapse bound is the
 //!   least `K` whose demand fits `K` cores. What remains below the exact footprint of
 //!   [`spikeforge_targets::memory`] is per-group padding and rows split over pieces.
@@ -186,16 +187,19 @@ fn synapse_cores(spec: &CoreSpec, degrees: &[Vec<(u64, u64)>], padded: u64, unpa
 }
 
 /// Fewest bits of a weight-shared kernel split over pieces by output channel: the shared
-/// footprint with the output channels counted exactly.
+/// footprint with the output channels counted exactly, each storing the weights of the
+/// input channels the projection holds in its group (a link of a fan-in chain holds a
+/// slice: summed over groups, `(c_out / groups)·(hi − lo)` weights per tap).
 fn shared_kernel_lower_bits(spec: &CoreSpec, g: &ConvGeom) -> u64 {
     let k = (g.kernel[0] * g.kernel[1]) as u64;
     let k = match spec.encoding.padding {
         Padding::PowerOfTwo => memory::next_pow2(k).unwrap_or(u64::MAX),
         Padding::None | Padding::Words => k,
     };
-    let bits = (g.cin_per_group() as u64)
+    let [lo, hi] = g.in_channels;
+    let per_tap = ((g.c_out / g.groups.max(1)) as u64).saturating_mul(hi.saturating_sub(lo) as u64);
+    let bits = per_tap
         .saturating_mul(k)
-        .saturating_mul(g.c_out as u64)
         .saturating_mul(spec.encoding.weight_bits as u64);
     match spec.encoding.padding {
         Padding::Words => bits.div_ceil(spec.synapse_word_bits as u64).saturating_mul(spec.synapse_word_bits as u64),
@@ -371,5 +375,36 @@ mod tests {
         assert_eq!(block_index_excess(16384, 256, 6), 0);
         // Halfway: 16384 on 192 cores is 64 blocks of 128 and 128 of 64 at best.
         assert_eq!(block_index_excess(16384, 192, 6), 64 * 128);
+    }
+
+    #[test]
+    fn a_chain_link_stores_the_kernel_of_its_slice_only() {
+        let loihi2 = spikeforge_targets::preset("loihi2").unwrap().unwrap().spec().core_types[0].clone();
+        let mut g = ConvGeom {
+            c_in: 512,
+            c_out: 512,
+            groups: 1,
+            input: [4, 4],
+            output: [4, 4],
+            kernel: [3, 3],
+            stride: [1, 1],
+            padding: [1, 1],
+            dilation: [1, 1],
+            weight: Vec::new(),
+            in_channels: [0, 512],
+        };
+        let whole = shared_kernel_lower_bits(&loihi2, &g);
+        assert_eq!(whole, 512 * 512 * 9 * 8);
+        // Three links of 171, 171 and 170 channels store the whole kernel once between them,
+        // and each no more than the partition charges it (`memory_shape`).
+        let mut links = 0;
+        for [lo, hi] in [[0, 171], [171, 342], [342, 512]] {
+            g.in_channels = [lo, hi];
+            let bits = shared_kernel_lower_bits(&loihi2, &g);
+            let charged = memory::conv_kernel_bits_shared(&loihi2, &g.memory_shape(512)).unwrap();
+            assert!(bits <= charged, "{lo}..{hi}: {bits} > {charged}");
+            links += bits;
+        }
+        assert_eq!(links, whole);
     }
 }
