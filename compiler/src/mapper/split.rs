@@ -22,7 +22,10 @@
 //! chained below the hard limit: a core's in-axons are its input patch times the input
 //! channels per link, so with hundreds of channels a core holds a tile of a few positions,
 //! and its sources reach many cores. [`preferred_budget`] picks the link width that a tile
-//! model says needs the fewest cores (the same chain, so results stay exact).
+//! model says needs the fewest cores (the same chain, so results stay exact): links of
+//! even width, each a block of output channels (an even share whose kernels fit) × a tile,
+//! a chained link also receiving one partial sum per neuron, plus the out-axons that the
+//! links' inputs take on the source's cores.
 
 use spikeforge_targets::coremap::{NeuronModel, NeuronParams, ProjectionKind, SourcePool};
 use spikeforge_targets::memory;
