@@ -16,8 +16,8 @@
 //!   (a row split over pieces has at least as many groups, slots, index bits and padding);
 //!   a weight-shared kernel stored once for all its output channels, with the weights of
 //!   the input channels its projection holds (a fan-in chain link holds a slice; padding
-//!   channels only adds); and, where the index width fits the targets (`Fit { min, .. }`), the index bits
-//!   above `min` that `K` cores force ([`extra_index_bits`]), so the synapse bound is the
+//!   channels only adds); and, where the index width fits the targets (`Fit { min, .. }`),
+//!   the index bits above `min` that `K` cores force ([`extra_index_bits`]), so the synapse bound is the
 //!   least `K` whose demand fits `K` cores. What remains below the exact footprint of
 //!   [`spikeforge_targets::memory`] is per-group padding and rows split over pieces.
 //!
