@@ -198,9 +198,7 @@ fn shared_kernel_lower_bits(spec: &CoreSpec, g: &ConvGeom) -> u64 {
     };
     let [lo, hi] = g.in_channels;
     let per_tap = ((g.c_out / g.groups.max(1)) as u64).saturating_mul(hi.saturating_sub(lo) as u64);
-    let bits = per_tap
-        .saturating_mul(k)
-        .saturating_mul(spec.encoding.weight_bits as u64);
+    let bits = per_tap.saturating_mul(k).saturating_mul(spec.encoding.weight_bits as u64);
     match spec.encoding.padding {
         Padding::Words => bits.div_ceil(spec.synapse_word_bits as u64).saturating_mul(spec.synapse_word_bits as u64),
         Padding::None | Padding::PowerOfTwo => bits,

@@ -222,9 +222,9 @@ fn cut(p: &Projection, lo: usize, hi: usize, target: usize, whole: bool) -> Proj
 /// Output neurons one core holds of a convolution `g` fed `c_s` input channels per neuron,
 /// by a tile model of a weight-sharing core: a block of `B` output channels × a tile of
 /// output positions whose input patch, times `c_s`, fits the in-axons; `B` kernels fit the
-/// synapse memory (`B` an even share of the channels) and `B` × tile the neurons. A `chained` link also receives the previous
-/// link's partial sum, one in-axon per neuron it holds. Returns the neurons and the patch
-/// (input events the core receives from `g`).
+/// synapse memory (`B` an even share of the channels) and `B` × tile the neurons. A
+/// `chained` link also receives the previous link's partial sum, one in-axon per neuron it
+/// holds. Returns the neurons and the patch (input events the core receives from `g`).
 fn tile_neurons(spec: &CoreSpec, g: &ConvGeom, c_s: usize, chained: bool) -> (u64, u64) {
     let [ho, wo] = g.output;
     let reach = |t: usize, d: usize| ((t - 1) * g.stride[d] + (g.kernel[d] - 1) * g.dilation[d] + 1).min(g.input[d]);
@@ -301,8 +301,9 @@ fn preferred_budget(net: &Network, incoming: &[usize], spec: &CoreSpec, limit: u
             (k, k.saturating_mul(patch))
         };
         let ((k1, sent1), (kc, sentc)) = (link(false), link(true));
-        let sent = sent1 + (links - 1) * (sentc + n);
-        k1 + (links - 1) * kc + sent.div_ceil((spec.out_axons as u64).max(1))
+        let chained = links.saturating_sub(1);
+        let sent = sent1.saturating_add(chained.saturating_mul(sentc.saturating_add(n)));
+        k1.saturating_add(chained.saturating_mul(kc)).saturating_add(sent.div_ceil((spec.out_axons as u64).max(1)))
     };
     // Whole input (no chain) when it fits, else the widest slice the hard limit allows.
     let mut best_c = if g.c_in as u64 * area <= limit { g.c_in } else { widest };

@@ -150,7 +150,6 @@ impl Filler<'_> {
             self.order[p] = (t.block > 1 || t.band > 1).then(|| tiled_order(c, [h, w], t));
         }
     }
-
 }
 
 #[cfg(test)]
@@ -160,7 +159,8 @@ mod tests {
     #[test]
     fn band_one_is_raster_order_and_every_tiling_is_a_permutation() {
         let (c, hw) = (3usize, [5usize, 7usize]);
-        let raster: Vec<u32> = (0..hw[0] * hw[1]).flat_map(|pos| (0..c).map(move |ch| (ch * 35 + pos) as u32)).collect();
+        let raster: Vec<u32> =
+            (0..hw[0] * hw[1]).flat_map(|pos| (0..c).map(move |ch| (ch * 35 + pos) as u32)).collect();
         assert_eq!(tiled_order(c, hw, Tiling { block: c, band: 1 }), raster);
         let ascending: Vec<u32> = (0..(c * 35) as u32).collect();
         assert_eq!(tiled_order(c, hw, Tiling { block: 1, band: 1 }), ascending);
