@@ -18,7 +18,6 @@ use super::counting::Counting;
 use super::error::Resource;
 use super::lower::{for_events, Network};
 use super::partition::{Dests, Segment};
-use super::tiling::fill_order;
 
 /// Capacity of `r` on a core type (`u64::MAX` when unlimited).
 pub fn capacity(spec: &CoreSpec, r: Resource) -> u64 {
@@ -188,7 +187,7 @@ pub(super) struct Filler<'a> {
     pub(super) events: Vec<u32>,
     pub(super) multicast: bool,
     /// Per population, its fill order (position → neuron) when it is tiled spatially
-    /// (see [`fill_order`]); `None` fills neurons ascending.
+    /// (see [`super::tiling`]); `None` fills neurons ascending.
     pub(super) order: Vec<Option<Vec<u32>>>,
     /// Per population, the cumulative weight of its first `i + 1` fill positions, a
     /// neuron's weight being its incoming synapses plus one: what a
@@ -247,12 +246,11 @@ impl<'a> Filler<'a> {
             undo: Undo::default(),
             events: Vec::new(),
             multicast: target.spec().noc.cast == Cast::Multicast,
-            order: Vec::new(),
+            order: vec![None; net.populations.len()],
             weight_prefix: Vec::new(),
             chan_mark: vec![false; net.populations.iter().map(|p| p.grid[0]).max().unwrap_or(0).max(1)],
             chan_list: Vec::new(),
         };
-        f.order = (0..net.populations.len()).map(|p| fill_order(net, types, p)).collect();
         f.choose_tilings();
         f.weight_prefix = (0..net.populations.len()).map(|p| f.weight_prefix_of(p)).collect();
         f

@@ -250,8 +250,10 @@ fn tile_neurons(spec: &CoreSpec, g: &ConvGeom, c_s: usize, chained: bool) -> (u6
         }
     }
     // Channels are cut into even blocks (as the fill's tilings do).
-    let by_memory = (g.c_out as u64).div_ceil((g.c_out as u64).div_ceil(lo.max(1)));
-    let by_memory = if lo == 0 { 0 } else { by_memory };
+    let by_memory = match lo {
+        0 => 0,
+        _ => (g.c_out as u64).div_ceil((g.c_out as u64).div_ceil(lo)),
+    };
     let mut best = (0u64, 0u64);
     for th in 1..=ho {
         for tw in 1..=wo {

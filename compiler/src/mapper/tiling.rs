@@ -35,21 +35,6 @@ const MAX_BAND: usize = 16;
 /// the probes of a block stop.
 const BAND_MISSES: usize = 2;
 
-/// The fill order of a population before [`Filler::choose_tilings`]: for a convolution's
-/// output on cores that store neurons exactly and rows per axon (no weight sharing),
-/// positions in raster order `(y, x)` with every channel at each position, so a bin holds
-/// a spatial tile across all output channels whose in-axons are the input patch of the
-/// tile, shared by all its channels; otherwise `None` (neurons ascending). The tiling
-/// (band height, and on weight-sharing cores the channel block) is then chosen per
-/// population by probing.
-pub(super) fn fill_order(net: &Network, types: &[CoreSpec], p: usize) -> Option<Vec<u32>> {
-    if types.iter().any(|t| t.weight_sharing) || !tileable(net, types, p) {
-        return None;
-    }
-    let [c, h, w] = net.populations[p].grid;
-    Some(tiled_order(c, [h, w], Tiling { block: c, band: 1 }))
-}
-
 /// Whether population `p` is a convolution's output whose neurons could be filled in
 /// spatial tiles: exact neuron layout, several channels and positions, a conv feeding it.
 fn tileable(net: &Network, types: &[CoreSpec], p: usize) -> bool {
